@@ -1,0 +1,18 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests run against package sources through the "@syncline/source" export condition (no build step).
+const conditions = ['@syncline/source', 'import', 'module', 'node', 'default'];
+const packages = ['core', 'source-duckdb', 'destination-knock', 'knock-emulator', 'cli', 'test-utils'];
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: ['@syncline/source'] } },
+  test: {
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    projects: packages.map((name) => ({
+      extends: true,
+      test: { name, include: [`packages/${name}/test/**/*.test.ts`] },
+    })),
+  },
+});
