@@ -1,0 +1,150 @@
+/**
+ * The Syncline plugin contract. Sources produce rows, the ledger diffs them against what the destination
+ * has confirmed, destinations turn changes into API calls. Everything else is optional.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+
+export type SyncType = 'users' | 'objects' | 'audiences';
+
+/** What a destination needs to know about a sync (the `sync:` block of a config, validated). */
+export interface SyncTarget {
+  type: SyncType;
+  /** users/objects: `upsert`; audiences: `add` or `remove`. */
+  mode: 'upsert' | 'add' | 'remove';
+  /** What happens when a row leaves the model (users/objects). Audiences in `add` mode always remove. */
+  onDelete: 'nothing' | 'delete';
+  /** objects: the collection. */
+  collection?: string | undefined;
+  /** audiences: the audience key. */
+  audience?: string | undefined;
+  /** audiences: create the audience when it is missing. */
+  createAudience?: boolean | undefined;
+  /** `skip` (default): a null column does not overwrite what the destination holds. */
+  nulls: 'send' | 'skip';
+}
+
+/** A field of the destination's catalog, for mapping UIs and row validation. */
+export interface FieldSpec {
+  name: string;
+  type: 'string' | 'datetime' | 'object' | 'any';
+  rule?: 'id' | 'email' | 'e164' | 'timezone' | 'locale' | 'iso8601' | 'url' | undefined;
+  description: string;
+  required?: boolean;
+}
+
+/** One model row after mapping: the key and the destination fields (custom properties included). */
+export interface Row {
+  key: string;
+  payload: Record<string, unknown>;
+}
+
+/** Why a row is invalid; it is recorded and not sent. Messages never contain the value. */
+export interface RowIssue {
+  key: string;
+  field: string;
+  rule: string;
+  message: string;
+}
+
+export type ChangeAction = 'add' | 'change' | 'remove';
+
+/** A row that differs from the snapshot. `payload`/`hash` are null for `remove`. */
+export interface Change {
+  action: ChangeAction;
+  key: string;
+  payload: Record<string, unknown> | null;
+  hash: string | null;
+}
+
+/** One destination call (or one bulk job) carrying some changes. Opaque to core except these members. */
+export interface Operation {
+  /** Unique within a run. */
+  id: string;
+  /** For humans and estimates: `POST /v1/users/bulk/identify`. */
+  endpoint: string;
+  /** Knock rate tier of the endpoint, when known. */
+  tier?: number;
+  /** The changes this call carries; the ledger commits them by their own action. */
+  changes: Change[];
+  /** Destination-private data (request body, path…). */
+  data?: unknown;
+}
+
+export interface RowFailure {
+  key: string;
+  code: string;
+  message: string;
+  status?: number;
+}
+
+/** Per-row outcome of one operation: confirmed keys and failed keys. One bad row never fails the rest. */
+export interface OpOutcome {
+  ok: string[];
+  failed: RowFailure[];
+  /** HTTP requests made, retries and polls included. */
+  requests: number;
+  retryAfterMs?: number;
+}
+
+/** One HTTP exchange, for the run's debugger log. Headers are redacted; bodies truncated. */
+export interface HttpExchange {
+  opId?: string;
+  method: string;
+  path: string;
+  status: number | null;
+  attempt: number;
+  startedAt: string;
+  durationMs: number;
+  requestHeaders: Record<string, string>;
+  requestBody?: string;
+  responseHeaders?: Record<string, string>;
+  responseBody?: string;
+  error?: string;
+}
+
+export interface PlanContext {
+  target: SyncTarget;
+  /** Totals of the whole run, so a planner can pick endpoints by size while changes stream in chunks. */
+  totals: { add: number; change: number; remove: number };
+}
+
+export interface Plan {
+  operations: Operation[];
+  /** Changes that need no call (e.g. a removal with `onDelete: nothing`); committed as confirmed. */
+  skipped: Change[];
+}
+
+export interface ApplyContext {
+  target: SyncTarget;
+  signal?: AbortSignal;
+  log?: (exchange: HttpExchange) => void;
+}
+
+export interface Destination {
+  readonly name: string;
+  readonly supports: { types: SyncType[] };
+  fields(target: SyncTarget): FieldSpec[];
+  validate(row: Row, target: SyncTarget): RowIssue[];
+  plan(changes: Change[], ctx: PlanContext): Plan;
+  apply(op: Operation, ctx: ApplyContext): Promise<OpOutcome>;
+  /** Throws a SyncError (e.g. `auth_failed`) before anything is diffed, when the destination is unusable. */
+  check?(target: SyncTarget, opts?: { signal?: AbortSignal }): Promise<void>;
+  close?(): Promise<void>;
+}
+
+export interface Column {
+  name: string;
+  type: string;
+}
+
+export interface Source {
+  readonly name: string;
+  describe(sql: string, opts?: { signal?: AbortSignal }): Promise<Column[]>;
+  read(sql: string, opts?: { signal?: AbortSignal; batchSize?: number }): AsyncIterable<Record<string, unknown>[]>;
+  /**
+   * When the source can run inside the ledger's DuckDB connection, it makes its tables visible there
+   * (temporary views) so the model runs next to the snapshot and no row crosses into JavaScript.
+   */
+  attach?(connection: DuckDBConnection): Promise<void>;
+  close?(): Promise<void>;
+}

@@ -1,0 +1,3 @@
+export type * from './contract.js';
+export { SyncError, isSyncError, type SyncErrorCode } from './sync-error.js';
+export { redact, redactHeaders } from './redact.js';
