@@ -3,3 +3,28 @@ export { SyncError, isSyncError, type SyncErrorCode } from './sync-error.js';
 export { redact, redactHeaders } from './redact.js';
 export { createRateLimiter, sharedRateLimiter, sleep, type RateLimiter, type RateLimiterOptions } from './rate-limiter.js';
 export { backoffDelay, retryAfterMs, isRetryableStatus, type BackoffOptions } from './retry-policy.js';
+export { syncBlockSchema, syncSpecFieldsSchema, toSyncSpec, type SyncBlock, type SyncSpec } from './sync-spec.js';
+export { payloadProjection, ident, literal, closest } from './projection.js';
+export { diffFields, type FieldDiff } from './field-diff.js';
+export {
+  openDuckdbLedger,
+  ledgerExists,
+  type DuckdbLedger,
+  type DuckdbLedgerOptions,
+  type RunRecord,
+  type RowResult,
+  type StagedChange,
+} from './duckdb-ledger.js';
+export {
+  runSync,
+  configHash,
+  newRunId,
+  type RunSyncOptions,
+  type RunResult,
+  type RunEvent,
+  type RunCounts,
+  type EndpointEstimate,
+  type PreviewChange,
+  type PhaseName,
+} from './run-sync.js';
+export { memoryDestination, type MemoryDestination } from './memory-destination.js';

@@ -1,0 +1,323 @@
+import { mkdirSync, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { Column, HttpExchange } from './contract.js';
+import { SyncError } from './sync-error.js';
+import { ident, literal } from './projection.js';
+
+/** A staged change as read back from the ledger (payload/before are canonical JSON text). */
+export interface StagedChange {
+  seq: number;
+  key: string;
+  action: 'add' | 'change' | 'remove';
+  payload: string | null;
+  hash: string | null;
+  before: string | null;
+}
+
+export interface RowResult {
+  key: string;
+  action: string;
+  status: 'synced' | 'failed' | 'invalid' | 'skipped';
+  code?: string | undefined;
+  field?: string | undefined;
+  message?: string | undefined;
+}
+
+export interface RunRecord {
+  runId: string;
+  sync: string;
+  startedAt: string;
+  finishedAt: string | null;
+  status: string;
+  counts: Record<string, number>;
+  phases: { name: string; ms: number }[];
+  requests: number;
+  error: { code: string; message: string } | null;
+}
+
+export interface DuckdbLedgerOptions {
+  /** Ledger file; `:memory:` for a throwaway ledger (dry runs before any run, tests). */
+  path: string;
+  /** DuckDB `memory_limit`, e.g. `1GB`; DuckDB spills to `tempDirectory` beyond it. */
+  memoryLimit?: string;
+  threads?: number;
+}
+
+const openFiles = new Set<string>();
+
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS meta (k VARCHAR PRIMARY KEY, v VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS snapshot (k VARCHAR PRIMARY KEY, h VARCHAR NOT NULL, payload VARCHAR NOT NULL, run_id VARCHAR, synced_at TIMESTAMP)`,
+  `CREATE TABLE IF NOT EXISTS runs (run_id VARCHAR PRIMARY KEY, sync VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, counts VARCHAR, phases VARCHAR, requests INTEGER, error VARCHAR)`,
+  `CREATE TABLE IF NOT EXISTS row_results (run_id VARCHAR, k VARCHAR, action VARCHAR, status VARCHAR, code VARCHAR, field VARCHAR, message VARCHAR, recorded_at TIMESTAMP)`,
+  `CREATE TABLE IF NOT EXISTS exchanges (run_id VARCHAR, op_id VARCHAR, method VARCHAR, path VARCHAR, status INTEGER, attempt INTEGER, started_at VARCHAR, duration_ms DOUBLE, detail VARCHAR)`,
+];
+
+/**
+ * The default ledger: one DuckDB file per sync holding the snapshot (each key's last confirmed payload and
+ * its hash), run records, per-row results and the HTTP exchanges. DuckDB's file lock makes a second
+ * concurrent run of the same sync fail fast, and its WAL makes every committed batch survive `kill -9`.
+ * @example const ledger = await openDuckdbLedger({ path: '.syncline/users.duckdb' })
+ */
+export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
+  const file = options.path === ':memory:' ? ':memory:' : resolve(options.path);
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  // DuckDB's file lock stops a second process; this set stops a second run inside this process.
+  if (file !== ':memory:' && openFiles.has(file))
+    throw new SyncError('locked', `another run of this sync is in progress (ledger ${options.path} is open)`, { details: { file: options.path } });
+  const settings: Record<string, string> = { threads: String(options.threads ?? 2) };
+  if (options.memoryLimit) settings.memory_limit = options.memoryLimit;
+  if (file !== ':memory:') settings.temp_directory = `${file}.tmp`;
+  let instance: DuckDBInstance;
+  try {
+    instance = await DuckDBInstance.create(file, settings);
+  } catch (e) {
+    const msg = String((e as Error).message);
+    if (/lock/i.test(msg))
+      throw new SyncError('locked', `another run of this sync is in progress (ledger ${file} is locked)`, { details: { file }, cause: e });
+    throw new SyncError('ledger_failed', `cannot open ledger ${file}: ${msg}`, { details: { file }, cause: e });
+  }
+  if (file !== ':memory:') openFiles.add(file);
+  const conn = await instance.connect();
+  for (const s of SCHEMA) await conn.run(s);
+  // Commits from concurrent operations are serialised on the one connection.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const p = queue.then(fn);
+    queue = p.catch(() => undefined);
+    return p;
+  };
+  const all = async (sql: string, params?: unknown[]) => {
+    const r = params ? await conn.runAndReadAll(sql, params as never) : await conn.runAndReadAll(sql);
+    return r.getRowObjectsJson() as Record<string, unknown>[];
+  };
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ack (k VARCHAR, h VARCHAR, payload VARCHAR)`);
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ackdel (k VARCHAR)`);
+  let closed = false;
+
+  const ledger = {
+    file,
+    connection: conn as DuckDBConnection,
+    /** A ledger that existed before this open (a dry run must not create one). */
+    async meta(key: string): Promise<string | null> {
+      const r = await all(`SELECT v FROM meta WHERE k = $1`, [key]);
+      return (r[0]?.v as string | undefined) ?? null;
+    },
+    async setMeta(key: string, value: string): Promise<void> {
+      await serial(() => conn.run(`INSERT OR REPLACE INTO meta VALUES ($1, $2)`, [key, value]));
+    },
+    async describe(modelSql: string): Promise<Column[]> {
+      const rows = await all(`DESCRIBE (${modelSql})`);
+      return rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
+    },
+    /** Runs the model once into `staging` (key, payload JSON, hash). All or nothing: a failed query stages nothing. */
+    async stage(opts: { modelSql: string; key: string; projection: string; salt: string }): Promise<number> {
+      await conn.run(`DROP TABLE IF EXISTS staging`);
+      await conn.run(
+        `CREATE TEMP TABLE staging AS SELECT k, payload, md5(${literal(opts.salt)} || payload) AS h FROM (` +
+          `SELECT CAST(${ident(opts.key)} AS VARCHAR) AS k, ${opts.projection} AS payload FROM (${opts.modelSql}) AS model)`,
+      );
+      return Number((await all(`SELECT count(*) AS n FROM staging`))[0]!.n);
+    },
+    async keyHealth(): Promise<{ nullKeys: number; duplicateKeys: number; duplicateSamples: { key: string; count: number }[] }> {
+      const n = await all(`SELECT count(*) FILTER (WHERE k IS NULL OR trim(k) = '') AS n FROM staging`);
+      const d = await all(`SELECT count(*) AS n FROM (SELECT k FROM staging WHERE k IS NOT NULL GROUP BY k HAVING count(*) > 1)`);
+      const s = await all(
+        `SELECT k, count(*) AS c FROM staging WHERE k IS NOT NULL GROUP BY k HAVING count(*) > 1 ORDER BY c DESC, k LIMIT 5`,
+      );
+      return {
+        nullKeys: Number(n[0]!.n),
+        duplicateKeys: Number(d[0]!.n),
+        duplicateSamples: s.map((r) => ({ key: String(r.k), count: Number(r.c) })),
+      };
+    },
+    async snapshotSize(): Promise<number> {
+      return Number((await all(`SELECT count(*) AS n FROM snapshot`))[0]!.n);
+    },
+    /** Joins staging with the snapshot into `changes`, ordered add → change → remove, then by key. */
+    async diff(opts: { forceAll?: boolean } = {}): Promise<{ add: number; change: number; remove: number }> {
+      await conn.run(`DROP TABLE IF EXISTS changes`);
+      await conn.run(`CREATE TEMP TABLE changes AS
+        SELECT row_number() OVER (ORDER BY CASE action WHEN 'add' THEN 0 WHEN 'change' THEN 1 ELSE 2 END, k) AS seq, * FROM (
+          SELECT s.k, CASE WHEN p.k IS NULL THEN 'add' ELSE 'change' END AS action, s.payload, s.h, p.payload AS before
+            FROM staging s LEFT JOIN snapshot p ON p.k = s.k WHERE p.k IS NULL OR p.h <> s.h${opts.forceAll ? ' OR TRUE' : ''}
+          UNION ALL
+          SELECT p.k, 'remove' AS action, NULL AS payload, NULL AS h, p.payload AS before
+            FROM snapshot p WHERE NOT EXISTS (SELECT 1 FROM staging s WHERE s.k = p.k))`);
+      const r = await all(`SELECT action, count(*) AS n FROM changes GROUP BY action`);
+      const out = { add: 0, change: 0, remove: 0 };
+      for (const row of r) out[row.action as keyof typeof out] = Number(row.n);
+      return out;
+    },
+    async readChanges(fromSeq: number, toSeq: number): Promise<StagedChange[]> {
+      const r = await serial(() => all(`SELECT seq, k, action, payload, h, before FROM changes WHERE seq >= $1 AND seq < $2 ORDER BY seq`, [fromSeq, toSeq]));
+      return r.map((x) => ({
+        seq: Number(x.seq),
+        key: x.k as string,
+        action: x.action as StagedChange['action'],
+        payload: (x.payload as string | null) ?? null,
+        hash: (x.h as string | null) ?? null,
+        before: (x.before as string | null) ?? null,
+      }));
+    },
+    /**
+     * Commits one batch in one transaction: confirmed upserts enter the snapshot with their payload and
+     * hash, confirmed removals leave it, and every row's result is recorded.
+     */
+    async commit(runId: string, batch: { upserts: { key: string; hash: string; payload: string }[]; removes: string[]; results: RowResult[]; exchanges: HttpExchange[] }): Promise<void> {
+      await serial(async () => {
+        if (batch.upserts.length) {
+          const ap = await conn.createAppender('ack', 'main', 'temp');
+          for (const u of batch.upserts) {
+            ap.appendVarchar(u.key);
+            ap.appendVarchar(u.hash);
+            ap.appendVarchar(u.payload);
+            ap.endRow();
+          }
+          ap.closeSync();
+        }
+        if (batch.removes.length) {
+          const ap = await conn.createAppender('ackdel', 'main', 'temp');
+          for (const k of batch.removes) {
+            ap.appendVarchar(k);
+            ap.endRow();
+          }
+          ap.closeSync();
+        }
+        await conn.run('BEGIN TRANSACTION');
+        try {
+          if (batch.upserts.length) {
+            await conn.run(`INSERT OR REPLACE INTO snapshot SELECT k, h, payload, ${literal(runId)}, now() FROM ack`);
+            await conn.run(`DELETE FROM ack`);
+          }
+          if (batch.removes.length) {
+            await conn.run(`DELETE FROM snapshot WHERE k IN (SELECT k FROM ackdel)`);
+            await conn.run(`DELETE FROM ackdel`);
+          }
+          if (batch.results.length) {
+            const ap = await conn.createAppender('row_results');
+            for (const r of batch.results) {
+              ap.appendVarchar(runId);
+              ap.appendVarchar(r.key);
+              ap.appendVarchar(r.action);
+              ap.appendVarchar(r.status);
+              r.code === undefined ? ap.appendNull() : ap.appendVarchar(r.code);
+              r.field === undefined ? ap.appendNull() : ap.appendVarchar(r.field);
+              r.message === undefined ? ap.appendNull() : ap.appendVarchar(r.message);
+              ap.appendNull();
+              ap.endRow();
+            }
+            ap.closeSync();
+          }
+          if (batch.exchanges.length) {
+            const ap = await conn.createAppender('exchanges');
+            for (const x of batch.exchanges) {
+              ap.appendVarchar(runId);
+              x.opId === undefined ? ap.appendNull() : ap.appendVarchar(x.opId);
+              ap.appendVarchar(x.method);
+              ap.appendVarchar(x.path);
+              x.status === null ? ap.appendNull() : ap.appendInteger(x.status);
+              ap.appendInteger(x.attempt);
+              ap.appendVarchar(x.startedAt);
+              ap.appendDouble(x.durationMs);
+              ap.appendVarchar(JSON.stringify(x));
+              ap.endRow();
+            }
+            ap.closeSync();
+          }
+          await conn.run('COMMIT');
+        } catch (e) {
+          await conn.run('ROLLBACK').catch(() => undefined);
+          throw new SyncError('ledger_failed', `ledger commit failed: ${(e as Error).message}`, { cause: e });
+        }
+      });
+    },
+    async saveRun(run: RunRecord): Promise<void> {
+      await serial(() =>
+        conn.run(`INSERT OR REPLACE INTO runs VALUES ($1, $2, $3::TIMESTAMP, $4::TIMESTAMP, $5, $6, $7, $8, $9)`, [
+          run.runId,
+          run.sync,
+          run.startedAt,
+          run.finishedAt,
+          run.status,
+          JSON.stringify(run.counts),
+          JSON.stringify(run.phases),
+          run.requests,
+          run.error ? JSON.stringify(run.error) : null,
+        ] as never),
+      );
+    },
+    async runs(limit = 20): Promise<RunRecord[]> {
+      const r = await all(`SELECT * FROM runs ORDER BY started_at DESC LIMIT ${Number(limit)}`);
+      return r.map(toRun);
+    },
+    async run(runId: string): Promise<RunRecord | null> {
+      const r = await all(`SELECT * FROM runs WHERE run_id = $1`, [runId]);
+      return r[0] ? toRun(r[0]) : null;
+    },
+    async rowResults(filter: { key?: string; runId?: string; status?: string; limit?: number }): Promise<(RowResult & { runId: string })[]> {
+      const where: string[] = [];
+      const params: string[] = [];
+      for (const [col, v] of [['k', filter.key], ['row_results.run_id', filter.runId], ['row_results.status', filter.status]] as const)
+        if (v !== undefined) where.push(`${col} = $${params.push(v)}`);
+      const r = await all(
+        `SELECT row_results.* FROM row_results LEFT JOIN runs USING (run_id) ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY runs.started_at DESC NULLS LAST LIMIT ${Number(filter.limit ?? 100)}`,
+        params,
+      );
+      return r.map((x) => ({
+        runId: String(x.run_id),
+        key: String(x.k),
+        action: String(x.action),
+        status: x.status as RowResult['status'],
+        code: (x.code as string | null) ?? undefined,
+        field: (x.field as string | null) ?? undefined,
+        message: (x.message as string | null) ?? undefined,
+      }));
+    },
+    async exchanges(runId: string, limit = 1000): Promise<HttpExchange[]> {
+      const r = await all(`SELECT detail FROM exchanges WHERE run_id = $1 LIMIT ${Number(limit)}`, [runId]);
+      return r.map((x) => JSON.parse(String(x.detail)) as HttpExchange);
+    },
+    async snapshotRow(key: string): Promise<{ hash: string; payload: string } | null> {
+      const r = await all(`SELECT h, payload FROM snapshot WHERE k = $1`, [key]);
+      return r[0] ? { hash: String(r[0].h), payload: String(r[0].payload) } : null;
+    },
+    /** Forgets the snapshot (the next run sends every row as new). */
+    async reset(): Promise<void> {
+      await serial(() => conn.run(`DELETE FROM snapshot`));
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await queue.catch(() => undefined);
+      conn.closeSync();
+      instance.closeSync();
+      openFiles.delete(file);
+    },
+    async [Symbol.asyncDispose]() {
+      await ledger.close();
+    },
+  };
+  return ledger;
+}
+
+export type DuckdbLedger = Awaited<ReturnType<typeof openDuckdbLedger>>;
+
+export function ledgerExists(path: string): boolean {
+  return path !== ':memory:' && existsSync(path);
+}
+
+function toRun(r: Record<string, unknown>): RunRecord {
+  return {
+    runId: String(r.run_id),
+    sync: String(r.sync),
+    startedAt: String(r.started_at),
+    finishedAt: r.finished_at == null ? null : String(r.finished_at),
+    status: String(r.status),
+    counts: JSON.parse(String(r.counts ?? '{}')),
+    phases: JSON.parse(String(r.phases ?? '[]')),
+    requests: Number(r.requests ?? 0),
+    error: r.error == null ? null : JSON.parse(String(r.error)),
+  };
+}

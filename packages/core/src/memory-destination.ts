@@ -1,0 +1,55 @@
+import type { Change, Destination, OpOutcome, Operation, Plan } from './contract.js';
+
+export interface MemoryDestination extends Destination {
+  /** What the destination holds: key → merged record. */
+  readonly records: Map<string, Record<string, unknown>>;
+  /** Keys the destination rejects (row-level failure) until removed from this set. */
+  readonly reject: Set<string>;
+  /** Every operation applied, in order. */
+  readonly applied: Operation[];
+}
+
+/**
+ * An in-memory destination for tests and docs: upserts merge into `records`, removals delete (when the
+ * sync deletes), rejected keys fail row by row. No validation.
+ * @example const dest = memoryDestination({ batchSize: 100 })
+ */
+export function memoryDestination(options: { batchSize?: number } = {}): MemoryDestination {
+  const batch = options.batchSize ?? 100;
+  const records = new Map<string, Record<string, unknown>>();
+  const reject = new Set<string>();
+  const applied: Operation[] = [];
+  let seq = 0;
+  return {
+    name: 'memory',
+    supports: { types: ['users', 'objects', 'audiences'] },
+    records,
+    reject,
+    applied,
+    fields: () => [],
+    validate: () => [],
+    plan(changes, { target }): Plan {
+      const skipped: Change[] = [];
+      const send: Change[] = [];
+      for (const c of changes) (c.action === 'remove' && target.onDelete === 'nothing' ? skipped : send).push(c);
+      const operations: Operation[] = [];
+      for (let i = 0; i < send.length; i += batch)
+        operations.push({ id: `m${++seq}`, endpoint: 'memory.write', changes: send.slice(i, i + batch) });
+      return { operations, skipped };
+    },
+    async apply(op): Promise<OpOutcome> {
+      applied.push(op);
+      const out: OpOutcome = { ok: [], failed: [], requests: 1 };
+      for (const c of op.changes) {
+        if (reject.has(c.key)) {
+          out.failed.push({ key: c.key, code: 'rejected', message: 'rejected by the memory destination' });
+          continue;
+        }
+        if (c.action === 'remove') records.delete(c.key);
+        else records.set(c.key, { ...(records.get(c.key) ?? {}), ...c.payload });
+        out.ok.push(c.key);
+      }
+      return out;
+    },
+  };
+}

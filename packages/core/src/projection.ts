@@ -1,0 +1,60 @@
+import type { Column } from './contract.js';
+
+/** Quotes a SQL identifier for DuckDB/Postgres. */
+export const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+/** Quotes a SQL string literal. */
+export const literal = (value: string): string => `'${value.replaceAll("'", "''")}'`;
+
+/**
+ * The SQL expression that turns one model column into its JSON-ready value. Timestamps become ISO-8601
+ * in UTC (Knock's `created_at` is ISO-8601); everything else is left to `json_object`.
+ */
+function valueExpr(column: Column): string {
+  const c = ident(column.name);
+  const t = column.type.toUpperCase();
+  if (t === 'TIMESTAMP WITH TIME ZONE' || t === 'TIMESTAMPTZ') return `strftime(timezone('UTC', ${c}), '%Y-%m-%dT%H:%M:%S.%gZ')`;
+  if (t.startsWith('TIMESTAMP')) return `strftime(${c}::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%gZ')`;
+  if (t === 'DATE') return `strftime(${c}, '%Y-%m-%d')`;
+  return c;
+}
+
+/**
+ * Compiles a field mapping to the projection that stages a model: per row the key as text and the payload
+ * as canonical JSON text (fields in sorted order, so the text, and its md5, only change when a value does).
+ * @example payloadProjection({ email: 'email' }, columns) // json_object('email', "email")::VARCHAR
+ */
+export function payloadProjection(fields: Record<string, string>, columns: Column[]): string {
+  const byName = new Map(columns.map((c) => [c.name, c]));
+  const parts = Object.keys(fields)
+    .sort()
+    .map((field) => {
+      const column = byName.get(fields[field]!);
+      if (!column) throw new Error(`unknown column ${fields[field]}`);
+      return `${literal(field)}, ${valueExpr(column)}`;
+    });
+  return parts.length === 0 ? `'{}'` : `json_object(${parts.join(', ')})::VARCHAR`;
+}
+
+/** Levenshtein distance, for "did you mean" hints. */
+export function closest(name: string, candidates: string[]): string | undefined {
+  const d = (a: string, b: string): number => {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+      let prev = row[0]!;
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const cur = row[j]!;
+        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+        prev = cur;
+      }
+    }
+    return row[b.length]!;
+  };
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const dist = d(name.toLowerCase(), c.toLowerCase());
+    if (dist < bestD) [best, bestD] = [c, dist];
+  }
+  return bestD <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}

@@ -1,0 +1,328 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Change, Destination, HttpExchange, Operation, RowFailure, RowIssue, Source } from './contract.js';
+import type { DuckdbLedger, RowResult } from './duckdb-ledger.js';
+import { closest, payloadProjection } from './projection.js';
+import type { SyncSpec } from './sync-spec.js';
+import { SyncError, isSyncError } from './sync-error.js';
+import { diffFields, type FieldDiff } from './field-diff.js';
+
+export type RunEvent =
+  | { type: 'phase'; name: PhaseName; status: 'start' | 'end'; ms?: number; detail?: Record<string, unknown> }
+  | { type: 'progress'; done: number; total: number; requests: number }
+  | { type: 'request'; exchange: HttpExchange }
+  | { type: 'row_failed'; key: string; code: string; message: string };
+
+export type PhaseName = 'query' | 'stage' | 'diff' | 'plan' | 'send' | 'commit';
+
+export interface RunSyncOptions {
+  spec: SyncSpec;
+  source: Source;
+  destination: Destination;
+  ledger: DuckdbLedger;
+  /** Compute everything, send nothing, change no state. */
+  dryRun?: boolean;
+  /** Resend every row of the model. */
+  fullResync?: boolean;
+  /** Let an empty model or a removal share above `maxDeleteShare` through. */
+  allowMassDelete?: boolean;
+  /** Stops scheduling new calls; calls in flight finish and their confirmed rows are committed. */
+  signal?: AbortSignal;
+  /** Aborts calls in flight too (a second Ctrl-C). */
+  hardSignal?: AbortSignal;
+  /** Operations in flight at once (the destination's rate limiter paces them). Default 32. */
+  concurrency?: number;
+  /** Changes per chunk read from the ledger. Default 1,000. */
+  chunkSize?: number;
+  /** Dry run: how many changes to show field by field. Default 10 per action. */
+  previewLimit?: number;
+  onEvent?: (event: RunEvent) => void;
+}
+
+export interface RunCounts {
+  total: number;
+  added: number;
+  changed: number;
+  removed: number;
+  unchanged: number;
+  invalid: number;
+  failed: number;
+  synced: number;
+}
+
+export interface EndpointEstimate {
+  endpoint: string;
+  tier: number | undefined;
+  calls: number;
+  rows: number;
+}
+
+export interface PreviewChange {
+  action: Change['action'];
+  key: string;
+  fields: FieldDiff[];
+  unchangedFields: number;
+}
+
+export interface RunResult {
+  runId: string;
+  sync: string;
+  status: 'succeeded' | 'partial' | 'failed' | 'aborted';
+  dryRun: boolean;
+  mappingChanged: boolean;
+  rows: RunCounts;
+  requests: number;
+  phases: { name: PhaseName; ms: number }[];
+  endpoints: EndpointEstimate[];
+  preview: PreviewChange[];
+  invalid: (RowIssue & { seq?: number })[];
+  failures: RowFailure[];
+  error?: { code: string; message: string; details?: Record<string, unknown> | undefined };
+}
+
+/** md5 of the parts of a sync that shape payloads; it salts every row hash, so a mapping change resends all rows. */
+export function configHash(spec: SyncSpec): string {
+  const t = spec.target;
+  const shape = { key: spec.key, fields: Object.entries(spec.fields).sort(), type: t.type, mode: t.mode, collection: t.collection ?? null, audience: t.audience ?? null, nulls: t.nulls };
+  return createHash('md5').update(JSON.stringify(shape)).digest('hex');
+}
+
+export const newRunId = (): string => `r_${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
+
+/**
+ * Runs one sync: stage the model in the ledger, check keys, diff against the snapshot, validate and plan
+ * the changes, send them, and commit each confirmed batch. Never throws for run failures: the result
+ * carries `status` and `error`, and (unless a dry run) the run is recorded in the ledger.
+ * @example const result = await runSync({ spec, source, destination, ledger })
+ */
+export async function runSync(options: RunSyncOptions): Promise<RunResult> {
+  const { spec, source, destination, ledger } = options;
+  const dryRun = options.dryRun ?? false;
+  const emit = options.onEvent ?? (() => undefined);
+  const chunkSize = options.chunkSize ?? 1000;
+  const limit = options.previewLimit ?? 10;
+  const startedAt = new Date().toISOString();
+  const result: RunResult = {
+    runId: newRunId(),
+    sync: spec.name,
+    status: 'succeeded',
+    dryRun,
+    mappingChanged: false,
+    rows: { total: 0, added: 0, changed: 0, removed: 0, unchanged: 0, invalid: 0, failed: 0, synced: 0 },
+    requests: 0,
+    phases: [],
+    endpoints: [],
+    preview: [],
+    invalid: [],
+    failures: [],
+  };
+  const phase = async <T>(name: PhaseName, fn: () => Promise<T>, detail?: (v: T) => Record<string, unknown>): Promise<T> => {
+    emit({ type: 'phase', name, status: 'start' });
+    const t0 = performance.now();
+    const v = await fn();
+    const ms = Math.round(performance.now() - t0);
+    result.phases.push({ name, ms });
+    emit({ type: 'phase', name, status: 'end', ms, ...(detail ? { detail: detail(v) } : {}) });
+    return v;
+  };
+
+  try {
+    const salt = configHash(spec);
+    const columns = await phase('query', async () => {
+      if (!source.attach) throw new SyncError('source_failed', `[${source.name}] source cannot run inside the DuckDB ledger`, { adapter: source.name });
+      await source.attach(ledger.connection);
+      try {
+        return await ledger.describe(spec.model);
+      } catch (e) {
+        throw new SyncError('model_failed', `model query failed: ${firstLine(e)}`, { cause: e });
+      }
+    });
+    checkMapping(spec, columns.map((c) => c.name));
+
+    const rows = await phase(
+      'stage',
+      async () => {
+        try {
+          return await ledger.stage({ modelSql: spec.model, key: spec.key, projection: payloadProjection(spec.fields, columns), salt });
+        } catch (e) {
+          throw new SyncError('model_failed', `model query failed: ${firstLine(e)}`, { cause: e });
+        }
+      },
+      (n) => ({ rows: n }),
+    );
+    result.rows.total = rows;
+    const health = await ledger.keyHealth();
+    if (health.nullKeys > 0)
+      throw new SyncError('null_keys', `${health.nullKeys} rows have a null or empty key "${spec.key}"; nothing was sent`, { details: { column: spec.key, count: health.nullKeys } });
+    if (health.duplicateKeys > 0)
+      throw new SyncError(
+        'duplicate_keys',
+        `${health.duplicateKeys} keys of "${spec.key}" appear more than once (e.g. ${health.duplicateSamples.map((s) => `${s.key} ×${s.count}`).join(', ')}); nothing was sent`,
+        { details: { column: spec.key, count: health.duplicateKeys, samples: health.duplicateSamples } },
+      );
+
+    const previous = await ledger.meta('config_hash');
+    const snapshotSize = await ledger.snapshotSize();
+    result.mappingChanged = previous !== null && previous !== salt && snapshotSize > 0;
+    const counts = await phase('diff', () => ledger.diff({ forceAll: options.fullResync ?? false }), (c) => ({ ...c }));
+    result.rows.added = counts.add;
+    result.rows.changed = counts.change;
+    result.rows.removed = counts.remove;
+    result.rows.unchanged = rows - counts.add - counts.change;
+
+    const t = spec.target;
+    const removalsSent = t.onDelete === 'delete' || (t.type === 'audiences' && t.mode === 'add') ? counts.remove : 0;
+    if (!options.allowMassDelete && rows === 0 && snapshotSize > 0)
+      throw new SyncError('guard_empty_model', `the model returned 0 rows but ${snapshotSize} were synced before; refusing (use --allow-mass-delete if intended)`, { details: { snapshot: snapshotSize } });
+    if (!options.allowMassDelete && snapshotSize > 0 && removalsSent / snapshotSize > spec.maxDeleteShare)
+      throw new SyncError(
+        'guard_mass_delete',
+        `${removalsSent} removals = ${pct(removalsSent / snapshotSize)} of the synced rows, above this sync's limit (${pct(spec.maxDeleteShare)}); refusing (use --allow-mass-delete if intended)`,
+        { details: { removals: removalsSent, snapshot: snapshotSize, maxDeleteShare: spec.maxDeleteShare } },
+      );
+    if (!dryRun) await ledger.setMeta('config_hash', salt);
+
+    await phase('send', () => send(options, result, counts, chunkSize, limit), () => ({ ...result.rows, requests: result.requests }));
+    if (options.signal?.aborted) result.status = 'aborted';
+    else if (result.rows.failed > 0) result.status = 'partial';
+  } catch (e) {
+    result.status = options.signal?.aborted && !isSyncError(e) ? 'aborted' : 'failed';
+    const err = isSyncError(e) ? e : new SyncError('destination_failed', firstLine(e), { cause: e });
+    result.error = { code: err.code, message: err.message, details: err.details };
+  }
+  if (!dryRun)
+    await ledger.saveRun({
+      runId: result.runId,
+      sync: spec.name,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      status: result.status,
+      counts: { ...result.rows },
+      phases: result.phases,
+      requests: result.requests,
+      error: result.error ? { code: result.error.code, message: result.error.message } : null,
+    });
+  return result;
+}
+
+async function send(options: RunSyncOptions, result: RunResult, totals: { add: number; change: number; remove: number }, chunkSize: number, limit: number): Promise<void> {
+  const { spec, destination, ledger } = options;
+  const dryRun = options.dryRun ?? false;
+  const emit = options.onEvent ?? (() => undefined);
+  const target = spec.target;
+  const total = totals.add + totals.change + totals.remove;
+  const texts = new WeakMap<Change, string>();
+  const endpoints = new Map<string, EndpointEstimate>();
+  const inflight = new Set<Promise<void>>();
+  const concurrency = options.concurrency ?? 32;
+  const shown = { add: 0, change: 0, remove: 0 };
+  let done = 0;
+  let fatal: unknown;
+  const internal = new AbortController();
+  const hard = options.hardSignal ? AbortSignal.any([options.hardSignal, internal.signal]) : internal.signal;
+
+  const commitOutcome = async (changes: Change[], ok: Set<string>, failed: Map<string, RowFailure>, exchanges: HttpExchange[]): Promise<void> => {
+    const upserts: { key: string; hash: string; payload: string }[] = [];
+    const removes: string[] = [];
+    const results: RowResult[] = [];
+    for (const c of changes) {
+      if (ok.has(c.key)) {
+        if (c.action === 'remove') removes.push(c.key);
+        else upserts.push({ key: c.key, hash: c.hash!, payload: texts.get(c)! });
+        results.push({ key: c.key, action: c.action, status: 'synced' });
+      } else {
+        const f = failed.get(c.key) ?? { key: c.key, code: 'unconfirmed', message: 'the destination did not confirm this row' };
+        results.push({ key: c.key, action: c.action, status: 'failed', code: f.code, message: f.message });
+        if (result.failures.length < 100) result.failures.push(f);
+        emit({ type: 'row_failed', key: f.key, code: f.code, message: f.message });
+      }
+    }
+    await ledger.commit(result.runId, { upserts, removes, results, exchanges });
+    result.rows.synced += upserts.length + removes.length;
+    result.rows.failed += changes.length - upserts.length - removes.length;
+    done += changes.length;
+    emit({ type: 'progress', done, total, requests: result.requests });
+  };
+
+  const execute = async (op: Operation): Promise<void> => {
+    const exchanges: HttpExchange[] = [];
+    try {
+      const outcome = await destination.apply(op, {
+        target,
+        signal: hard,
+        log: (x) => {
+          exchanges.push(x);
+          emit({ type: 'request', exchange: x });
+        },
+      });
+      result.requests += outcome.requests;
+      await commitOutcome(op.changes, new Set(outcome.ok), new Map(outcome.failed.map((f) => [f.key, f])), exchanges);
+    } catch (e) {
+      fatal ??= e;
+      internal.abort(e);
+      result.requests += exchanges.length;
+    }
+  };
+
+  for (let seq = 1; seq <= total && fatal === undefined && !options.signal?.aborted; seq += chunkSize) {
+    const staged = await ledger.readChanges(seq, seq + chunkSize);
+    const valid: Change[] = [];
+    const invalidRows: RowResult[] = [];
+    for (const s of staged) {
+      const change: Change = { action: s.action, key: s.key, payload: s.payload === null ? null : JSON.parse(s.payload), hash: s.hash };
+      if (s.payload !== null) texts.set(change, s.payload);
+      if (change.payload) {
+        const issues = destination.validate({ key: change.key, payload: change.payload }, target);
+        if (issues.length > 0) {
+          result.rows.invalid += 1;
+          for (const i of issues) if (result.invalid.length < 100) result.invalid.push({ ...i, seq: s.seq });
+          invalidRows.push({ key: s.key, action: s.action, status: 'invalid', code: issues[0]!.rule, field: issues[0]!.field, message: issues[0]!.message });
+          continue;
+        }
+      }
+      valid.push(change);
+      if (dryRun && shown[s.action] < limit) {
+        shown[s.action] += 1;
+        const d = diffFields(s.before === null ? null : JSON.parse(s.before), change.payload);
+        result.preview.push({ action: s.action, key: s.key, fields: d.fields, unchangedFields: d.unchanged });
+      }
+    }
+    const plan = destination.plan(valid, { target, totals });
+    for (const op of plan.operations) {
+      const e = endpoints.get(op.endpoint) ?? { endpoint: op.endpoint, tier: op.tier, calls: 0, rows: 0 };
+      e.calls += 1;
+      e.rows += op.changes.length;
+      endpoints.set(op.endpoint, e);
+    }
+    if (dryRun) continue;
+    if (invalidRows.length || plan.skipped.length) {
+      done += invalidRows.length;
+      await commitOutcome(plan.skipped, new Set(plan.skipped.map((c) => c.key)), new Map(), []);
+      await ledger.commit(result.runId, { upserts: [], removes: [], results: invalidRows, exchanges: [] });
+    }
+    for (const op of plan.operations) {
+      while (inflight.size >= concurrency) await Promise.race(inflight);
+      if (fatal !== undefined || options.signal?.aborted) break;
+      const p: Promise<void> = execute(op).finally(() => inflight.delete(p));
+      inflight.add(p);
+    }
+  }
+  await Promise.all(inflight);
+  result.endpoints = [...endpoints.values()];
+  if (dryRun) result.requests = result.endpoints.reduce((n, e) => n + e.calls, 0);
+  if (fatal !== undefined) throw fatal;
+}
+
+function checkMapping(spec: SyncSpec, columns: string[]): void {
+  const check = (where: string, column: string): void => {
+    if (columns.includes(column)) return;
+    const hint = closest(column, columns);
+    throw new SyncError('mapping_invalid', `${where}: column "${column}" not in model${hint ? ` (did you mean "${hint}"?)` : ''}`, {
+      details: { path: where, column, suggestion: hint ?? null, columns },
+    });
+  };
+  check('key', spec.key);
+  for (const [field, column] of Object.entries(spec.fields)) check(`sync.fields.${field}`, column);
+}
+
+const pct = (x: number): string => `${Math.round(x * 1000) / 10}%`;
+const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0]!;

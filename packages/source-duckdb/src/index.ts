@@ -1,0 +1,1 @@
+export { duckdbSource, duckdbSourceOptionsSchema, type DuckdbSourceOptions } from './duckdb-source.js';
