@@ -1,0 +1,51 @@
+import { SyncError, type ApplyContext, type OpOutcome, type Operation, type RowFailure } from '@syncline/core';
+import { createBulkCoalescer, runBulkJob, type BulkItem, type BulkJobOptions, type BulkJobResult, type BulkSpec } from './bulk-job.js';
+import type { KnockHttp, SendContext } from './knock-http.js';
+import type { KnockOpData } from './plan-operations.js';
+
+/**
+ * Builds the `apply` of the Knock destination: sends one planned operation and reports per-row outcomes.
+ * Single calls confirm their row on 2xx (404 on delete); member calls confirm every member on 204; bulk
+ * jobs confirm rows once the BulkOperation completed without them in `error_items`.
+ * 401/403 throw `SyncError('auth_failed')`; everything else becomes row failures.
+ * @example const apply = createApplier(http, { coalesce: true, pollIntervalMs: 250, maxPollIntervalMs: 2000, pollTimeoutMs: 600000 });
+ */
+export function createApplier(http: KnockHttp, options: BulkJobOptions & { coalesce: boolean }) {
+  const coalesce = createBulkCoalescer(http, options);
+
+  return async function apply(op: Operation, ctx: ApplyContext): Promise<OpOutcome> {
+    const data = op.data as KnockOpData | undefined;
+    if (!data || typeof data !== 'object' || !('kind' in data)) {
+      throw new SyncError('destination_failed', '[knock] operation was not planned by the Knock destination', { adapter: 'knock' });
+    }
+    const send: SendContext = { opId: op.id, signal: ctx.signal, log: ctx.log };
+    const keys = op.changes.map((c) => c.key);
+
+    if (data.kind === 'single' || data.kind === 'members') {
+      const r = await http.send(data.request, send);
+      if (r.ok) return { ok: keys, failed: [], requests: r.requests };
+      let code = r.code;
+      // Knock answers 404 for a missing audience; removing from one is a no-op, adding needs it to exist.
+      if (data.kind === 'members' && r.status === 404) {
+        if (data.action === 'remove') return { ok: keys, failed: [], requests: r.requests };
+        code = 'audience_missing';
+      }
+      const failed: RowFailure[] = keys.map((key) => ({ key, code, message: r.message, ...(r.status === null ? {} : { status: r.status }) }));
+      return { ok: [], failed, requests: r.requests, ...(r.retryAfterMs === undefined ? {} : { retryAfterMs: r.retryAfterMs }) };
+    }
+
+    const spec: BulkSpec = { entity: data.entity, action: data.action, collection: data.collection, path: data.request.path };
+    const body = data.request.body as Record<string, unknown[]>;
+    const list = (body.users ?? body.objects ?? body.user_ids ?? body.object_ids ?? []) as BulkItem['item'][];
+    const items: BulkItem[] = list.map((item, i) => ({ key: keys[i]!, item }));
+    const result: BulkJobResult = options.coalesce ? await coalesce(spec, items, send) : await runBulkJob(http, spec, items, send, options);
+    const ok: string[] = [];
+    const failed: RowFailure[] = [];
+    for (const key of keys) {
+      const r = result.results.get(key);
+      if (r?.ok) ok.push(key);
+      else failed.push(r ? { key, code: r.code, message: r.message, ...(r.status === undefined ? {} : { status: r.status }) } : { key, code: 'unknown', message: '[knock] no outcome' });
+    }
+    return { ok, failed, requests: result.requests, ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }) };
+  };
+}

@@ -1,0 +1,215 @@
+import { sleep } from '@syncline/core';
+import type { KnockHttp, SendContext, SendResult } from './knock-http.js';
+import { singleRequest, type Action, type Entity } from './knock-request.js';
+import { MAX_BATCH } from './plan-operations.js';
+
+/** Outcome of one row. */
+export type RowResult = { ok: true } | { ok: false; code: string; message: string; status?: number };
+
+/** One item of a bulk body: a recipient object with `id` (identify/set) or an id string (delete). */
+export interface BulkItem {
+  key: string;
+  item: ({ id: string } & Record<string, unknown>) | string;
+}
+
+export interface BulkSpec {
+  entity: Entity;
+  action: Action;
+  collection?: string | undefined;
+  path: string;
+}
+
+export interface BulkJobOptions {
+  pollIntervalMs: number;
+  maxPollIntervalMs: number;
+  pollTimeoutMs: number;
+}
+
+export interface BulkJobResult {
+  results: Map<string, RowResult>;
+  requests: number;
+  retryAfterMs?: number;
+}
+
+/** Knock `BulkOperation` (OpenAPI `BulkOperation`, knock-api.md §5); only the members we read. */
+interface BulkOperation {
+  id: string;
+  status: 'queued' | 'processing' | 'completed' | 'failed';
+  error_items?: Array<{ id: string; collection?: string | null }> | null;
+}
+
+/**
+ * Runs one bulk job: POST, then poll `GET /v1/bulk_operations/{id}` (tier 4) until `completed`/`failed`
+ * (https://docs.knock.app/api-reference/bulk_operations). A completed job confirms every row not in
+ * `error_items`; those ids carry no reason, so each is retried once with the single endpoint to get one
+ * (knock-api.md §5). A bulk request rejected as a whole (400/422) falls back to single calls too.
+ * @example await runBulkJob(http, { entity: 'users', action: 'upsert', path: '/v1/users/bulk/identify' }, items, ctx, opts)
+ */
+export async function runBulkJob(http: KnockHttp, spec: BulkSpec, items: BulkItem[], ctx: SendContext, options: BulkJobOptions): Promise<BulkJobResult> {
+  const results = new Map<string, RowResult>();
+  let requests = 0;
+  const failAll = (r: Extract<SendResult, { ok: false }>, code = r.code): BulkJobResult => {
+    for (const { key } of items) results.set(key, { ok: false, code, message: r.message, ...(r.status === null ? {} : { status: r.status }) });
+    return { results, requests, ...(r.retryAfterMs === undefined ? {} : { retryAfterMs: r.retryAfterMs }) };
+  };
+
+  const res = await http.send({ method: 'POST', path: spec.path, tier: 1, body: bulkBody(spec, items) }, ctx);
+  requests += res.requests;
+  if (!res.ok) {
+    if (res.status === 400 || res.status === 422) {
+      requests += await retrySingly(http, spec, items, results, ctx);
+      return { results, requests };
+    }
+    return failAll(res);
+  }
+  let op = res.body as BulkOperation | undefined;
+  if (!op || typeof op.id !== 'string') {
+    return failAll({ ok: false, status: res.status, code: 'invalid_response', message: '[knock] bulk endpoint did not return a BulkOperation', requests });
+  }
+  const deadline = performance.now() + options.pollTimeoutMs;
+  let interval = options.pollIntervalMs;
+  while (op.status === 'queued' || op.status === 'processing') {
+    if (performance.now() + interval > deadline) {
+      return failAll({ ok: false, status: null, code: 'bulk_timeout', message: '[knock] bulk operation still processing at pollTimeoutMs', requests });
+    }
+    await sleep(interval, ctx.signal);
+    interval = Math.min(options.maxPollIntervalMs, Math.ceil(interval * 1.5));
+    const poll = await http.send({ method: 'GET', path: `/v1/bulk_operations/${encodeURIComponent(op.id)}`, tier: 4 }, ctx);
+    requests += poll.requests;
+    if (!poll.ok) return failAll(poll, poll.code === 'resource_missing' ? 'bulk_operation_missing' : poll.code);
+    op = poll.body as BulkOperation;
+  }
+  if (op.status !== 'completed') {
+    return failAll({ ok: false, status: null, code: 'bulk_operation_failed', message: '[knock] bulk operation failed', requests });
+  }
+  const errored = new Set<string>();
+  for (const e of op.error_items ?? []) {
+    if (e && typeof e.id === 'string' && (spec.collection === undefined || e.collection == null || e.collection === spec.collection)) errored.add(e.id);
+  }
+  const retry: BulkItem[] = [];
+  for (const it of items) {
+    if (errored.has(it.key)) retry.push(it);
+    else results.set(it.key, { ok: true });
+  }
+  if (retry.length > 0) requests += await retrySingly(http, spec, retry, results, ctx);
+  return { results, requests };
+}
+
+/** Retries items one by one (the limiter paces them) and records each result; returns requests made. */
+async function retrySingly(http: KnockHttp, spec: BulkSpec, items: BulkItem[], results: Map<string, RowResult>, ctx: SendContext): Promise<number> {
+  let requests = 0;
+  await Promise.all(
+    items.map(async ({ key, item }) => {
+      let request;
+      try {
+        const body = typeof item === 'string' ? {} : withoutId(item);
+        request = singleRequest(spec.entity, spec.action, key, body, spec.collection);
+      } catch {
+        results.set(key, { ok: false, code: 'invalid_id', message: '[knock] id cannot be used in a path' });
+        return;
+      }
+      const r = await http.send(request, ctx);
+      requests += r.requests;
+      results.set(key, r.ok ? { ok: true } : { ok: false, code: r.code, message: r.message, ...(r.status === null ? {} : { status: r.status }) });
+    }),
+  );
+  return requests;
+}
+
+function withoutId(item: Record<string, unknown>): Record<string, unknown> {
+  const { id: _id, ...rest } = item;
+  return rest;
+}
+
+function bulkBody(spec: BulkSpec, items: BulkItem[]): unknown {
+  const list = items.map((i) => i.item);
+  if (spec.action === 'delete') return spec.entity === 'users' ? { user_ids: list } : { object_ids: list };
+  return spec.entity === 'users' ? { users: list } : { objects: list };
+}
+
+interface Waiting {
+  items: BulkItem[];
+  ctx: SendContext;
+  resolve: (r: BulkJobResult) => void;
+  reject: (e: unknown) => void;
+  results: Map<string, RowResult>;
+  requests: number;
+  retryAfterMs?: number;
+  left: number;
+}
+
+/**
+ * Merges the bulk items of operations applied at the same time into full jobs of 1,000, one POST at a
+ * time per endpoint. Bulk endpoints allow 1 request/s (tier 1), so a chunk split between bulk and single
+ * calls would otherwise waste the rest of each bulk request.
+ * @example const coalesce = createBulkCoalescer(http, opts); await coalesce(spec, items, ctx)
+ */
+export function createBulkCoalescer(http: KnockHttp, options: BulkJobOptions) {
+  const queues = new Map<string, { spec: BulkSpec; queue: Array<{ w: Waiting; item: BulkItem }>; pumping: boolean }>();
+
+  async function pump(key: string): Promise<void> {
+    const q = queues.get(key)!;
+    q.pumping = true;
+    // Let every operation started in this turn enqueue first.
+    await new Promise((r) => setImmediate(r));
+    while (q.queue.length > 0) {
+      const batch = q.queue.splice(0, MAX_BATCH);
+      const owners = new Set(batch.map((b) => b.w));
+      const first = batch[0]!.w;
+      let posted!: () => void;
+      const postedP = new Promise<void>((r) => (posted = r));
+      const job = runBulkJob(trackPost(http, posted), q.spec, batch.map((b) => b.item), first.ctx, options);
+      job.then(
+        (r) => {
+          for (const { w, item } of batch) {
+            w.results.set(item.key, r.results.get(item.key)!);
+            w.left -= 1;
+          }
+          first.requests += r.requests;
+          for (const w of owners) {
+            if (r.retryAfterMs !== undefined) w.retryAfterMs = r.retryAfterMs;
+            if (w.left === 0) w.resolve({ results: w.results, requests: w.requests, ...(w.retryAfterMs === undefined ? {} : { retryAfterMs: w.retryAfterMs }) });
+          }
+        },
+        (e: unknown) => {
+          for (const w of owners) w.reject(e);
+        },
+      );
+      // The next job's POST waits for this one's response; its polls run on concurrently.
+      await Promise.race([postedP, job.catch(() => undefined)]);
+    }
+    q.pumping = false;
+  }
+
+  return function coalesce(spec: BulkSpec, items: BulkItem[], ctx: SendContext): Promise<BulkJobResult> {
+    return new Promise((resolve, reject) => {
+      if (items.length === 0) return resolve({ results: new Map(), requests: 0 });
+      const key = `${spec.path}`;
+      let q = queues.get(key);
+      if (!q) queues.set(key, (q = { spec, queue: [], pumping: false }));
+      const w: Waiting = { items, ctx, resolve, reject, results: new Map(), requests: 0, left: items.length };
+      for (const item of items) q.queue.push({ w, item });
+      if (!q.pumping) void pump(key);
+    });
+  };
+}
+
+/** Wraps `http` so `posted` fires once the job's first request (the POST) has an answer. */
+function trackPost(http: KnockHttp, posted: () => void): KnockHttp {
+  let first = true;
+  return {
+    ...http,
+    breaker: http.breaker,
+    budget: http.budget,
+    async send(request, ctx) {
+      try {
+        return await http.send(request, ctx);
+      } finally {
+        if (first) {
+          first = false;
+          posted();
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import { sleep } from '@syncline/core';
+
+/**
+ * A circuit breaker for server failures (5xx, timeouts, connection errors): after `failureThreshold`
+ * consecutive failures it opens, and requests wait (they are not failed) until a cool-down has passed;
+ * then exactly one probe goes out. A good probe closes it, a bad one reopens it with a doubled cool-down
+ * (Amazon Builders' Library, "Timeouts, retries and backoff with jitter"; reliability.md §2.4).
+ */
+export interface CircuitBreaker {
+  /** Waits until a request may go out; resolves `true` when this request is the half-open probe. */
+  acquire(signal?: AbortSignal): Promise<boolean>;
+  /** The server answered (anything but a failure). */
+  success(probe: boolean): void;
+  /** A 5xx, a timeout or a connection error. */
+  failure(probe: boolean): void;
+  readonly state: 'closed' | 'open' | 'half-open';
+  /** How many times it opened. */
+  readonly opened: number;
+}
+
+export interface CircuitBreakerOptions {
+  failureThreshold: number;
+  cooldownMs: number;
+  maxCooldownMs: number;
+  now?: () => number;
+}
+
+/**
+ * @example const breaker = createCircuitBreaker({ failureThreshold: 5, cooldownMs: 2000, maxCooldownMs: 30000 });
+ * const probe = await breaker.acquire(signal); // then breaker.success(probe) or breaker.failure(probe)
+ */
+export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBreaker {
+  const now = options.now ?? (() => performance.now());
+  let state: 'closed' | 'open' | 'half-open' = 'closed';
+  let consecutive = 0;
+  let cooldown = options.cooldownMs;
+  let openUntil = 0;
+  let opened = 0;
+
+  const open = (): void => {
+    state = 'open';
+    openUntil = now() + cooldown;
+    opened += 1;
+  };
+
+  return {
+    get state() {
+      return state;
+    },
+    get opened() {
+      return opened;
+    },
+    async acquire(signal) {
+      for (;;) {
+        signal?.throwIfAborted();
+        if (state === 'closed') return false;
+        const t = now();
+        if (state === 'open') {
+          if (t < openUntil) {
+            await sleep(Math.max(1, Math.ceil(openUntil - t)), signal);
+            continue;
+          }
+          state = 'half-open';
+          return true;
+        }
+        // Half-open: one probe is out; everyone else waits for its verdict.
+        await sleep(20, signal);
+      }
+    },
+    success(probe) {
+      consecutive = 0;
+      if (probe || state === 'closed') {
+        state = 'closed';
+        cooldown = options.cooldownMs;
+      }
+    },
+    failure(probe) {
+      consecutive += 1;
+      if (probe && state === 'half-open') {
+        cooldown = Math.min(options.maxCooldownMs, cooldown * 2);
+        open();
+      } else if (state === 'closed' && consecutive >= options.failureThreshold) {
+        open();
+      }
+    },
+  };
+}

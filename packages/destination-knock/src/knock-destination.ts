@@ -1,0 +1,85 @@
+import { SyncError, type Destination, type SyncTarget } from '@syncline/core';
+import { createApplier } from './apply-operation.js';
+import { encodeId } from './encode-id.js';
+import { fieldCatalog } from './field-catalog.js';
+import { createKnockHttp, type KnockHttp } from './knock-http.js';
+import { parseKnockOptions, type KnockOptions } from './knock-options.js';
+import { planOperations } from './plan-operations.js';
+import { validateRow } from './validate-row.js';
+
+/**
+ * The Knock destination: users (upsert, optional delete), objects (upsert within a collection, optional
+ * delete) and audience memberships (add/remove), through Knock's v1 API.
+ * @example
+ * const knock = knockDestination({ apiKey: process.env.KNOCK_API_KEY! });
+ * await knock.check?.(target);
+ * const { operations } = knock.plan(changes, { target, totals });
+ * for (const op of operations) await knock.apply(op, { target });
+ */
+export function knockDestination(options: KnockOptions): Destination & AsyncDisposable & { close(): Promise<void> } {
+  const o = parseKnockOptions(options);
+  const http = createKnockHttp(o);
+  let management: KnockHttp | undefined;
+  const apply = createApplier(http, o.bulk);
+
+  return {
+    name: 'knock',
+    supports: { types: ['users', 'objects', 'audiences'] },
+    fields: (target) => fieldCatalog(target),
+    validate: (row, target) => validateRow(row, target),
+    plan: (changes, ctx) => planOperations(changes, ctx, { tiers: o.tiers, singleOnlySeconds: o.bulk.singleOnlySeconds }),
+    apply,
+
+    /**
+     * Checks the key with one cheap tier-4 read (401/403 → `auth_failed`). Audiences: the members list
+     * (`GET /v1/audiences/{key}/members`) answers 404 when the audience is missing; then, with
+     * `createAudience`, a service token creates it as a static audience through the Management API, and
+     * without one the first add creates it (`?create_audience=true`); without `createAudience` it is
+     * `destination_failed`.
+     */
+    async check(target: SyncTarget, opts?: { signal?: AbortSignal }) {
+      const signal = opts?.signal;
+      const path =
+        target.type === 'audiences' && target.audience
+          ? `/v1/audiences/${encodeId(target.audience)}/members`
+          : target.type === 'objects' && target.collection
+            ? `/v1/objects/${encodeId(target.collection)}?page_size=1`
+            : '/v1/users?page_size=1';
+      const r = await http.send({ method: 'GET', path, tier: 4 }, { signal });
+      if (r.ok) return;
+      if (target.type === 'audiences' && r.status === 404) {
+        if (!target.createAudience) {
+          throw new SyncError('destination_failed', '[knock] the audience does not exist (create it in Knock or set createAudience)', {
+            adapter: 'knock',
+            details: { audience: target.audience },
+          });
+        }
+        if (o.serviceToken) await createStaticAudience(target.audience!, signal);
+        return;
+      }
+      throw new SyncError('destination_failed', `[knock] check failed: ${r.code}`, { adapter: 'knock', details: { status: r.status } });
+    },
+
+    async close() {
+      await http.close();
+      await management?.close();
+    },
+    async [Symbol.asyncDispose]() {
+      await this.close();
+    },
+  };
+
+  /**
+   * Management API `PUT /v1/audiences/{key}?environment=…&commit=true` with `{audience: {type: 'static'}}`
+   * (https://docs.knock.app/mapi-reference/audiences/upsert). Only this call carries the service token.
+   */
+  async function createStaticAudience(audience: string, signal?: AbortSignal): Promise<void> {
+    management ??= createKnockHttp(o, { origin: o.managementBaseUrl, token: o.serviceToken! });
+    const query = `environment=${encodeURIComponent(o.environment)}&commit=true`;
+    const r = await management.send(
+      { method: 'PUT', path: `/v1/audiences/${encodeId(audience)}?${query}`, tier: 3, body: { audience: { type: 'static', name: audience } } },
+      { signal },
+    );
+    if (!r.ok) throw new SyncError('destination_failed', `[knock] could not create the audience: ${r.code}`, { adapter: 'knock', details: { status: r.status } });
+  }
+}

@@ -1,0 +1,286 @@
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  SyncError,
+  backoffDelay,
+  isRetryableStatus,
+  redact,
+  redactHeaders,
+  retryAfterMs,
+  sharedRateLimiter,
+  sleep,
+  type HttpExchange,
+  type RateLimiter,
+} from '@syncline/core';
+import { Pool, type Dispatcher } from 'undici';
+import { createCircuitBreaker, type CircuitBreaker } from './circuit-breaker.js';
+import type { ResolvedKnockOptions } from './knock-options.js';
+import { createRetryBudget, type RetryBudget } from './retry-budget.js';
+
+export interface KnockRequest {
+  method: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  /** Path with encoded ids, e.g. `/v1/users/u%201`, and an optional query string. */
+  path: string;
+  body?: unknown;
+  /** Knock rate tier of the endpoint. */
+  tier: 1 | 2 | 3 | 4 | 5;
+  /** Statuses that count as success besides 2xx (404 on delete: already gone). */
+  okStatuses?: number[];
+}
+
+export interface SendContext {
+  opId?: string;
+  signal?: AbortSignal | undefined;
+  log?: ((exchange: HttpExchange) => void) | undefined;
+}
+
+export type SendResult =
+  | { ok: true; status: number; body: unknown; requests: number }
+  | { ok: false; status: number | null; code: string; message: string; requests: number; retryAfterMs?: number };
+
+export interface KnockHttp {
+  send(request: KnockRequest, ctx: SendContext): Promise<SendResult>;
+  readonly breaker: CircuitBreaker;
+  readonly budget: RetryBudget;
+  close(): Promise<void>;
+}
+
+const clock = (): number => performance.timeOrigin + performance.now();
+
+/**
+ * The transport of the Knock destination: undici (keep-alive `Pool`, or an injected `Dispatcher`), a
+ * token bucket per Knock rate tier shared across the process, full-jitter retries of 408/409/429/5xx and
+ * connection errors with a retry budget and a circuit breaker, exact `Retry-After`/`retry-after-ms`, and
+ * fail-fast on 401/403. Every attempt is logged as a redacted `HttpExchange`.
+ * @example const http = createKnockHttp(parseKnockOptions({ apiKey })); await http.send({ method: 'GET', path: '/v1/users/u1', tier: 4 }, {});
+ */
+export function createKnockHttp(options: ResolvedKnockOptions, credential: { origin?: string; token?: string } = {}): KnockHttp {
+  const base = new URL(credential.origin ?? options.baseUrl);
+  const prefix = base.pathname.replace(/\/+$/, '');
+  const token = credential.token ?? options.apiKey;
+  const injected = credential.origin === undefined ? options.dispatcher : undefined;
+  let pool: Dispatcher | undefined;
+  const dispatcher = (): Dispatcher =>
+    injected ??
+    (pool ??= new Pool(base.origin, {
+      connections: options.connections,
+      pipelining: 1,
+      connect: { timeout: options.timeouts.connectMs },
+      headersTimeout: options.timeouts.headersMs,
+      bodyTimeout: options.timeouts.bodyMs,
+    }));
+  // Limits are per environment (https://docs.knock.app/api-reference/overview/rate-limits): key the shared
+  // buckets by origin and a hash of the credential, never the credential itself.
+  const scope = `knock:${base.origin}${prefix}:${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
+  const limiters = new Map<number, RateLimiter>();
+  const limiter = (tier: number): RateLimiter => {
+    let l = limiters.get(tier);
+    if (!l) {
+      const perSecond = options.tiers[tier as 1] * options.rateSafety;
+      l = sharedRateLimiter(`${scope}:tier${tier}`, { perSecond, burst: Math.max(1, Math.floor(perSecond)) });
+      limiters.set(tier, l);
+    }
+    return l;
+  };
+  const breaker = createCircuitBreaker(options.breaker);
+  const budget = createRetryBudget({ ratio: options.retry.budgetRatio, min: options.retry.budgetMin });
+  let authError: SyncError | undefined;
+  const max = options.maxBodyLogBytes;
+
+  async function send(request: KnockRequest, ctx: SendContext): Promise<SendResult> {
+    const body = request.body === undefined ? undefined : JSON.stringify(request.body);
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${token}`,
+      'user-agent': options.userAgent,
+      accept: 'application/json',
+    };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    // Knock ignores Idempotency-Key outside workflow triggers, but the official SDK sends one per logical
+    // write and keeps it across retries (docs: /api-reference/overview/idempotent-requests); so do we.
+    if (request.method !== 'GET') headers['idempotency-key'] = `syncline-${randomUUID()}`;
+    const { maxAttempts } = options.retry;
+    let requests = 0;
+    let failures = 0;
+    let throttles = 0;
+    let last: Extract<SendResult, { ok: false }> | undefined;
+    budget.attempt();
+
+    for (let attempt = 1; ; attempt++) {
+      if (authError) throw authError;
+      ctx.signal?.throwIfAborted();
+      const probe = await breaker.acquire(ctx.signal);
+      await limiter(request.tier).take(ctx.signal);
+      if (authError) throw authError;
+      requests += 1;
+      const startedAt = new Date();
+      const t0 = performance.now();
+      const exchange: HttpExchange = {
+        ...(ctx.opId === undefined ? {} : { opId: ctx.opId }),
+        method: request.method,
+        path: request.path,
+        status: null,
+        attempt,
+        startedAt: startedAt.toISOString(),
+        durationMs: 0,
+        requestHeaders: redactHeaders(headers),
+        ...(body === undefined ? {} : { requestBody: truncate(body, max) }),
+      };
+      let status: number;
+      let text: string;
+      let responseHeaders: Record<string, string | string[] | undefined>;
+      const signals = [AbortSignal.timeout(options.timeouts.attemptMs)];
+      if (ctx.signal) signals.push(ctx.signal);
+      try {
+        const res = await dispatcher().request({
+          origin: base.origin,
+          path: prefix + request.path,
+          method: request.method,
+          headers,
+          body: body ?? null,
+          headersTimeout: options.timeouts.headersMs,
+          bodyTimeout: options.timeouts.bodyMs,
+          signal: AbortSignal.any(signals),
+        });
+        status = res.statusCode;
+        responseHeaders = res.headers;
+        text = await res.body.text();
+      } catch (error) {
+        exchange.durationMs = performance.now() - t0;
+        exchange.error = redact(describe(error));
+        ctx.log?.(exchange);
+        if (ctx.signal?.aborted) throw ctx.signal.reason;
+        breaker.failure(probe);
+        failures += 1;
+        last = { ok: false, status: null, code: 'connection_failed', message: `[knock] request failed: ${errorCode(error)}`, requests };
+        if (failures >= maxAttempts || !budget.tryRetry()) return { ...last, requests };
+        await sleep(backoffDelay(failures, options.retry), ctx.signal);
+        continue;
+      }
+      exchange.durationMs = performance.now() - t0;
+      exchange.status = status;
+      exchange.responseHeaders = redactHeaders(flatten(responseHeaders));
+      if (text.length > 0) exchange.responseBody = truncate(text, max);
+      ctx.log?.(exchange);
+
+      if ((status >= 200 && status < 300) || request.okStatuses?.includes(status)) {
+        breaker.success(probe);
+        limiter(request.tier).succeeded();
+        const parsed = parseJson(text);
+        if (parsed === INVALID && status !== 204 && text.trim() !== '') {
+          // A 2xx whose body is not JSON (a proxy page): the write may have happened; upserts are safe to repeat.
+          failures += 1;
+          last = { ok: false, status, code: 'invalid_response', message: `[knock] HTTP ${status} with a body that is not JSON`, requests };
+          if (failures >= maxAttempts || !budget.tryRetry()) return { ...last, requests };
+          await sleep(backoffDelay(failures, options.retry), ctx.signal);
+          continue;
+        }
+        return { ok: true, status, body: parsed === INVALID ? undefined : parsed, requests };
+      }
+      const error = errorOf(status, text);
+      if (status === 401 || status === 403) {
+        breaker.success(probe);
+        authError ??= new SyncError('auth_failed', `[knock] the API key was rejected (HTTP ${status})`, {
+          adapter: 'knock',
+          details: { status, code: error.code },
+        });
+        throw authError;
+      }
+      const wait = retryAfterMs(responseHeaders);
+      const noRetry = header(responseHeaders, 'x-should-retry') === 'false';
+      last = { ok: false, status, code: error.code, message: error.message, requests, ...(wait === undefined ? {} : { retryAfterMs: wait }) };
+      if (status === 429) {
+        breaker.success(probe);
+        throttles += 1;
+        if (wait !== undefined && wait > options.retry.maxRetryAfterMs) {
+          limiter(request.tier).throttled(clock() + wait);
+          return { ...last, code: 'rate_limited', message: '[knock] rate limited for longer than maxRetryAfterMs', requests };
+        }
+        // Honour the server's wait exactly, for every request of this tier; without one, slow down and back off.
+        limiter(request.tier).throttled(wait === undefined ? undefined : clock() + wait + 1);
+        if (noRetry || throttles >= maxAttempts * 2) return { ...last, code: 'rate_limited', requests };
+        if (wait === undefined) await sleep(backoffDelay(throttles, options.retry), ctx.signal);
+        continue;
+      }
+      if (!isRetryableStatus(status) || noRetry) {
+        breaker.success(probe);
+        return last;
+      }
+      if (status >= 500 || status === 408) breaker.failure(probe);
+      else breaker.success(probe);
+      failures += 1;
+      if (failures >= maxAttempts || !budget.tryRetry()) return last;
+      if (wait !== undefined && wait > options.retry.maxRetryAfterMs) return { ...last, code: 'rate_limited' };
+      await sleep(wait ?? backoffDelay(failures, options.retry), ctx.signal);
+    }
+  }
+
+  return {
+    send,
+    breaker,
+    budget,
+    async close() {
+      const p = pool;
+      pool = undefined;
+      await p?.close();
+    },
+  };
+}
+
+const INVALID = Symbol('invalid');
+
+function parseJson(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return INVALID;
+  }
+}
+
+/** Knock's error body `{code, message, status, type, errors?}` (knock-api.md §1.5), or a stand-in for HTML 502s. */
+function errorOf(status: number, text: string): { code: string; message: string } {
+  const parsed = parseJson(text);
+  if (parsed !== INVALID && parsed && typeof parsed === 'object') {
+    const e = parsed as { code?: unknown; message?: unknown; errors?: unknown };
+    const details = Array.isArray(e.errors)
+      ? e.errors
+          .map((x: { field?: unknown; message?: unknown }) => (typeof x?.field === 'string' ? `${x.field} ${String(x.message ?? '')}`.trim() : ''))
+          .filter(Boolean)
+          .join('; ')
+      : '';
+    const code = typeof e.code === 'string' ? e.code : `http_${status}`;
+    const message = typeof e.message === 'string' ? e.message : `HTTP ${status}`;
+    return { code, message: redact(`[knock] ${message}${details ? ` (${details})` : ''} (HTTP ${status})`) };
+  }
+  return { code: `http_${status}`, message: `[knock] HTTP ${status}${text.trim() ? ' with a body that is not JSON' : ''}` };
+}
+
+function header(h: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function flatten(h: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
+
+/** Truncates a body for the log at `max` bytes (UTF-8) and redacts anything key-like. */
+export function truncate(text: string, max: number): string {
+  if (Buffer.byteLength(text, 'utf8') <= max) return redact(text);
+  const cut = Buffer.from(text, 'utf8').subarray(0, max).toString('utf8').replace(/\uFFFD$/, '');
+  return `${redact(cut)}…[truncated ${Buffer.byteLength(text, 'utf8') - Buffer.byteLength(cut, 'utf8')} bytes]`;
+}
+
+function errorCode(error: unknown): string {
+  if (error && typeof error === 'object') {
+    const e = error as { code?: unknown; name?: unknown };
+    if (typeof e.code === 'string') return e.code;
+    if (typeof e.name === 'string') return e.name;
+  }
+  return 'unknown';
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${errorCode(error)}: ${error.message}` : String(error);
+}

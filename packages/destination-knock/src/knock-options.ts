@@ -1,0 +1,80 @@
+import { createRequire } from 'node:module';
+import { SyncError } from '@syncline/core';
+import type { Dispatcher } from 'undici';
+import { z } from 'zod';
+
+const version: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
+const positive = z.number().positive();
+
+/** Options of `knockDestination`, validated with zod when the factory runs. */
+export const knockOptionsSchema = z.object({
+  /** Secret API key (`sk_…`) of the Knock environment. */
+  apiKey: z.string({ error: 'required' }).min(1, 'required'),
+  baseUrl: z.url().default('https://api.knock.app'),
+  /** Knock service token (`knock_st_…`), only sent to the Management API to create static audiences. */
+  serviceToken: z.string().min(1).optional(),
+  managementBaseUrl: z.url().default('https://control.knock.app'),
+  /** Management API environment slug in which audiences are created. */
+  environment: z.string().min(1).default('development'),
+  dispatcher: z.custom<Dispatcher>((v) => typeof v === 'object' && v !== null && typeof (v as Dispatcher).request === 'function', 'must be an undici Dispatcher').optional(),
+  timeouts: z
+    .object({ connectMs: positive.default(5_000), headersMs: positive.default(30_000), bodyMs: positive.default(30_000), attemptMs: positive.default(60_000) })
+    .prefault({}),
+  maxBodyLogBytes: z.number().int().nonnegative().default(8 * 1024),
+  userAgent: z.string().min(1).default(`syncline-destination-knock/${version}`),
+  /** Pool connections per origin. */
+  connections: z.number().int().positive().default(32),
+  retry: z
+    .object({
+      /** Attempts per request, the first included. */
+      maxAttempts: z.number().int().min(1).default(6),
+      baseMs: positive.default(500),
+      capMs: positive.default(30_000),
+      /** A longer `Retry-After` ends the attempt: rows fail with `rate_limited` and `retryAfterMs` is reported. */
+      maxRetryAfterMs: positive.default(300_000),
+      /** Retries of 5xx/connection errors allowed: `budgetMin` plus this share of first attempts. */
+      budgetRatio: z.number().min(0).default(0.2),
+      budgetMin: z.number().int().min(0).default(20),
+    })
+    .prefault({}),
+  breaker: z
+    .object({ failureThreshold: z.number().int().min(1).default(5), cooldownMs: positive.default(2_000), maxCooldownMs: positive.default(30_000) })
+    .prefault({}),
+  /** Requests per second per Knock rate tier (https://docs.knock.app/api-reference/overview/rate-limits). */
+  tiers: z
+    .object({ 1: positive.default(1), 2: positive.default(5), 3: positive.default(60), 4: positive.default(200), 5: positive.default(1_000) })
+    .prefault({}),
+  /** Share of each tier's rate actually used, so network jitter never pushes two sends into one server second. */
+  rateSafety: z.number().gt(0).max(1).default(0.97),
+  bulk: z
+    .object({
+      pollIntervalMs: positive.default(250),
+      maxPollIntervalMs: positive.default(2_000),
+      pollTimeoutMs: positive.default(600_000),
+      /**
+       * When the run's changes of one kind fit in this many seconds of the single endpoint's rate, only single
+       * calls are used (60/s identify: up to 90 rows), because they finish before a bulk job is processed.
+       */
+      singleOnlySeconds: z.number().min(0).default(1.5),
+      /** Merge bulk operations applied at the same time into full 1,000-item jobs. */
+      coalesce: z.boolean().default(true),
+    })
+    .prefault({}),
+});
+
+export type KnockOptions = z.input<typeof knockOptionsSchema>;
+export type ResolvedKnockOptions = z.output<typeof knockOptionsSchema>;
+
+/**
+ * Validates options; a failure throws `SyncError('invalid_option', '[knock] option "apiKey": required')`.
+ * @example parseKnockOptions({ apiKey: process.env.KNOCK_API_KEY })
+ */
+export function parseKnockOptions(options: KnockOptions): ResolvedKnockOptions {
+  const r = knockOptionsSchema.safeParse(options ?? {});
+  if (r.success) return r.data;
+  const first = r.error.issues[0]!;
+  const name = first.path.map(String).join('.') || 'options';
+  const message = first.code === 'invalid_type' && first.input === undefined ? 'required' : first.message;
+  throw new SyncError('invalid_option', `[knock] option "${name}": ${message}`, { adapter: 'knock' });
+}

@@ -1,0 +1,165 @@
+import { createHash } from 'node:crypto';
+import { SyncError, type Change, type Operation, type Plan, type PlanContext, type SyncTarget } from '@syncline/core';
+import { encodeId, idProblem } from './encode-id.js';
+import type { KnockRequest } from './knock-http.js';
+import { endpointOf, objectsPath, recipientBody, singleRequest, singleTier, type Action, type Entity } from './knock-request.js';
+
+/** Knock bulk endpoints and audience member calls take at most 1,000 items (Knock OpenAPI descriptions). */
+export const MAX_BATCH = 1_000;
+
+/** `Operation.data` of the Knock destination. */
+export type KnockOpData =
+  /** One row, one call: identify/set or delete. */
+  | { kind: 'single'; entity: Entity; action: Action; request: KnockRequest }
+  /** A bulk job (`POST …/bulk/identify|set|delete`), polled until done; `error_items` are retried singly. */
+  | { kind: 'bulk'; entity: Entity; action: Action; collection?: string; request: KnockRequest & { body: BulkBody } }
+  /** Audience members added (`POST`) or removed (`DELETE` with a body), 204 for the whole call. */
+  | { kind: 'members'; action: 'add' | 'remove'; audience: string; createAudience: boolean; request: KnockRequest & { body: { members: Member[] } } };
+
+export type BulkBody =
+  | { users: Array<{ id: string } & Record<string, unknown>> }
+  | { objects: Array<{ id: string } & Record<string, unknown>> }
+  | { user_ids: string[] }
+  | { object_ids: string[] };
+
+export interface Member {
+  user: { id: string } & Record<string, unknown>;
+  tenant?: string | null;
+}
+
+export interface PlanOptions {
+  /** Requests per second of each tier (defaults: Knock's 1/5/60/200/1000). */
+  tiers: Record<1 | 2 | 3 | 4 | 5, number>;
+  singleOnlySeconds: number;
+}
+
+/**
+ * Plans one chunk of changes (pure; also the dry run). Users and objects: when the run's total of a kind
+ * (from `ctx.totals`) fits in `singleOnlySeconds` of the single endpoint's rate, every row is a single call;
+ * otherwise rows are spread over bulk jobs (≤ 1,000, tier 1 = 1,000 rows/s) and single calls (tier 3 = 60
+ * rows/s, tier 2 = 5/s for user deletes) in proportion to their throughput, so both finish together.
+ * Audiences: member calls of ≤ 1,000. Removals with `onDelete: 'nothing'`, and removals from the model in
+ * audience `remove` mode, need no call and are skipped.
+ * @example planOperations(changes, { target, totals: { add: 5, change: 0, remove: 0 } }, { tiers, singleOnlySeconds: 1.5 })
+ */
+export function planOperations(changes: Change[], ctx: PlanContext, options: PlanOptions): Plan {
+  const { target, totals } = ctx;
+  const operations: Operation[] = [];
+  const skipped: Change[] = [];
+  if (target.type === 'audiences') return planAudience(changes, target, operations, skipped);
+
+  const entity: Entity = target.type;
+  const collection = entity === 'objects' ? requireCollection(target) : undefined;
+  if (target.mode !== 'upsert') throw new SyncError('config_invalid', `[knock] ${entity} syncs only support mode "upsert"`, { adapter: 'knock' });
+  const upserts: Change[] = [];
+  const deletes: Change[] = [];
+  for (const c of changes) {
+    if (c.action !== 'remove') upserts.push(c);
+    else if (target.onDelete === 'delete') deletes.push(c);
+    else skipped.push(c);
+  }
+  const groups: Array<[Action, Change[], number]> = [
+    ['upsert', upserts, totals.add + totals.change],
+    ['delete', deletes, target.onDelete === 'delete' ? totals.remove : 0],
+  ];
+  for (const [action, group, total] of groups) {
+    if (group.length === 0) continue;
+    const singleRate = options.tiers[singleTier(entity, action)];
+    const bulkRate = options.tiers[1] * MAX_BATCH;
+    const singleOnly = Math.max(total, group.length) <= singleRate * options.singleOnlySeconds;
+    const share = singleOnly ? 1 : singleRate / (singleRate + bulkRate);
+    const single: Change[] = [];
+    const bulk: Change[] = [];
+    group.forEach((c, i) => {
+      // Evenly spaced picks give exactly round(n·share) singles; keys that cannot be a path segment go bulk.
+      const pick = Math.floor((i + 1) * share) > Math.floor(i * share);
+      (pick && idProblem(c.key) === undefined ? single : bulk).push(c);
+    });
+    for (const c of single) {
+      const body = action === 'upsert' ? recipientBody(c.payload, target.nulls) : {};
+      const request = singleRequest(entity, action, c.key, body, collection);
+      const data: KnockOpData = { kind: 'single', entity, action, request };
+      operations.push({ id: opId('s', [c]), endpoint: endpointOf(entity, action, false, collection), tier: request.tier, changes: [c], data });
+    }
+    for (let i = 0; i < bulk.length; i += MAX_BATCH) {
+      const batch = bulk.slice(i, i + MAX_BATCH);
+      const data: KnockOpData = {
+        kind: 'bulk',
+        entity,
+        action,
+        ...(collection === undefined ? {} : { collection }),
+        request: { method: 'POST', tier: 1, path: bulkPath(entity, action, collection), body: bulkBody(entity, action, batch, target) },
+      };
+      operations.push({ id: opId('b', batch), endpoint: endpointOf(entity, action, true, collection), tier: 1, changes: batch, data });
+    }
+  }
+  return { operations, skipped };
+}
+
+function planAudience(changes: Change[], target: SyncTarget, operations: Operation[], skipped: Change[]): Plan {
+  const audience = target.audience;
+  if (!audience || idProblem(audience)) throw new SyncError('config_invalid', '[knock] audience syncs need a valid audience key', { adapter: 'knock' });
+  if (target.mode !== 'add' && target.mode !== 'remove') {
+    throw new SyncError('config_invalid', '[knock] audience syncs support mode "add" or "remove"', { adapter: 'knock' });
+  }
+  const adds: Change[] = [];
+  const removes: Change[] = [];
+  for (const c of changes) {
+    const inModel = c.action !== 'remove';
+    // add: rows in the model are members, rows leaving it are removed. remove: rows in the model are removed.
+    if (target.mode === 'add') (inModel ? adds : removes).push(c);
+    else if (inModel) removes.push(c);
+    else skipped.push(c);
+  }
+  const path = `/v1/audiences/${encodeId(audience)}/members`;
+  const create = target.createAudience === true;
+  for (const [action, group] of [['add', adds], ['remove', removes]] as const) {
+    for (let i = 0; i < group.length; i += MAX_BATCH) {
+      const batch = group.slice(i, i + MAX_BATCH);
+      const members = batch.map((c) => member(c, target, action));
+      const data: KnockOpData = {
+        kind: 'members',
+        action,
+        audience,
+        createAudience: create,
+        // https://docs.knock.app/api-reference/audiences/add_members: `create_audience=true` creates a missing audience.
+        request: { method: action === 'add' ? 'POST' : 'DELETE', tier: 3, path: action === 'add' && create ? `${path}?create_audience=true` : path, body: { members } },
+      };
+      operations.push({ id: opId(action === 'add' ? 'a' : 'r', batch), endpoint: `${action === 'add' ? 'POST' : 'DELETE'} /v1/audiences/${encodeId(audience)}/members`, tier: 3, changes: batch, data });
+    }
+  }
+  return { operations, skipped };
+}
+
+function member(c: Change, target: SyncTarget, action: 'add' | 'remove'): Member {
+  // The `tenant` field is the membership's tenant, not a user property (Knock OpenAPI `AudienceMemberRequest`).
+  const tenant = c.payload?.['tenant'];
+  const m: Member = { user: action === 'add' ? { ...recipientBody(c.payload, target.nulls, ['tenant']), id: c.key } : { id: c.key } };
+  if (typeof tenant === 'string' || (tenant === null && target.nulls === 'send' && action === 'add')) m.tenant = tenant;
+  return m;
+}
+
+function bulkPath(entity: Entity, action: Action, collection?: string): string {
+  if (entity === 'users') return action === 'upsert' ? '/v1/users/bulk/identify' : '/v1/users/bulk/delete';
+  return `${objectsPath(collection!)}/bulk/${action === 'upsert' ? 'set' : 'delete'}`;
+}
+
+function bulkBody(entity: Entity, action: Action, batch: Change[], target: SyncTarget): BulkBody {
+  if (action === 'delete') return entity === 'users' ? { user_ids: batch.map((c) => c.key) } : { object_ids: batch.map((c) => c.key) };
+  const items = batch.map((c) => ({ ...recipientBody(c.payload, target.nulls), id: c.key }));
+  return entity === 'users' ? { users: items } : { objects: items };
+}
+
+function requireCollection(target: SyncTarget): string {
+  if (!target.collection || idProblem(target.collection)) {
+    throw new SyncError('config_invalid', '[knock] objects syncs need a valid collection', { adapter: 'knock' });
+  }
+  return target.collection;
+}
+
+/** Unique within a run because every key appears in one change of a run. */
+function opId(prefix: string, changes: Change[]): string {
+  const h = createHash('sha1');
+  for (const c of changes) h.update(c.key).update('\u0000');
+  return `knock-${prefix}-${h.digest('hex').slice(0, 16)}`;
+}
