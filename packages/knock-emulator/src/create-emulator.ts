@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { Hono, type Context } from 'hono';
+import type { AppEnv, RegisterRoute } from './app-types.js';
+import { createControl, registerControlRoutes, type EmulatorControl } from './emulator-control.js';
+import { EmulatorState } from './emulator-state.js';
+import { faultResponse, rateLimitBody, retryHeaders } from './fault-response.js';
+import { KnockHttpError } from './knock-http-error.js';
+import { resolveOptions, type EmulatorOptions } from './options.js';
+import { registerAudienceRoutes } from './routes/audiences.js';
+import { registerBulkOperationRoutes } from './routes/bulk-operations.js';
+import { registerObjectRoutes } from './routes/objects.js';
+import { registerTenantRoutes } from './routes/tenants.js';
+import { registerUserRoutes } from './routes/users.js';
+import { registerWorkflowRoutes } from './routes/workflows.js';
+
+/** An emulator built but not listening: the Hono app, its control surface and its state. */
+export interface Emulator {
+  app: Hono<AppEnv>;
+  control: EmulatorControl;
+  /** @internal */
+  state: EmulatorState;
+}
+
+/** One route of the emulated API: method, Knock path template and rate tier. */
+export interface EmulatedRoute {
+  method: string;
+  template: string;
+  tier: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function destroySocket(c: Context<AppEnv>): boolean {
+  const socket = c.env?.incoming?.socket;
+  if (!socket) return false;
+  socket.destroy();
+  return true;
+}
+
+/**
+ * Builds the emulator: a Hono app serving Knock's `/v1` API and the `/__emulator` control routes.
+ * @example
+ * const { app, control } = createEmulator({ rateLimits: false });
+ * const res = await app.request('/v1/users/u1', { headers: { authorization: 'Bearer sk_test_1' } });
+ */
+export function createEmulator(options: EmulatorOptions = {}): Emulator & { routes: EmulatedRoute[] } {
+  const state = new EmulatorState(resolveOptions(options));
+  const app = new Hono<AppEnv>();
+  const routes: EmulatedRoute[] = [];
+  const { switches } = state.options;
+
+  // Every response carries x-request-id (reference §1.3); every /v1 request is logged.
+  app.use('*', async (c, next) => {
+    const start = performance.now();
+    const requestId = randomUUID();
+    c.set('requestId', requestId);
+    c.header('x-request-id', requestId);
+    await next();
+    if (c.get('resetAfter')) destroySocket(c);
+    const url = c.req.url;
+    const pathStart = url.indexOf('/', url.indexOf('//') + 2);
+    const q = url.indexOf('?', pathStart);
+    const path = q < 0 ? url.slice(pathStart) : url.slice(pathStart, q);
+    if (!path.startsWith('/v1/')) return;
+    const length = c.req.header('content-length');
+    state.log.push({
+      seq: state.log.nextSeq(),
+      time: new Date(performance.timeOrigin + start).toISOString(),
+      method: c.req.method,
+      path,
+      query: q < 0 ? '' : url.slice(q + 1),
+      route: c.get('route') ?? null,
+      status: c.res.status,
+      durationMs: Math.round((performance.now() - start) * 100) / 100,
+      bodyBytes: length ? Number(length) : 0,
+      requestId,
+      environment: c.get('environment') ?? null,
+      idempotencyKey: c.req.header('idempotency-key') ?? null,
+      fault: c.get('fault') ?? null,
+      ...(state.options.logBodies && c.get('body') !== undefined ? { body: c.get('body') } : {}),
+    });
+  });
+
+  const authenticate = (c: Context<AppEnv>) => {
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const key = match?.[1];
+    const unauthorized = switches.unauthorized;
+    if (!key || (!key.startsWith('sk_') && !key.startsWith('pk_')) || (state.options.apiKeys && !state.options.apiKeys.has(key))) {
+      throw new KnockHttpError({ ...unauthorized, status: 401 });
+    }
+    // Publishable keys are for client-side code and cannot stand in for secret keys (§1.2).
+    if (key.startsWith('pk_')) {
+      throw new KnockHttpError({
+        code: 'incorrect_token_type',
+        message: 'A secret API key (sk_...) is required for this endpoint.',
+        status: switches.publishableKeyStatus,
+        type: 'authentication_error',
+      });
+    }
+    const env = state.environmentFor(key);
+    c.set('environment', env.id);
+    return env;
+  };
+
+  const route: RegisterRoute = (method, template, tier, handler) => {
+    routes.push({ method, template, tier });
+    const name = `${method} ${template}`;
+    app.on(method, template.replace(/\{(\w+)\}/g, ':$1'), async (c) => {
+      c.set('route', name);
+      const fault = state.faults.idle ? undefined : state.faults.take(method, template);
+      if (fault) {
+        c.set('fault', fault.source);
+        if (fault.delayMs) await sleep(fault.delayMs);
+        if (fault.reset === 'before' && destroySocket(c)) return c.body(null, 500);
+        if (fault.status !== undefined && !fault.afterApply) {
+          return faultResponse(c, fault.status, { mode: state.options.rateLimitHeaders, rateLimitCode: switches.rateLimitCode, retryAfterMs: fault.retryAfterMs, body: fault.body });
+        }
+      }
+      const env = authenticate(c);
+      if (state.rateLimits) {
+        const waitMs = state.limiter.take(env.id, name, tier);
+        if (waitMs > 0) {
+          c.set('fault', 'rate-limit');
+          throw new KnockHttpError(rateLimitBody(switches.rateLimitCode) as never, retryHeaders(state.options.rateLimitHeaders, waitMs));
+        }
+      }
+      const response = await handler({ c, env, state });
+      if (fault?.reset === 'after') c.set('resetAfter', true);
+      if (fault?.status !== undefined && fault.afterApply) {
+        return faultResponse(c, fault.status, { mode: state.options.rateLimitHeaders, rateLimitCode: switches.rateLimitCode, retryAfterMs: fault.retryAfterMs, body: fault.body });
+      }
+      return response;
+    });
+  };
+
+  registerUserRoutes(route);
+  registerObjectRoutes(route);
+  registerTenantRoutes(route);
+  registerAudienceRoutes(route);
+  registerBulkOperationRoutes(route);
+  registerWorkflowRoutes(route);
+
+  const control = createControl(state);
+  registerControlRoutes(app, control);
+
+  app.notFound((c) =>
+    c.json({ code: 'resource_missing', message: 'The resource you requested does not exist', status: 404, type: 'api_error' }, 404),
+  );
+  app.onError((error, c) => {
+    if (error instanceof KnockHttpError) {
+      for (const [k, v] of Object.entries(error.headers)) c.header(k, v);
+      return c.json(error.body, error.status as 400);
+    }
+    return c.json({ code: 'internal_server_error', message: 'An internal error occurred', status: 500, type: 'api_error' }, 500);
+  });
+
+  return { app, control, state, routes };
+}
+
+/**
+ * The emulator as a bare Hono app (no listening socket), e.g. for `app.request()` in tests.
+ * @example const app = createEmulatorApp({ rateLimits: false })
+ */
+export function createEmulatorApp(options: EmulatorOptions = {}): Hono<AppEnv> {
+  return createEmulator(options).app;
+}

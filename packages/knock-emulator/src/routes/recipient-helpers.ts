@@ -1,0 +1,149 @@
+import type { RouteContext } from '../app-types.js';
+import type { BulkErrorItem } from '../bulk-operation.js';
+import { bulkOperationJson } from '../bulk-operation.js';
+import { isPlainObject, type JsonObject } from '../deep-merge.js';
+import type { RecipientRecord } from '../environment.js';
+import { KnockHttpError, required, type FieldError } from '../knock-http-error.js';
+import { checkId, upsertRecipient } from '../recipients.js';
+import { baseUrl } from '../request-helpers.js';
+
+/** Throws 422 when a path id breaks the id rules (switch `validateIds`). */
+export function pathId(ctx: RouteContext, name: string): string {
+  const id = ctx.c.req.param(name) ?? '';
+  const error = checkId(id, name, ctx.state.options.switches.validateIds);
+  if (error) throw KnockHttpError.invalid([error]);
+  return id;
+}
+
+/** A record that is readable (not deleted; a delayed delete still reads, §2.4). */
+export function getOrThrow(map: Map<string, RecipientRecord>, id: string): RecipientRecord {
+  const record = map.get(id);
+  if (!record) throw KnockHttpError.notFound();
+  return record;
+}
+
+/**
+ * Deletes a record; with the `deleteVisibilityMs` switch it stays readable that long (Knock deletes
+ * "can take up to 10 minutes", §2.4). Returns false when it did not exist.
+ */
+export function deleteRecord(ctx: RouteContext | { state: RouteContext['state'] }, map: Map<string, RecipientRecord>, id: string, after?: () => void): boolean {
+  const record = map.get(id);
+  if (!record || record.deleting) return Boolean(record);
+  const delay = ctx.state.options.switches.deleteVisibilityMs;
+  const remove = (): void => {
+    if (map.get(id) === record) map.delete(id);
+    after?.();
+    ctx.state.onChange();
+  };
+  if (delay > 0) {
+    record.deleting = setTimeout(remove, delay);
+    record.deleting.unref();
+  } else remove();
+  return true;
+}
+
+/** 204, or the `deleteMissingStatus` switch for a missing record (§2.4 UNCONFIRMED). */
+export function deletedResponse(ctx: RouteContext, existed: boolean): Response {
+  if (!existed && ctx.state.options.switches.deleteMissingStatus === 404) throw KnockHttpError.notFound();
+  return ctx.c.body(null, 204);
+}
+
+/** Response for a freshly enqueued bulk job. */
+export function bulkResponse(ctx: RouteContext, op: Parameters<typeof bulkOperationJson>[0]): Response {
+  ctx.env.bulkOperations.set(op.id, op);
+  const base = ctx.state.options.switches.progressPath === 'absolute' ? baseUrl(ctx.c) : '';
+  return ctx.c.json(bulkOperationJson(op, base), 200);
+}
+
+/**
+ * Checks bulk upsert items: each an object with a string `id` (a missing id is always a synchronous
+ * 422, reference "Emulator notes"); id-rule failures are returned per item for the async path, or
+ * thrown as one 422 under the `bulkItemValidation: "sync"` switch.
+ */
+export function checkItems(ctx: RouteContext, items: unknown[], field: string): Map<number, FieldError> {
+  const blank: FieldError[] = [];
+  const rules = new Map<number, FieldError>();
+  const validateIds = ctx.state.options.switches.validateIds;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (!isPlainObject(item)) {
+      blank.push({ field: `${field}[${i}]`, message: 'must be an object', type: 'object' });
+      continue;
+    }
+    const id = item['id'];
+    if (typeof id !== 'string' || id === '') {
+      blank.push(id === undefined || id === null || id === '' ? required(`${field}[${i}].id`) : { field: `${field}[${i}].id`, message: 'must be a string', type: 'string' });
+      continue;
+    }
+    if (validateIds) {
+      const error = checkId(id, `${field}[${i}].id`, true);
+      if (error) rules.set(i, error);
+    }
+  }
+  if (blank.length) throw KnockHttpError.invalid(blank);
+  if (rules.size && ctx.state.options.switches.bulkItemValidation === 'sync') throw KnockHttpError.invalid([...rules.values()]);
+  return rules;
+}
+
+/**
+ * Applies bulk upserts later, in the bulk queue: items failing id rules, the 256 kB limit or an
+ * injected fault become `error_items` (ids only, §5).
+ */
+export function bulkUpsert(
+  ctx: RouteContext,
+  name: string,
+  map: () => Map<string, RecipientRecord>,
+  items: JsonObject[],
+  ruleErrors: Map<number, FieldError>,
+  bodyBytes: number,
+  collection: string | undefined,
+): Response {
+  const dropNulls = ctx.state.options.switches.nullProperties === 'drop';
+  const op = ctx.state.bulk.enqueue(name, items.length, (fail) => {
+    const target = map();
+    const now = new Date().toISOString();
+    const errors: BulkErrorItem[] = [];
+    let success = 0;
+    const ctxUpsert = { now, dropNulls, inputBytes: bodyBytes, ...(collection !== undefined ? { collection } : {}) };
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      const id = item['id'] as string;
+      if (ruleErrors.has(i) || fail(id)) {
+        errors.push({ id, collection: collection ?? null });
+        continue;
+      }
+      const result = upsertRecipient(target, id, item, ctxUpsert);
+      if ('field' in result) errors.push({ id, collection: collection ?? null });
+      else success++;
+    }
+    return { success, errors };
+  });
+  return bulkResponse(ctx, op);
+}
+
+/** Applies bulk deletes later, in the bulk queue. */
+export function bulkDelete(
+  ctx: RouteContext,
+  name: string,
+  map: () => Map<string, RecipientRecord>,
+  ids: string[],
+  collection: string | undefined,
+  after?: (id: string) => void,
+): Response {
+  const state = ctx.state;
+  const op = state.bulk.enqueue(name, ids.length, (fail) => {
+    const target = map();
+    const errors: BulkErrorItem[] = [];
+    let success = 0;
+    for (const id of ids) {
+      if (fail(id)) {
+        errors.push({ id, collection: collection ?? null });
+        continue;
+      }
+      deleteRecord({ state }, target, id, after && (() => after(id)));
+      success++;
+    }
+    return { success, errors };
+  });
+  return bulkResponse(ctx, op);
+}

@@ -1,0 +1,108 @@
+import type { RegisterRoute, RouteContext } from '../app-types.js';
+import { isPlainObject, deepMerge, type JsonObject } from '../deep-merge.js';
+import type { Environment } from '../environment.js';
+import { KnockHttpError, required } from '../knock-http-error.js';
+import { paginate } from '../paginate.js';
+import { checkId, upsertRecipient, userJson } from '../recipients.js';
+import { queryArray, readObject, requireArray, requireIdList } from '../request-helpers.js';
+import { bulkDelete, bulkUpsert, checkItems, deletedResponse, deleteRecord, getOrThrow, pathId } from './recipient-helpers.js';
+
+/** Drops a deleted user's audience memberships (a hard delete, https://docs.knock.app/managing-recipients/deleting-users). */
+export function forgetMemberships(env: Environment, userId: string): void {
+  for (const audience of env.audiences.values()) {
+    for (const [key, m] of audience.members) if (m.userId === userId) audience.members.delete(key);
+  }
+}
+
+/**
+ * Users: identify, get, list, delete, merge, bulk identify, bulk delete (reference §2).
+ * @example registerUserRoutes(route)
+ */
+export function registerUserRoutes(route: RegisterRoute): void {
+  // §2.1 identify = upsert with deep merge; 200 even on create.
+  route('PUT', '/v1/users/{user_id}', 3, async (ctx) => {
+    const id = pathId(ctx, 'user_id');
+    const { value, bytes } = await readObject(ctx.c, true);
+    const result = upsertRecipient(ctx.env.users, id, value, {
+      now: new Date().toISOString(),
+      dropNulls: ctx.state.options.switches.nullProperties === 'drop',
+      inputBytes: bytes,
+    });
+    if ('field' in result) throw KnockHttpError.invalid([result]);
+    ctx.state.onChange();
+    return ctx.c.json(userJson(result), 200);
+  });
+
+  route('GET', '/v1/users/{user_id}', 4, (ctx) => {
+    const id = pathId(ctx, 'user_id');
+    return ctx.c.json(userJson(getOrThrow(ctx.env.users, id)), 200);
+  });
+
+  route('DELETE', '/v1/users/{user_id}', 2, (ctx) => {
+    const id = pathId(ctx, 'user_id');
+    const existed = deleteRecord(ctx, ctx.env.users, id, () => forgetMemberships(ctx.env, id));
+    return deletedResponse(ctx, existed);
+  });
+
+  route('GET', '/v1/users', 4, (ctx) => {
+    const q = ctx.c.req.query();
+    const include = queryArray(ctx.c, 'include') ?? [];
+    const page = paginate(ctx.env.users.values(), (u) => u.id, q, ctx.state.options.switches);
+    const withPreferences = include.includes('preferences');
+    return ctx.c.json({ entries: page.entries.map((u) => userJson(u, withPreferences)), page_info: page.page_info }, 200);
+  });
+
+  // §2.8 merge: primary wins conflicts; preferences and channel data only gain missing keys.
+  route('POST', '/v1/users/{user_id}/merge', 2, async (ctx) => {
+    const id = pathId(ctx, 'user_id');
+    const { value } = await readObject(ctx.c, false);
+    const from = value['from_user_id'];
+    if (typeof from !== 'string' || from === '') throw KnockHttpError.invalid([required('from_user_id')]);
+    const primary = getOrThrow(ctx.env.users, id);
+    const secondary = getOrThrow(ctx.env.users, from);
+    if (from !== id) {
+      primary.props = deepMerge(structuredClone(secondary.props), primary.props);
+      primary.bytes += secondary.bytes;
+      if (primary.createdAt === null) primary.createdAt = secondary.createdAt;
+      primary.channelData = shallowAdd(primary.channelData, secondary.channelData);
+      primary.preferences = shallowAdd(primary.preferences, secondary.preferences);
+      primary.updatedAt = new Date().toISOString();
+      ctx.env.users.delete(from);
+      forgetMemberships(ctx.env, from);
+      ctx.state.onChange();
+    }
+    return ctx.c.json(userJson(primary), 200);
+  });
+
+  // §2.5 bulk identify: ≤ 1,000 users, async BulkOperation.
+  route('POST', '/v1/users/bulk/identify', 1, async (ctx) => {
+    const { value, bytes } = await readObject(ctx.c, false);
+    const users = requireArray(value, 'users');
+    const ruleErrors = checkItems(ctx, users, 'users');
+    const env = ctx.env;
+    return bulkUpsert(ctx, 'users.identify', () => env.users, users as JsonObject[], ruleErrors, bytes, undefined);
+  });
+
+  // §2.6 bulk delete: POST with `user_ids`.
+  route('POST', '/v1/users/bulk/delete', 1, async (ctx) => {
+    const { value } = await readObject(ctx.c, false);
+    const ids = requireIdList(value['user_ids'], 'user_ids');
+    const env = ctx.env;
+    strictIds(ctx, ids, 'user_ids');
+    return bulkDelete(ctx, 'users.delete', () => env.users, ids, undefined, (id) => forgetMemberships(env, id));
+  });
+}
+
+/** Id rules on a list of ids, honouring `bulkItemValidation` (sync → 422). */
+export function strictIds(ctx: RouteContext, ids: string[], field: string): void {
+  if (!ctx.state.options.switches.validateIds || ctx.state.options.switches.bulkItemValidation !== 'sync') return;
+  const errors = ids.flatMap((id, i) => checkId(id, `${field}[${i}]`, true) ?? []);
+  if (errors.length) throw KnockHttpError.invalid(errors);
+}
+
+function shallowAdd(target: JsonObject | undefined, source: JsonObject | undefined): JsonObject | undefined {
+  if (!source) return target;
+  const out: JsonObject = { ...(target ?? {}) };
+  for (const key in source) if (!(key in out) && isPlainObject(source)) out[key] = structuredClone(source[key]);
+  return out;
+}
