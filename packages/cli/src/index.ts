@@ -1,0 +1,2 @@
+export { main, createProgram, EXIT, type Io } from './program.js';
+export { loadConfig, configSchema, type LoadedConfig } from './load-config.js';

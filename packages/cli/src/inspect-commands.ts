@@ -1,0 +1,74 @@
+import type { Command } from 'commander';
+import { openDuckdbLedger, ledgerExists, SyncError } from '@syncline/core';
+import type { LoadedConfig } from './load-config.js';
+import { withConfig, EXIT, type Io } from './program.js';
+import { n } from './format.js';
+
+const openExisting = (config: LoadedConfig) => {
+  if (!ledgerExists(config.ledgerPath)) throw new SyncError('ledger_failed', `${config.spec.name} has no runs yet (no ledger at ${config.ledgerPath})`);
+  return openDuckdbLedger({ path: config.ledgerPath });
+};
+
+/** `syncline runs <config>`, `syncline runs show <config> <runId>`, `syncline rows <config> <key>`. */
+export function registerInspectCommands(program: Command, io: Io, setExit: (code: number) => void): void {
+  program
+    .command('runs <config> [runId]')
+    .usage('<config> | show <config> <runId>')
+    .description('list the runs of a sync, or show one (`runs show <config> <runId>`)')
+    .option('--json', 'JSON output')
+    .action(async (first: string, second: string | undefined, flags: { json?: boolean }, cmd: Command) => {
+      const [file, runId] = first === 'show' ? [second, cmd.args[2]] : [first, undefined];
+      if (!file || (first === 'show' && !runId)) {
+        io.stderr.write('Error: usage: syncline runs show <config> <runId>\n');
+        return setExit(EXIT.usage);
+      }
+      setExit(
+        await withConfig(file, io, async (config) => {
+          await using ledger = await openExisting(config);
+          if (!runId) {
+            const runs = await ledger.runs(50);
+            if (flags.json) io.stdout.write(JSON.stringify(runs) + '\n');
+            else
+              for (const r of runs)
+                io.stdout.write(`${r.runId}  ${r.startedAt.slice(0, 19)}  ${r.status.padEnd(9)}  +${n(r.counts.added ?? 0)} ~${n(r.counts.changed ?? 0)} -${n(r.counts.removed ?? 0)}  synced ${n(r.counts.synced ?? 0)} failed ${n(r.counts.failed ?? 0)} invalid ${n(r.counts.invalid ?? 0)}  ${n(r.requests)} calls${r.error ? `  ${r.error.code}: ${r.error.message}` : ''}\n`);
+            return EXIT.ok;
+          }
+          const run = await ledger.run(runId);
+          if (!run) throw new SyncError('ledger_failed', `no run ${runId} in ${config.spec.name}`);
+          const failed = await ledger.rowResults({ runId, status: 'failed', limit: 50 });
+          const exchanges = await ledger.exchanges(runId, 50);
+          if (flags.json) io.stdout.write(JSON.stringify({ ...run, failed, exchanges }) + '\n');
+          else {
+            io.stdout.write(`Run ${run.runId} · ${run.status} · started ${run.startedAt} · finished ${run.finishedAt ?? '—'}\n`);
+            io.stdout.write(`  rows    ${Object.entries(run.counts).map(([k, v]) => `${k} ${n(v)}`).join(' · ')}\n`);
+            io.stdout.write(`  phases  ${run.phases.map((p) => `${p.name} ${p.ms}ms`).join(' · ')}\n`);
+            io.stdout.write(`  calls   ${n(run.requests)}\n`);
+            if (run.error) io.stdout.write(`  error   ${run.error.code}: ${run.error.message}\n`);
+            for (const f of failed) io.stdout.write(`  failed  ${f.key}  ${f.code ?? ''}  ${f.message ?? ''}\n`);
+            for (const x of exchanges) io.stdout.write(`  ${x.method} ${x.path} → ${x.status ?? x.error} (attempt ${x.attempt}, ${Math.round(x.durationMs)}ms)\n`);
+          }
+          return EXIT.ok;
+        }),
+      );
+    });
+
+  program
+    .command('rows <config> <key>')
+    .description('what happened to one row key, run by run, and what the snapshot holds for it')
+    .option('--json', 'JSON output')
+    .action(async (file: string, key: string, flags: { json?: boolean }) =>
+      setExit(
+        await withConfig(file, io, async (config) => {
+          await using ledger = await openExisting(config);
+          const results = await ledger.rowResults({ key, limit: 50 });
+          const snap = await ledger.snapshotRow(key);
+          if (flags.json) io.stdout.write(JSON.stringify({ key, snapshot: snap ? JSON.parse(snap.payload) : null, results }) + '\n');
+          else {
+            io.stdout.write(`${config.spec.key}=${key}\n  snapshot  ${snap ? snap.payload : '(not synced)'}\n`);
+            for (const r of results) io.stdout.write(`  ${r.runId}  ${r.action.padEnd(6)}  ${r.status}${r.code ? `  ${r.code}` : ''}${r.field ? `  ${r.field}` : ''}${r.message ? `  ${r.message}` : ''}\n`);
+          }
+          return EXIT.ok;
+        }),
+      ),
+    );
+}

@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+import { SyncError, openDuckdbLedger, ledgerExists, type Destination, type Source } from '@syncline/core';
+import { duckdbSource } from '@syncline/source-duckdb';
+import { knockDestination } from '@syncline/destination-knock';
+import type { LoadedConfig } from './load-config.js';
+
+export interface SyncParts {
+  source: Source;
+  destination: Destination;
+  baseUrl: string;
+  keyFrom: string;
+}
+
+/** Where the API key comes from: the config (after `${ENV}` interpolation), `--api-key-file`, or KNOCK_API_KEY. */
+export function resolveApiKey(config: LoadedConfig, apiKeyFile: string | undefined, env: NodeJS.ProcessEnv): { apiKey: string; from: string } {
+  if (apiKeyFile) {
+    const text = readFileSync(apiKeyFile === '-' ? 0 : apiKeyFile, 'utf8').trim();
+    if (!text) throw new SyncError('config_invalid', `--api-key-file ${apiKeyFile}: the file is empty`);
+    return { apiKey: text, from: apiKeyFile === '-' ? 'stdin' : apiKeyFile };
+  }
+  if (config.destination.apiKey) return { apiKey: config.destination.apiKey, from: 'the config' };
+  if (env.KNOCK_API_KEY) return { apiKey: env.KNOCK_API_KEY, from: 'KNOCK_API_KEY' };
+  throw new SyncError('config_invalid', 'no Knock API key: set KNOCK_API_KEY (or use --api-key-file PATH); for a local emulator run `syncline emulator` and set KNOCK_BASE_URL too');
+}
+
+export function openSyncParts(config: LoadedConfig, opts: { apiKeyFile?: string | undefined; env?: NodeJS.ProcessEnv }): SyncParts {
+  const env = opts.env ?? process.env;
+  const { apiKey, from } = resolveApiKey(config, opts.apiKeyFile, env);
+  const baseUrl = config.destination.baseUrl ?? env.KNOCK_BASE_URL ?? 'https://api.knock.app';
+  const serviceToken = config.destination.serviceToken ?? env.KNOCK_SERVICE_TOKEN;
+  return {
+    source: duckdbSource({ tables: config.source.tables, baseDir: config.dir }),
+    destination: knockDestination({ apiKey, baseUrl, ...(serviceToken ? { serviceToken } : {}) }),
+    baseUrl,
+    keyFrom: from,
+  };
+}
+
+/** The sync's ledger; a dry run before any real run uses a throwaway one, so planning changes no state. */
+export function openLedger(config: LoadedConfig, dryRun: boolean) {
+  const path = dryRun && !ledgerExists(config.ledgerPath) ? ':memory:' : config.ledgerPath;
+  return openDuckdbLedger({ path });
+}

@@ -1,0 +1,34 @@
+import type { RunResult } from '@syncline/core';
+import { n, paint, secs, type Style } from './format.js';
+
+/** The run summary (ux.md §3); the `Done.` line is frozen. */
+export function formatRunSummary(r: RunResult, config: { key: string; file: string }, totalMs: number, style: Style): string {
+  const p = paint(style);
+  const rows = r.rows;
+  const out: string[] = [];
+  if (r.status === 'failed') {
+    out.push(p.red(`Run ${r.runId} failed: ${r.error?.message ?? 'unknown error'}`));
+    return out.join('\n');
+  }
+  const head =
+    r.status === 'aborted'
+      ? `Run ${r.runId} stopped: ${n(rows.synced)} rows confirmed and committed; the rest are sent on the next run`
+      : `Run ${r.runId} completed${rows.failed ? ` with ${n(rows.failed)} failed rows` : ''} in ${secs(totalMs)}`;
+  out.push(head, '');
+  if (r.mappingChanged) out.push(p.yellow('  the field mapping changed since the last run: every row was sent again'), '');
+  out.push(`  added ${n(rows.added)} · changed ${n(rows.changed)} · removed ${n(rows.removed)} · unchanged ${n(rows.unchanged)} · invalid ${n(rows.invalid)}`);
+  if (r.failures.length) {
+    out.push('', 'Failed rows (sent again on the next run):');
+    for (const f of r.failures.slice(0, 10)) out.push(`  ${config.key}=${f.key}  ${f.status ?? ''} ${f.code}  ${f.message}`);
+  }
+  if (r.invalid.length) out.push('', `Invalid rows (not sent: fix the model): ${r.invalid.slice(0, 3).map((i) => `${i.key} ${i.field} ${i.message}`).join(' · ')}${r.invalid.length > 3 ? ' …' : ''}`);
+  out.push('', `Done. SENT=${n(rows.synced)} FAILED=${n(rows.failed)} INVALID=${n(rows.invalid)} UNCHANGED=${n(rows.unchanged)} TOTAL=${n(rows.total)} · ${n(r.requests)} calls`);
+  if (rows.failed) out.push(`Next: syncline rows ${config.file} <key>  (or syncline runs show ${config.file} ${r.runId})`);
+  return out.join('\n');
+}
+
+/** The one JSON line `run --json` ends with. */
+export function runJson(r: RunResult) {
+  const { total: _t, ...rows } = r.rows;
+  return { runId: r.runId, status: r.status, dryRun: r.dryRun, rows, requests: r.requests, ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}) };
+}

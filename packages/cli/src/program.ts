@@ -1,0 +1,153 @@
+import { Command, CommanderError } from 'commander';
+import { isSyncError, redact, runSync, type RunEvent } from '@syncline/core';
+import { loadConfig, type LoadedConfig } from './load-config.js';
+import { openLedger, openSyncParts } from './open-sync.js';
+import { formatPlan, planJson } from './print-plan.js';
+import { formatRunSummary, runJson } from './print-run.js';
+import { styleFor, n } from './format.js';
+import { version } from './version.js';
+import { registerInspectCommands } from './inspect-commands.js';
+import { registerEmulatorCommands } from './emulator-commands.js';
+
+/** Exit codes (ux.md §1): 0 ok, 1 some rows failed, 2 bad config/usage, 3 the run failed, 130 interrupted. */
+export const EXIT = { ok: 0, rowsFailed: 1, usage: 2, failed: 3, interrupted: 130 } as const;
+
+export interface Io {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  env: NodeJS.ProcessEnv;
+}
+
+interface SyncFlags {
+  json?: boolean;
+  color?: boolean;
+  fullResync?: boolean;
+  allowMassDelete?: boolean;
+  reset?: boolean;
+  limit?: string;
+  apiKeyFile?: string;
+}
+
+/** Builds the `syncline` program. `run` resolves to the exit code. */
+export function createProgram(io: Io, setExit: (code: number) => void): Command {
+  const program = new Command('syncline')
+    .description('Sync the rows of a SQL model to Knock: only what changed since the last run.')
+    .version(version)
+    .option('--no-color', 'no colours')
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+
+  const syncCommand = (name: 'plan' | 'run') =>
+    program
+      .command(`${name} <config>`)
+      .description(name === 'plan' ? 'dry run: show what would be sent; sends nothing, changes no state' : 'send the changes and commit the ledger')
+      .option('--json', name === 'plan' ? 'print one JSON document' : 'NDJSON events; the last line is the run summary')
+      .option('--full-resync', 'send every row of the model again')
+      .option('--allow-mass-delete', 'allow an empty model or removals above maxDeleteShare')
+      .option('--api-key-file <path>', 'read the Knock API key from a file (- for stdin)')
+      .option('--limit <n>', 'changes shown field by field per action (plan)', '10');
+
+  syncCommand('plan').action(async (file: string, flags: SyncFlags) => setExit(await plan(file, flags, program.opts().color === false, io)));
+  syncCommand('run')
+    .option('--reset', 'forget the snapshot (the next run sends every row) without sending anything')
+    .action(async (file: string, flags: SyncFlags) => setExit(await run(file, flags, program.opts().color === false, io)));
+  registerInspectCommands(program, io, setExit);
+  registerEmulatorCommands(program, io, setExit);
+  return program;
+}
+
+async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): Promise<number> {
+  return withConfig(file, io, async (config) => {
+    io.stderr.write('Reading model…\n');
+    const parts = openSyncParts(config, { apiKeyFile: flags.apiKeyFile, env: io.env });
+    await using ledger = await openLedger(config, true);
+    const result = await runSync({ spec: config.spec, source: parts.source, destination: parts.destination, ledger, dryRun: true, fullResync: flags.fullResync ?? false, allowMassDelete: flags.allowMassDelete ?? false, previewLimit: flags.json ? Number.MAX_SAFE_INTEGER : Number(flags.limit ?? 10) });
+    await parts.destination.close?.();
+    if (flags.json) io.stdout.write(JSON.stringify(planJson(config, result, { version, baseUrl: parts.baseUrl })) + '\n');
+    else io.stdout.write(formatPlan(config, result, { version, target: `Knock ${parts.baseUrl} (key from ${parts.keyFrom})` }, styleFor(io.stdout, noColor)) + '\n');
+    return result.error ? EXIT.failed : EXIT.ok;
+  });
+}
+
+async function run(file: string, flags: SyncFlags, noColor: boolean, io: Io): Promise<number> {
+  return withConfig(file, io, async (config) => {
+    const t0 = performance.now();
+    if (flags.reset) {
+      await using ledger = await openLedger(config, false);
+      await ledger.reset();
+      io.stdout.write(`Forgot the snapshot of ${config.spec.name}; the next run sends every row.\n`);
+      return EXIT.ok;
+    }
+    const parts = openSyncParts(config, { apiKeyFile: flags.apiKeyFile, env: io.env });
+    await using ledger = await openLedger(config, false);
+    const stop = new AbortController();
+    const hard = new AbortController();
+    const onSigint = (): void => {
+      if (!stop.signal.aborted) {
+        io.stderr.write('Interrupt received. Finishing calls in flight and committing confirmed rows… (press Ctrl-C again to stop now; unconfirmed rows are sent again on the next run)\n');
+        stop.abort();
+      } else hard.abort();
+    };
+    process.on('SIGINT', onSigint);
+    const events = eventPrinter(io, flags.json ?? false);
+    try {
+      const result = await runSync({ spec: config.spec, source: parts.source, destination: parts.destination, ledger, fullResync: flags.fullResync ?? false, allowMassDelete: flags.allowMassDelete ?? false, signal: stop.signal, hardSignal: hard.signal, onEvent: events });
+      if (flags.json) io.stdout.write(JSON.stringify(runJson(result)) + '\n');
+      else io.stdout.write(formatRunSummary(result, { key: config.spec.key, file }, performance.now() - t0, styleFor(io.stdout, noColor)) + '\n');
+      return result.status === 'succeeded' ? EXIT.ok : result.status === 'partial' ? EXIT.rowsFailed : result.status === 'aborted' ? EXIT.interrupted : EXIT.failed;
+    } finally {
+      process.off('SIGINT', onSigint);
+      await parts.destination.close?.();
+    }
+  });
+}
+
+/** Progress as timestamped lines on stderr (no redraws: correct on a TTY and in CI alike); NDJSON with --json. */
+function eventPrinter(io: Io, json: boolean): (e: RunEvent) => void {
+  let lastProgress = 0;
+  const ts = (): string => new Date().toISOString().slice(11, 19);
+  return (e) => {
+    if (json) {
+      if (e.type === 'request') return;
+      io.stdout.write(JSON.stringify({ '@timestamp': new Date().toISOString(), ...e }) + '\n');
+      return;
+    }
+    if (e.type === 'phase' && e.status === 'end') {
+      const d = e.detail ? ` ${Object.entries(e.detail).map(([k, v]) => `${k}=${typeof v === 'number' ? n(v) : String(v)}`).join(' ')}` : '';
+      io.stderr.write(`${ts()} ${e.name}: done in ${(e.ms! / 1000).toFixed(1)}s${d}\n`);
+    } else if (e.type === 'progress' && (Date.now() - lastProgress > 1000 || e.done === e.total)) {
+      lastProgress = Date.now();
+      io.stderr.write(`${ts()} send: ${n(e.done)} / ${n(e.total)} rows · ${n(e.requests)} calls\n`);
+    } else if (e.type === 'request' && e.exchange.status !== null && e.exchange.status >= 400) {
+      io.stderr.write(`${ts()} send: ${e.exchange.status} on ${e.exchange.method} ${e.exchange.path} (attempt ${e.exchange.attempt})\n`);
+    }
+  };
+}
+
+/** Loads the config and maps errors to exit codes: config errors 2, run errors 3. Secrets are redacted. */
+export async function withConfig(file: string, io: Io, fn: (config: LoadedConfig) => Promise<number>): Promise<number> {
+  try {
+    return await fn(loadConfig(file, io.env));
+  } catch (e) {
+    if (isSyncError(e)) {
+      io.stderr.write(`Error: ${redact(e.message)}\n`);
+      return e.code === 'config_invalid' || e.code === 'invalid_option' ? EXIT.usage : EXIT.failed;
+    }
+    io.stderr.write(`Error: ${redact(String((e as Error)?.message ?? e))}\n`);
+    return EXIT.failed;
+  }
+}
+
+/** Runs the CLI with `argv` (without node and script). */
+export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  let code = 0;
+  const program = createProgram(io, (c) => (code = c));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT.usage;
+    throw e;
+  }
+  return code;
+}

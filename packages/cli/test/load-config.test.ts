@@ -1,0 +1,46 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { loadConfig } from '../src/load-config.js';
+
+const write = (text: string): string => {
+  const file = join(mkdtempSync(join(tmpdir(), 'syncline-cfg-')), 'sync.yaml');
+  writeFileSync(file, text);
+  return file;
+};
+const base = `name: t
+source: { type: duckdb, tables: { users: ./users.csv } }
+model: select * from users
+key: id
+destination: { type: knock }
+sync:
+  type: users
+  mode: upsert
+  fields: { email: email }
+`;
+
+describe('loadConfig', () => {
+  test('reads the example config', () => {
+    const c = loadConfig(new URL('../../../examples/users/sync.yaml', import.meta.url).pathname);
+    expect(c.spec).toMatchObject({ name: 'example-users', key: 'id', target: { type: 'users', mode: 'upsert', onDelete: 'nothing', nulls: 'skip' } });
+    expect(c.spec.fields).toEqual({ email: 'email', name: 'full_name', phone_number: 'phone', timezone: 'timezone', plan: 'plan' });
+    expect(c.ledgerPath).toMatch(/examples\/users\/\.syncline\/example-users\.duckdb$/);
+  });
+
+  test.each([
+    ['an unknown key, at its line and column', base.replace('key: id', 'key: id\nkeyy: 2'), /sync\.yaml:5:1 keyy: unknown key$/],
+    ['a wrong type, with its path', base.replace('fields: { email: email }', 'fields: { email: 3 }'), /sync\.yaml:9:20 sync\.fields\.email: /],
+    ['a bad enum value', base.replace('mode: upsert', 'mode: merge'), /sync\.yaml:8:9 sync\.mode: /],
+    ['a missing collection for objects', base.replace('type: users', 'type: objects'), /sync\.collection: required for objects/],
+    ['a YAML syntax error', base + 'sync: [\n', /sync\.yaml:\d+:\d+ /],
+    ['an unset environment variable', base.replace('{ type: knock }', '{ type: knock, apiKey: "${NOT_SET_ANYWHERE}" }'), /sync\.yaml:5:\d+ environment variable NOT_SET_ANYWHERE is not set/],
+  ])('rejects %s', (_name, text, message) => {
+    expect(() => loadConfig(write(text), {})).toThrow(message);
+  });
+
+  test('interpolates ${ENV} in strings', () => {
+    const c = loadConfig(write(base.replace('{ type: knock }', '{ type: knock, apiKey: "${MY_KEY}" }')), { MY_KEY: 'sk_test_x' });
+    expect(c.destination.apiKey).toBe('sk_test_x');
+  });
+});
