@@ -1,0 +1,188 @@
+import type { Change, SyncTarget } from '@syncline/core';
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { encodeId, idProblem, planOperations, type KnockOpData } from '../src/index.js';
+
+const tiers = { 1: 1, 2: 5, 3: 60, 4: 200, 5: 1000 };
+const opts = { tiers, singleOnlySeconds: 1.5 };
+const users: SyncTarget = { type: 'users', mode: 'upsert', onDelete: 'delete', nulls: 'skip' };
+const objects: SyncTarget = { type: 'objects', mode: 'upsert', onDelete: 'delete', nulls: 'skip', collection: 'projects' };
+const audience = (mode: 'add' | 'remove', extra: Partial<SyncTarget> = {}): SyncTarget => ({ type: 'audiences', mode, onDelete: 'nothing', nulls: 'skip', audience: 'vips', ...extra });
+
+const add = (key: string, payload: Record<string, unknown> = { name: key }): Change => ({ action: 'add', key, payload, hash: 'h' });
+const remove = (key: string): Change => ({ action: 'remove', key, payload: null, hash: null });
+const many = (n: number, f: (k: string) => Change = (k) => add(k)) => Array.from({ length: n }, (_, i) => f(`u${i}`));
+const totalsOf = (changes: Change[]) => ({
+  add: changes.filter((c) => c.action === 'add').length,
+  change: changes.filter((c) => c.action === 'change').length,
+  remove: changes.filter((c) => c.action === 'remove').length,
+});
+const data = (op: { data?: unknown }) => op.data as KnockOpData;
+
+describe('planOperations', () => {
+  test('sends a small run as single identify calls (tier 3)', () => {
+    const { operations, skipped } = planOperations(many(5), { target: users, totals: { add: 5, change: 0, remove: 0 } }, opts);
+    expect(skipped).toEqual([]);
+    expect(operations).toHaveLength(5);
+    expect(operations[0]).toMatchObject({ endpoint: 'PUT /v1/users/{user_id}', tier: 3, data: { kind: 'single', request: { method: 'PUT', path: '/v1/users/u0', body: { name: 'u0' } } } });
+  });
+
+  test('spreads a large run over bulk jobs and single calls by throughput', () => {
+    const chunk = many(1000);
+    const { operations } = planOperations(chunk, { target: users, totals: { add: 100_000, change: 0, remove: 0 } }, opts);
+    const bulk = operations.filter((o) => data(o).kind === 'bulk');
+    const single = operations.filter((o) => data(o).kind === 'single');
+    expect(bulk).toHaveLength(1);
+    expect(bulk[0]).toMatchObject({ endpoint: 'POST /v1/users/bulk/identify', tier: 1 });
+    // 60 rows/s single next to 1,000 rows/s bulk: 60/1060 of the rows go single.
+    expect(single).toHaveLength(Math.floor((1000 * 60) / 1060));
+    expect((data(bulk[0]!).request.body as { users: unknown[] }).users).toHaveLength(1000 - single.length);
+  });
+
+  test('uses the run totals, not the chunk size, to choose', () => {
+    const { operations } = planOperations(many(10), { target: users, totals: { add: 5000, change: 0, remove: 0 } }, opts);
+    expect(operations.some((o) => data(o).kind === 'bulk')).toBe(true);
+  });
+
+  test('deletes users with onDelete delete: single DELETE (tier 2) when few, bulk delete when many', () => {
+    const few = planOperations([remove('a')], { target: users, totals: { add: 0, change: 0, remove: 1 } }, opts);
+    expect(few.operations[0]).toMatchObject({ endpoint: 'DELETE /v1/users/{user_id}', tier: 2, data: { request: { method: 'DELETE', path: '/v1/users/a', okStatuses: [404] } } });
+    const lots = planOperations(many(500, remove), { target: users, totals: { add: 0, change: 0, remove: 500 } }, opts);
+    const bulk = lots.operations.find((o) => data(o).kind === 'bulk')!;
+    expect(bulk.endpoint).toBe('POST /v1/users/bulk/delete');
+    expect(Object.keys(data(bulk).request.body as object)).toEqual(['user_ids']);
+  });
+
+  test('skips removals with onDelete nothing', () => {
+    const target = { ...users, onDelete: 'nothing' as const };
+    const changes = [add('a'), remove('b')];
+    const plan = planOperations(changes, { target, totals: totalsOf(changes) }, opts);
+    expect(plan.skipped.map((c) => c.key)).toEqual(['b']);
+    expect(plan.operations.map((o) => o.changes[0]!.key)).toEqual(['a']);
+  });
+
+  test('sets and deletes objects within the collection', () => {
+    const changes = [add('p 1', { name: 'P', owner: 'x' }), remove('p2')];
+    const plan = planOperations(changes, { target: objects, totals: totalsOf(changes) }, opts);
+    expect(plan.operations.map((o) => [o.endpoint, data(o).request.path])).toEqual([
+      ['PUT /v1/objects/projects/{id}', '/v1/objects/projects/p%201'],
+      ['DELETE /v1/objects/projects/{id}', '/v1/objects/projects/p2'],
+    ]);
+    const bulk = planOperations(many(2000), { target: objects, totals: { add: 2000, change: 0, remove: 0 } }, opts);
+    expect(bulk.operations.filter((o) => data(o).kind === 'bulk').map((o) => o.endpoint)).toEqual([
+      'POST /v1/objects/projects/bulk/set',
+      'POST /v1/objects/projects/bulk/set',
+    ]);
+  });
+
+  test.each([
+    ['skip', { email: 'a@b.co' }],
+    ['send', { email: 'a@b.co', name: null }],
+  ] as const)('with nulls %s the body is %j', (nulls, body) => {
+    const { operations } = planOperations([add('a', { email: 'a@b.co', name: null })], { target: { ...users, nulls }, totals: { add: 1, change: 0, remove: 0 } }, opts);
+    expect(data(operations[0]!).request.body).toEqual(body);
+  });
+
+  test('normalises created_at to an RFC 3339 date-time', () => {
+    const { operations } = planOperations([add('a', { created_at: '2024-05-22' }), add('b', { created_at: '2024-05-22T10:00+0200' })], { target: users, totals: { add: 2, change: 0, remove: 0 } }, opts);
+    expect(operations.map((o) => (data(o).request.body as { created_at: string }).created_at)).toEqual(['2024-05-22T00:00:00.000Z', '2024-05-22T08:00:00.000Z']);
+  });
+
+  test('audience add mode: rows in the model are added with their user fields and tenant, leavers removed', () => {
+    const changes = [add('u1', { email: 'a@b.co', tenant: 'acme', name: null }), remove('u2')];
+    const plan = planOperations(changes, { target: audience('add'), totals: totalsOf(changes) }, opts);
+    expect(plan.operations.map((o) => [o.endpoint, data(o).request])).toEqual([
+      ['POST /v1/audiences/vips/members', { method: 'POST', tier: 3, path: '/v1/audiences/vips/members', body: { members: [{ user: { id: 'u1', email: 'a@b.co' }, tenant: 'acme' }] } }],
+      ['DELETE /v1/audiences/vips/members', { method: 'DELETE', tier: 3, path: '/v1/audiences/vips/members', body: { members: [{ user: { id: 'u2' } }] } }],
+    ]);
+  });
+
+  test('audience remove mode: rows in the model are removed, leavers need no call', () => {
+    const changes = [add('u1', { tenant: 'acme' }), remove('u2')];
+    const plan = planOperations(changes, { target: audience('remove'), totals: totalsOf(changes) }, opts);
+    expect(plan.skipped.map((c) => c.key)).toEqual(['u2']);
+    expect(plan.operations).toHaveLength(1);
+    expect(data(plan.operations[0]!).request).toMatchObject({ method: 'DELETE', body: { members: [{ user: { id: 'u1' }, tenant: 'acme' }] } });
+  });
+
+  test('audience add with createAudience asks Knock to create it', () => {
+    const plan = planOperations([add('u1')], { target: audience('add', { createAudience: true }), totals: { add: 1, change: 0, remove: 0 } }, opts);
+    expect(data(plan.operations[0]!).request.path).toBe('/v1/audiences/vips/members?create_audience=true');
+  });
+
+  test('rejects targets it cannot serve', () => {
+    expect(() => planOperations([add('a')], { target: { ...objects, collection: undefined }, totals: totalsOf([add('a')]) }, opts)).toThrow(/collection/);
+    expect(() => planOperations([add('a')], { target: { ...users, mode: 'add' }, totals: totalsOf([add('a')]) }, opts)).toThrow(/upsert/);
+    expect(() => planOperations([add('a')], { target: audience('add', { audience: 'a/b' }), totals: totalsOf([add('a')]) }, opts)).toThrow(/audience/);
+  });
+
+  const changeArb = fc.record({
+    action: fc.constantFrom('add' as const, 'change' as const, 'remove' as const),
+    key: fc.string({ minLength: 1, maxLength: 20 }),
+    name: fc.option(fc.string(), { nil: null }),
+  });
+  const targetArb = fc.constantFrom<SyncTarget>(users, { ...users, onDelete: 'nothing' }, objects, audience('add'), audience('remove'));
+
+  test('property: every change is planned exactly once, batches hold ≤ 1,000 and bodies carry the right ids', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(changeArb, { selector: (c) => c.key, maxLength: 2500 }), targetArb, fc.nat(200_000), (raw, target, extra) => {
+        const changes: Change[] = raw.map((c) => ({ action: c.action, key: c.key, payload: c.action === 'remove' ? null : { name: c.name }, hash: c.action === 'remove' ? null : 'h' }));
+        const totals = totalsOf(changes);
+        totals.add += extra;
+        const plan = planOperations(changes, { target, totals }, opts);
+        const seen = [...plan.skipped, ...plan.operations.flatMap((o) => o.changes)].map((c) => c.key);
+        expect(seen.sort()).toEqual(changes.map((c) => c.key).sort());
+        expect(new Set(plan.operations.map((o) => o.id)).size).toBe(plan.operations.length);
+        for (const op of plan.operations) {
+          const d = data(op);
+          expect(op.changes.length).toBeLessThanOrEqual(1000);
+          expect(op.tier).toBe(d.request.tier);
+          const body = d.request.body as Record<string, Array<string | { id?: string; user?: { id: string } }>> | undefined;
+          if (d.kind === 'single') {
+            expect(op.changes).toHaveLength(1);
+            const seg = d.request.path.split('/').at(-1)!;
+            expect(decodeURIComponent(seg)).toBe(op.changes[0]!.key);
+          } else {
+            const list = Object.values(body!)[0]!;
+            const ids = list.map((x) => (typeof x === 'string' ? x : (x.user?.id ?? x.id)));
+            expect(ids).toEqual(op.changes.map((c) => c.key));
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('encodeId', () => {
+  test.each(['.', '..', ''])('refuses %j', (id) => {
+    expect(() => encodeId(id)).toThrow();
+  });
+
+  test.each([
+    ['../bulk/delete', '..%2Fbulk%2Fdelete'],
+    ['a/b', 'a%2Fb'],
+    ['%2F', '%252F'],
+    ['a?b#c', 'a%3Fb%23c'],
+    ["it's(*)", 'it%27s%28%2A%29'],
+    ['ü', '%C3%BC'],
+  ])('encodes %j as %j', (id, encoded) => {
+    expect(encodeId(id)).toBe(encoded);
+  });
+
+  test('property: the encoded id round-trips and always stays one path segment of the intended endpoint', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), fc.constantFrom('.', '..', '../x', '/', '%2e%2e', './.')), (id) => {
+        fc.pre(id !== '' && id !== '.' && id !== '..' && id.isWellFormed());
+        const seg = encodeId(id);
+        expect(seg).not.toMatch(/[/?#]/);
+        expect(decodeURIComponent(seg)).toBe(id);
+        const url = new URL(`https://api.knock.app/v1/users/${seg}`);
+        expect(url.pathname).toBe(`/v1/users/${seg}`);
+        // ids that Knock accepts are the ones the validator accepts
+        if (!id.includes('/') && !id.includes('#') && id.length <= 256 && !/[\u0000-\u001f\u007f]/.test(id)) expect(idProblem(id)).toBeUndefined();
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
