@@ -34,7 +34,7 @@ export function createApplier(http: KnockHttp, options: BulkJobOptions & { coale
       return { ok: [], failed, requests: r.requests, ...(r.retryAfterMs === undefined ? {} : { retryAfterMs: r.retryAfterMs }) };
     }
 
-    const spec: BulkSpec = { entity: data.entity, action: data.action, collection: data.collection, path: data.request.path };
+    const spec: BulkSpec = { entity: data.entity, action: data.action, collection: data.collection, path: data.request.path, route: data.request.route };
     const body = data.request.body as Record<string, unknown[]>;
     const list = (body.users ?? body.objects ?? body.user_ids ?? body.object_ids ?? []) as BulkItem['item'][];
     const items: BulkItem[] = list.map((item, i) => ({ key: keys[i]!, item }));

@@ -17,6 +17,8 @@ export interface BulkSpec {
   action: Action;
   collection?: string | undefined;
   path: string;
+  /** Endpoint template, for the rate limiter. */
+  route: string;
 }
 
 export interface BulkJobOptions {
@@ -53,7 +55,7 @@ export async function runBulkJob(http: KnockHttp, spec: BulkSpec, items: BulkIte
     return { results, requests, ...(r.retryAfterMs === undefined ? {} : { retryAfterMs: r.retryAfterMs }) };
   };
 
-  const res = await http.send({ method: 'POST', path: spec.path, tier: 1, body: bulkBody(spec, items) }, ctx);
+  const res = await http.send({ method: 'POST', path: spec.path, route: spec.route, tier: 1, body: bulkBody(spec, items) }, ctx);
   requests += res.requests;
   if (!res.ok) {
     if (res.status === 400 || res.status === 422) {
@@ -74,7 +76,7 @@ export async function runBulkJob(http: KnockHttp, spec: BulkSpec, items: BulkIte
     }
     await sleep(interval, ctx.signal);
     interval = Math.min(options.maxPollIntervalMs, Math.ceil(interval * 1.5));
-    const poll = await http.send({ method: 'GET', path: `/v1/bulk_operations/${encodeURIComponent(op.id)}`, tier: 4 }, ctx);
+    const poll = await http.send({ method: 'GET', path: `/v1/bulk_operations/${encodeURIComponent(op.id)}`, route: 'GET /v1/bulk_operations/{id}', tier: 4 }, ctx);
     requests += poll.requests;
     if (!poll.ok) return failAll(poll, poll.code === 'resource_missing' ? 'bulk_operation_missing' : poll.code);
     op = poll.body as BulkOperation;

@@ -23,6 +23,8 @@ export interface KnockRequest {
   body?: unknown;
   /** Knock rate tier of the endpoint. */
   tier: 1 | 2 | 3 | 4 | 5;
+  /** The endpoint template, e.g. `PUT /v1/users/{user_id}`: Knock limits each endpoint separately. */
+  route: string;
   /** Statuses that count as success besides 2xx (404 on delete: already gone). */
   okStatuses?: number[];
 }
@@ -68,16 +70,17 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
       headersTimeout: options.timeouts.headersMs,
       bodyTimeout: options.timeouts.bodyMs,
     }));
-  // Limits are per environment (https://docs.knock.app/api-reference/overview/rate-limits): key the shared
-  // buckets by origin and a hash of the credential, never the credential itself.
+  // Limits are per endpoint, at the endpoint's tier, scoped per environment
+  // (https://docs.knock.app/api-reference/overview/rate-limits): key the shared buckets by origin, a hash
+  // of the credential (never the credential itself) and the endpoint template.
   const scope = `knock:${base.origin}${prefix}:${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
-  const limiters = new Map<number, RateLimiter>();
-  const limiter = (tier: number): RateLimiter => {
-    let l = limiters.get(tier);
+  const limiters = new Map<string, RateLimiter>();
+  const limiterOf = (request: KnockRequest): RateLimiter => {
+    let l = limiters.get(request.route);
     if (!l) {
-      const perSecond = options.tiers[tier as 1] * options.rateSafety;
-      l = sharedRateLimiter(`${scope}:tier${tier}`, { perSecond, burst: Math.max(1, Math.floor(perSecond)) });
-      limiters.set(tier, l);
+      const perSecond = options.tiers[request.tier] * options.rateSafety;
+      l = sharedRateLimiter(`${scope}:${request.route}:tier${request.tier}`, { perSecond, burst: Math.max(1, Math.floor(perSecond)) });
+      limiters.set(request.route, l);
     }
     return l;
   };
@@ -108,7 +111,7 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
       if (authError) throw authError;
       ctx.signal?.throwIfAborted();
       const probe = await breaker.acquire(ctx.signal);
-      await limiter(request.tier).take(ctx.signal);
+      await limiterOf(request).take(ctx.signal);
       if (authError) throw authError;
       requests += 1;
       const startedAt = new Date();
@@ -163,7 +166,7 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
 
       if ((status >= 200 && status < 300) || request.okStatuses?.includes(status)) {
         breaker.success(probe);
-        limiter(request.tier).succeeded();
+        limiterOf(request).succeeded();
         const parsed = parseJson(text);
         if (parsed === INVALID && status !== 204 && text.trim() !== '') {
           // A 2xx whose body is not JSON (a proxy page): the write may have happened; upserts are safe to repeat.
@@ -191,11 +194,11 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
         breaker.success(probe);
         throttles += 1;
         if (wait !== undefined && wait > options.retry.maxRetryAfterMs) {
-          limiter(request.tier).throttled(clock() + wait);
+          limiterOf(request).throttled(clock() + wait);
           return { ...last, code: 'rate_limited', message: '[knock] rate limited for longer than maxRetryAfterMs', requests };
         }
         // Honour the server's wait exactly, for every request of this tier; without one, slow down and back off.
-        limiter(request.tier).throttled(wait === undefined ? undefined : clock() + wait + 1);
+        limiterOf(request).throttled(wait === undefined ? undefined : clock() + wait + 1);
         if (noRetry || throttles >= maxAttempts * 2) return { ...last, code: 'rate_limited', requests };
         if (wait === undefined) await sleep(backoffDelay(throttles, options.retry), ctx.signal);
         continue;

@@ -50,13 +50,14 @@ export function objectsPath(collection: string): string {
  */
 export function singleRequest(entity: Entity, action: Action, key: string, body: Record<string, unknown>, collection?: string): KnockRequest {
   const path = entity === 'users' ? `/v1/users/${encodeId(key)}` : `${objectsPath(collection!)}/${encodeId(key)}`;
-  if (action === 'upsert') return { method: 'PUT', path, body, tier: 3 };
-  return { method: 'DELETE', path, tier: entity === 'users' ? 2 : 3, okStatuses: [404] };
+  const route = endpointOf(entity, action, false, entity === 'users' ? undefined : '{collection}');
+  if (action === 'upsert') return { method: 'PUT', path, route, body, tier: 3 };
+  return { method: 'DELETE', path, route, tier: entity === 'users' ? 2 : 3, okStatuses: [404] };
 }
 
 /** Human endpoint names, for plans and dry runs. */
 export function endpointOf(entity: Entity, action: Action, bulk: boolean, collection?: string): string {
-  const base = entity === 'users' ? '/v1/users' : `/v1/objects/${encodeId(collection!)}`;
+  const base = entity === 'users' ? '/v1/users' : `/v1/objects/${collection === '{collection}' ? collection : encodeId(collection!)}`;
   const id = entity === 'users' ? '{user_id}' : '{id}';
   if (bulk) return action === 'upsert' ? `POST ${base}/bulk/${entity === 'users' ? 'identify' : 'set'}` : `POST ${base}/bulk/delete`;
   return `${action === 'upsert' ? 'PUT' : 'DELETE'} ${base}/${id}`;

@@ -88,7 +88,13 @@ export function planOperations(changes: Change[], ctx: PlanContext, options: Pla
         entity,
         action,
         ...(collection === undefined ? {} : { collection }),
-        request: { method: 'POST', tier: 1, path: bulkPath(entity, action, collection), body: bulkBody(entity, action, batch, target) },
+        request: {
+          method: 'POST',
+          tier: 1,
+          route: endpointOf(entity, action, true, entity === 'users' ? undefined : '{collection}'),
+          path: bulkPath(entity, action, collection),
+          body: bulkBody(entity, action, batch, target),
+        },
       };
       operations.push({ id: opId('b', batch), endpoint: endpointOf(entity, action, true, collection), tier: 1, changes: batch, data });
     }
@@ -123,7 +129,11 @@ function planAudience(changes: Change[], target: SyncTarget, operations: Operati
         audience,
         createAudience: create,
         // https://docs.knock.app/api-reference/audiences/add_members: `create_audience=true` creates a missing audience.
-        request: { method: action === 'add' ? 'POST' : 'DELETE', tier: 3, path: action === 'add' && create ? `${path}?create_audience=true` : path, body: { members } },
+        request: {
+          method: action === 'add' ? 'POST' : 'DELETE',
+          tier: 3,
+          route: `${action === 'add' ? 'POST' : 'DELETE'} /v1/audiences/{key}/members`,
+          path: action === 'add' && create ? `${path}?create_audience=true` : path, body: { members } },
       };
       operations.push({ id: opId(action === 'add' ? 'a' : 'r', batch), endpoint: `${action === 'add' ? 'POST' : 'DELETE'} /v1/audiences/${encodeId(audience)}/members`, tier: 3, changes: batch, data });
     }

@@ -62,7 +62,7 @@ function isUrl(value: string): boolean {
 
 const RULES: Record<string, { test: (v: string) => boolean; message: string }> = {
   email: { test: (v) => v.length <= 254 && EMAIL.test(v), message: 'is not a valid email address' },
-  e164: { test: (v) => E164.test(v), message: 'is not an E.164 phone number (e.g. +14155550100)' },
+  e164: { test: (v) => E164.test(v), message: 'is not an E.164 phone number (e.g. +33123456789)' },
   timezone: { test: isTimeZone, message: 'is not an IANA time zone (e.g. Europe/Paris)' },
   locale: { test: isLocale, message: 'is not a BCP-47 locale (e.g. en-US)' },
   iso8601: { test: isIso8601, message: 'is not an ISO-8601 date-time' },

@@ -92,8 +92,8 @@ describe('planOperations', () => {
     const changes = [add('u1', { email: 'a@b.co', tenant: 'acme', name: null }), remove('u2')];
     const plan = planOperations(changes, { target: audience('add'), totals: totalsOf(changes) }, opts);
     expect(plan.operations.map((o) => [o.endpoint, data(o).request])).toEqual([
-      ['POST /v1/audiences/vips/members', { method: 'POST', tier: 3, path: '/v1/audiences/vips/members', body: { members: [{ user: { id: 'u1', email: 'a@b.co' }, tenant: 'acme' }] } }],
-      ['DELETE /v1/audiences/vips/members', { method: 'DELETE', tier: 3, path: '/v1/audiences/vips/members', body: { members: [{ user: { id: 'u2' } }] } }],
+      ['POST /v1/audiences/vips/members', { method: 'POST', tier: 3, route: 'POST /v1/audiences/{key}/members', path: '/v1/audiences/vips/members', body: { members: [{ user: { id: 'u1', email: 'a@b.co' }, tenant: 'acme' }] } }],
+      ['DELETE /v1/audiences/vips/members', { method: 'DELETE', tier: 3, route: 'DELETE /v1/audiences/{key}/members', path: '/v1/audiences/vips/members', body: { members: [{ user: { id: 'u2' } }] } }],
     ]);
   });
 
@@ -173,7 +173,7 @@ describe('encodeId', () => {
   test('property: the encoded id round-trips and always stays one path segment of the intended endpoint', () => {
     fc.assert(
       fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), fc.constantFrom('.', '..', '../x', '/', '%2e%2e', './.')), (id) => {
-        fc.pre(id !== '' && id !== '.' && id !== '..' && id.isWellFormed());
+        fc.pre(id !== '' && id !== '.' && id !== '..' && (id as unknown as { isWellFormed(): boolean }).isWellFormed());
         const seg = encodeId(id);
         expect(seg).not.toMatch(/[/?#]/);
         expect(decodeURIComponent(seg)).toBe(id);
