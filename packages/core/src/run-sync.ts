@@ -220,7 +220,8 @@ async function send(options: RunSyncOptions, result: RunResult, totals: { add: n
   const internal = new AbortController();
   const hard = options.hardSignal ? AbortSignal.any([options.hardSignal, internal.signal]) : internal.signal;
 
-  const commitOutcome = async (changes: Change[], ok: Set<string>, failed: Map<string, RowFailure>, exchanges: HttpExchange[]): Promise<void> => {
+  // `sent` is false for changes that need no call (skipped): they are committed but not counted as synced.
+  const commitOutcome = async (changes: Change[], ok: Set<string>, failed: Map<string, RowFailure>, exchanges: HttpExchange[], sent = true): Promise<void> => {
     const upserts: { key: string; hash: string; payload: string }[] = [];
     const removes: string[] = [];
     const results: RowResult[] = [];
@@ -237,7 +238,7 @@ async function send(options: RunSyncOptions, result: RunResult, totals: { add: n
       }
     }
     await ledger.commit(result.runId, { upserts, removes, results, exchanges });
-    result.rows.synced += upserts.length + removes.length;
+    if (sent) result.rows.synced += upserts.length + removes.length;
     result.rows.failed += changes.length - upserts.length - removes.length;
     done += changes.length;
     emit({ type: 'progress', done, total, requests: result.requests });
@@ -296,7 +297,7 @@ async function send(options: RunSyncOptions, result: RunResult, totals: { add: n
     if (dryRun) continue;
     if (invalidRows.length || plan.skipped.length) {
       done += invalidRows.length;
-      await commitOutcome(plan.skipped, new Set(plan.skipped.map((c) => c.key)), new Map(), []);
+      await commitOutcome(plan.skipped, new Set(plan.skipped.map((c) => c.key)), new Map(), [], false);
       await ledger.commit(result.runId, { upserts: [], removes: [], results: invalidRows, exchanges: [] });
     }
     for (const op of plan.operations) {
