@@ -12,13 +12,13 @@ const openExisting = (config: LoadedConfig) => {
 /** `syncline runs <config>`, `syncline runs show <config> <runId>`, `syncline rows <config> <key>`. */
 export function registerInspectCommands(program: Command, io: Io, setExit: (code: number) => void): void {
   program
-    .command('runs <config> [runId]')
+    .command('runs <config> [more...]')
     .usage('<config> | show <config> <runId>')
     .description('list the runs of a sync, or show one (`runs show <config> <runId>`)')
     .option('--json', 'JSON output')
-    .action(async (first: string, second: string | undefined, flags: { json?: boolean }, cmd: Command) => {
-      const [file, runId] = first === 'show' ? [second, cmd.args[2]] : [first, undefined];
-      if (!file || (first === 'show' && !runId)) {
+    .action(async (first: string, more: string[], flags: { json?: boolean }) => {
+      const [file, runId] = first === 'show' ? [more[0], more[1]] : [first, undefined];
+      if (!file || (first === 'show' && !runId) || more.length > (first === 'show' ? 2 : 0)) {
         io.stderr.write('Error: usage: syncline runs show <config> <runId>\n');
         return setExit(EXIT.usage);
       }

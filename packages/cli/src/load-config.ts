@@ -78,7 +78,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   return { file, dir, spec: toSyncSpec(c), source: c.source, destination: c.destination, ledgerPath: join(dir, '.syncline', `${c.name}.duckdb`) };
 }
 
-function interpolate(doc: Document, env: NodeJS.ProcessEnv, missing: (node: { range?: unknown }, name: string) => never): void {
+function interpolate(doc: Document, env: NodeJS.ProcessEnv, missing: (node: { range?: [number, number, number] | null }, name: string) => never): void {
   const visit = (node: unknown): void => {
     if (isScalar(node)) {
       if (typeof node.value === 'string' && node.value.includes('${'))
