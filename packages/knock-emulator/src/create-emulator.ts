@@ -111,6 +111,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator & { rout
       const fault = state.faults.idle ? undefined : state.faults.take(method, template);
       if (fault) {
         c.set('fault', fault.source);
+        c.header('x-emulator-fault', fault.source);
         if (fault.delayMs) await sleep(fault.delayMs);
         if (fault.reset === 'before' && destroySocket(c)) return c.body(null, 500);
         if (fault.status !== undefined && !fault.afterApply) {

@@ -8,6 +8,7 @@ describe('toJsonSchema', () => {
     [{ type: 'string', nullable: true }, { type: ['string', 'null'] }],
     [{ type: 'string', enum: ['a'], nullable: true }, { type: ['string', 'null'], enum: ['a', null] }],
     [{ nullable: true }, { type: 'null' }],
+    [{ type: 'object', oneOf: [{ type: 'boolean' }, { type: 'object' }] }, { oneOf: [{ type: 'boolean' }, { type: 'object' }] }],
     [{ $ref: '#/components/schemas/X', nullable: true }, { anyOf: [{ type: 'null' }, { $ref: 'b#/components/schemas/X' }] }],
     [{ type: 'object', 'x-struct': null, example: 1, properties: { a: { type: 'integer', nullable: true } } }, { type: 'object', properties: { a: { type: ['integer', 'null'] } } }],
   ])('converts %j', (input, output) => {

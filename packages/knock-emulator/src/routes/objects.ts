@@ -1,4 +1,75 @@
-import type { RegisterRoute } from '../app-types.js';
+import type { RegisterRoute, RouteContext } from '../app-types.js';
+import type { JsonObject } from '../deep-merge.js';
+import { KnockHttpError } from '../knock-http-error.js';
+import { paginate } from '../paginate.js';
+import { objectJson, upsertRecipient } from '../recipients.js';
+import { queryArray, readObject, requireArray, requireIdList } from '../request-helpers.js';
+import { bulkDelete, bulkUpsert, checkItems, deletedResponse, deleteRecord, getOrThrow, pathId } from './recipient-helpers.js';
+import { strictIds } from './users.js';
 
-/** TODO */
-export function registerObjectRoutes(_route: RegisterRoute): void {}
+/** Path `{collection}`: the id rules are assumed for collections too (reference §3.5, UNCONFIRMED). */
+function collectionOf(ctx: RouteContext): string {
+  return pathId(ctx, 'collection');
+}
+
+/**
+ * Objects: set, get, list, delete, bulk set, bulk delete (reference §3). Properties are nested under
+ * `properties` in responses.
+ * @example registerObjectRoutes(route)
+ */
+export function registerObjectRoutes(route: RegisterRoute): void {
+  route('PUT', '/v1/objects/{collection}/{id}', 3, async (ctx) => {
+    const collection = collectionOf(ctx);
+    const id = pathId(ctx, 'id');
+    const { value, bytes } = await readObject(ctx.c, true);
+    const result = upsertRecipient(ctx.env.collection(collection), id, value, {
+      now: new Date().toISOString(),
+      dropNulls: ctx.state.options.switches.nullProperties === 'drop',
+      inputBytes: bytes,
+      collection,
+    });
+    if ('field' in result) throw KnockHttpError.invalid([result]);
+    ctx.state.onChange();
+    return ctx.c.json(objectJson(result), 200);
+  });
+
+  route('GET', '/v1/objects/{collection}/{id}', 4, (ctx) => {
+    const collection = collectionOf(ctx);
+    const id = pathId(ctx, 'id');
+    return ctx.c.json(objectJson(getOrThrow(ctx.env.collection(collection), id)), 200);
+  });
+
+  route('DELETE', '/v1/objects/{collection}/{id}', 3, (ctx) => {
+    const collection = collectionOf(ctx);
+    const id = pathId(ctx, 'id');
+    return deletedResponse(ctx, deleteRecord(ctx, ctx.env.collection(collection), id));
+  });
+
+  route('GET', '/v1/objects/{collection}', 4, (ctx) => {
+    const collection = collectionOf(ctx);
+    const include = queryArray(ctx.c, 'include') ?? [];
+    const page = paginate(ctx.env.collection(collection).values(), (o) => o.id, ctx.c.req.query(), ctx.state.options.switches);
+    const withPreferences = include.includes('preferences');
+    return ctx.c.json({ entries: page.entries.map((o) => objectJson(o, withPreferences)), page_info: page.page_info }, 200);
+  });
+
+  // §3.3 bulk set: ≤ 1,000 objects, async.
+  route('POST', '/v1/objects/{collection}/bulk/set', 1, async (ctx) => {
+    const collection = collectionOf(ctx);
+    const { value, bytes } = await readObject(ctx.c, false);
+    const objects = requireArray(value, 'objects');
+    const ruleErrors = checkItems(ctx, objects, 'objects');
+    const env = ctx.env;
+    return bulkUpsert(ctx, 'objects.set', () => env.collection(collection), objects as JsonObject[], ruleErrors, bytes, collection);
+  });
+
+  // §3.4 bulk delete: the limit is not stated; 1,000 assumed (UNCONFIRMED).
+  route('POST', '/v1/objects/{collection}/bulk/delete', 1, async (ctx) => {
+    const collection = collectionOf(ctx);
+    const { value } = await readObject(ctx.c, false);
+    const ids = requireIdList(value['object_ids'], 'object_ids');
+    strictIds(ctx, ids, 'object_ids');
+    const env = ctx.env;
+    return bulkDelete(ctx, 'objects.delete', () => env.collection(collection), ids, collection);
+  });
+}

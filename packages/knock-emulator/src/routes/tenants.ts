@@ -1,4 +1,69 @@
 import type { RegisterRoute } from '../app-types.js';
+import { isPlainObject, type JsonObject } from '../deep-merge.js';
+import { TENANTS } from '../environment.js';
+import { KnockHttpError } from '../knock-http-error.js';
+import { paginate } from '../paginate.js';
+import { tenantJson, upsertRecipient } from '../recipients.js';
+import { queryArray, readObject, requireArray, requireIdList } from '../request-helpers.js';
+import { bulkDelete, bulkUpsert, checkItems, deletedResponse, deleteRecord, getOrThrow, pathId } from './recipient-helpers.js';
+import { strictIds } from './users.js';
 
-/** TODO */
-export function registerTenantRoutes(_route: RegisterRoute): void {}
+/**
+ * Tenants: set, get, delete, list, bulk set, bulk delete (reference §7). Tenants are objects in the
+ * `$tenants` collection (https://docs.knock.app/multi-tenancy/overview), so the object routes see them too.
+ * @example registerTenantRoutes(route)
+ */
+export function registerTenantRoutes(route: RegisterRoute): void {
+  route('PUT', '/v1/tenants/{id}', 3, async (ctx) => {
+    const id = pathId(ctx, 'id');
+    const { value, bytes } = await readObject(ctx.c, true);
+    const result = upsertRecipient(ctx.env.collection(TENANTS), id, value, {
+      now: new Date().toISOString(),
+      dropNulls: ctx.state.options.switches.nullProperties === 'drop',
+      inputBytes: bytes,
+      collection: TENANTS,
+    });
+    if ('field' in result) throw KnockHttpError.invalid([result]);
+    ctx.state.onChange();
+    return ctx.c.json(tenantJson(result), 200);
+  });
+
+  route('GET', '/v1/tenants/{id}', 4, (ctx) => {
+    const id = pathId(ctx, 'id');
+    return ctx.c.json(tenantJson(getOrThrow(ctx.env.collection(TENANTS), id)), 200);
+  });
+
+  route('DELETE', '/v1/tenants/{id}', 2, (ctx) => {
+    const id = pathId(ctx, 'id');
+    return deletedResponse(ctx, deleteRecord(ctx, ctx.env.collection(TENANTS), id));
+  });
+
+  // Filters `tenant_id` (exact) and `name` (exact), [SPEC] `listTenants`.
+  route('GET', '/v1/tenants', 4, (ctx) => {
+    const q = ctx.c.req.query();
+    const tenantId = q['tenant_id'];
+    const name = q['name'];
+    const all = [...ctx.env.collection(TENANTS).values()].filter(
+      (t) => (tenantId === undefined || t.id === tenantId) && (name === undefined || t.props['name'] === name),
+    );
+    const page = paginate(all, (t) => t.id, q, ctx.state.options.switches);
+    return ctx.c.json({ entries: page.entries.map((t) => tenantJson(t)), page_info: page.page_info }, 200);
+  });
+
+  // Items are tenant ids or `TenantRequest` objects ([SPEC] `InlineTenantRequest`).
+  route('POST', '/v1/tenants/bulk/set', 1, async (ctx) => {
+    const { value, bytes } = await readObject(ctx.c, false);
+    const tenants = requireArray(value, 'tenants').map((t) => (typeof t === 'string' ? { id: t } : t));
+    const ruleErrors = checkItems(ctx, tenants, 'tenants');
+    const env = ctx.env;
+    return bulkUpsert(ctx, 'tenants.set', () => env.collection(TENANTS), tenants.filter(isPlainObject) as JsonObject[], ruleErrors, bytes, undefined);
+  });
+
+  // §7: ids travel in the query string as `tenant_ids[]`, with no body.
+  route('POST', '/v1/tenants/bulk/delete', 1, (ctx) => {
+    const ids = requireIdList(queryArray(ctx.c, 'tenant_ids'), 'tenant_ids');
+    strictIds(ctx, ids, 'tenant_ids');
+    const env = ctx.env;
+    return bulkDelete(ctx, 'tenants.delete', () => env.collection(TENANTS), ids, undefined);
+  });
+}
