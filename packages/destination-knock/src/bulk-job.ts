@@ -1,5 +1,5 @@
 import { sleep } from '@syncline/core';
-import type { KnockHttp, SendContext, SendResult } from './knock-http.js';
+import type { KnockHttp, Reservation, SendContext, SendResult } from './knock-http.js';
 import { singleRequest, type Action, type Entity } from './knock-request.js';
 import { MAX_BATCH } from './plan-operations.js';
 
@@ -47,7 +47,15 @@ interface BulkOperation {
  * (knock-api.md §5). A bulk request rejected as a whole (400/422) falls back to single calls too.
  * @example await runBulkJob(http, { entity: 'users', action: 'upsert', path: '/v1/users/bulk/identify' }, items, ctx, opts)
  */
-export async function runBulkJob(http: KnockHttp, spec: BulkSpec, items: BulkItem[], ctx: SendContext, options: BulkJobOptions): Promise<BulkJobResult> {
+export async function runBulkJob(
+  http: KnockHttp,
+  spec: BulkSpec,
+  items: BulkItem[],
+  ctx: SendContext,
+  options: BulkJobOptions,
+  reservation?: Reservation,
+  posted?: () => void,
+): Promise<BulkJobResult> {
   const results = new Map<string, RowResult>();
   let requests = 0;
   const failAll = (r: Extract<SendResult, { ok: false }>, code = r.code): BulkJobResult => {
@@ -55,7 +63,12 @@ export async function runBulkJob(http: KnockHttp, spec: BulkSpec, items: BulkIte
     return { results, requests, ...(r.retryAfterMs === undefined ? {} : { retryAfterMs: r.retryAfterMs }) };
   };
 
-  const res = await http.send({ method: 'POST', path: spec.path, route: spec.route, tier: 1, body: bulkBody(spec, items) }, ctx);
+  let res: SendResult;
+  try {
+    res = await http.send({ method: 'POST', path: spec.path, route: spec.route, tier: 1, body: bulkBody(spec, items) }, ctx, reservation);
+  } finally {
+    posted?.();
+  }
   requests += res.requests;
   if (!res.ok) {
     if (res.status === 400 || res.status === 422) {
@@ -155,12 +168,21 @@ export function createBulkCoalescer(http: KnockHttp, options: BulkJobOptions) {
     // Let every operation started in this turn enqueue first.
     await new Promise((r) => setImmediate(r));
     while (q.queue.length > 0) {
+      // Take the tier-1 slot first, then fill the job with everything queued by then.
+      let reservation: Reservation;
+      try {
+        reservation = await http.reserve({ route: q.spec.route, tier: 1 }, q.queue[0]!.w.ctx.signal);
+      } catch (e) {
+        const failed = q.queue.splice(0, q.queue.length);
+        for (const w of new Set(failed.map((b) => b.w))) w.reject(e);
+        break;
+      }
       const batch = q.queue.splice(0, MAX_BATCH);
       const owners = new Set(batch.map((b) => b.w));
       const first = batch[0]!.w;
       let posted!: () => void;
       const postedP = new Promise<void>((r) => (posted = r));
-      const job = runBulkJob(trackPost(http, posted), q.spec, batch.map((b) => b.item), first.ctx, options);
+      const job = runBulkJob(http, q.spec, batch.map((b) => b.item), first.ctx, options, reservation, posted);
       job.then(
         (r) => {
           for (const { w, item } of batch) {
@@ -193,25 +215,5 @@ export function createBulkCoalescer(http: KnockHttp, options: BulkJobOptions) {
       for (const item of items) q.queue.push({ w, item });
       if (!q.pumping) void pump(key);
     });
-  };
-}
-
-/** Wraps `http` so `posted` fires once the job's first request (the POST) has an answer. */
-function trackPost(http: KnockHttp, posted: () => void): KnockHttp {
-  let first = true;
-  return {
-    ...http,
-    breaker: http.breaker,
-    budget: http.budget,
-    async send(request, ctx) {
-      try {
-        return await http.send(request, ctx);
-      } finally {
-        if (first) {
-          first = false;
-          posted();
-        }
-      }
-    },
   };
 }

@@ -39,8 +39,15 @@ export type SendResult =
   | { ok: true; status: number; body: unknown; requests: number }
   | { ok: false; status: number | null; code: string; message: string; requests: number; retryAfterMs?: number };
 
+/** A send slot taken ahead of time (breaker and rate limiter passed), for the request's first attempt. */
+export interface Reservation {
+  probe: boolean;
+}
+
 export interface KnockHttp {
-  send(request: KnockRequest, ctx: SendContext): Promise<SendResult>;
+  send(request: KnockRequest, ctx: SendContext, reservation?: Reservation): Promise<SendResult>;
+  /** Waits for the breaker and the endpoint's rate limiter, so the caller can fill the request at the last moment. */
+  reserve(request: Pick<KnockRequest, 'route' | 'tier'>, signal?: AbortSignal): Promise<Reservation>;
   readonly breaker: CircuitBreaker;
   readonly budget: RetryBudget;
   close(): Promise<void>;
@@ -75,11 +82,11 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
   // of the credential (never the credential itself) and the endpoint template.
   const scope = `knock:${base.origin}${prefix}:${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
   const limiters = new Map<string, RateLimiter>();
-  const limiterOf = (request: KnockRequest): RateLimiter => {
+  const limiterOf = (request: Pick<KnockRequest, 'route' | 'tier'>): RateLimiter => {
     let l = limiters.get(request.route);
     if (!l) {
       const perSecond = options.tiers[request.tier] * options.rateSafety;
-      l = sharedRateLimiter(`${scope}:${request.route}:tier${request.tier}`, { perSecond, burst: Math.max(1, Math.floor(perSecond)) });
+      l = sharedRateLimiter(`${scope}:${request.route}:${perSecond}/s`, { perSecond, burst: Math.max(1, Math.floor(perSecond)) });
       limiters.set(request.route, l);
     }
     return l;
@@ -89,7 +96,14 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
   let authError: SyncError | undefined;
   const max = options.maxBodyLogBytes;
 
-  async function send(request: KnockRequest, ctx: SendContext): Promise<SendResult> {
+  async function reserve(request: Pick<KnockRequest, 'route' | 'tier'>, signal?: AbortSignal): Promise<Reservation> {
+    if (authError) throw authError;
+    const probe = await breaker.acquire(signal);
+    await limiterOf(request).take(signal);
+    return { probe };
+  }
+
+  async function send(request: KnockRequest, ctx: SendContext, reservation?: Reservation): Promise<SendResult> {
     const body = request.body === undefined ? undefined : JSON.stringify(request.body);
     const headers: Record<string, string> = {
       authorization: `Bearer ${token}`,
@@ -110,8 +124,12 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
     for (let attempt = 1; ; attempt++) {
       if (authError) throw authError;
       ctx.signal?.throwIfAborted();
-      const probe = await breaker.acquire(ctx.signal);
-      await limiterOf(request).take(ctx.signal);
+      let probe: boolean;
+      if (attempt === 1 && reservation) probe = reservation.probe;
+      else {
+        probe = await breaker.acquire(ctx.signal);
+        await limiterOf(request).take(ctx.signal);
+      }
       if (authError) throw authError;
       requests += 1;
       const startedAt = new Date();
@@ -218,6 +236,7 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
 
   return {
     send,
+    reserve,
     breaker,
     budget,
     async close() {

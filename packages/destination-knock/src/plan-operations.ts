@@ -73,14 +73,9 @@ export function planOperations(changes: Change[], ctx: PlanContext, options: Pla
     group.forEach((c, i) => {
       // Evenly spaced picks give exactly round(n·share) singles; keys that cannot be a path segment go bulk.
       const pick = Math.floor((i + 1) * share) > Math.floor(i * share);
-      (pick && idProblem(c.key) === undefined ? single : bulk).push(c);
+      (pick && encodable(c.key) ? single : bulk).push(c);
     });
-    for (const c of single) {
-      const body = action === 'upsert' ? recipientBody(c.payload, target.nulls) : {};
-      const request = singleRequest(entity, action, c.key, body, collection);
-      const data: KnockOpData = { kind: 'single', entity, action, request };
-      operations.push({ id: opId('s', [c]), endpoint: endpointOf(entity, action, false, collection), tier: request.tier, changes: [c], data });
-    }
+    // Bulk jobs first: a run loop that dispatches in order then reserves the tier-1 slot early.
     for (let i = 0; i < bulk.length; i += MAX_BATCH) {
       const batch = bulk.slice(i, i + MAX_BATCH);
       const data: KnockOpData = {
@@ -97,6 +92,12 @@ export function planOperations(changes: Change[], ctx: PlanContext, options: Pla
         },
       };
       operations.push({ id: opId('b', batch), endpoint: endpointOf(entity, action, true, collection), tier: 1, changes: batch, data });
+    }
+    for (const c of single) {
+      const body = action === 'upsert' ? recipientBody(c.payload, target.nulls) : {};
+      const request = singleRequest(entity, action, c.key, body, collection);
+      const data: KnockOpData = { kind: 'single', entity, action, request };
+      operations.push({ id: opId('s', [c]), endpoint: endpointOf(entity, action, false, collection), tier: request.tier, changes: [c], data });
     }
   }
   return { operations, skipped };
@@ -165,6 +166,15 @@ function requireCollection(target: SyncTarget): string {
     throw new SyncError('config_invalid', '[knock] objects syncs need a valid collection', { adapter: 'knock' });
   }
   return target.collection;
+}
+
+function encodable(key: string): boolean {
+  try {
+    encodeId(key);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Unique within a run because every key appears in one change of a run. */
