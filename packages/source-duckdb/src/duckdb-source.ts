@@ -5,8 +5,21 @@ import { z } from 'zod';
 import { SyncError, ident, literal, type Column, type Source } from '@syncline/core';
 
 /** Options of `duckdbSource`; `tables` maps a table name to a CSV, TSV, Parquet or JSON/NDJSON file. */
+const tableFileSchema = z.union([
+  z.string().min(1),
+  z.strictObject({
+    file: z.string().min(1),
+    /** CSV only: the delimiter (default "," for .csv, tab for .tsv). */
+    delim: z.string().min(1).max(4).optional(),
+    /** CSV only: the quote character (default `"`). */
+    quote: z.string().length(1).optional(),
+    /** CSV only: the first line holds the column names (default true). */
+    header: z.boolean().optional(),
+  }),
+]);
+
 export const duckdbSourceOptionsSchema = z.strictObject({
-  tables: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a table name: letters, digits, "_"'), z.string().min(1)).default({}),
+  tables: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a table name: letters, digits, "_"'), tableFileSchema).default({}),
   /** Relative file paths resolve against this folder (the config's folder). */
   baseDir: z.string().optional(),
 });
@@ -32,15 +45,25 @@ export function duckdbSource(options: DuckdbSourceOptions): Source {
   const parsed = duckdbSourceOptionsSchema.safeParse(options);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new SyncError('invalid_option', `[duckdb] option "${issue.path.join('.')}": ${issue.message}`, { adapter: 'duckdb' });
+    // A bad record key nests the key's own issue (zod 4 `invalid_key`).
+    const message = issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
+    throw new SyncError('invalid_option', `[duckdb] option "${issue.path.join('.')}": ${message}`, { adapter: 'duckdb' });
   }
   const { tables, baseDir } = parsed.data;
-  const files = Object.entries(tables).map(([name, file]) => {
+  const files = Object.entries(tables).map(([name, spec]) => {
+    const { file, ...csv } = typeof spec === 'string' ? { file: spec } : spec;
     const path = isAbsolute(file) || !baseDir ? resolve(file) : resolve(baseDir, file);
-    const reader = READERS[extname(path).toLowerCase()];
+    const ext = extname(path).toLowerCase();
+    const reader = READERS[ext];
     if (!reader)
       throw new SyncError('invalid_option', `[duckdb] option "tables.${name}": ${file} is not .csv, .tsv, .parquet, .json or .ndjson`, { adapter: 'duckdb' });
-    return { name, file, path, reader };
+    // CSV dialect is fixed rather than sniffed: DuckDB's sniffer can silently fall back to one column on a
+    // ragged file (a partial, wrong read). Types are still detected.
+    const args =
+      reader === 'read_csv'
+        ? `, delim=${literal(csv.delim ?? (ext === '.tsv' ? '\t' : ','))}, quote=${literal(csv.quote ?? '"')}, escape=${literal(csv.quote ?? '"')}, header=${csv.header ?? true}, strict_mode=true`
+        : '';
+    return { name, file, path, reader, args };
   });
   let own: { instance: DuckDBInstance; connection: DuckDBConnection } | undefined;
 
@@ -49,9 +72,10 @@ export function duckdbSource(options: DuckdbSourceOptions): Source {
       if (!existsSync(t.path))
         throw new SyncError('source_failed', `[duckdb] table "${t.name}": file not found: ${t.file}`, { adapter: 'duckdb', details: { table: t.name, file: t.file } });
       try {
-        await connection.run(`CREATE OR REPLACE TEMP VIEW ${ident(t.name)} AS SELECT * FROM ${t.reader}(${literal(t.path)})`);
+        await connection.run(`CREATE OR REPLACE TEMP VIEW ${ident(t.name)} AS SELECT * FROM ${t.reader}(${literal(t.path)}${t.args})`);
       } catch (e) {
-        throw new SyncError('source_failed', `[duckdb] table "${t.name}" (${t.file}): ${firstLine(e)}`, { adapter: 'duckdb', details: { table: t.name, file: t.file }, cause: e });
+        const where = t.reader === 'read_csv' ? await firstCsvReject(connection, t.path, t.args) : undefined;
+        throw new SyncError('source_failed', `[duckdb] table "${t.name}" (${t.file})${where ?? `: ${firstLine(e)}`}`, { adapter: 'duckdb', details: { table: t.name, file: t.file }, cause: e });
       }
     }
   };
@@ -96,6 +120,19 @@ export function duckdbSource(options: DuckdbSourceOptions): Source {
       own = undefined;
     },
   };
+}
+
+/** Names the first bad line of a CSV that DuckDB refused (` line 3: Expected Number of Columns: 2 Found: 3`). */
+async function firstCsvReject(connection: DuckDBConnection, path: string, args: string): Promise<string | undefined> {
+  try {
+    const relaxed = args.replace(', strict_mode=true', '');
+    await connection.run(`SELECT count(*) FROM read_csv(${literal(path)}${relaxed}, store_rejects=true, all_varchar=true)`);
+    const r = await connection.runAndReadAll(`SELECT line, error_message FROM reject_errors ORDER BY line LIMIT 1`);
+    const row = r.getRowObjectsJson()[0];
+    return row ? ` line ${String(row.line)}: ${String(row.error_message)}` : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0]!;
