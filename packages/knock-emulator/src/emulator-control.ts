@@ -20,6 +20,8 @@ export interface EmulatorControl {
   clearFaults(id?: number): void;
   /** Seeded random faults; `null` turns them off. */
   setRandomFaults(random: RandomFaults | null): void;
+  /** The current random-fault settings, or null. */
+  randomFaults(): RandomFaults | null;
   /** Bulk-operation faults (stall, holdPolls, failItemIds, failJobs); replaces earlier ones. */
   setBulkFaults(faults: BulkFaults): void;
   /** The current bulk faults. */
@@ -51,6 +53,7 @@ export function createControl(state: EmulatorState): EmulatorControl {
     faults: () => state.faults.list(),
     clearFaults: (id) => state.faults.clear(id),
     setRandomFaults: (random) => state.faults.setRandom(random),
+    randomFaults: () => state.faults.getRandom(),
     setBulkFaults: (faults) => state.bulk.setFaults(faults),
     bulkFaults: () => state.bulk.getFaults(),
     flushBulk: (options) => state.bulk.flush(options?.force ?? false),
@@ -82,7 +85,7 @@ export function registerControlRoutes(app: Hono<AppEnv>, control: EmulatorContro
   const bearer = (header: string | undefined) => /^Bearer\s+(\S+)/i.exec(header ?? '')?.[1];
   const fail = (message: string) => ({ error: { code: 'invalid_fault', message } });
 
-  app.get(`${base}/faults`, (c) => c.json({ faults: control.faults(), random: null }));
+  app.get(`${base}/faults`, (c) => c.json({ faults: control.faults(), random: control.randomFaults() }));
   app.post(`${base}/faults`, async (c) => {
     try {
       const body = await json(c.req.raw);
@@ -96,7 +99,7 @@ export function registerControlRoutes(app: Hono<AppEnv>, control: EmulatorContro
     control.clearFaults();
     return c.body(null, 204);
   });
-  app.delete(`${base}/faults/:id`, (c) => {
+  app.delete(`${base}/faults/:id{[0-9]+}`, (c) => {
     control.clearFaults(Number(c.req.param('id')));
     return c.body(null, 204);
   });

@@ -103,3 +103,14 @@ export async function until<T>(fn: () => T | Promise<T>, ms = 3000): Promise<Non
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** Runs `fn` against a harness with special options, then closes it and checks the OpenAPI issues. */
+export async function withHarness(options: EmulatorOptions, fn: (h: Harness) => Promise<void>, sdk: { maxRetries?: number; key?: string } = {}): Promise<void> {
+  const h = await harness(options, sdk);
+  try {
+    await fn(h);
+  } finally {
+    await h.emulator.close();
+  }
+  expect(h.issues).toEqual([]);
+}
