@@ -95,6 +95,25 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
   const budget = createRetryBudget({ ratio: options.retry.budgetRatio, min: options.retry.budgetMin });
   let authError: SyncError | undefined;
   const max = options.maxBodyLogBytes;
+  // Until one response has arrived, requests go one at a time: a wrong key then costs exactly one
+  // request (reliability.md H-08) however many operations the run loop starts at once.
+  let verified = false;
+  let gate: Promise<void> | undefined;
+  const passGate = async (signal?: AbortSignal): Promise<(() => void) | undefined> => {
+    while (!verified) {
+      if (!gate) {
+        let open!: () => void;
+        gate = new Promise<void>((r) => (open = r));
+        return () => {
+          gate = undefined;
+          open();
+        };
+      }
+      await Promise.race([gate, new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }))]);
+      if (authError) throw authError;
+    }
+    return undefined;
+  };
 
   async function reserve(request: Pick<KnockRequest, 'route' | 'tier'>, signal?: AbortSignal): Promise<Reservation> {
     if (authError) throw authError;
@@ -131,6 +150,7 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
         await limiterOf(request).take(ctx.signal);
       }
       if (authError) throw authError;
+      const release = await passGate(ctx.signal);
       requests += 1;
       const startedAt = new Date();
       const t0 = performance.now();
@@ -148,7 +168,11 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
       let status: number;
       let text: string;
       let responseHeaders: Record<string, string | string[] | undefined>;
-      const signals = [AbortSignal.timeout(options.timeouts.attemptMs)];
+      // undici's own timers tick at ~0.5 s, so the headers deadline is ours (exact); the body and
+      // connect timeouts stay undici's (https://undici.nodejs.org/#/docs/api/Client, ClientOptions).
+      const headersDeadline = new AbortController();
+      const timer = setTimeout(() => headersDeadline.abort(timeoutError('UND_ERR_HEADERS_TIMEOUT', options.timeouts.headersMs)), options.timeouts.headersMs);
+      const signals = [AbortSignal.timeout(options.timeouts.attemptMs), headersDeadline.signal];
       if (ctx.signal) signals.push(ctx.signal);
       try {
         const res = await dispatcher().request({
@@ -161,10 +185,14 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
           bodyTimeout: options.timeouts.bodyMs,
           signal: AbortSignal.any(signals),
         });
+        clearTimeout(timer);
         status = res.statusCode;
         responseHeaders = res.headers;
+        if (status !== 401 && status !== 403) verified = true;
         text = await res.body.text();
       } catch (error) {
+        clearTimeout(timer);
+        release?.();
         exchange.durationMs = performance.now() - t0;
         exchange.error = redact(describe(error));
         ctx.log?.(exchange);
@@ -178,6 +206,10 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
       }
       exchange.durationMs = performance.now() - t0;
       exchange.status = status;
+      if (status === 401 || status === 403) {
+        authError ??= new SyncError('auth_failed', `[knock] the API key was rejected (HTTP ${status})`, { adapter: 'knock', details: { status } });
+      }
+      release?.();
       exchange.responseHeaders = redactHeaders(flatten(responseHeaders));
       if (text.length > 0) exchange.responseBody = truncate(text, max);
       ctx.log?.(exchange);
@@ -199,11 +231,7 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
       const error = errorOf(status, text);
       if (status === 401 || status === 403) {
         breaker.success(probe);
-        authError ??= new SyncError('auth_failed', `[knock] the API key was rejected (HTTP ${status})`, {
-          adapter: 'knock',
-          details: { status, code: error.code },
-        });
-        throw authError;
+        throw authError!;
       }
       const wait = retryAfterMs(responseHeaders);
       const noRetry = header(responseHeaders, 'x-should-retry') === 'false';
@@ -292,6 +320,10 @@ export function truncate(text: string, max: number): string {
   if (Buffer.byteLength(text, 'utf8') <= max) return redact(text);
   const cut = Buffer.from(text, 'utf8').subarray(0, max).toString('utf8').replace(/\uFFFD$/, '');
   return `${redact(cut)}…[truncated ${Buffer.byteLength(text, 'utf8') - Buffer.byteLength(cut, 'utf8')} bytes]`;
+}
+
+function timeoutError(code: string, ms: number): Error {
+  return Object.assign(new Error(`no response headers within ${ms} ms`), { code, name: 'HeadersTimeoutError' });
 }
 
 function errorCode(error: unknown): string {
