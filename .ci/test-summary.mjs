@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the whole vitest suite and ends with one plain line "N passed, N failed" taken from vitest's JSON
+// `npm test`: runs the whole vitest suite and ends with one plain line "N passed, N failed" taken from vitest's JSON
 // report (CI reads that line). Extra arguments go to vitest (e.g. `npm test -- --project core`).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
