@@ -81,6 +81,7 @@ async function run(file: string, flags: SyncFlags, noColor: boolean, io: Io): Pr
     }
     const parts = openSyncParts(config, { apiKeyFile: flags.apiKeyFile, env: io.env });
     await using ledger = await openLedger(config, false);
+    if (!flags.json) io.stderr.write(`Syncline ${version} · run · ${config.spec.name} → Knock ${config.spec.target.type} (${parts.baseUrl})\nReading model…\n`);
     const stop = new AbortController();
     const hard = new AbortController();
     const onSigint = (): void => {
