@@ -1,5 +1,5 @@
 import Knock from '@knocklabs/node';
-import { validateKnockRequest, validateKnockResponse } from '@syncline/test-utils';
+import { knockOpenApi, validateKnockRequest, validateKnockResponse } from '@syncline/test-utils';
 import { afterEach, expect } from 'vitest';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../src/index.js';
 
@@ -29,6 +29,7 @@ function parseBody(text: string, type: string | null): unknown {
  * validated against Knock's OpenAPI document; responses from injected HTML faults are exempt.
  */
 export async function harness(options: EmulatorOptions = {}, sdk: { maxRetries?: number; key?: string } = {}): Promise<Harness> {
+  knockOpenApi();
   const emulator = await startEmulator({ port: 0, rateLimits: false, bulkDelayMs: 40, ...options });
   const issues: string[] = [];
   let count = 0;
