@@ -1,15 +1,19 @@
 import { isSyncError } from '@syncline/core';
 import type { RunningEmulator } from '@syncline/knock-emulator';
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { knockDestination } from '../src/index.js';
-import { API_KEY, add, destination, emulatorFor, fast, getUser, sync, usersTarget } from './support.js';
+import { API_KEY, add, destination, emulatorFor, fast, getUser, sync, usersTarget , capturingDispatcher, closeDispatchers, expectValidRequests } from './support.js';
 
 let emulator: RunningEmulator;
 beforeAll(async () => {
   emulator = await emulatorFor();
 });
 afterAll(async () => {
+  await closeDispatchers();
   await emulator.close();
+});
+afterEach(() => {
+  expectValidRequests();
 });
 beforeEach(() => {
   emulator.control.reset();
@@ -69,7 +73,7 @@ describe('429 handling', () => {
   test("sends at Knock's tier rates without tripping the limiter", async () => {
     const limited = await emulatorFor({ rateLimits: true });
     try {
-      await using knock = knockDestination({ apiKey: API_KEY, baseUrl: limited.url, bulk: { pollIntervalMs: 50 } });
+      await using knock = knockDestination({ apiKey: API_KEY, baseUrl: limited.url, dispatcher: capturingDispatcher(limited.url), bulk: { pollIntervalMs: 50 } });
       const r = await sync(knock, usersTarget(), many(150));
       const r2 = await sync(knock, usersTarget(), many(2100).map((c) => ({ ...c, action: 'change' as const })), { concurrency: 32 });
       expect(r.failed.length + r2.failed.length).toBe(0);

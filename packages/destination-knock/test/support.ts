@@ -1,5 +1,8 @@
 import type { Change, Destination, HttpExchange, OpOutcome, Operation, RowFailure, SyncTarget } from '@syncline/core';
+import { validateKnockRequest } from '@syncline/test-utils';
+import { expect } from 'vitest';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '@syncline/knock-emulator';
+import { Pool, type Dispatcher } from 'undici';
 import { knockDestination, type KnockOptions } from '../src/index.js';
 
 export const API_KEY = 'sk_test_SENTINEL_9f8e7d6c5b4a';
@@ -14,6 +17,7 @@ export const remove = (key: string): Change => ({ action: 'remove', key, payload
 export const fast = (emulator: RunningEmulator, extra: Partial<KnockOptions> = {}): KnockOptions => ({
   apiKey: API_KEY,
   baseUrl: emulator.url,
+  dispatcher: capturingDispatcher(emulator.url),
   retry: { baseMs: 20, capMs: 200 },
   breaker: { cooldownMs: 100, maxCooldownMs: 400 },
   bulk: { pollIntervalMs: 20, maxPollIntervalMs: 50 },
@@ -72,4 +76,32 @@ export async function getUser(emulator: RunningEmulator, id: string): Promise<Re
   const res = await fetch(`${emulator.url}/v1/users/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${API_KEY}` } });
   if (res.status === 404) return undefined;
   return (await res.json()) as Record<string, unknown>;
+}
+
+const captured: Array<{ method: string; path: string; body: unknown }> = [];
+const pools: Dispatcher[] = [];
+
+/**
+ * An undici Pool that records every request the destination sends (faulted attempts included), passed
+ * as the injectable `dispatcher`.
+ */
+export function capturingDispatcher(url: string): Dispatcher {
+  const pool = new Pool(url).compose((dispatch) => (opts, handler) => {
+    const body = typeof opts.body === 'string' ? (JSON.parse(opts.body) as unknown) : undefined;
+    captured.push({ method: opts.method, path: opts.path, body });
+    return dispatch(opts, handler);
+  });
+  pools.push(pool);
+  return pool;
+}
+
+/** Every request sent since the last call must validate against Knock's OpenAPI document. */
+export function expectValidRequests(): void {
+  const sent = captured.splice(0, captured.length);
+  const problems = sent.flatMap((r) => validateKnockRequest(r).map((p) => `${r.method} ${r.path}: ${p}`));
+  expect(problems).toEqual([]);
+}
+
+export async function closeDispatchers(): Promise<void> {
+  await Promise.all(pools.splice(0, pools.length).map((p) => p.close()));
 }

@@ -1,13 +1,17 @@
 import type { RunningEmulator } from '@syncline/knock-emulator';
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { add, change, destination, emulatorFor, getUser, remove, sync, usersTarget } from './support.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { add, change, destination, emulatorFor, getUser, remove, sync, usersTarget , closeDispatchers, expectValidRequests } from './support.js';
 
 let emulator: RunningEmulator;
 beforeAll(async () => {
   emulator = await emulatorFor();
 });
 afterAll(async () => {
+  await closeDispatchers();
   await emulator.close();
+});
+afterEach(() => {
+  expectValidRequests();
 });
 beforeEach(() => {
   emulator.control.reset();
