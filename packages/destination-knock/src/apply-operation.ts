@@ -21,8 +21,18 @@ export function createApplier(http: KnockHttp, options: BulkJobOptions & { coale
     const send: SendContext = { opId: op.id, signal: ctx.signal, log: ctx.log };
     const keys = op.changes.map((c) => c.key);
 
+    let leaveRequests = 0;
+    if (data.kind === 'members' && data.leave) {
+      const left = await http.send(data.leave, send);
+      leaveRequests = left.requests;
+      if (!left.ok && left.status !== 404) {
+        const failed = keys.map((key) => ({ key, code: left.code, message: left.message, ...(left.status === null ? {} : { status: left.status }) }));
+        return { ok: [], failed, requests: left.requests };
+      }
+    }
     if (data.kind === 'single' || data.kind === 'members') {
-      const r = await http.send(data.request, send);
+      const sent = await http.send(data.request, send);
+      const r = { ...sent, requests: sent.requests + leaveRequests };
       if (r.ok) return { ok: keys, failed: [], requests: r.requests };
       let code = r.code;
       // Knock answers 404 for a missing audience; removing from one is a no-op, adding needs it to exist.

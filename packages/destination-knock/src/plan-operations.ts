@@ -14,7 +14,15 @@ export type KnockOpData =
   /** A bulk job (`POST …/bulk/identify|set|delete`), polled until done; `error_items` are retried singly. */
   | { kind: 'bulk'; entity: Entity; action: Action; collection?: string; request: KnockRequest & { body: BulkBody } }
   /** Audience members added (`POST`) or removed (`DELETE` with a body), 204 for the whole call. */
-  | { kind: 'members'; action: 'add' | 'remove'; audience: string; createAudience: boolean; request: KnockRequest & { body: { members: Member[] } } };
+  | {
+      kind: 'members';
+      action: 'add' | 'remove';
+      audience: string;
+      createAudience: boolean;
+      request: KnockRequest & { body: { members: Member[] } };
+      /** Sent first: the old memberships of members whose tenant changed (one membership per row). */
+      leave?: KnockRequest & { body: { members: Member[] } };
+    };
 
 export type BulkBody =
   | { users: Array<{ id: string } & Record<string, unknown>> }
@@ -124,6 +132,9 @@ function planAudience(changes: Change[], target: SyncTarget, operations: Operati
     for (let i = 0; i < group.length; i += MAX_BATCH) {
       const batch = group.slice(i, i + MAX_BATCH);
       const members = batch.map((c) => member(c, target, action));
+      // A row whose tenant changed moves its membership: Knock keeps one membership per (user, tenant).
+      const moved = action === 'add' ? batch.filter((c) => c.action === 'change' && tenantOf(c.before) !== tenantOf(c.payload)) : [];
+      const leave = moved.map((c): Member => ({ user: { id: c.key }, ...(tenantOf(c.before) === null ? {} : { tenant: tenantOf(c.before) }) }));
       const data: KnockOpData = {
         kind: 'members',
         action,
@@ -135,6 +146,7 @@ function planAudience(changes: Change[], target: SyncTarget, operations: Operati
           tier: 3,
           route: `${action === 'add' ? 'POST' : 'DELETE'} /v1/audiences/{key}/members`,
           path: action === 'add' && create ? `${path}?create_audience=true` : path, body: { members } },
+        ...(leave.length ? { leave: { method: 'DELETE', tier: 3, route: 'DELETE /v1/audiences/{key}/members', path, body: { members: leave } } } : {}),
       };
       operations.push({ id: opId(action === 'add' ? 'a' : 'r', batch), endpoint: `${action === 'add' ? 'POST' : 'DELETE'} /v1/audiences/${encodeId(audience)}/members`, tier: 3, changes: batch, data });
     }
@@ -144,10 +156,16 @@ function planAudience(changes: Change[], target: SyncTarget, operations: Operati
 
 function member(c: Change, target: SyncTarget, action: 'add' | 'remove'): Member {
   // The `tenant` field is the membership's tenant, not a user property (Knock OpenAPI `AudienceMemberRequest`).
-  const tenant = c.payload?.['tenant'];
+  // A row leaving the model is removed from the membership it was added with (its last confirmed tenant).
+  const tenant = (c.action === 'remove' ? c.before : c.payload)?.['tenant'];
   const m: Member = { user: action === 'add' ? { ...recipientBody(c.payload, target.nulls, ['tenant']), id: c.key } : { id: c.key } };
   if (typeof tenant === 'string' || (tenant === null && target.nulls === 'send' && action === 'add')) m.tenant = tenant;
   return m;
+}
+
+function tenantOf(payload: Record<string, unknown> | null | undefined): string | null {
+  const t = payload?.['tenant'];
+  return typeof t === 'string' && t !== '' ? t : null;
 }
 
 function bulkPath(entity: Entity, action: Action, collection?: string): string {

@@ -78,7 +78,10 @@ export async function getUser(emulator: RunningEmulator, id: string): Promise<Re
   return (await res.json()) as Record<string, unknown>;
 }
 
-const captured: Array<{ method: string; path: string; body: unknown }> = [];
+const captured: Array<{ method: string; path: string; body: unknown; headers: string }> = [];
+
+/** Headers of every captured request, serialised (to prove a secret never reached an origin). */
+export const capturedHeaders = (): string[] => captured.map((c) => c.headers);
 const pools: Dispatcher[] = [];
 
 /**
@@ -88,7 +91,7 @@ const pools: Dispatcher[] = [];
 export function capturingDispatcher(url: string): Dispatcher {
   const pool = new Pool(url).compose((dispatch) => (opts, handler) => {
     const body = typeof opts.body === 'string' ? (JSON.parse(opts.body) as unknown) : undefined;
-    captured.push({ method: opts.method, path: opts.path, body });
+    captured.push({ method: opts.method, path: opts.path, body, headers: JSON.stringify(opts.headers ?? {}) });
     return dispatch(opts, handler);
   });
   pools.push(pool);
@@ -98,7 +101,7 @@ export function capturingDispatcher(url: string): Dispatcher {
 /** Every request sent since the last call must validate against Knock's OpenAPI document. */
 export function expectValidRequests(): void {
   const sent = captured.splice(0, captured.length);
-  const problems = sent.flatMap((r) => validateKnockRequest(r).map((p) => `${r.method} ${r.path}: ${p}`));
+  const problems = sent.flatMap((r) => validateKnockRequest({ method: r.method, path: r.path, body: r.body }).map((p) => `${r.method} ${r.path}: ${p}`));
   expect(problems).toEqual([]);
 }
 
