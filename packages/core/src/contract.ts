@@ -54,6 +54,8 @@ export interface Change {
   key: string;
   payload: Record<string, unknown> | null;
   hash: string | null;
+  /** The last payload the destination confirmed (from the snapshot); null for `add`. */
+  before?: Record<string, unknown> | null;
 }
 
 /** One destination call (or one bulk job) carrying some changes. Opaque to core except these members. */

@@ -269,7 +269,8 @@ async function send(options: RunSyncOptions, result: RunResult, totals: { add: n
     const valid: Change[] = [];
     const invalidRows: RowResult[] = [];
     for (const s of staged) {
-      const change: Change = { action: s.action, key: s.key, payload: s.payload === null ? null : JSON.parse(s.payload), hash: s.hash };
+      const before = s.before === null ? null : (JSON.parse(s.before) as Record<string, unknown>);
+      const change: Change = { action: s.action, key: s.key, payload: s.payload === null ? null : JSON.parse(s.payload), hash: s.hash, before };
       if (s.payload !== null) texts.set(change, s.payload);
       if (change.payload) {
         const issues = destination.validate({ key: change.key, payload: change.payload }, target);
@@ -283,7 +284,7 @@ async function send(options: RunSyncOptions, result: RunResult, totals: { add: n
       valid.push(change);
       if (dryRun && shown[s.action] < limit) {
         shown[s.action] += 1;
-        const d = diffFields(s.before === null ? null : JSON.parse(s.before), change.payload);
+        const d = diffFields(before, change.payload);
         result.preview.push({ action: s.action, key: s.key, fields: d.fields, unchangedFields: d.unchanged });
       }
     }
