@@ -1,10 +1,11 @@
 import { Command, CommanderError } from 'commander';
-import { isSyncError, redact, runSync, type RunEvent } from '@syncline/core';
+import { isSyncError, redact, runSync } from '@syncline/core';
 import { loadConfig, type LoadedConfig } from './load-config.js';
 import { openLedger, openSyncParts } from './open-sync.js';
 import { formatPlan, planJson } from './print-plan.js';
 import { formatRunSummary, runJson } from './print-run.js';
-import { styleFor, n } from './format.js';
+import { styleFor } from './format.js';
+import { createProgressPrinter } from './progress-printer.js';
 import { version } from './version.js';
 import { registerInspectCommands } from './inspect-commands.js';
 import { registerEmulatorCommands } from './emulator-commands.js';
@@ -91,39 +92,18 @@ async function run(file: string, flags: SyncFlags, noColor: boolean, io: Io): Pr
       } else hard.abort();
     };
     process.on('SIGINT', onSigint);
-    const events = eventPrinter(io, flags.json ?? false);
+    const progress = createProgressPrinter(io, { json: flags.json ?? false, style: styleFor(io.stderr, noColor) });
     try {
-      const result = await runSync({ spec: config.spec, source: parts.source, destination: parts.destination, ledger, fullResync: flags.fullResync ?? false, allowMassDelete: flags.allowMassDelete ?? false, signal: stop.signal, hardSignal: hard.signal, onEvent: events });
+      const result = await runSync({ spec: config.spec, source: parts.source, destination: parts.destination, ledger, fullResync: flags.fullResync ?? false, allowMassDelete: flags.allowMassDelete ?? false, signal: stop.signal, hardSignal: hard.signal, onEvent: progress.onEvent });
       if (flags.json) io.stdout.write(JSON.stringify(runJson(result)) + '\n');
       else io.stdout.write(formatRunSummary(result, { key: config.spec.key, file }, performance.now() - t0, styleFor(io.stdout, noColor)) + '\n');
       return result.status === 'succeeded' ? EXIT.ok : result.status === 'partial' ? EXIT.rowsFailed : result.status === 'aborted' ? EXIT.interrupted : EXIT.failed;
     } finally {
       process.off('SIGINT', onSigint);
+      progress.close();
       await parts.destination.close?.();
     }
   });
-}
-
-/** Progress as timestamped lines on stderr (no redraws: correct on a TTY and in CI alike); NDJSON with --json. */
-function eventPrinter(io: Io, json: boolean): (e: RunEvent) => void {
-  let lastProgress = 0;
-  const ts = (): string => new Date().toISOString().slice(11, 19);
-  return (e) => {
-    if (json) {
-      if (e.type === 'request') return;
-      io.stdout.write(JSON.stringify({ '@timestamp': new Date().toISOString(), ...e }) + '\n');
-      return;
-    }
-    if (e.type === 'phase' && e.status === 'end') {
-      const d = e.detail ? ` ${Object.entries(e.detail).map(([k, v]) => `${k}=${typeof v === 'number' ? n(v) : String(v)}`).join(' ')}` : '';
-      io.stderr.write(`${ts()} ${e.name}: done in ${(e.ms! / 1000).toFixed(1)}s${d}\n`);
-    } else if (e.type === 'progress' && (Date.now() - lastProgress > 1000 || e.done === e.total)) {
-      lastProgress = Date.now();
-      io.stderr.write(`${ts()} send: ${n(e.done)} / ${n(e.total)} rows · ${n(e.requests)} calls\n`);
-    } else if (e.type === 'request' && e.exchange.status !== null && e.exchange.status >= 400) {
-      io.stderr.write(`${ts()} send: ${e.exchange.status} on ${e.exchange.method} ${e.exchange.path} (attempt ${e.exchange.attempt})\n`);
-    }
-  };
 }
 
 /** Loads the config and maps errors to exit codes: config errors 2, run errors 3. Secrets are redacted. */

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies of the emulator */
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +29,7 @@ const run = async (config: string) => {
 };
 const get = async (path: string) => {
   const res = await fetch(`${emulator.url}${path}`, { headers: { authorization: `Bearer ${KEY}` } });
-  return { status: res.status, body: res.status === 200 ? await res.json() : null };
+  return { status: res.status, body: (res.status === 200 ? await res.json() : null) as any };
 };
 
 describe('objects and audiences through the CLI', () => {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Change, Destination, HttpExchange, Operation, RowFailure, RowIssue, Source } from './contract.js';
 import type { DuckdbLedger, RowResult } from './duckdb-ledger.js';
 import { closest, payloadProjection } from './projection.js';
@@ -219,6 +220,8 @@ async function send(options: RunSyncOptions, result: RunResult, totals: { add: n
   let fatal: unknown;
   const internal = new AbortController();
   const hard = options.hardSignal ? AbortSignal.any([options.hardSignal, internal.signal]) : internal.signal;
+  // Every operation in flight (up to `concurrency`) and its retries listen on this one signal.
+  setMaxListeners(0, hard);
 
   // `sent` is false for changes that need no call (skipped): they are committed but not counted as synced.
   const commitOutcome = async (changes: Change[], ok: Set<string>, failed: Map<string, RowFailure>, exchanges: HttpExchange[], sent = true): Promise<void> => {
