@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
 import { Command, CommanderError } from 'commander';
 import { isSyncError, redact, runSync } from '@syncline/core';
 import { loadConfig, type LoadedConfig } from './load-config.js';
@@ -11,7 +13,7 @@ import { registerInspectCommands } from './inspect-commands.js';
 import { registerEmulatorCommands } from './emulator-commands.js';
 
 /** Exit codes (ux.md §1): 0 ok, 1 some rows failed, 2 bad config/usage, 3 the run failed, 130 interrupted. */
-export const EXIT = { ok: 0, rowsFailed: 1, usage: 2, failed: 3, interrupted: 130 } as const;
+export const EXIT = { ok: 0, rowsFailed: 1, usage: 2, failed: 3, changes: 4, interrupted: 130 } as const;
 
 export interface Io {
   stdout: NodeJS.WriteStream;
@@ -26,6 +28,7 @@ interface SyncFlags {
   allowMassDelete?: boolean;
   reset?: boolean;
   limit?: string;
+  detailedExitcode?: boolean;
   apiKeyFile?: string;
 }
 
@@ -49,7 +52,9 @@ export function createProgram(io: Io, setExit: (code: number) => void): Command 
       .option('--api-key-file <path>', 'read the Knock API key from a file (- for stdin)')
       .option('--limit <n>', 'changes shown field by field per action (plan)', '10');
 
-  syncCommand('plan').action(async (file: string, flags: SyncFlags) => setExit(await plan(file, flags, program.opts().color === false, io)));
+  syncCommand('plan')
+    .option('--detailed-exitcode', 'exit 4 when there are changes to send (0 when none)')
+    .action(async (file: string, flags: SyncFlags) => setExit(await plan(file, flags, program.opts().color === false, io)));
   syncCommand('run')
     .option('--reset', 'forget the snapshot (the next run sends every row) without sending anything')
     .action(async (file: string, flags: SyncFlags) => setExit(await run(file, flags, program.opts().color === false, io)));
@@ -59,20 +64,22 @@ export function createProgram(io: Io, setExit: (code: number) => void): Command 
 }
 
 async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): Promise<number> {
-  return withConfig(file, io, async (config) => {
+  return withConfig(file, io, async (config, env) => {
     io.stderr.write('Reading model…\n');
-    const parts = openSyncParts(config, { apiKeyFile: flags.apiKeyFile, env: io.env });
+    const parts = openSyncParts(config, { apiKeyFile: flags.apiKeyFile, env });
     await using ledger = await openLedger(config, true);
     const result = await runSync({ spec: config.spec, source: parts.source, destination: parts.destination, ledger, dryRun: true, fullResync: flags.fullResync ?? false, allowMassDelete: flags.allowMassDelete ?? false, previewLimit: flags.json ? Number.MAX_SAFE_INTEGER : Number(flags.limit ?? 10) });
     await parts.destination.close?.();
     if (flags.json) io.stdout.write(JSON.stringify(planJson(config, result, { version, baseUrl: parts.baseUrl })) + '\n');
     else io.stdout.write(formatPlan(config, result, { version, target: `Knock ${parts.baseUrl} (key from ${parts.keyFrom})` }, styleFor(io.stdout, noColor)) + '\n');
-    return result.error ? EXIT.failed : EXIT.ok;
+    if (result.error) return EXIT.failed;
+    const r = result.rows;
+    return flags.detailedExitcode && r.added + r.changed + r.removed > 0 ? EXIT.changes : EXIT.ok;
   });
 }
 
 async function run(file: string, flags: SyncFlags, noColor: boolean, io: Io): Promise<number> {
-  return withConfig(file, io, async (config) => {
+  return withConfig(file, io, async (config, env) => {
     const t0 = performance.now();
     if (flags.reset) {
       await using ledger = await openLedger(config, false);
@@ -80,7 +87,7 @@ async function run(file: string, flags: SyncFlags, noColor: boolean, io: Io): Pr
       io.stdout.write(`Forgot the snapshot of ${config.spec.name}; the next run sends every row.\n`);
       return EXIT.ok;
     }
-    const parts = openSyncParts(config, { apiKeyFile: flags.apiKeyFile, env: io.env });
+    const parts = openSyncParts(config, { apiKeyFile: flags.apiKeyFile, env });
     await using ledger = await openLedger(config, false);
     if (!flags.json) io.stderr.write(`Syncline ${version} · run · ${config.spec.name} → Knock ${config.spec.target.type} (${parts.baseUrl})\nReading model…\n`);
     const stop = new AbortController();
@@ -107,9 +114,10 @@ async function run(file: string, flags: SyncFlags, noColor: boolean, io: Io): Pr
 }
 
 /** Loads the config and maps errors to exit codes: config errors 2, run errors 3. Secrets are redacted. */
-export async function withConfig(file: string, io: Io, fn: (config: LoadedConfig) => Promise<number>): Promise<number> {
+export async function withConfig(file: string, io: Io, fn: (config: LoadedConfig, env: NodeJS.ProcessEnv) => Promise<number>): Promise<number> {
   try {
-    return await fn(loadConfig(file, io.env));
+    const env = withDotenv(io.env);
+    return await fn(loadConfig(file, env), env);
   } catch (e) {
     if (isSyncError(e)) {
       io.stderr.write(`Error: ${redact(e.message)}\n`);
@@ -118,6 +126,15 @@ export async function withConfig(file: string, io: Io, fn: (config: LoadedConfig
     io.stderr.write(`Error: ${redact(String((e as Error)?.message ?? e))}\n`);
     return EXIT.failed;
   }
+}
+
+/**
+ * Variables from `./.env` (if present) under those already set: secrets can live in a git-ignored file
+ * instead of the shell history. Parsed by Node's own `util.parseEnv`.
+ */
+function withDotenv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (!existsSync('.env')) return env;
+  return { ...parseEnv(readFileSync('.env', 'utf8')), ...env };
 }
 
 /** Runs the CLI with `argv` (without node and script). */

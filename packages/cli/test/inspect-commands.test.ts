@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startEmulator, type RunningEmulator } from '@syncline/knock-emulator';
 import { main } from '../src/index.js';
@@ -10,6 +11,8 @@ import { captureIo } from './cli-io.js';
 
 const example = fileURLToPath(new URL('../../../examples/users/', import.meta.url));
 const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
+// Absolute, so a child started in another folder still finds tsx.
+const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 let emulator: RunningEmulator;
 let config: string;
 let env: NodeJS.ProcessEnv;
@@ -69,5 +72,30 @@ describe('syncline runs, runs show, rows', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+});
+
+describe('syncline plan options', () => {
+  test('reads the API key from ./.env, and --detailed-exitcode exits 4 when there are changes, 0 when none', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'syncline-dotenv-'));
+    cpSync(example, dir, { recursive: true, filter: (s) => !s.includes('.syncline') });
+    writeFileSync(join(dir, '.env'), `KNOCK_API_KEY=sk_test_from_dotenv\nKNOCK_BASE_URL=${emulator.url}\n`);
+    const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KNOCK_')));
+    const plan = () =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--conditions=@syncline/source', '--import', tsx, bin, 'plan', 'sync.yaml', '--detailed-exitcode'], { cwd: dir, env: cleanEnv });
+        let out = '';
+        child.stdout.on('data', (d) => (out += d));
+        child.on('exit', (code) => resolve({ code, out }));
+      });
+    const first = await plan();
+    expect(first.out).toMatch(/key from KNOCK_API_KEY/);
+    expect(first.out).toMatch(/Plan: 200 to add, 0 to change, 0 to delete\. 0 unchanged, 0 invalid \(not sent\)\./);
+    expect(first.code).toBe(4);
+    const io = captureIo({ ...process.env, KNOCK_API_KEY: 'sk_test_from_dotenv', KNOCK_BASE_URL: emulator.url });
+    expect(await main(['run', join(dir, 'sync.yaml')], io)).toBe(0);
+    const second = await plan();
+    expect(second.out).toMatch(/No changes\. Knock already matches the model \(200 rows compared\)\./);
+    expect(second.code).toBe(0);
   });
 });
