@@ -3,15 +3,18 @@ import { dirname, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Column, HttpExchange } from './contract.js';
 import { SyncError } from './sync-error.js';
-import { ident, literal } from './projection.js';
+import { literal } from './projection.js';
+import { buildChanges, checkKeys, stageModel, type KeyHealth, type StageOptions } from './duckdb-diff.js';
+import { HEX_TO_ROW_HASH, rowHashSql, rowHashToHexSql } from './row-hash.js';
 
-/** A staged change as read back from the ledger (payload/before are canonical JSON text). */
+/** A staged change as read back from the ledger (payload/before are canonical JSON text, hash is 32 hex digits). */
 export interface StagedChange {
   seq: number;
   key: string;
   action: 'add' | 'change' | 'remove';
   payload: string | null;
   hash: string | null;
+  /** The snapshot's payload for this key (null for `add`). */
   before: string | null;
 }
 
@@ -42,13 +45,15 @@ export interface DuckdbLedgerOptions {
   /** DuckDB `memory_limit`, e.g. `1GB`; DuckDB spills to `tempDirectory` beyond it. */
   memoryLimit?: string;
   threads?: number;
+  /** Hash rows with the portable `md5()`-based SQL even when `md5_number` matches (tests). */
+  portableHash?: boolean;
 }
 
 const openFiles = new Set<string>();
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS meta (k VARCHAR PRIMARY KEY, v VARCHAR)`,
-  `CREATE TABLE IF NOT EXISTS snapshot (k VARCHAR PRIMARY KEY, h VARCHAR NOT NULL, payload VARCHAR NOT NULL, run_id VARCHAR, synced_at TIMESTAMP)`,
+  `CREATE TABLE IF NOT EXISTS snapshot (k VARCHAR PRIMARY KEY, h UHUGEINT NOT NULL, payload VARCHAR NOT NULL, run_id VARCHAR, synced_at TIMESTAMP)`,
   `CREATE TABLE IF NOT EXISTS runs (run_id VARCHAR PRIMARY KEY, sync VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, counts VARCHAR, phases VARCHAR, requests INTEGER, error VARCHAR)`,
   `CREATE TABLE IF NOT EXISTS row_results (run_id VARCHAR, k VARCHAR, action VARCHAR, status VARCHAR, code VARCHAR, field VARCHAR, message VARCHAR, recorded_at TIMESTAMP)`,
   `CREATE TABLE IF NOT EXISTS exchanges (run_id VARCHAR, op_id VARCHAR, method VARCHAR, path VARCHAR, status INTEGER, attempt INTEGER, started_at VARCHAR, duration_ms DOUBLE, detail VARCHAR)`,
@@ -81,6 +86,8 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
   if (file !== ':memory:') openFiles.add(file);
   const conn = await instance.connect();
   for (const s of SCHEMA) await conn.run(s);
+  const hash = await rowHashSql(conn, { portable: options.portableHash ?? false });
+  await migrateSnapshotHash(conn);
   // Commits from concurrent operations are serialised on the one connection.
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -92,7 +99,7 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     const r = params ? await conn.runAndReadAll(sql, params as never) : await conn.runAndReadAll(sql);
     return r.getRowObjectsJson() as Record<string, unknown>[];
   };
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ack (k VARCHAR, h VARCHAR, payload VARCHAR)`);
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ack (k VARCHAR, h UHUGEINT, payload VARCHAR)`);
   await conn.run(`CREATE OR REPLACE TEMP TABLE ackdel (k VARCHAR)`);
   let closed = false;
 
@@ -111,53 +118,37 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
       const rows = await all(`DESCRIBE (${modelSql})`);
       return rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
     },
-    /** Runs the model once into `staging` (key, payload JSON, hash). All or nothing: a failed query stages nothing. */
-    async stage(opts: { modelSql: string; key: string; projection: string; salt: string }): Promise<number> {
-      await conn.run(`DROP TABLE IF EXISTS staging`);
-      await conn.run(
-        `CREATE TEMP TABLE staging AS SELECT k, payload, md5(${literal(opts.salt)} || payload) AS h FROM (` +
-          `SELECT CAST(${ident(opts.key)} AS VARCHAR) AS k, ${opts.projection} AS payload FROM (${opts.modelSql}) AS model)`,
-      );
-      return Number((await all(`SELECT count(*) AS n FROM staging`))[0]!.n);
+    /** SQL of the row hash of a text expression (see row-hash.ts), e.g. for benchmarks' floor. */
+    rowHash: hash,
+    /**
+     * Runs the model once and joins it with the snapshot (see `stageModel`); returns the model's row count.
+     * All or nothing: a failed or interrupted query stages nothing and throws.
+     */
+    async stage(opts: StageOptions): Promise<number> {
+      return stageModel(conn, hash, opts);
     },
-    async keyHealth(): Promise<{ nullKeys: number; duplicateKeys: number; duplicateSamples: { key: string; count: number }[] }> {
-      const n = await all(`SELECT count(*) FILTER (WHERE k IS NULL OR trim(k) = '') AS n FROM staging`);
-      const d = await all(`SELECT count(*) AS n FROM (SELECT k FROM staging WHERE k IS NOT NULL GROUP BY k HAVING count(*) > 1)`);
-      const s = await all(
-        `SELECT k, count(*) AS c FROM staging WHERE k IS NOT NULL GROUP BY k HAVING count(*) > 1 ORDER BY c DESC, k LIMIT 5`,
-      );
-      return {
-        nullKeys: Number(n[0]!.n),
-        duplicateKeys: Number(d[0]!.n),
-        duplicateSamples: s.map((r) => ({ key: String(r.k), count: Number(r.c) })),
-      };
+    /** Null/blank and duplicate keys of the staged model (count and up to 5 samples). */
+    async keyHealth(opts: { signal?: AbortSignal } = {}): Promise<KeyHealth> {
+      return checkKeys(conn, opts.signal);
     },
     async snapshotSize(): Promise<number> {
       return Number((await all(`SELECT count(*) AS n FROM snapshot`))[0]!.n);
     },
-    /** Joins staging with the snapshot into `changes`, ordered add → change → remove, then by key. */
-    async diff(opts: { forceAll?: boolean } = {}): Promise<{ add: number; change: number; remove: number }> {
-      await conn.run(`DROP TABLE IF EXISTS changes`);
-      await conn.run(`CREATE TEMP TABLE changes AS
-        SELECT row_number() OVER (ORDER BY CASE action WHEN 'add' THEN 0 WHEN 'change' THEN 1 ELSE 2 END, k) AS seq, * FROM (
-          SELECT s.k, CASE WHEN p.k IS NULL THEN 'add' ELSE 'change' END AS action, s.payload, s.h, p.payload AS before
-            FROM staging s LEFT JOIN snapshot p ON p.k = s.k WHERE p.k IS NULL OR p.h <> s.h${opts.forceAll ? ' OR TRUE' : ''}
-          UNION ALL
-          SELECT p.k, 'remove' AS action, NULL AS payload, NULL AS h, p.payload AS before
-            FROM snapshot p WHERE NOT EXISTS (SELECT 1 FROM staging s WHERE s.k = p.k))`);
-      const r = await all(`SELECT action, count(*) AS n FROM changes GROUP BY action`);
-      const out = { add: 0, change: 0, remove: 0 };
-      for (const row of r) out[row.action as keyof typeof out] = Number(row.n);
-      return out;
+    /** Numbers the staged changes into `changes`, add → change → remove, then by key; returns the counts. */
+    async diff(): Promise<{ add: number; change: number; remove: number }> {
+      return buildChanges(conn);
     },
+    /** Changes with `fromSeq <= seq < toSeq`, in order. */
     async readChanges(fromSeq: number, toSeq: number): Promise<StagedChange[]> {
-      const r = await serial(() => all(`SELECT seq, k, action, payload, h, before FROM changes WHERE seq >= $1 AND seq < $2 ORDER BY seq`, [fromSeq, toSeq]));
+      const r = await serial(() =>
+        all(`SELECT seq, k, action, payload, ${rowHashToHexSql('h')} AS h, before FROM changes WHERE seq >= $1 AND seq < $2 ORDER BY seq`, [fromSeq, toSeq]),
+      );
       return r.map((x) => ({
         seq: Number(x.seq),
         key: x.k as string,
         action: x.action as StagedChange['action'],
         payload: (x.payload as string | null) ?? null,
-        hash: (x.h as string | null) ?? null,
+        hash: (x.action as string) === 'remove' ? null : ((x.h as string | null) ?? null),
         before: (x.before as string | null) ?? null,
       }));
     },
@@ -171,7 +162,7 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
           const ap = await conn.createAppender('ack', 'main', 'temp');
           for (const u of batch.upserts) {
             ap.appendVarchar(u.key);
-            ap.appendVarchar(u.hash);
+            ap.appendUHugeInt(BigInt(`0x${u.hash}`));
             ap.appendVarchar(u.payload);
             ap.endRow();
           }
@@ -280,7 +271,7 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
       return r.map((x) => JSON.parse(String(x.detail)) as HttpExchange);
     },
     async snapshotRow(key: string): Promise<{ hash: string; payload: string } | null> {
-      const r = await all(`SELECT h, payload FROM snapshot WHERE k = $1`, [key]);
+      const r = await all(`SELECT ${rowHashToHexSql('h')} AS h, payload FROM snapshot WHERE k = $1`, [key]);
       return r[0] ? { hash: String(r[0].h), payload: String(r[0].payload) } : null;
     },
     /** Forgets the snapshot (the next run sends every row as new). */
@@ -306,6 +297,16 @@ export type DuckdbLedger = Awaited<ReturnType<typeof openDuckdbLedger>>;
 
 export function ledgerExists(path: string): boolean {
   return path !== ':memory:' && existsSync(path);
+}
+
+/**
+ * Ledgers written before the row hash became a 16-byte number held md5 hex text; the same digest converts
+ * exactly (no rehash, no resend).
+ */
+async function migrateSnapshotHash(conn: DuckDBConnection): Promise<void> {
+  const r = await conn.runAndReadAll(`SELECT data_type FROM information_schema.columns WHERE table_name = 'snapshot' AND column_name = 'h' AND table_schema = 'main'`);
+  const type = String((r.getRowObjectsJson()[0] as { data_type?: string } | undefined)?.data_type ?? '');
+  if (type === 'VARCHAR') await conn.run(`ALTER TABLE snapshot ALTER h TYPE UHUGEINT USING ${HEX_TO_ROW_HASH}(h)`);
 }
 
 function toRun(r: Record<string, unknown>): RunRecord {

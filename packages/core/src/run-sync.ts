@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Change, Destination, HttpExchange, Operation, RowFailure, RowIssue, Source } from './contract.js';
 import type { DuckdbLedger, RowResult } from './duckdb-ledger.js';
+import type { KeyHealth } from './duckdb-diff.js';
 import { closest, payloadProjection } from './projection.js';
 import type { SyncSpec } from './sync-spec.js';
 import { SyncError, isSyncError } from './sync-error.js';
@@ -126,8 +127,14 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     return v;
   };
 
+  // Before the first request, an abort means "stop now": nothing is diffed or sent.
+  const stopIfAborted = (): void => {
+    if (options.signal?.aborted) throw new SyncError('aborted', 'the run was aborted before anything was sent', { cause: options.signal.reason });
+  };
+
   try {
     const salt = configHash(spec);
+    stopIfAborted();
     const columns = await phase('query', async () => {
       if (!source.attach) throw new SyncError('source_failed', `[${source.name}] source cannot run inside the DuckDB ledger`, { adapter: source.name });
       await source.attach(ledger.connection);
@@ -139,19 +146,24 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     });
     checkMapping(spec, columns.map((c) => c.name));
 
+    let health: KeyHealth = { nullKeys: 0, duplicateKeys: 0, duplicateSamples: [] };
     const rows = await phase(
       'stage',
       async () => {
         try {
-          return await ledger.stage({ modelSql: spec.model, key: spec.key, projection: payloadProjection(spec.fields, columns), salt });
+          const projection = payloadProjection(spec.fields, columns);
+          const n = await ledger.stage({ modelSql: spec.model, key: spec.key, projection, salt, forceAll: options.fullResync ?? false, signal: options.signal });
+          health = await ledger.keyHealth({ signal: options.signal });
+          return n;
         } catch (e) {
+          if (isSyncError(e)) throw e;
           throw new SyncError('model_failed', `model query failed: ${firstLine(e)}`, { cause: e });
         }
       },
       (n) => ({ rows: n }),
     );
     result.rows.total = rows;
-    const health = await ledger.keyHealth();
+    stopIfAborted();
     if (health.nullKeys > 0)
       throw new SyncError('null_keys', `${health.nullKeys} rows have a null or empty key "${spec.key}"; nothing was sent`, { details: { column: spec.key, count: health.nullKeys } });
     if (health.duplicateKeys > 0)
@@ -164,7 +176,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     const previous = await ledger.meta('config_hash');
     const snapshotSize = await ledger.snapshotSize();
     result.mappingChanged = previous !== null && previous !== salt && snapshotSize > 0;
-    const counts = await phase('diff', () => ledger.diff({ forceAll: options.fullResync ?? false }), (c) => ({ ...c }));
+    const counts = await phase('diff', () => ledger.diff(), (c) => ({ ...c }));
     result.rows.added = counts.add;
     result.rows.changed = counts.change;
     result.rows.removed = counts.remove;
@@ -182,11 +194,17 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       );
     if (!dryRun) await ledger.setMeta('config_hash', salt);
 
-    await phase('send', () => send(options, result, counts, chunkSize, limit), () => ({ ...result.rows, requests: result.requests }));
+    stopIfAborted();
+    const inner = { plan: 0, commit: 0 };
+    await phase('send', () => send(options, result, counts, chunkSize, limit, inner), () => ({ ...result.rows, requests: result.requests }));
+    // Time spent inside destination.plan (with row validation) and ledger.commit, accumulated over the
+    // chunks of the send phase, so a slow planner or ledger shows up in the run record.
+    result.phases.splice(result.phases.length - 1, 0, { name: 'plan', ms: Math.round(inner.plan) });
+    if (!dryRun) result.phases.push({ name: 'commit', ms: Math.round(inner.commit) });
     if (options.signal?.aborted) result.status = 'aborted';
     else if (result.rows.failed > 0) result.status = 'partial';
   } catch (e) {
-    result.status = options.signal?.aborted && !isSyncError(e) ? 'aborted' : 'failed';
+    result.status = (options.signal?.aborted && !isSyncError(e)) || (isSyncError(e) && e.code === 'aborted') ? 'aborted' : 'failed';
     const err = isSyncError(e) ? e : new SyncError('destination_failed', firstLine(e), { cause: e });
     result.error = { code: err.code, message: err.message, details: err.details };
   }
@@ -205,7 +223,14 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   return result;
 }
 
-async function send(options: RunSyncOptions, result: RunResult, totals: { add: number; change: number; remove: number }, chunkSize: number, limit: number): Promise<void> {
+async function send(
+  options: RunSyncOptions,
+  result: RunResult,
+  totals: { add: number; change: number; remove: number },
+  chunkSize: number,
+  limit: number,
+  inner: { plan: number; commit: number },
+): Promise<void> {
   const { spec, destination, ledger } = options;
   const dryRun = options.dryRun ?? false;
   const emit = options.onEvent ?? (() => undefined);
@@ -222,6 +247,15 @@ async function send(options: RunSyncOptions, result: RunResult, totals: { add: n
   const hard = options.hardSignal ? AbortSignal.any([options.hardSignal, internal.signal]) : internal.signal;
   // Every operation in flight (up to `concurrency`) and its retries listen on this one signal.
   setMaxListeners(0, hard);
+
+  const timed = async <T>(name: 'plan' | 'commit', fn: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      inner[name] += performance.now() - t0;
+    }
+  };
 
   // `sent` is false for changes that need no call (skipped): they are committed but not counted as synced.
   const commitOutcome = async (changes: Change[], ok: Set<string>, failed: Map<string, RowFailure>, exchanges: HttpExchange[], sent = true): Promise<void> => {
@@ -240,7 +274,7 @@ async function send(options: RunSyncOptions, result: RunResult, totals: { add: n
         emit({ type: 'row_failed', key: f.key, code: f.code, message: f.message });
       }
     }
-    await ledger.commit(result.runId, { upserts, removes, results, exchanges });
+    await timed('commit', () => ledger.commit(result.runId, { upserts, removes, results, exchanges }));
     if (sent) result.rows.synced += upserts.length + removes.length;
     result.rows.failed += changes.length - upserts.length - removes.length;
     done += changes.length;
@@ -269,6 +303,7 @@ async function send(options: RunSyncOptions, result: RunResult, totals: { add: n
 
   for (let seq = 1; seq <= total && fatal === undefined && !options.signal?.aborted; seq += chunkSize) {
     const staged = await ledger.readChanges(seq, seq + chunkSize);
+    const t0 = performance.now();
     const valid: Change[] = [];
     const invalidRows: RowResult[] = [];
     for (const s of staged) {
@@ -292,6 +327,7 @@ async function send(options: RunSyncOptions, result: RunResult, totals: { add: n
       }
     }
     const plan = destination.plan(valid, { target, totals });
+    inner.plan += performance.now() - t0;
     for (const op of plan.operations) {
       const e = endpoints.get(op.endpoint) ?? { endpoint: op.endpoint, tier: op.tier, calls: 0, rows: 0 };
       e.calls += 1;
@@ -302,7 +338,7 @@ async function send(options: RunSyncOptions, result: RunResult, totals: { add: n
     if (invalidRows.length || plan.skipped.length) {
       done += invalidRows.length;
       await commitOutcome(plan.skipped, new Set(plan.skipped.map((c) => c.key)), new Map(), [], false);
-      await ledger.commit(result.runId, { upserts: [], removes: [], results: invalidRows, exchanges: [] });
+      await timed('commit', () => ledger.commit(result.runId, { upserts: [], removes: [], results: invalidRows, exchanges: [] }));
     }
     for (const op of plan.operations) {
       while (inflight.size >= concurrency) await Promise.race(inflight);

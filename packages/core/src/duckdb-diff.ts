@@ -1,0 +1,125 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { SyncError } from './sync-error.js';
+import { ident, literal } from './projection.js';
+
+/** What `stageModel` needs: the model SQL, its key column, the payload projection and the hash builder. */
+export interface StageOptions {
+  modelSql: string;
+  key: string;
+  projection: string;
+  /** Salts every row hash (the config hash), so a mapping change resends every row. */
+  salt: string;
+  /** Keep every model row's payload (a full resync), not only the changed ones. */
+  forceAll?: boolean | undefined;
+  /** Interrupts the model query; nothing is staged and a SyncError `aborted` is thrown. */
+  signal?: AbortSignal | undefined;
+}
+
+export interface KeyHealth {
+  nullKeys: number;
+  duplicateKeys: number;
+  duplicateSamples: { key: string; count: number }[];
+}
+
+const all = async (conn: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> =>
+  (await conn.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
+
+/**
+ * Runs the model once and joins it with the snapshot's (key, hash) in the same statement, into the temp
+ * table `staged(k, present, known, h, payload)`: one row per model row (`present`) and one per snapshot key
+ * the model no longer has. The payload JSON is kept only where the hash differs, so the unchanged
+ * majority never materialises its JSON, and the join's build side is the compact (key, 16-byte hash)
+ * snapshot rather than payloads. One statement means all or nothing: a failed or interrupted query
+ * leaves no `staged`, so it can never reach the diff.
+ */
+export async function stageModel(conn: DuckDBConnection, hash: (text: string) => string, o: StageOptions): Promise<number> {
+  await conn.run(`DROP TABLE IF EXISTS temp.staged`);
+  await conn.run(`DROP TABLE IF EXISTS temp.changes`);
+  const salted = `(${literal(o.salt)} || payload)`;
+  const keep = o.forceAll ? 'TRUE' : 'p.k IS NULL OR p.h <> s.h';
+  const sql = `CREATE TEMP TABLE staged AS
+    SELECT coalesce(s.k, p.k) AS k, coalesce(s.present, FALSE) AS present, p.k IS NOT NULL AS known, s.h,
+           CASE WHEN s.present AND (${keep}) THEN s.payload END AS payload
+      FROM (SELECT k, payload, ${hash(salted)} AS h, TRUE AS present FROM (
+              SELECT CAST(${ident(o.key)} AS VARCHAR) AS k, ${o.projection} AS payload FROM (${o.modelSql}) AS model)) AS s
+      FULL OUTER JOIN (SELECT k, h FROM main.snapshot) AS p ON s.k = p.k`;
+  await interruptible(conn, o.signal, () => conn.run(sql));
+  return Number((await all(conn, `SELECT count(*) AS n FROM staged WHERE present`))[0]!.n);
+}
+
+/**
+ * Null/blank and duplicate keys of the staged model in one aggregation over a 64-bit hash of the key
+ * (grouping fixed-width integers is several times cheaper than grouping strings at 10M rows); the few
+ * candidate groups are then confirmed exactly on the key text, so a hash collision never reports a
+ * false duplicate.
+ */
+export async function checkKeys(conn: DuckDBConnection, signal?: AbortSignal): Promise<KeyHealth> {
+  await interruptible(conn, signal, () =>
+    conn.run(`CREATE OR REPLACE TEMP TABLE key_groups AS
+      SELECT CASE WHEN k IS NULL OR trim(k) = '' THEN NULL ELSE hash(k) END AS hk, count(*) AS c
+        FROM staged WHERE present GROUP BY 1 HAVING count(*) > 1 OR hk IS NULL`),
+  );
+  const groups = await all(conn, `SELECT coalesce(sum(c) FILTER (WHERE hk IS NULL), 0) AS nulls, count(*) FILTER (WHERE hk IS NOT NULL) AS candidates FROM key_groups`);
+  let duplicateKeys = 0;
+  let duplicateSamples: KeyHealth['duplicateSamples'] = [];
+  if (Number(groups[0]!.candidates) > 0) {
+    await conn.run(`CREATE OR REPLACE TEMP TABLE dup_keys AS
+      SELECT k, count(*) AS c FROM staged
+       WHERE present AND k IS NOT NULL AND trim(k) <> '' AND hash(k) IN (SELECT hk FROM key_groups WHERE hk IS NOT NULL)
+       GROUP BY k HAVING count(*) > 1`);
+    duplicateKeys = Number((await all(conn, `SELECT count(*) AS n FROM dup_keys`))[0]!.n);
+    duplicateSamples = (await all(conn, `SELECT k, c FROM dup_keys ORDER BY c DESC, k LIMIT 5`)).map((r) => ({ key: String(r.k), count: Number(r.c) }));
+    await conn.run(`DROP TABLE dup_keys`);
+  }
+  await conn.run(`DROP TABLE key_groups`);
+  return { nullKeys: Number(groups[0]!.nulls), duplicateKeys, duplicateSamples };
+}
+
+/**
+ * Turns `staged` into `changes(seq, k, action, payload, h, before)`, numbered add → change → remove, then
+ * by key, and physically in `seq` order so each chunk read touches one row group (zone maps), not the
+ * table. `before` (the snapshot's payload, which planners use, e.g. an audience member's old tenant) is
+ * joined for the changed and removed keys only. `staged` is dropped afterwards: it holds one row per model
+ * row and is not needed while sending.
+ */
+export async function buildChanges(conn: DuckDBConnection): Promise<{ add: number; change: number; remove: number }> {
+  await conn.run(`CREATE OR REPLACE TEMP TABLE changes AS
+    SELECT row_number() OVER (ORDER BY c.rank, c.k) AS seq, c.k, c.action, c.payload, c.h, p.payload AS before FROM (
+      SELECT k, payload, h,
+             CASE WHEN NOT present THEN 'remove' WHEN known THEN 'change' ELSE 'add' END AS action,
+             CASE WHEN NOT present THEN 2 WHEN known THEN 1 ELSE 0 END AS rank, known
+        FROM staged WHERE payload IS NOT NULL OR NOT present) AS c
+    LEFT JOIN main.snapshot AS p ON c.known AND p.k = c.k
+    ORDER BY seq`);
+  await conn.run(`DROP TABLE IF EXISTS temp.staged`);
+  const out = { add: 0, change: 0, remove: 0 };
+  for (const row of await all(conn, `SELECT action, count(*) AS n FROM changes GROUP BY action`)) out[row.action as keyof typeof out] = Number(row.n);
+  return out;
+}
+
+/**
+ * Runs a statement that `signal` can interrupt. DuckDB discards an interrupt that arrives before the
+ * query starts executing, so it is re-sent every 20 ms until the statement settles (reliability.md §0.7).
+ */
+export async function interruptible<T>(conn: DuckDBConnection, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+  if (!signal) return fn();
+  if (signal.aborted) throw abortedError(signal);
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const onAbort = (): void => {
+    conn.interrupt();
+    timer = setInterval(() => conn.interrupt(), 20);
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await fn();
+  } catch (e) {
+    if (signal.aborted) throw abortedError(signal, e);
+    throw e;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    if (timer) clearInterval(timer);
+  }
+}
+
+const abortedError = (signal: AbortSignal, cause?: unknown): SyncError =>
+  new SyncError('aborted', 'the run was aborted while the model query ran; nothing was diffed or sent', { cause: cause ?? signal.reason });
