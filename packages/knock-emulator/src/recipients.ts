@@ -23,15 +23,19 @@ export function checkId(id: unknown, field: string, rules: boolean): FieldError 
   return undefined;
 }
 
-/** Keys of a request body that are not stored as properties. */
-const SKIPPED = new Set(['id', '__typename', 'updated_at', 'collection']);
+/** Keys of a request body that are not stored as properties (a null-prototype lookup: hot path). */
+const SKIPPED: Record<string, true> = Object.assign(Object.create(null) as Record<string, true>, {
+  id: true, __typename: true, updated_at: true, collection: true, created_at: true, channel_data: true, preferences: true,
+});
 
 /** Context of one upsert. */
 export interface UpsertContext {
   now: string;
   dropNulls: boolean;
-  /** Upper bound of the JSON size of the input (e.g. the request body length). */
+  /** Upper bound of the JSON size of the input (e.g. the request body length); an estimate when `checkMerged` is false. */
   inputBytes: number;
+  /** Check the merged properties against 256 kB (direct identify/set). Bulk items skip it, see `bulkUpsert`. */
+  checkMerged?: boolean;
   collection?: string;
 }
 
@@ -51,7 +55,7 @@ export function upsertRecipient(
   let record = map.get(id);
   let props = record ? record.props : {};
   let bytes = (record?.bytes ?? 2) + ctx.inputBytes;
-  if (bytes > MAX_PROPERTY_BYTES) {
+  if (bytes > MAX_PROPERTY_BYTES && ctx.checkMerged !== false) {
     // Rare path: measure exactly on a copy, so a rejected upsert changes nothing.
     props = structuredClone(props);
     mergeProps(props, input, ctx.dropNulls);
@@ -86,8 +90,7 @@ export function upsertRecipient(
 
 function mergeProps(props: JsonObject, input: JsonObject, dropNulls: boolean): void {
   for (const key in input) {
-    if (SKIPPED.has(key) || key === 'created_at' || key === 'channel_data' || key === 'preferences') continue;
-    if (key === '__proto__') continue;
+    if (SKIPPED[key] || key === '__proto__') continue;
     const value = input[key];
     if (value === undefined) continue;
     if (value === null && dropNulls) {

@@ -51,7 +51,7 @@ export async function harness(options: EmulatorOptions = {}, sdk: { maxRetries?:
     return { text, body };
   };
   const fetchChecked: typeof fetch = async (input, init) => {
-    const request = new Request(input as RequestInfo, init as RequestInit);
+    const request = new Request(input as string | URL | Request, init as RequestInit);
     const bodyText = init?.body ? String(init.body) : '';
     const response = await fetch(request);
     await check(request.method, new URL(request.url), bodyText ? JSON.parse(bodyText) : undefined, response);
@@ -95,11 +95,11 @@ export function freshHarness(options: EmulatorOptions = {}, sdk: { maxRetries?: 
 }
 
 /** Waits until `fn` returns a truthy value (polling), or fails after `ms`. */
-export async function until<T>(fn: () => T | Promise<T>, ms = 3000): Promise<NonNullable<T>> {
+export async function until<T>(fn: () => T | Promise<T>, ms = 3000): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
   const end = Date.now() + ms;
   for (;;) {
     const value = await fn();
-    if (value) return value as NonNullable<T>;
+    if (value) return value as Exclude<T, false | null | undefined | 0 | ''>;
     if (Date.now() > end) throw new Error('timed out waiting');
     await new Promise((r) => setTimeout(r, 10));
   }

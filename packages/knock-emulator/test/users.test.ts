@@ -42,7 +42,7 @@ describe('users', () => {
     const last = await knock.users.list({ page_size: 2, after: (await knock.users.list({ page_size: 4 })).page_info.after! });
     expect(last.entries.map((u) => u.id)).toEqual(['e']);
     expect(last.page_info.after).toBeNull();
-    const back = await knock.users.list({ page_size: 2, before: last.page_info.before! });
+    const back = await knock.users.list({ page_size: 2, before: (last.page_info as { before?: string }).before! });
     expect(back.entries.map((u) => u.id)).toEqual(['c', 'd']);
   });
 
