@@ -36,13 +36,18 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
   await conn.run(`DROP TABLE IF EXISTS temp.staged`);
   await conn.run(`DROP TABLE IF EXISTS temp.changes`);
   const salted = `(${literal(o.salt)} || payload)`;
-  const keep = o.forceAll ? 'TRUE' : 'p.k IS NULL OR p.h <> s.h';
+  const keep = o.forceAll ? 'TRUE' : 'p.k IS NULL OR p.h IS DISTINCT FROM s.h';
+  // Keys in doubt join with a NULL hash, so they count as changed (or removed) whatever the model says.
+  const doubts = Number((await all(conn, `SELECT count(*) AS n FROM main.in_doubt`))[0]!.n);
+  const previous = doubts === 0
+    ? `SELECT k, h FROM main.snapshot`
+    : `SELECT coalesce(p.k, d.k) AS k, CASE WHEN d.k IS NULL THEN p.h END AS h FROM main.snapshot AS p FULL OUTER JOIN main.in_doubt AS d ON d.k = p.k`;
   const sql = `CREATE TEMP TABLE staged AS
     SELECT coalesce(s.k, p.k) AS k, coalesce(s.present, FALSE) AS present, p.k IS NOT NULL AS known, s.h,
            CASE WHEN s.present AND (${keep}) THEN s.payload END AS payload
       FROM (SELECT k, payload, ${hash(salted)} AS h, TRUE AS present FROM (
               SELECT CAST(${ident(o.key)} AS VARCHAR) AS k, ${o.projection} AS payload FROM (${o.modelSql}) AS model)) AS s
-      FULL OUTER JOIN (SELECT k, h FROM main.snapshot) AS p ON s.k = p.k`;
+      FULL OUTER JOIN (${previous}) AS p ON s.k = p.k`;
   await interruptible(conn, o.signal, () => conn.run(sql));
   return Number((await all(conn, `SELECT count(*) AS n FROM staged WHERE present`))[0]!.n);
 }
@@ -79,17 +84,19 @@ export async function checkKeys(conn: DuckDBConnection, signal?: AbortSignal): P
  * Turns `staged` into `changes(seq, k, action, payload, h, before)`, numbered add → change → remove, then
  * by key, and physically in `seq` order so each chunk read touches one row group (zone maps), not the
  * table. `before` (the snapshot's payload, which planners use, e.g. an audience member's old tenant) is
- * joined for the changed and removed keys only. `staged` is dropped afterwards: it holds one row per model
+ * joined for the changed and removed keys only (for a key in doubt that was never confirmed: the payload
+ * that was attempted). `staged` is dropped afterwards: it holds one row per model
  * row and is not needed while sending.
  */
 export async function buildChanges(conn: DuckDBConnection): Promise<{ add: number; change: number; remove: number }> {
   await conn.run(`CREATE OR REPLACE TEMP TABLE changes AS
-    SELECT row_number() OVER (ORDER BY c.rank, c.k) AS seq, c.k, c.action, c.payload, c.h, p.payload AS before FROM (
+    SELECT row_number() OVER (ORDER BY c.rank, c.k) AS seq, c.k, c.action, c.payload, c.h, coalesce(p.payload, d.payload) AS before FROM (
       SELECT k, payload, h,
              CASE WHEN NOT present THEN 'remove' WHEN known THEN 'change' ELSE 'add' END AS action,
              CASE WHEN NOT present THEN 2 WHEN known THEN 1 ELSE 0 END AS rank, known
         FROM staged WHERE payload IS NOT NULL OR NOT present) AS c
     LEFT JOIN main.snapshot AS p ON c.known AND p.k = c.k
+    LEFT JOIN main.in_doubt AS d ON c.known AND d.k = c.k
     ORDER BY seq`);
   await conn.run(`DROP TABLE IF EXISTS temp.staged`);
   const out = { add: 0, change: 0, remove: 0 };

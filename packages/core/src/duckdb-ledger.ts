@@ -54,6 +54,10 @@ const openFiles = new Set<string>();
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS meta (k VARCHAR PRIMARY KEY, v VARCHAR)`,
   `CREATE TABLE IF NOT EXISTS snapshot (k VARCHAR PRIMARY KEY, h UHUGEINT NOT NULL, payload VARCHAR NOT NULL, run_id VARCHAR, synced_at TIMESTAMP)`,
+  // Keys sent (or about to be) whose outcome is not known yet: the destination may hold the attempted
+  // payload. The diff treats them as changed until a definite outcome, so a crash or lost
+  // acknowledgement is resent even if the model meanwhile went back to the snapshot's value.
+  `CREATE TABLE IF NOT EXISTS in_doubt (k VARCHAR PRIMARY KEY, payload VARCHAR, run_id VARCHAR, since TIMESTAMP)`,
   `CREATE TABLE IF NOT EXISTS runs (run_id VARCHAR PRIMARY KEY, sync VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, counts VARCHAR, phases VARCHAR, requests INTEGER, error VARCHAR)`,
   `CREATE TABLE IF NOT EXISTS row_results (run_id VARCHAR, k VARCHAR, action VARCHAR, status VARCHAR, code VARCHAR, field VARCHAR, message VARCHAR, recorded_at TIMESTAMP)`,
   `CREATE TABLE IF NOT EXISTS exchanges (run_id VARCHAR, op_id VARCHAR, method VARCHAR, path VARCHAR, status INTEGER, attempt INTEGER, started_at VARCHAR, duration_ms DOUBLE, detail VARCHAR)`,
@@ -101,6 +105,16 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
   };
   await conn.run(`CREATE OR REPLACE TEMP TABLE ack (k VARCHAR, h UHUGEINT, payload VARCHAR)`);
   await conn.run(`CREATE OR REPLACE TEMP TABLE ackdel (k VARCHAR)`);
+  await conn.run(`CREATE OR REPLACE TEMP TABLE settled (k VARCHAR)`);
+  await conn.run(`CREATE OR REPLACE TEMP TABLE doubt (k VARCHAR, payload VARCHAR)`);
+  const appendKeys = async (table: string, keys: string[]): Promise<void> => {
+    const ap = await conn.createAppender(table, 'main', 'temp');
+    for (const k of keys) {
+      ap.appendVarchar(k);
+      ap.endRow();
+    }
+    ap.closeSync();
+  };
   let closed = false;
 
   const ledger = {
@@ -156,8 +170,47 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
      * Commits one batch in one transaction: confirmed upserts enter the snapshot with their payload and
      * hash, confirmed removals leave it, and every row's result is recorded.
      */
-    async commit(runId: string, batch: { upserts: { key: string; hash: string; payload: string }[]; removes: string[]; results: RowResult[]; exchanges: HttpExchange[] }): Promise<void> {
+    /**
+     * Records, before an operation is sent, that its keys are in doubt (one transaction). A `kill -9` from
+     * here until `commit` settles them leaves them in doubt, so the next run resends them.
+     */
+    async markInDoubt(runId: string, changes: { key: string; payload: string | null }[]): Promise<void> {
+      if (changes.length === 0) return;
       await serial(async () => {
+        const ap = await conn.createAppender('doubt', 'main', 'temp');
+        for (const c of changes) {
+          ap.appendVarchar(c.key);
+          c.payload === null ? ap.appendNull() : ap.appendVarchar(c.payload);
+          ap.endRow();
+        }
+        ap.closeSync();
+        try {
+          await conn.run(`INSERT OR REPLACE INTO in_doubt SELECT k, payload, ${literal(runId)}, now() FROM doubt`);
+        } catch (e) {
+          throw new SyncError('ledger_failed', `ledger write failed: ${(e as Error).message}`, { cause: e });
+        } finally {
+          await conn.run(`DELETE FROM doubt`);
+        }
+      });
+    },
+    /** Keys whose last send has no known outcome (see `markInDoubt`). */
+    async inDoubtCount(): Promise<number> {
+      return Number((await all(`SELECT count(*) AS n FROM in_doubt`))[0]!.n);
+    },
+    async commit(
+      runId: string,
+      batch: {
+        upserts: { key: string; hash: string; payload: string }[];
+        removes: string[];
+        results: RowResult[];
+        exchanges: HttpExchange[];
+        /** Keys with a definite outcome (confirmed or rejected): they leave `in_doubt`. */
+        settled?: string[];
+      },
+    ): Promise<void> {
+      await serial(async () => {
+        const settled = batch.settled ?? [];
+        if (settled.length) await appendKeys('settled', settled);
         if (batch.upserts.length) {
           const ap = await conn.createAppender('ack', 'main', 'temp');
           for (const u of batch.upserts) {
@@ -168,14 +221,7 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
           }
           ap.closeSync();
         }
-        if (batch.removes.length) {
-          const ap = await conn.createAppender('ackdel', 'main', 'temp');
-          for (const k of batch.removes) {
-            ap.appendVarchar(k);
-            ap.endRow();
-          }
-          ap.closeSync();
-        }
+        if (batch.removes.length) await appendKeys('ackdel', batch.removes);
         await conn.run('BEGIN TRANSACTION');
         try {
           if (batch.upserts.length) {
@@ -185,6 +231,10 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
           if (batch.removes.length) {
             await conn.run(`DELETE FROM snapshot WHERE k IN (SELECT k FROM ackdel)`);
             await conn.run(`DELETE FROM ackdel`);
+          }
+          if (settled.length) {
+            await conn.run(`DELETE FROM in_doubt WHERE k IN (SELECT k FROM settled)`);
+            await conn.run(`DELETE FROM settled`);
           }
           if (batch.results.length) {
             const ap = await conn.createAppender('row_results');
@@ -220,6 +270,8 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
           await conn.run('COMMIT');
         } catch (e) {
           await conn.run('ROLLBACK').catch(() => undefined);
+          // The staged acknowledgements belong to the failed batch; never let a later commit pick them up.
+          for (const t of ['ack', 'ackdel', 'settled']) await conn.run(`DELETE FROM ${t}`).catch(() => undefined);
           throw new SyncError('ledger_failed', `ledger commit failed: ${(e as Error).message}`, { cause: e });
         }
       });
@@ -276,7 +328,10 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     },
     /** Forgets the snapshot (the next run sends every row as new). */
     async reset(): Promise<void> {
-      await serial(() => conn.run(`DELETE FROM snapshot`));
+      await serial(async () => {
+        await conn.run(`DELETE FROM snapshot`);
+        await conn.run(`DELETE FROM in_doubt`);
+      });
     },
     async close(): Promise<void> {
       if (closed) return;

@@ -7,11 +7,22 @@ export interface MemoryDestination extends Destination {
   readonly reject: Set<string>;
   /** Every operation applied, in order. */
   readonly applied: Operation[];
+  /** Faults to inject, counted down as operations arrive (tests of crash safety). */
+  readonly faults: MemoryFaults;
+}
+
+/** Operation-level faults of the memory destination; each counter is decremented when it fires. */
+export interface MemoryFaults {
+  /** The next N operations throw before applying anything (a request that never arrived). */
+  throwBefore: number;
+  /** The next N operations apply their rows, then throw (the acknowledgement is lost). */
+  throwAfter: number;
 }
 
 /**
  * An in-memory destination for tests and docs: upserts merge into `records`, removals delete (when the
- * sync deletes), rejected keys fail row by row. No validation.
+ * sync deletes), rejected keys fail row by row, and `faults` makes whole operations throw before or after
+ * applying. No validation.
  * @example const dest = memoryDestination({ batchSize: 100 })
  */
 export function memoryDestination(options: { batchSize?: number } = {}): MemoryDestination {
@@ -19,6 +30,7 @@ export function memoryDestination(options: { batchSize?: number } = {}): MemoryD
   const records = new Map<string, Record<string, unknown>>();
   const reject = new Set<string>();
   const applied: Operation[] = [];
+  const faults: MemoryFaults = { throwBefore: 0, throwAfter: 0 };
   let seq = 0;
   return {
     name: 'memory',
@@ -26,6 +38,7 @@ export function memoryDestination(options: { batchSize?: number } = {}): MemoryD
     records,
     reject,
     applied,
+    faults,
     fields: () => [],
     validate: () => [],
     plan(changes, { target }): Plan {
@@ -37,7 +50,12 @@ export function memoryDestination(options: { batchSize?: number } = {}): MemoryD
         operations.push({ id: `m${++seq}`, endpoint: 'memory.write', changes: send.slice(i, i + batch) });
       return { operations, skipped };
     },
-    async apply(op): Promise<OpOutcome> {
+    async apply(op, ctx): Promise<OpOutcome> {
+      ctx.signal?.throwIfAborted();
+      if (faults.throwBefore > 0) {
+        faults.throwBefore -= 1;
+        throw new Error('memory destination: injected failure before applying');
+      }
       applied.push(op);
       const out: OpOutcome = { ok: [], failed: [], requests: 1 };
       for (const c of op.changes) {
@@ -48,6 +66,10 @@ export function memoryDestination(options: { batchSize?: number } = {}): MemoryD
         if (c.action === 'remove') records.delete(c.key);
         else records.set(c.key, { ...(records.get(c.key) ?? {}), ...c.payload });
         out.ok.push(c.key);
+      }
+      if (faults.throwAfter > 0) {
+        faults.throwAfter -= 1;
+        throw new Error('memory destination: injected failure after applying');
       }
       return out;
     },

@@ -262,7 +262,10 @@ async function send(
     const upserts: { key: string; hash: string; payload: string }[] = [];
     const removes: string[] = [];
     const results: RowResult[] = [];
+    // Confirmed and explicitly rejected rows have a definite outcome; an unconfirmed row stays in doubt.
+    const settled: string[] = [];
     for (const c of changes) {
+      if (ok.has(c.key) || failed.has(c.key)) settled.push(c.key);
       if (ok.has(c.key)) {
         if (c.action === 'remove') removes.push(c.key);
         else upserts.push({ key: c.key, hash: c.hash!, payload: texts.get(c)! });
@@ -274,7 +277,7 @@ async function send(
         emit({ type: 'row_failed', key: f.key, code: f.code, message: f.message });
       }
     }
-    await timed('commit', () => ledger.commit(result.runId, { upserts, removes, results, exchanges }));
+    await timed('commit', () => ledger.commit(result.runId, { upserts, removes, results, exchanges, settled }));
     if (sent) result.rows.synced += upserts.length + removes.length;
     result.rows.failed += changes.length - upserts.length - removes.length;
     done += changes.length;
@@ -283,7 +286,10 @@ async function send(
 
   const execute = async (op: Operation): Promise<void> => {
     const exchanges: HttpExchange[] = [];
+    let sending = false;
     try {
+      await timed('commit', () => ledger.markInDoubt(result.runId, op.changes.map((c) => ({ key: c.key, payload: texts.get(c) ?? null }))));
+      sending = true;
       const outcome = await destination.apply(op, {
         target,
         signal: hard,
@@ -298,6 +304,13 @@ async function send(
       fatal ??= e;
       internal.abort(e);
       result.requests += exchanges.length;
+      if (sending) {
+        // The call may or may not have been applied: its rows stay in doubt (resent next run); record why.
+        const message = `the call failed before a confirmation: ${firstLine(e)}`;
+        const results = op.changes.map((c): RowResult => ({ key: c.key, action: c.action, status: 'failed', code: 'in_doubt', message }));
+        result.rows.failed += op.changes.length;
+        await ledger.commit(result.runId, { upserts: [], removes: [], results, exchanges }).catch(() => undefined);
+      }
     }
   };
 
