@@ -6,7 +6,10 @@
 export interface RateLimiter {
   /** Waits until a request may be sent. */
   take(signal?: AbortSignal): Promise<void>;
-  /** A 429 arrived: slow down, and send nothing before `untilMs` (epoch ms) if given. */
+  /**
+   * A 429 arrived. With `untilMs` (epoch ms, from Retry-After) nothing is sent before it and the rate is
+   * kept: the server said exactly when. Without it the rate halves (down to an eighth), recovering on success.
+   */
   throttled(untilMs?: number): void;
   /** A request succeeded: recover towards the configured rate. */
   succeeded(): void;
@@ -66,9 +69,9 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       return p;
     },
     throttled(untilMs) {
-      rate = Math.max(max / 8, rate / 2);
       tokens = Math.min(tokens, 0);
       if (untilMs !== undefined) blockedUntil = Math.max(blockedUntil, untilMs);
+      else rate = Math.max(max / 8, rate / 2);
     },
     succeeded() {
       if (rate < max) rate = Math.min(max, rate + max / 20);

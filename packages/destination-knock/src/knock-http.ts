@@ -42,6 +42,8 @@ export type SendResult =
 /** A send slot taken ahead of time (breaker and rate limiter passed), for the request's first attempt. */
 export interface Reservation {
   probe: boolean;
+  /** Set when this request holds the first-request gate. */
+  release?: (() => void) | undefined;
 }
 
 export interface KnockHttp {
@@ -117,9 +119,11 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
 
   async function reserve(request: Pick<KnockRequest, 'route' | 'tier'>, signal?: AbortSignal): Promise<Reservation> {
     if (authError) throw authError;
+    // The gate comes before the rate limiter: a token must be spent when the request really leaves.
+    const release = await passGate(signal);
     const probe = await breaker.acquire(signal);
     await limiterOf(request).take(signal);
-    return { probe };
+    return { probe, release };
   }
 
   async function send(request: KnockRequest, ctx: SendContext, reservation?: Reservation): Promise<SendResult> {
@@ -144,13 +148,18 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
       if (authError) throw authError;
       ctx.signal?.throwIfAborted();
       let probe: boolean;
-      if (attempt === 1 && reservation) probe = reservation.probe;
+      let release: (() => void) | undefined;
+      if (attempt === 1 && reservation) ({ probe, release } = reservation);
       else {
+        // The gate comes before the rate limiter: a token must be spent when the request really leaves.
+        release = await passGate(ctx.signal);
         probe = await breaker.acquire(ctx.signal);
         await limiterOf(request).take(ctx.signal);
       }
-      if (authError) throw authError;
-      const release = await passGate(ctx.signal);
+      if (authError) {
+        release?.();
+        throw authError;
+      }
       requests += 1;
       const startedAt = new Date();
       const t0 = performance.now();
@@ -188,6 +197,11 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
         clearTimeout(timer);
         status = res.statusCode;
         responseHeaders = res.headers;
+        // Knock may count a request anywhere between its arrival and its answer. For 1 request/s
+        // endpoints (bulk), also keep a full interval after the answer, so a slow answer (a 1,000-row
+        // body) cannot squeeze the next request into the same server second.
+        const rate = options.tiers[request.tier];
+        if (rate < 2) limiterOf(request).throttled(clock() + 1000 / rate);
         if (status !== 401 && status !== 403) verified = true;
         text = await res.body.text();
       } catch (error) {
