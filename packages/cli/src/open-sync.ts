@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { SyncError, openDuckdbLedger, ledgerExists, type Destination, type Source } from '@syncline/core';
+import { SyncError, openDuckdbLedger, ledgerExists, type Destination, type DuckdbLedger, type Source } from '@syncline/core';
 import { duckdbSource } from '@syncline/source-duckdb';
 import { knockDestination } from '@syncline/destination-knock';
 import type { LoadedConfig } from './load-config.js';
@@ -37,7 +37,7 @@ export function openSyncParts(config: LoadedConfig, opts: { apiKeyFile?: string 
 }
 
 /** The sync's ledger; a dry run before any real run uses a throwaway one, so planning changes no state. */
-export function openLedger(config: LoadedConfig, dryRun: boolean) {
+export function openLedger(config: LoadedConfig, dryRun: boolean): Promise<DuckdbLedger> {
   const path = dryRun && !ledgerExists(config.ledgerPath) ? ':memory:' : config.ledgerPath;
   return openDuckdbLedger({ path });
 }

@@ -39,7 +39,7 @@ export function paginate<T>(
   const size = pageSize(query.page_size, switches);
   const sorted = [...items].sort((a, b) => (idOf(a) < idOf(b) ? -1 : idOf(a) > idOf(b) ? 1 : 0));
   let start = 0;
-  let end = sorted.length;
+  let end: number;
   if (query.after) {
     const after = decode(query.after);
     start = sorted.findIndex((item) => idOf(item) > after);
