@@ -107,8 +107,10 @@ const out = (s: string) => {
   console.log(s);
 };
 
+const ONLY = process.env['BENCH_ONLY']; // 'a' or 'b' to run one part
+
 // (a) tiers on
-{
+if (ONLY !== 'b') {
   const em = await emulator(true);
   const dest = knockDestination({ apiKey: API_KEY, baseUrl: em.url });
   const t0 = Date.now();
@@ -131,7 +133,7 @@ const out = (s: string) => {
 }
 
 // (b) tiers off
-{
+if (ONLY !== 'a') {
   const em = await emulator(false);
   const unlimited: KnockOptions = { apiKey: API_KEY, baseUrl: em.url, tiers: { 1: 1_000, 2: 1_000, 3: 1_000, 4: 10_000, 5: 10_000 }, bulk: { pollIntervalMs: 50, maxPollIntervalMs: 200 } };
   const dest = knockDestination(unlimited);

@@ -8,9 +8,9 @@ import type { KnockOpData } from './plan-operations.js';
  * Single calls confirm their row on 2xx (404 on delete); member calls confirm every member on 204; bulk
  * jobs confirm rows once the BulkOperation completed without them in `error_items`.
  * 401/403 throw `SyncError('auth_failed')`; everything else becomes row failures.
- * @example const apply = createApplier(http, { coalesce: true, pollIntervalMs: 250, maxPollIntervalMs: 2000, pollTimeoutMs: 600000 });
+ * @example const apply = createApplier(http, { coalesce: true, parallelPosts: 1, pollIntervalMs: 250, maxPollIntervalMs: 2000, pollTimeoutMs: 600000 });
  */
-export function createApplier(http: KnockHttp, options: BulkJobOptions & { coalesce: boolean }) {
+export function createApplier(http: KnockHttp, options: BulkJobOptions & { coalesce: boolean; parallelPosts: number }) {
   const coalesce = createBulkCoalescer(http, options);
 
   return async function apply(op: Operation, ctx: ApplyContext): Promise<OpOutcome> {

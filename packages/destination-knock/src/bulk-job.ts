@@ -159,12 +159,13 @@ interface Waiting {
  * calls would otherwise waste the rest of each bulk request.
  * @example const coalesce = createBulkCoalescer(http, opts); await coalesce(spec, items, ctx)
  */
-export function createBulkCoalescer(http: KnockHttp, options: BulkJobOptions) {
+export function createBulkCoalescer(http: KnockHttp, options: BulkJobOptions & { parallelPosts: number }) {
   const queues = new Map<string, { spec: BulkSpec; queue: Array<{ w: Waiting; item: BulkItem }>; pumping: boolean }>();
 
   async function pump(key: string): Promise<void> {
     const q = queues.get(key)!;
     q.pumping = true;
+    const inflight = new Set<Promise<void>>();
     // Let every operation started in this turn enqueue first.
     await new Promise((r) => setImmediate(r));
     while (q.queue.length > 0) {
@@ -183,6 +184,8 @@ export function createBulkCoalescer(http: KnockHttp, options: BulkJobOptions) {
       let posted!: () => void;
       const postedP = new Promise<void>((r) => (posted = r));
       const job = runBulkJob(http, q.spec, batch.map((b) => b.item), first.ctx, options, reservation, posted);
+      inflight.add(postedP);
+      void postedP.then(() => inflight.delete(postedP));
       job.then(
         (r) => {
           for (const { w, item } of batch) {
@@ -199,8 +202,9 @@ export function createBulkCoalescer(http: KnockHttp, options: BulkJobOptions) {
           for (const w of owners) w.reject(e);
         },
       );
-      // The next job's POST waits for this one's response; its polls run on concurrently.
-      await Promise.race([postedP, job.catch(() => undefined)]);
+      // At 1 request/s the next POST waits for this one's answer (see knock-http); with faster tiers a few
+      // POSTs overlap. Polls always run on concurrently.
+      while (inflight.size >= options.parallelPosts) await Promise.race([...inflight, job.catch(() => undefined)]);
     }
     q.pumping = false;
   }

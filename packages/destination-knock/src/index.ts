@@ -1,4 +1,4 @@
-export { knockDestination } from './knock-destination.js';
+export { knockDestination, type KnockDestination } from './knock-destination.js';
 export { knockOptionsSchema, parseKnockOptions, type KnockOptions, type ResolvedKnockOptions } from './knock-options.js';
 export { fieldCatalog } from './field-catalog.js';
 export { validateRow, isTimeZone, isLocale, isIso8601, MAX_CUSTOM_BYTES } from './validate-row.js';

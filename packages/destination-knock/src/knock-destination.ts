@@ -7,6 +7,9 @@ import { parseKnockOptions, type KnockOptions } from './knock-options.js';
 import { planOperations } from './plan-operations.js';
 import { validateRow } from './validate-row.js';
 
+/** The Knock destination: the core `Destination` contract, with `check` and `close` always present. */
+export type KnockDestination = Destination & AsyncDisposable & { check: NonNullable<Destination['check']>; close(): Promise<void> };
+
 /**
  * The Knock destination: users (upsert, optional delete), objects (upsert within a collection, optional
  * delete) and audience memberships (add/remove), through Knock's v1 API.
@@ -16,11 +19,11 @@ import { validateRow } from './validate-row.js';
  * const { operations } = knock.plan(changes, { target, totals });
  * for (const op of operations) await knock.apply(op, { target });
  */
-export function knockDestination(options: KnockOptions): Destination & AsyncDisposable & { close(): Promise<void> } {
+export function knockDestination(options: KnockOptions): KnockDestination {
   const o = parseKnockOptions(options);
   const http = createKnockHttp(o);
   let management: KnockHttp | undefined;
-  const apply = createApplier(http, o.bulk);
+  const apply = createApplier(http, { ...o.bulk, parallelPosts: o.tiers[1] < 2 ? 1 : 4 });
 
   return {
     name: 'knock',

@@ -163,7 +163,8 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
       requests += 1;
       const startedAt = new Date();
       const t0 = performance.now();
-      const exchange: HttpExchange = {
+      // Built only when someone listens: truncating and redacting 1,000-row bodies is not free.
+      const exchange: HttpExchange | undefined = ctx.log && {
         ...(ctx.opId === undefined ? {} : { opId: ctx.opId }),
         method: request.method,
         path: request.path,
@@ -207,9 +208,11 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
       } catch (error) {
         clearTimeout(timer);
         release?.();
-        exchange.durationMs = performance.now() - t0;
-        exchange.error = redact(describe(error));
-        ctx.log?.(exchange);
+        if (exchange) {
+          exchange.durationMs = performance.now() - t0;
+          exchange.error = redact(describe(error));
+          ctx.log!(exchange);
+        }
         if (ctx.signal?.aborted) throw ctx.signal.reason;
         breaker.failure(probe);
         failures += 1;
@@ -218,15 +221,17 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
         await sleep(backoffDelay(failures, options.retry), ctx.signal);
         continue;
       }
-      exchange.durationMs = performance.now() - t0;
-      exchange.status = status;
+      if (exchange) {
+        exchange.durationMs = performance.now() - t0;
+        exchange.status = status;
+        exchange.responseHeaders = redactHeaders(flatten(responseHeaders));
+        if (text.length > 0) exchange.responseBody = truncate(text, max);
+        ctx.log!(exchange);
+      }
       if (status === 401 || status === 403) {
         authError ??= new SyncError('auth_failed', `[knock] the API key was rejected (HTTP ${status})`, { adapter: 'knock', details: { status } });
       }
       release?.();
-      exchange.responseHeaders = redactHeaders(flatten(responseHeaders));
-      if (text.length > 0) exchange.responseBody = truncate(text, max);
-      ctx.log?.(exchange);
 
       if ((status >= 200 && status < 300) || request.okStatuses?.includes(status)) {
         breaker.success(probe);
@@ -331,9 +336,11 @@ function flatten(h: Record<string, string | string[] | undefined>): Record<strin
 
 /** Truncates a body for the log at `max` bytes (UTF-8) and redacts anything key-like. */
 export function truncate(text: string, max: number): string {
-  if (Buffer.byteLength(text, 'utf8') <= max) return redact(text);
-  const cut = Buffer.from(text, 'utf8').subarray(0, max).toString('utf8').replace(/\uFFFD$/, '');
-  return `${redact(cut)}…[truncated ${Buffer.byteLength(text, 'utf8') - Buffer.byteLength(cut, 'utf8')} bytes]`;
+  if (text.length * 3 <= max) return redact(text);
+  const total = Buffer.byteLength(text, 'utf8');
+  if (total <= max) return redact(text);
+  const cut = Buffer.from(text.slice(0, max), 'utf8').subarray(0, max).toString('utf8').replace(/\uFFFD$/, '');
+  return `${redact(cut)}…[truncated ${total - Buffer.byteLength(cut, 'utf8')} bytes]`;
 }
 
 function timeoutError(code: string, ms: number): Error {
