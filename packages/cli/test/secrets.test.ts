@@ -1,0 +1,55 @@
+import { cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { expect, test } from 'vitest';
+import { startEmulator } from '@syncline/knock-emulator';
+import { main } from '../src/index.js';
+import { captureIo } from './cli-io.js';
+
+const SENTINEL = 'sk_test_SENTINEL_8f3a2c1d';
+
+/** Every text value of every table of a DuckDB file, as one string. */
+async function ledgerText(file: string): Promise<string> {
+  const instance = await DuckDBInstance.create(file);
+  const conn = await instance.connect();
+  let text = '';
+  for (const t of ['meta', 'snapshot', 'runs', 'row_results', 'exchanges']) text += JSON.stringify((await conn.runAndReadAll(`SELECT * FROM ${t}`)).getRowObjectsJson());
+  conn.closeSync();
+  instance.closeSync();
+  return text;
+}
+
+test('the API key never appears in output, errors, run records or the debugger log: success, 401 and row failures', async () => {
+  await using emulator = await startEmulator({ port: 0, bulkDelayMs: 20, apiKeys: [SENTINEL] });
+  const dir = mkdtempSync(join(tmpdir(), 'syncline-secrets-'));
+  cpSync(fileURLToPath(new URL('../../../examples/users/', import.meta.url)), dir, { recursive: true, filter: (s) => !s.includes('.syncline') });
+  const config = join(dir, 'sync.yaml');
+  const outputs: string[] = [];
+  const cli = async (key: string, ...args: string[]) => {
+    const io = captureIo({ ...process.env, KNOCK_API_KEY: key, KNOCK_BASE_URL: emulator.url });
+    const code = await main(args, io);
+    outputs.push(io.out(), io.err());
+    return code;
+  };
+  // A wrong key that contains the sentinel: Knock answers 401, the run fails after the first response.
+  expect(await cli(`${SENTINEL}x`, 'run', config)).toBe(3);
+  expect(outputs.join('\n')).toMatch(/the API key was rejected \(HTTP 401\)/);
+  // Row failures carry Knock's messages, never the key.
+  emulator.control.addFault({ match: 'PUT /v1/users/{user_id}', status: 422, count: null });
+  expect(await cli(SENTINEL, 'run', config, '--json')).toBe(1);
+  emulator.control.clearFaults();
+  expect(await cli(SENTINEL, 'run', config)).toBe(0);
+  expect(await cli(SENTINEL, 'plan', config, '--json')).toBe(0);
+  for (const cmd of [['runs', config], ['rows', config, 'u_0001', '--json']]) expect(await cli(SENTINEL, ...cmd)).toBe(0);
+  const all = outputs.join('\n');
+  expect(all).not.toContain('SENTINEL');
+  const ledger = join(dir, '.syncline', 'example-users.duckdb');
+  const text = await ledgerText(ledger);
+  expect(text).toContain('/v1/users');
+  expect(text).not.toContain('SENTINEL');
+  // Not in any file Syncline wrote either (ledger, WAL, spill folder).
+  for (const f of readdirSync(join(dir, '.syncline'), { recursive: true, withFileTypes: true }))
+    if (f.isFile()) expect(readFileSync(join(f.parentPath, f.name)).includes(Buffer.from('SENTINEL'))).toBe(false);
+});
