@@ -248,12 +248,16 @@ async function send(
   // Every operation in flight (up to `concurrency`) and its retries listen on this one signal.
   setMaxListeners(0, hard);
 
-  const timed = async <T>(name: 'plan' | 'commit', fn: () => Promise<T>): Promise<T> => {
-    const t0 = performance.now();
+  // Wall time during which at least one ledger write was pending (writes overlap while calls run
+  // concurrently, so summing each call's time would count the same milliseconds several times).
+  let writing = 0;
+  let writingSince = 0;
+  const timed = async <T>(_name: 'commit', fn: () => Promise<T>): Promise<T> => {
+    if (writing++ === 0) writingSince = performance.now();
     try {
       return await fn();
     } finally {
-      inner[name] += performance.now() - t0;
+      if (--writing === 0) inner.commit += performance.now() - writingSince;
     }
   };
 
