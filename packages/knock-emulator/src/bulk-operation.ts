@@ -97,6 +97,11 @@ export class BulkQueue {
     this.onApplied = options.onApplied;
   }
 
+  /** How many jobs have not applied yet. */
+  get size(): number {
+    return this.pending.size;
+  }
+
   /** Creates a job in `queued` and schedules it. */
   enqueue(name: string, rows: number, apply: BulkApply): BulkOperationRecord {
     const now = new Date().toISOString();

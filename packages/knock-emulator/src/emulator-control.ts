@@ -28,6 +28,8 @@ export interface EmulatorControl {
   bulkFaults(): BulkFaults;
   /** Applies pending bulk jobs now (stalled ones only with `force`); returns how many finished. */
   flushBulk(options?: { force?: boolean }): number;
+  /** How many bulk jobs have not applied yet (queued, processing or stalled). */
+  pendingBulk(): number;
   /** Turns rate limiting on/off and sets the 429 header mode at runtime. */
   setRateLimits(settings: { enabled?: boolean; headers?: RateLimitHeaderMode }): void;
   /** Sets the bulk processing delay for jobs created from now on. */
@@ -57,6 +59,7 @@ export function createControl(state: EmulatorState): EmulatorControl {
     setBulkFaults: (faults) => state.bulk.setFaults(faults),
     bulkFaults: () => state.bulk.getFaults(),
     flushBulk: (options) => state.bulk.flush(options?.force ?? false),
+    pendingBulk: () => state.bulk.size,
     setRateLimits: ({ enabled, headers }) => {
       if (enabled !== undefined) {
         state.rateLimits = enabled;
