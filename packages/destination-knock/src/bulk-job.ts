@@ -6,6 +6,8 @@ import { MAX_BATCH } from './plan-operations.js';
 /** Outcome of one row. */
 export type RowResult = { ok: true } | { ok: false; code: string; message: string; status?: number };
 
+const OK: RowResult = Object.freeze({ ok: true });
+
 /** One item of a bulk body: a recipient object with `id` (identify/set) or an id string (delete). */
 export interface BulkItem {
   key: string;
@@ -104,7 +106,7 @@ export async function runBulkJob(
   const retry: BulkItem[] = [];
   for (const it of items) {
     if (errored.has(it.key)) retry.push(it);
-    else results.set(it.key, { ok: true });
+    else results.set(it.key, OK);
   }
   if (retry.length > 0) requests += await retrySingly(http, spec, retry, results, ctx);
   return { results, requests };
@@ -125,7 +127,7 @@ async function retrySingly(http: KnockHttp, spec: BulkSpec, items: BulkItem[], r
       }
       const r = await http.send(request, ctx);
       requests += r.requests;
-      results.set(key, r.ok ? { ok: true } : { ok: false, code: r.code, message: r.message, ...(r.status === null ? {} : { status: r.status }) });
+      results.set(key, r.ok ? OK : { ok: false, code: r.code, message: r.message, ...(r.status === null ? {} : { status: r.status }) });
     }),
   );
   return requests;

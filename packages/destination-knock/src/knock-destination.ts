@@ -23,7 +23,7 @@ export function knockDestination(options: KnockOptions): KnockDestination {
   const o = parseKnockOptions(options);
   const http = createKnockHttp(o);
   let management: KnockHttp | undefined;
-  const apply = createApplier(http, { ...o.bulk, parallelPosts: o.tiers[1] < 2 ? 1 : 4 });
+  const apply = createApplier(http, { ...o.bulk, parallelPosts: o.tiers[1] < 2 ? 1 : 8 });
 
   return {
     name: 'knock',

@@ -18,9 +18,10 @@ export type Action = 'upsert' | 'delete';
 export function recipientBody(payload: Record<string, unknown> | null, nulls: SyncTarget['nulls'], omit: string[] = []): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (!payload) return out;
-  for (const [k, v] of Object.entries(payload)) {
-    if (SERVER_OWNED_FIELDS.has(k) || omit.includes(k) || v === undefined) continue;
-    if (v === null && nulls !== 'send') continue;
+  // A plain loop: this runs once per row of every run (100k rows ≈ a few ms).
+  for (const k in payload) {
+    const v = payload[k];
+    if (v === undefined || (v === null && nulls !== 'send') || SERVER_OWNED_FIELDS.has(k) || (omit.length > 0 && omit.includes(k))) continue;
     out[k] = k === 'created_at' && typeof v === 'string' ? toRfc3339(v) : v;
   }
   return out;

@@ -175,7 +175,11 @@ function bulkPath(entity: Entity, action: Action, collection?: string): string {
 
 function bulkBody(entity: Entity, action: Action, batch: Change[], target: SyncTarget): BulkBody {
   if (action === 'delete') return entity === 'users' ? { user_ids: batch.map((c) => c.key) } : { object_ids: batch.map((c) => c.key) };
-  const items = batch.map((c) => ({ ...recipientBody(c.payload, target.nulls), id: c.key }));
+  const items = batch.map((c) => {
+    const item = recipientBody(c.payload, target.nulls) as { id: string } & Record<string, unknown>;
+    item.id = c.key; // the key wins over any mapped `id`
+    return item;
+  });
   return entity === 'users' ? { users: items } : { objects: items };
 }
 
