@@ -93,10 +93,10 @@ export async function buildChanges(conn: DuckDBConnection): Promise<{ add: numbe
     SELECT row_number() OVER (ORDER BY c.rank, c.k) AS seq, c.k, c.action, c.payload, c.h, coalesce(p.payload, d.payload) AS before FROM (
       SELECT k, payload, h,
              CASE WHEN NOT present THEN 'remove' WHEN known THEN 'change' ELSE 'add' END AS action,
-             CASE WHEN NOT present THEN 2 WHEN known THEN 1 ELSE 0 END AS rank, known
+             CASE WHEN NOT present THEN 2 WHEN known THEN 1 ELSE 0 END AS rank
         FROM staged WHERE payload IS NOT NULL OR NOT present) AS c
-    LEFT JOIN main.snapshot AS p ON c.known AND p.k = c.k
-    LEFT JOIN main.in_doubt AS d ON c.known AND d.k = c.k
+    LEFT JOIN main.snapshot AS p ON p.k = c.k
+    LEFT JOIN main.in_doubt AS d ON d.k = c.k
     ORDER BY seq`);
   await conn.run(`DROP TABLE IF EXISTS temp.staged`);
   const out = { add: 0, change: 0, remove: 0 };
