@@ -11,7 +11,8 @@
  * until every bulk job of the round has applied, and counts that CPU time too.
  *
  * Run: node --conditions=@syncline/source --import tsx bench/emulator.ts
- * Env: BENCH_ROUNDS (default 8), BENCH_REQUESTS per round and server (default 400).
+ * Env: BENCH_ROUNDS (default 8), BENCH_REQUESTS per round and server (default 400),
+ * BENCH_EMULATOR_OPTIONS (JSON merged into the emulator options, for experiments).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -64,7 +65,8 @@ async function serve(kind: string): Promise<void> {
     close = () => new Promise((r) => server.close(() => r()));
   } else {
     const { startEmulator } = await import('@syncline/knock-emulator');
-    const emulator = await startEmulator({ port: 0, rateLimits: false, bulkDelayMs: 100, requestLogLimit: 1000 });
+    const extra = JSON.parse(process.env['BENCH_EMULATOR_OPTIONS'] ?? '{}') as object;
+    const emulator = await startEmulator({ port: 0, rateLimits: false, bulkDelayMs: 100, requestLogLimit: 1000, ...extra });
     url = emulator.url;
     pending = () => emulator.control.pendingBulk();
     close = () => emulator.close();

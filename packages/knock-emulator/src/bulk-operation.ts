@@ -12,8 +12,8 @@ export interface BulkApplyResult {
   errors: BulkErrorItem[];
 }
 
-/** Applies a job's items; `fail` says which item ids a fault forces into `error_items`. */
-export type BulkApply = (fail: (id: string) => boolean) => BulkApplyResult;
+/** Applies a job's items; `fail` holds the item ids a fault forces into `error_items` (none when undefined). */
+export type BulkApply = (fail: ReadonlySet<string> | undefined) => BulkApplyResult;
 
 /** A bulk job as stored: the `BulkOperation` fields plus scheduling state (§5). */
 export interface BulkOperationRecord {
@@ -213,8 +213,7 @@ export class BulkQueue {
       op.failed_at = now;
       return;
     }
-    const failIds = this.failIds;
-    const result = apply(failIds ? (id) => failIds.has(id) : () => false);
+    const result = apply(this.failIds);
     op.success_count = result.success;
     op.error_items = result.errors;
     op.error_count = result.errors.length;

@@ -23,7 +23,9 @@ export function deepMerge(target: JsonObject, source: JsonObject, dropNulls = fa
       delete target[key];
       continue;
     }
+    // An unchanged scalar keeps the stored value (no write; the parsed copy dies young).
     const current = target[key];
+    if (value === current) continue;
     if (isPlainObject(value) && isPlainObject(current)) deepMerge(current, value, dropNulls);
     else target[key] = value;
   }

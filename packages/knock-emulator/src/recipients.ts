@@ -90,16 +90,19 @@ export function upsertRecipient(
 
 function mergeProps(props: JsonObject, input: JsonObject, dropNulls: boolean): void {
   for (const key in input) {
-    if (SKIPPED[key] || key === '__proto__') continue;
+    if (SKIPPED[key] === true || key === '__proto__') continue;
     const value = input[key];
     if (value === undefined) continue;
     if (value === null && dropNulls) {
       delete props[key];
       continue;
     }
+    // An unchanged scalar keeps the stored value: no write, and the parsed copy dies young (GC).
     const current = props[key];
-    if (isPlainObject(value) && isPlainObject(current)) deepMerge(current, value, dropNulls);
-    else props[key] = value;
+    if (value === current) continue;
+    if (typeof value === 'object' && value !== null && typeof current === 'object' && current !== null && !Array.isArray(value) && !Array.isArray(current)) {
+      deepMerge(current as JsonObject, value as JsonObject, dropNulls);
+    } else props[key] = value;
   }
 }
 
