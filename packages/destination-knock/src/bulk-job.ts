@@ -1,4 +1,5 @@
 import { sleep } from '@syncline/core';
+import { BreakerOpenError } from './circuit-breaker.js';
 import type { KnockHttp, Reservation, SendContext, SendResult } from './knock-http.js';
 import { singleRequest, type Action, type Entity } from './knock-request.js';
 import { MAX_BATCH } from './plan-operations.js';
@@ -177,8 +178,16 @@ export function createBulkCoalescer(http: KnockHttp, options: BulkJobOptions & {
         reservation = await http.reserve({ route: q.spec.route, tier: 1 }, q.queue[0]!.w.ctx.signal);
       } catch (e) {
         const failed = q.queue.splice(0, q.queue.length);
-        for (const w of new Set(failed.map((b) => b.w))) w.reject(e);
-        break;
+        if (e instanceof BreakerOpenError) {
+          // Knock kept failing: these rows fail (and are sent next run); the run itself goes on.
+          const message = `[knock] Knock kept failing; gave up after waiting ${Math.round(e.waitedMs / 1000)} s for it to recover`;
+          for (const { w, item } of failed) {
+            w.results.set(item.key, { ok: false, code: 'circuit_open', message });
+            w.left -= 1;
+            if (w.left === 0) w.resolve({ results: w.results, requests: w.requests });
+          }
+        } else for (const w of new Set(failed.map((b) => b.w))) w.reject(e);
+        continue;
       }
       const batch = q.queue.splice(0, MAX_BATCH);
       const owners = new Set(batch.map((b) => b.w));

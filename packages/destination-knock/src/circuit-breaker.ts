@@ -6,6 +6,14 @@ import { sleep } from '@syncline/core';
  * then exactly one probe goes out. A good probe closes it, a bad one reopens it with a doubled cool-down
  * (Amazon Builders' Library, "Timeouts, retries and backoff with jitter"; reliability.md §2.4).
  */
+/** A request waited `maxWaitMs` for an open breaker and gave up. */
+export class BreakerOpenError extends Error {
+  constructor(readonly waitedMs: number) {
+    super(`circuit breaker open for ${Math.round(waitedMs)} ms`);
+    this.name = 'BreakerOpenError';
+  }
+}
+
 export interface CircuitBreaker {
   /** Waits until a request may go out; resolves `true` when this request is the half-open probe. */
   acquire(signal?: AbortSignal): Promise<boolean>;
@@ -22,6 +30,11 @@ export interface CircuitBreakerOptions {
   failureThreshold: number;
   cooldownMs: number;
   maxCooldownMs: number;
+  /**
+   * How long one request may wait for an open breaker before it gives up with `BreakerOpenError`: a
+   * short storm is ridden out, a persistent one ends the run's calls instead of queueing them for ever.
+   */
+  maxWaitMs?: number;
   now?: () => number;
 }
 
@@ -51,13 +64,16 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
       return opened;
     },
     async acquire(signal) {
+      const started = now();
+      const limit = options.maxWaitMs ?? Infinity;
       for (;;) {
         signal?.throwIfAborted();
         if (state === 'closed') return false;
         const t = now();
+        if (t - started >= limit) throw new BreakerOpenError(t - started);
         if (state === 'open') {
           if (t < openUntil) {
-            await sleep(Math.max(1, Math.ceil(openUntil - t)), signal);
+            await sleep(Math.max(1, Math.min(Math.ceil(openUntil - t), Math.ceil(started + limit - t))), signal);
             continue;
           }
           state = 'half-open';

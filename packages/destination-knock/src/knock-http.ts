@@ -12,7 +12,7 @@ import {
   type RateLimiter,
 } from '@syncline/core';
 import { Pool, type Dispatcher } from 'undici';
-import { createCircuitBreaker, type CircuitBreaker } from './circuit-breaker.js';
+import { BreakerOpenError, createCircuitBreaker, type CircuitBreaker } from './circuit-breaker.js';
 import type { ResolvedKnockOptions } from './knock-options.js';
 import { createRetryBudget, type RetryBudget } from './retry-budget.js';
 
@@ -153,7 +153,14 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
       else {
         // The gate comes before the rate limiter: a token must be spent when the request really leaves.
         release = await passGate(ctx.signal);
-        probe = await breaker.acquire(ctx.signal);
+        try {
+          probe = await breaker.acquire(ctx.signal);
+        } catch (error) {
+          release?.();
+          if (!(error instanceof BreakerOpenError)) throw error;
+          // Knock kept failing for longer than breaker.maxWaitMs: give the rows back (they are sent next run).
+          return { ok: false, status: last?.status ?? null, code: 'circuit_open', message: `[knock] Knock kept failing; gave up after waiting ${Math.round(error.waitedMs / 1000)} s for it to recover`, requests };
+        }
         await limiterOf(request).take(ctx.signal);
       }
       if (authError) {

@@ -39,7 +39,7 @@ export const knockOptionsSchema = z.object({
     })
     .prefault({}),
   breaker: z
-    .object({ failureThreshold: z.number().int().min(1).default(5), cooldownMs: positive.default(2_000), maxCooldownMs: positive.default(30_000) })
+    .object({ failureThreshold: z.number().int().min(1).default(5), cooldownMs: positive.default(2_000), maxCooldownMs: positive.default(30_000), maxWaitMs: positive.default(60_000) })
     .prefault({}),
   /** Requests per second per Knock rate tier (https://docs.knock.app/api-reference/overview/rate-limits). */
   tiers: z

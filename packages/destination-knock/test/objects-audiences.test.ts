@@ -24,6 +24,7 @@ const objects = (extra: Partial<SyncTarget> = {}): SyncTarget => ({ type: 'objec
 const audience = (mode: 'add' | 'remove', extra: Partial<SyncTarget> = {}): SyncTarget => ({ type: 'audiences', mode, onDelete: 'nothing', nulls: 'skip', audience: 'vips', ...extra });
 const bulkOnly = { bulk: { pollIntervalMs: 20, maxPollIntervalMs: 50, singleOnlySeconds: 0 } };
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of the emulator
 async function api(path: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
   const res = await fetch(`${emulator.url}${path}`, { ...init, headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' } });
   const text = await res.text();

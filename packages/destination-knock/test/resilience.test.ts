@@ -97,6 +97,20 @@ describe('server failures', () => {
     expect(r.exchanges.filter((e) => e.status === 503).every((e) => e.responseBody?.includes('<html>'))).toBe(true);
   });
 
+  test('ends a persistent storm within breaker.maxWaitMs: waiting rows fail as circuit_open, singles and bulk alike', async () => {
+    emulator.control.addFault({ match: '*', status: 500, count: null });
+    await using knock = destination(emulator, { breaker: { failureThreshold: 3, cooldownMs: 100, maxCooldownMs: 200, maxWaitMs: 600 }, retry: { maxAttempts: 6, baseMs: 10, capMs: 50 }, bulk: { singleOnlySeconds: 0 } });
+    const t0 = Date.now();
+    const r = await sync(knock, usersTarget(), many(150));
+    const elapsed = Date.now() - t0;
+    expect(r.ok).toEqual([]);
+    expect(r.failed).toHaveLength(150);
+    expect(new Set(r.failed.map((f) => f.code))).toContain('circuit_open');
+    // Bounded: the breaker lets at most one probe out per cool-down, and nobody waits past maxWaitMs.
+    expect(elapsed).toBeLessThan(10_000);
+    expect(writes().length).toBeLessThan(40);
+  });
+
   test('gives up after maxAttempts on a persistent 502 and reports the rows failed', async () => {
     emulator.control.addFault({ match: '*', status: 502, count: null });
     await using knock = destination(emulator, { retry: { maxAttempts: 3, baseMs: 5, capMs: 20 } });
