@@ -1,20 +1,10 @@
 import type { RunningEmulator } from '@syncline/knock-emulator';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { add, closeDispatchers, destination, emulatorFor, expectValidRequests, getUser, remove, sync, usersTarget } from './support.js';
+import { beforeEach, describe, expect, test } from 'vitest';
+import { add, destination, getUser, remove, sync, useEmulator, usersTarget } from './support.js';
 
 let emulator: RunningEmulator;
-beforeAll(async () => {
-  emulator = await emulatorFor();
-});
-afterAll(async () => {
-  await closeDispatchers();
-  await emulator.close();
-});
-afterEach(() => {
-  expectValidRequests();
-});
+useEmulator((e) => (emulator = e));
 beforeEach(() => {
-  emulator.control.reset();
   emulator.control.setBulkFaults({});
 });
 

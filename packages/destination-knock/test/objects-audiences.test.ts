@@ -2,23 +2,11 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isSyncError, type SyncTarget } from '@syncline/core';
 import type { RunningEmulator } from '@syncline/knock-emulator';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { API_KEY, add, capturedHeaders, change, closeDispatchers, destination, emulatorFor, expectValidRequests, getUser, remove, sync } from './support.js';
+import { describe, expect, test } from 'vitest';
+import { API_KEY, add, capturedHeaders, change, destination, getUser, remove, sync, useEmulator } from './support.js';
 
 let emulator: RunningEmulator;
-beforeAll(async () => {
-  emulator = await emulatorFor();
-});
-afterAll(async () => {
-  await closeDispatchers();
-  await emulator.close();
-});
-afterEach(() => {
-  expectValidRequests();
-});
-beforeEach(() => {
-  emulator.control.reset();
-});
+useEmulator((e) => (emulator = e));
 
 const objects = (extra: Partial<SyncTarget> = {}): SyncTarget => ({ type: 'objects', mode: 'upsert', onDelete: 'nothing', nulls: 'skip', collection: 'projects', ...extra });
 const audience = (mode: 'add' | 'remove', extra: Partial<SyncTarget> = {}): SyncTarget => ({ type: 'audiences', mode, onDelete: 'nothing', nulls: 'skip', audience: 'vips', ...extra });

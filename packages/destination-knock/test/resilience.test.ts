@@ -1,22 +1,12 @@
 import { isSyncError } from '@syncline/core';
 import type { RunningEmulator } from '@syncline/knock-emulator';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { beforeEach, describe, expect, test } from 'vitest';
 import { knockDestination } from '../src/index.js';
-import { API_KEY, add, destination, emulatorFor, fast, getUser, sync, usersTarget , capturingDispatcher, closeDispatchers, expectValidRequests } from './support.js';
+import { API_KEY, add, capturingDispatcher, destination, fast, getUser, sync, useEmulator, usersTarget, emulatorFor } from './support.js';
 
 let emulator: RunningEmulator;
-beforeAll(async () => {
-  emulator = await emulatorFor();
-});
-afterAll(async () => {
-  await closeDispatchers();
-  await emulator.close();
-});
-afterEach(() => {
-  expectValidRequests();
-});
+useEmulator((e) => (emulator = e));
 beforeEach(() => {
-  emulator.control.reset();
   emulator.control.setRateLimits({ headers: 'retry-after' });
 });
 

@@ -1,6 +1,6 @@
 import type { Change, Destination, HttpExchange, OpOutcome, Operation, RowFailure, SyncTarget } from '@syncline/core';
 import { validateKnockRequest } from '@syncline/test-utils';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '@syncline/knock-emulator';
 import { Pool, type Dispatcher } from 'undici';
 import { knockDestination, type KnockOptions } from '../src/index.js';
@@ -107,4 +107,22 @@ export function expectValidRequests(): void {
 
 export async function closeDispatchers(): Promise<void> {
   await Promise.all(pools.splice(0, pools.length).map((p) => p.close()));
+}
+
+/**
+ * One emulator per test file: started before all tests (and handed to `set`), reset before each test,
+ * every request the destination sent checked against Knock's OpenAPI after each test, closed at the end.
+ */
+export function useEmulator(set: (emulator: RunningEmulator) => void, options: EmulatorOptions = {}): void {
+  let emulator: RunningEmulator | undefined;
+  beforeAll(async () => {
+    emulator = await emulatorFor(options);
+    set(emulator);
+  });
+  afterAll(async () => {
+    await closeDispatchers();
+    await emulator?.close();
+  });
+  beforeEach(() => emulator!.control.reset());
+  afterEach(() => expectValidRequests());
 }

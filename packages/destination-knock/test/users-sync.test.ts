@@ -1,21 +1,9 @@
 import type { RunningEmulator } from '@syncline/knock-emulator';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { add, change, destination, emulatorFor, getUser, remove, sync, usersTarget , closeDispatchers, expectValidRequests } from './support.js';
+import { describe, expect, test } from 'vitest';
+import { add, change, destination, getUser, remove, sync, useEmulator, usersTarget } from './support.js';
 
 let emulator: RunningEmulator;
-beforeAll(async () => {
-  emulator = await emulatorFor();
-});
-afterAll(async () => {
-  await closeDispatchers();
-  await emulator.close();
-});
-afterEach(() => {
-  expectValidRequests();
-});
-beforeEach(() => {
-  emulator.control.reset();
-});
+useEmulator((e) => (emulator = e));
 
 const many = (n: number, prefix = 'u') => Array.from({ length: n }, (_, i) => add(`${prefix}${i}`, { name: `N${i}`, email: `u${i}@example.com` }));
 const routes = () => emulator.control.requests().map((e) => e.route);
