@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { isSyncError } from '@syncline/core';
 import type { RunningEmulator } from '@syncline/knock-emulator';
 import { beforeEach, describe, expect, test } from 'vitest';
@@ -129,6 +131,44 @@ describe('server failures', () => {
     expect(r.exchanges[0]!.error).toMatch(/HEADERS_TIMEOUT|Timeout/i);
     expect(r.exchanges[0]!.durationMs).toBeGreaterThanOrEqual(180);
     expect(r.exchanges[0]!.durationMs).toBeLessThan(600);
+  });
+
+  test('aborts an attempt whose body stalls at the body timeout, retries it, and leaves no socket open', async () => {
+    // A server that answers the first request's headers and half a body, then goes silent.
+    let calls = 0;
+    const sockets = new Set<import('node:net').Socket>();
+    const server = createServer((req, res) => {
+      calls += 1;
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '200' });
+        if (calls === 1) res.write('{"__typename":"User",');
+        else res.end(JSON.stringify({ __typename: 'User', id: 'u1', updated_at: '2026-01-01T00:00:00Z' }).padEnd(200, ' '));
+      });
+    });
+    server.on('connection', (s) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      {
+        await using knock = knockDestination({ apiKey: API_KEY, baseUrl: url, timeouts: { bodyMs: 300 }, retry: { baseMs: 10, capMs: 20 } });
+        const r = await sync(knock, usersTarget(), [add('u1')]);
+        expect(r.ok).toEqual(['u1']);
+        expect(calls).toBe(2);
+        expect(r.exchanges[0]!.error).toMatch(/BODY_TIMEOUT|Timeout/i);
+        expect(r.exchanges[0]!.durationMs).toBeGreaterThanOrEqual(250);
+        expect(r.exchanges[0]!.durationMs).toBeLessThan(2000);
+      }
+      // Closing the destination closes its pool: no connection stays open.
+      await new Promise((r) => setTimeout(r, 50));
+      expect(sockets.size).toBe(0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 });
 
