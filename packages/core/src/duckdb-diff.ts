@@ -32,7 +32,7 @@ const all = async (conn: DuckDBConnection, sql: string): Promise<Record<string, 
  * snapshot rather than payloads. One statement means all or nothing: a failed or interrupted query
  * leaves no `staged`, so it can never reach the diff.
  */
-export async function stageModel(conn: DuckDBConnection, hash: (text: string) => string, o: StageOptions): Promise<number> {
+export async function stageModel(conn: DuckDBConnection, hash: (text: string) => string, o: StageOptions): Promise<{ rows: number; previous: number }> {
   await conn.run(`DROP TABLE IF EXISTS temp.staged`);
   await conn.run(`DROP TABLE IF EXISTS temp.changes`);
   const salted = `(${literal(o.salt)} || payload)`;
@@ -49,35 +49,34 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
               SELECT CAST(${ident(o.key)} AS VARCHAR) AS k, ${o.projection} AS payload FROM (${o.modelSql}) AS model)) AS s
       FULL OUTER JOIN (${previous}) AS p ON s.k = p.k`;
   await interruptible(conn, o.signal, () => conn.run(sql));
-  return Number((await all(conn, `SELECT count(*) AS n FROM staged WHERE present`))[0]!.n);
+  const rows = Number((await all(conn, `SELECT count(*) AS n FROM staged WHERE present`))[0]!.n);
+  return { rows, previous: Number((await all(conn, `SELECT count(*) AS n FROM (${previous})`))[0]!.n) };
 }
 
 /**
- * Null/blank and duplicate keys of the staged model in one aggregation over a 64-bit hash of the key
- * (grouping fixed-width integers is several times cheaper than grouping strings at 10M rows); the few
- * candidate groups are then confirmed exactly on the key text, so a hash collision never reports a
- * false duplicate.
+ * Null/blank and duplicate keys of the staged model, without grouping all its keys. Every previous key
+ * (snapshot or in doubt) is unique and matched by m ≥ 0 model rows, so (model rows that matched) −
+ * (previous keys − previous keys left unmatched) is exactly the number of surplus rows among known keys.
+ * When that is 0 — the normal case — only the new keys (a few percent) are grouped to find duplicates;
+ * one filtered scan replaces a 10M-group aggregation.
  */
-export async function checkKeys(conn: DuckDBConnection, signal?: AbortSignal): Promise<KeyHealth> {
-  await interruptible(conn, signal, () =>
-    conn.run(`CREATE OR REPLACE TEMP TABLE key_groups AS
-      SELECT CASE WHEN k IS NULL OR trim(k) = '' THEN NULL ELSE hash(k) END AS hk, count(*) AS c
-        FROM staged WHERE present GROUP BY 1 HAVING count(*) > 1 OR hk IS NULL`),
+export async function checkKeys(conn: DuckDBConnection, previous: number, signal?: AbortSignal): Promise<KeyHealth> {
+  const blank = `(k IS NULL OR k = '' OR (starts_with(k, ' ') AND trim(k) = ''))`;
+  const counts = await interruptible(conn, signal, () =>
+    all(conn, `SELECT count(*) FILTER (WHERE present AND known) AS known_rows, count(*) FILTER (WHERE NOT present) AS gone,
+                      count(*) FILTER (WHERE present AND ${blank}) AS nulls FROM staged`),
   );
-  const groups = await all(conn, `SELECT coalesce(sum(c) FILTER (WHERE hk IS NULL), 0) AS nulls, count(*) FILTER (WHERE hk IS NOT NULL) AS candidates FROM key_groups`);
-  let duplicateKeys = 0;
-  let duplicateSamples: KeyHealth['duplicateSamples'] = [];
-  if (Number(groups[0]!.candidates) > 0) {
-    await conn.run(`CREATE OR REPLACE TEMP TABLE dup_keys AS
-      SELECT k, count(*) AS c FROM staged
-       WHERE present AND k IS NOT NULL AND trim(k) <> '' AND hash(k) IN (SELECT hk FROM key_groups WHERE hk IS NOT NULL)
-       GROUP BY k HAVING count(*) > 1`);
-    duplicateKeys = Number((await all(conn, `SELECT count(*) AS n FROM dup_keys`))[0]!.n);
-    duplicateSamples = (await all(conn, `SELECT k, c FROM dup_keys ORDER BY c DESC, k LIMIT 5`)).map((r) => ({ key: String(r.k), count: Number(r.c) }));
-    await conn.run(`DROP TABLE dup_keys`);
-  }
-  await conn.run(`DROP TABLE key_groups`);
-  return { nullKeys: Number(groups[0]!.nulls), duplicateKeys, duplicateSamples };
+  const c = counts[0]!;
+  const surplusAmongKnown = Number(c.known_rows) - (previous - Number(c.gone));
+  await interruptible(conn, signal, () =>
+    conn.run(`CREATE OR REPLACE TEMP TABLE dup_keys AS
+      SELECT k, count(*) AS c FROM staged WHERE present AND NOT ${blank} ${surplusAmongKnown > 0 ? '' : 'AND NOT known'}
+       GROUP BY k HAVING count(*) > 1`),
+  );
+  const duplicateKeys = Number((await all(conn, `SELECT count(*) AS n FROM dup_keys`))[0]!.n);
+  const duplicateSamples = (await all(conn, `SELECT k, c FROM dup_keys ORDER BY c DESC, k LIMIT 5`)).map((r) => ({ key: String(r.k), count: Number(r.c) }));
+  await conn.run(`DROP TABLE dup_keys`);
+  return { nullKeys: Number(c.nulls), duplicateKeys, duplicateSamples };
 }
 
 /**

@@ -116,6 +116,8 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     ap.closeSync();
   };
   let closed = false;
+  // Keys the last `stage` joined against (snapshot and in doubt), for `keyHealth`'s duplicate arithmetic.
+  let stagedPrevious = 0;
 
   const ledger = {
     file,
@@ -139,11 +141,13 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
      * All or nothing: a failed or interrupted query stages nothing and throws.
      */
     async stage(opts: StageOptions): Promise<number> {
-      return stageModel(conn, hash, opts);
+      const r = await stageModel(conn, hash, opts);
+      stagedPrevious = r.previous;
+      return r.rows;
     },
     /** Null/blank and duplicate keys of the staged model (count and up to 5 samples). */
     async keyHealth(opts: { signal?: AbortSignal } = {}): Promise<KeyHealth> {
-      return checkKeys(conn, opts.signal);
+      return checkKeys(conn, stagedPrevious, opts.signal);
     },
     async snapshotSize(): Promise<number> {
       return Number((await all(`SELECT count(*) AS n FROM snapshot`))[0]!.n);

@@ -87,6 +87,30 @@ describe('diff properties', () => {
     );
   });
 
+  test('duplicate keys are found exactly, whether the keys were synced before or are new', async () => {
+    await fc.assert(
+      fc.asyncProperty(stateArb, fc.array(rowArb, { maxLength: 30 }), async (synced, model) => {
+        const ledger = await openDuckdbLedger({ path: ':memory:' });
+        try {
+          await runSync({ spec: spec('delete'), source: tableSource(synced), destination: memoryDestination(), ledger, allowMassDelete: true });
+          const r = await runSync({ spec: spec('delete'), source: tableSource(model), destination: memoryDestination(), ledger, allowMassDelete: true });
+          const counts = new Map<string, number>();
+          for (const m of model) counts.set(m.id, (counts.get(m.id) ?? 0) + 1);
+          const dups = [...counts].filter(([, c]) => c > 1);
+          if (dups.length === 0) expect(r.status).toBe('succeeded');
+          else {
+            expect(r.error).toMatchObject({ code: 'duplicate_keys', details: { count: dups.length } });
+            const top = (r.error!.details!.samples as { key: string; count: number }[])[0]!;
+            expect(top.count).toBe(Math.max(...dups.map(([, c]) => c)));
+          }
+        } finally {
+          await ledger.close();
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
   test('the portable md5 row hash equals md5_number on any text', async () => {
     const ledger = await openDuckdbLedger({ path: ':memory:' });
     const portable = await openDuckdbLedger({ path: ':memory:', portableHash: true });
