@@ -23,10 +23,25 @@ export function checkId(id: unknown, field: string, rules: boolean): FieldError 
   return undefined;
 }
 
-/** Keys of a request body that are not stored as properties (a null-prototype lookup: hot path). */
-const SKIPPED: Record<string, true> = Object.assign(Object.create(null) as Record<string, true>, {
-  id: true, __typename: true, updated_at: true, collection: true, created_at: true, channel_data: true, preferences: true,
-});
+/**
+ * Keys of a request body that are not stored as properties. A `switch` on (internalized) property
+ * names compiles to pointer comparisons: several times faster than a dictionary lookup (hot path).
+ */
+function skipped(key: string): boolean {
+  switch (key) {
+    case 'id':
+    case '__typename':
+    case 'updated_at':
+    case 'collection':
+    case 'created_at':
+    case 'channel_data':
+    case 'preferences':
+    case '__proto__':
+      return true;
+    default:
+      return false;
+  }
+}
 
 /** Context of one upsert. */
 export interface UpsertContext {
@@ -90,7 +105,7 @@ export function upsertRecipient(
 
 function mergeProps(props: JsonObject, input: JsonObject, dropNulls: boolean): void {
   for (const key in input) {
-    if (SKIPPED[key] === true || key === '__proto__') continue;
+    if (skipped(key)) continue;
     const value = input[key];
     if (value === undefined) continue;
     if (value === null && dropNulls) {
