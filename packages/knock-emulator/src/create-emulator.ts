@@ -28,6 +28,9 @@ export interface EmulatedRoute {
   tier: number;
 }
 
+/** `Authorization: Bearer <key>` (compiled once). */
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function destroySocket(c: Context<AppEnv>): boolean {
@@ -83,7 +86,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator & { rout
 
   const authenticate = (c: Context<AppEnv>) => {
     const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const match = BEARER.exec(header);
     const key = match?.[1];
     const unauthorized = switches.unauthorized;
     if (!key || (!key.startsWith('sk_') && !key.startsWith('pk_')) || (state.options.apiKeys && !state.options.apiKeys.has(key))) {

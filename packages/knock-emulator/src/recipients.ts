@@ -87,20 +87,42 @@ export function upsertRecipient(
     map.set(id, record);
   } else {
     record.props = props;
-    record.updatedAt = ctx.now;
     record.bytes = bytes;
-    if (record.deleting) {
-      clearTimeout(record.deleting);
-      delete record.deleting;
-    }
+    touch(record, ctx.now);
   }
+  systemFields(record, input);
+  return record;
+}
+
+/**
+ * Applies a bulk item to an existing record: the same result as {@link upsertRecipient} with
+ * `checkMerged: false`, without its generic steps (the bulk apply hot path, bench/emulator.ts).
+ * @example mergeIntoRecipient(record, { id: 'u1', name: 'Ann' }, ctx)
+ */
+export function mergeIntoRecipient(record: RecipientRecord, input: JsonObject, ctx: UpsertContext): void {
+  mergeProps(record.props, input, ctx.dropNulls);
+  record.bytes += ctx.inputBytes;
+  touch(record, ctx.now);
+  systemFields(record, input);
+}
+
+/** Marks a record as updated (an upsert also cancels a pending delayed delete). */
+function touch(record: RecipientRecord, now: string): void {
+  record.updatedAt = now;
+  if (record.deleting) {
+    clearTimeout(record.deleting);
+    delete record.deleting;
+  }
+}
+
+/** `created_at`, `channel_data` and `preferences` of an upsert body (kept apart from the properties). */
+function systemFields(record: RecipientRecord, input: JsonObject): void {
   const createdAt = input['created_at'];
   if (createdAt !== undefined) record.createdAt = typeof createdAt === 'string' ? createdAt : null;
   const channelData = input['channel_data'];
   if (isPlainObject(channelData)) record.channelData = deepMerge(record.channelData ?? {}, channelData);
   const preferences = input['preferences'];
   if (isPlainObject(preferences)) record.preferences = deepMerge(record.preferences ?? {}, preferences);
-  return record;
 }
 
 function mergeProps(props: JsonObject, input: JsonObject, dropNulls: boolean): void {

@@ -4,7 +4,7 @@ import { bulkOperationJson } from '../bulk-operation.js';
 import { isPlainObject, type JsonObject } from '../deep-merge.js';
 import type { RecipientRecord } from '../environment.js';
 import { KnockHttpError, required, type FieldError } from '../knock-http-error.js';
-import { checkId, MAX_ID_LENGTH, MAX_PROPERTY_BYTES, upsertRecipient, type UpsertContext } from '../recipients.js';
+import { checkId, MAX_ID_LENGTH, MAX_PROPERTY_BYTES, mergeIntoRecipient, upsertRecipient, type UpsertContext } from '../recipients.js';
 import { baseUrl } from '../request-helpers.js';
 
 /** Throws 422 when a path id breaks the id rules (switch `validateIds`). */
@@ -117,6 +117,12 @@ export function bulkUpsert(
       const id = item['id'] as string;
       if ((rules && ruleErrors.has(i)) || (fail !== undefined && fail.has(id)) || (measure && Buffer.byteLength(JSON.stringify(item)) > MAX_PROPERTY_BYTES)) {
         errors.push({ id, collection: errorCollection });
+        continue;
+      }
+      const record = target.get(id);
+      if (record !== undefined) {
+        mergeIntoRecipient(record, item, ctxUpsert);
+        success++;
         continue;
       }
       const result = upsertRecipient(target, id, item, ctxUpsert);
