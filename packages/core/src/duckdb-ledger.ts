@@ -158,22 +158,25 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     },
     /** Changes with `fromSeq <= seq < toSeq`, in order. */
     async readChanges(fromSeq: number, toSeq: number): Promise<StagedChange[]> {
+      // One JSON text per chunk instead of six values per row: @duckdb/node-api decodes every string value
+      // with a native call (~0.7 µs each), while one JSON.parse of the chunk is a single fast pass.
       const r = await serial(() =>
-        all(`SELECT seq, k, action, payload, ${rowHashToHexSql('h')} AS h, before FROM changes WHERE seq >= $1 AND seq < $2 ORDER BY seq`, [fromSeq, toSeq]),
+        all(
+          `SELECT to_json(list(json_array(seq, k, action, payload, ${rowHashToHexSql('h')}, before) ORDER BY seq))::VARCHAR AS j
+             FROM changes WHERE seq >= $1 AND seq < $2`,
+          [fromSeq, toSeq],
+        ),
       );
-      return r.map((x) => ({
-        seq: Number(x.seq),
-        key: x.k as string,
-        action: x.action as StagedChange['action'],
-        payload: (x.payload as string | null) ?? null,
-        hash: (x.action as string) === 'remove' ? null : ((x.h as string | null) ?? null),
-        before: (x.before as string | null) ?? null,
+      const rows = JSON.parse(String(r[0]?.j ?? '[]')) as [number, string, StagedChange['action'], string | null, string | null, string | null][] | null;
+      return (rows ?? []).map(([seq, key, action, payload, hash, before]) => ({
+        seq,
+        key,
+        action,
+        payload,
+        hash: action === 'remove' ? null : hash,
+        before,
       }));
     },
-    /**
-     * Commits one batch in one transaction: confirmed upserts enter the snapshot with their payload and
-     * hash, confirmed removals leave it, and every row's result is recorded.
-     */
     /**
      * Records, before an operation is sent, that its keys are in doubt (one transaction). A `kill -9` from
      * here until `commit` settles them leaves them in doubt, so the next run resends them.
@@ -201,6 +204,11 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     async inDoubtCount(): Promise<number> {
       return Number((await all(`SELECT count(*) AS n FROM in_doubt`))[0]!.n);
     },
+    /**
+     * Commits one batch in one transaction: confirmed upserts enter the snapshot with their payload and
+     * hash, confirmed removals leave it, settled keys leave `in_doubt`, and every row's result and HTTP
+     * exchange is recorded.
+     */
     async commit(
       runId: string,
       batch: {
