@@ -65,7 +65,11 @@ export function registerInspectCommands(program: Command, io: Io, setExit: (code
           if (flags.json) io.stdout.write(JSON.stringify({ key, snapshot: snap ? JSON.parse(snap.payload) : null, results }) + '\n');
           else {
             io.stdout.write(`${config.spec.key}=${key}\n  snapshot  ${snap ? snap.payload : '(not synced)'}\n`);
-            for (const r of results) io.stdout.write(`  ${r.runId}  ${r.action.padEnd(6)}  ${r.status}${r.code ? `  ${r.code}` : ''}${r.field ? `  ${r.field}` : ''}${r.message ? `  ${r.message}` : ''}\n`);
+            for (const r of results) {
+              // Validation messages already name their field ("email is not a valid email address").
+              const field = r.field && !r.message?.startsWith(r.field) ? `  ${r.field}` : '';
+              io.stdout.write(`  ${r.runId}  ${r.action.padEnd(6)}  ${r.status.padEnd(7)}${r.code && r.code !== r.field ? `  ${r.code}` : ''}${field}${r.message ? `  ${r.message}` : ''}\n`);
+            }
           }
           return EXIT.ok;
         }),
