@@ -6,7 +6,7 @@
  * payload once) and the simple approach (both states loaded into JS Maps and compared). Every measurement
  * runs in its own child process, so its peak RSS is its own.
  *
- * Run: npm run bench -- diff [--sizes 1m,10m] [--memory 1GB] [--repeat 2] [--naive-10m]
+ * Run: npm run bench -- diff [--sizes 1m,10m] [--memory 1GB] [--repeat 2] [--destination knock|memory] [--naive-10m]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -38,6 +38,8 @@ const { values: args } = parseArgs({
     memory: { type: 'string', default: '1GB' },
     repeat: { type: 'string', default: '2' },
     'naive-10m': { type: 'boolean', default: false },
+    /** `knock` (default): the real Knock destination's validate + plan; `memory`: the engine alone. */
+    destination: { type: 'string', default: 'knock' },
     child: { type: 'string' },
     n: { type: 'string' },
   },
@@ -130,6 +132,7 @@ async function floor(n: number): Promise<Result> {
 }
 
 async function destination(): Promise<Destination> {
+  if (args.destination === 'memory') return memoryDestination({ batchSize: 1000 });
   try {
     const { knockDestination } = await import('@syncline/destination-knock');
     // plan and validate are pure: nothing is sent to this address.
@@ -194,7 +197,7 @@ if (args.child) {
 // ---------------------------------------------------------------- parent: orchestrate and print
 
 function child(task: string, n: number): Result & { ms: number; maxRssMB: number } {
-  const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', task, '--n', String(n), '--memory', args.memory!], {
+  const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', task, '--n', String(n), '--memory', args.memory!, '--destination', args.destination!], {
     encoding: 'utf8',
     maxBuffer: 64 * 2 ** 20,
   });
@@ -218,8 +221,13 @@ for (const n of sizes) {
     const b = child('build', n);
     process.stdout.write(`${label}: built the ledger snapshot in ${fmt(b.ms)} (peak RSS ${b.maxRssMB.toFixed(0)} MB)\n`);
   }
-  const floors = Array.from({ length: repeat }, () => child('floor', n));
-  const plans = Array.from({ length: repeat }, () => child('plan', n));
+  // Interleaved, so a busy neighbour on this shared machine slows floors and plans alike.
+  const floors: ReturnType<typeof child>[] = [];
+  const plans: ReturnType<typeof child>[] = [];
+  for (let i = 0; i < repeat; i++) {
+    floors.push(child('floor', n));
+    plans.push(child('plan', n));
+  }
   const fl = best(floors);
   const pl = best(plans);
   const rssPeak = Math.max(...plans.map((p) => p.maxRssMB));

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Change, Destination, HttpExchange, Operation, RowFailure, RowIssue, Source } from './contract.js';
-import type { DuckdbLedger, RowResult } from './duckdb-ledger.js';
+import type { DuckdbLedger, RowResult, StagedChange } from './duckdb-ledger.js';
 import type { KeyHealth } from './duckdb-diff.js';
 import { closest, payloadProjection } from './projection.js';
 import type { SyncSpec } from './sync-spec.js';
@@ -318,8 +318,17 @@ async function send(
     }
   };
 
+  // The next chunk is read while this one is validated and planned, so DuckDB and JavaScript overlap.
+  // A read that fails while nobody awaits it yet must not be an unhandled rejection; awaiting still throws.
+  const read = (from: number): Promise<StagedChange[]> => {
+    const p = ledger.readChanges(from, from + chunkSize);
+    p.catch(() => undefined);
+    return p;
+  };
+  let next: Promise<StagedChange[]> | undefined = total > 0 ? read(1) : undefined;
   for (let seq = 1; seq <= total && fatal === undefined && !options.signal?.aborted; seq += chunkSize) {
-    const staged = await ledger.readChanges(seq, seq + chunkSize);
+    const staged = await next!;
+    next = seq + chunkSize <= total ? read(seq + chunkSize) : undefined;
     const t0 = performance.now();
     const valid: Change[] = [];
     const invalidRows: RowResult[] = [];
@@ -365,6 +374,7 @@ async function send(
     }
   }
   await Promise.all(inflight);
+  await next?.catch(() => undefined);
   result.endpoints = [...endpoints.values()];
   if (dryRun) result.requests = result.endpoints.reduce((n, e) => n + e.calls, 0);
   if (fatal !== undefined) throw fatal;
