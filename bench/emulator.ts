@@ -11,7 +11,7 @@
  * until every bulk job of the round has applied, and counts that CPU time too.
  *
  * Run: node --conditions=@syncline/source --import tsx bench/emulator.ts
- * Env: BENCH_ROUNDS (default 8), BENCH_REQUESTS per round and server (default 400),
+ * Env: BENCH_ROUNDS (default 10), BENCH_REQUESTS per round and server (default 400),
  * BENCH_EMULATOR_OPTIONS (JSON merged into the emulator options, for experiments).
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -19,7 +19,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 8);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 10);
 const REQUESTS = Number(process.env['BENCH_REQUESTS'] ?? 400);
 const CONNECTIONS = 8;
 const USERS = 1000;
