@@ -12,7 +12,8 @@
  *
  * Run: node --conditions=@syncline/source --import tsx bench/emulator.ts
  * Env: BENCH_ROUNDS (default 10), BENCH_REQUESTS per round and server (default 400),
- * BENCH_EMULATOR_OPTIONS (JSON merged into the emulator options, for experiments).
+ * BENCH_EMULATOR_OPTIONS (JSON merged into the emulator options, for experiments), BENCH_EMULATOR_MODULE
+ * (import the emulator from this path instead, to compare against another build).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -64,11 +65,12 @@ async function serve(kind: string): Promise<void> {
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     close = () => new Promise((r) => server.close(() => r()));
   } else {
-    const { startEmulator } = await import('@syncline/knock-emulator');
+    const { startEmulator } = (await import(process.env['BENCH_EMULATOR_MODULE'] ?? '@syncline/knock-emulator')) as typeof import('@syncline/knock-emulator');
     const extra = JSON.parse(process.env['BENCH_EMULATOR_OPTIONS'] ?? '{}') as object;
     const emulator = await startEmulator({ port: 0, rateLimits: false, bulkDelayMs: 100, requestLogLimit: 1000, ...extra });
     url = emulator.url;
-    pending = () => emulator.control.pendingBulk();
+    // -1: a build without `pendingBulk` (A/B runs against older code); the bench then waits 2 delays.
+    pending = typeof emulator.control.pendingBulk === 'function' ? () => emulator.control.pendingBulk() : () => -1;
     close = () => emulator.close();
   }
   process.on('message', (m: { type: string }) => {
@@ -152,6 +154,10 @@ async function main(): Promise<void> {
     if (done.failures) throw new Error(`${kind}: ${done.failures} requests failed`);
     // Jobs of this round still pending apply before the next round starts, and count towards its CPU.
     let after = await server.ask({ type: 'cpu' }, 'cpu');
+    if (after.pending < 0) {
+      await sleep(200);
+      after = await server.ask({ type: 'cpu' }, 'cpu');
+    }
     while (after.pending > 0) {
       await sleep(20);
       after = await server.ask({ type: 'cpu' }, 'cpu');
