@@ -15,6 +15,17 @@ export interface StageOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** Counts from staging: model rows, previous keys (snapshot and in doubt), matches, and blank keys. */
+export interface StageStats {
+  rows: number;
+  previous: number;
+  knownRows: number;
+  gone: number;
+  nullKeys: number;
+}
+
+const BLANK_KEY = `(k IS NULL OR k = '' OR (starts_with(k, ' ') AND trim(k) = ''))`;
+
 export interface KeyHealth {
   nullKeys: number;
   duplicateKeys: number;
@@ -32,7 +43,7 @@ const all = async (conn: DuckDBConnection, sql: string): Promise<Record<string, 
  * snapshot rather than payloads. One statement means all or nothing: a failed or interrupted query
  * leaves no `staged`, so it can never reach the diff.
  */
-export async function stageModel(conn: DuckDBConnection, hash: (text: string) => string, o: StageOptions): Promise<{ rows: number; previous: number }> {
+export async function stageModel(conn: DuckDBConnection, hash: (text: string) => string, o: StageOptions): Promise<StageStats> {
   await conn.run(`DROP TABLE IF EXISTS temp.staged`);
   await conn.run(`DROP TABLE IF EXISTS temp.changes`);
   const salted = `(${literal(o.salt)} || payload)`;
@@ -49,8 +60,15 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
               SELECT CAST(${ident(o.key)} AS VARCHAR) AS k, ${o.projection} AS payload FROM (${o.modelSql}) AS model)) AS s
       FULL OUTER JOIN (${previous}) AS p ON s.k = p.k`;
   await interruptible(conn, o.signal, () => conn.run(sql));
-  const rows = Number((await all(conn, `SELECT count(*) AS n FROM staged WHERE present`))[0]!.n);
-  return { rows, previous: Number((await all(conn, `SELECT count(*) AS n FROM (${previous})`))[0]!.n) };
+  // One scan for every count the key checks need.
+  const c = (
+    await interruptible(conn, o.signal, () =>
+      all(conn, `SELECT count(*) FILTER (WHERE present) AS rows, count(*) FILTER (WHERE present AND known) AS known_rows,
+                        count(*) FILTER (WHERE NOT present) AS gone, count(*) FILTER (WHERE present AND ${BLANK_KEY}) AS nulls FROM staged`),
+    )
+  )[0]!;
+  const prev = Number((await all(conn, `SELECT count(*) AS n FROM (${previous})`))[0]!.n);
+  return { rows: Number(c.rows), previous: prev, knownRows: Number(c.known_rows), gone: Number(c.gone), nullKeys: Number(c.nulls) };
 }
 
 /**
@@ -60,23 +78,17 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
  * When that is 0 — the normal case — only the new keys (a few percent) are grouped to find duplicates;
  * one filtered scan replaces a 10M-group aggregation.
  */
-export async function checkKeys(conn: DuckDBConnection, previous: number, signal?: AbortSignal): Promise<KeyHealth> {
-  const blank = `(k IS NULL OR k = '' OR (starts_with(k, ' ') AND trim(k) = ''))`;
-  const counts = await interruptible(conn, signal, () =>
-    all(conn, `SELECT count(*) FILTER (WHERE present AND known) AS known_rows, count(*) FILTER (WHERE NOT present) AS gone,
-                      count(*) FILTER (WHERE present AND ${blank}) AS nulls FROM staged`),
-  );
-  const c = counts[0]!;
-  const surplusAmongKnown = Number(c.known_rows) - (previous - Number(c.gone));
+export async function checkKeys(conn: DuckDBConnection, stats: StageStats, signal?: AbortSignal): Promise<KeyHealth> {
+  const surplusAmongKnown = stats.knownRows - (stats.previous - stats.gone);
   await interruptible(conn, signal, () =>
     conn.run(`CREATE OR REPLACE TEMP TABLE dup_keys AS
-      SELECT k, count(*) AS c FROM staged WHERE present AND NOT ${blank} ${surplusAmongKnown > 0 ? '' : 'AND NOT known'}
+      SELECT k, count(*) AS c FROM staged WHERE present AND NOT ${BLANK_KEY} ${surplusAmongKnown > 0 ? '' : 'AND NOT known'}
        GROUP BY k HAVING count(*) > 1`),
   );
   const duplicateKeys = Number((await all(conn, `SELECT count(*) AS n FROM dup_keys`))[0]!.n);
   const duplicateSamples = (await all(conn, `SELECT k, c FROM dup_keys ORDER BY c DESC, k LIMIT 5`)).map((r) => ({ key: String(r.k), count: Number(r.c) }));
   await conn.run(`DROP TABLE dup_keys`);
-  return { nullKeys: Number(c.nulls), duplicateKeys, duplicateSamples };
+  return { nullKeys: stats.nullKeys, duplicateKeys, duplicateSamples };
 }
 
 /**

@@ -4,7 +4,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Column, HttpExchange } from './contract.js';
 import { SyncError } from './sync-error.js';
 import { literal } from './projection.js';
-import { buildChanges, checkKeys, stageModel, type KeyHealth, type StageOptions } from './duckdb-diff.js';
+import { buildChanges, checkKeys, stageModel, type KeyHealth, type StageOptions, type StageStats } from './duckdb-diff.js';
 import { HEX_TO_ROW_HASH, rowHashSql, rowHashToHexSql } from './row-hash.js';
 
 /** A staged change as read back from the ledger (payload/before are canonical JSON text, hash is 32 hex digits). */
@@ -116,8 +116,8 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     ap.closeSync();
   };
   let closed = false;
-  // Keys the last `stage` joined against (snapshot and in doubt), for `keyHealth`'s duplicate arithmetic.
-  let stagedPrevious = 0;
+  // Counts of the last `stage`, for `keyHealth`'s duplicate arithmetic.
+  let staged: StageStats | undefined;
 
   const ledger = {
     file,
@@ -141,13 +141,13 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
      * All or nothing: a failed or interrupted query stages nothing and throws.
      */
     async stage(opts: StageOptions): Promise<number> {
-      const r = await stageModel(conn, hash, opts);
-      stagedPrevious = r.previous;
-      return r.rows;
+      staged = await stageModel(conn, hash, opts);
+      return staged.rows;
     },
     /** Null/blank and duplicate keys of the staged model (count and up to 5 samples). */
     async keyHealth(opts: { signal?: AbortSignal } = {}): Promise<KeyHealth> {
-      return checkKeys(conn, stagedPrevious, opts.signal);
+      if (!staged) throw new SyncError('ledger_failed', 'keyHealth() needs a staged model (call stage() first)');
+      return checkKeys(conn, staged, opts.signal);
     },
     async snapshotSize(): Promise<number> {
       return Number((await all(`SELECT count(*) AS n FROM snapshot`))[0]!.n);
