@@ -27,4 +27,6 @@ export {
   type PreviewChange,
   type PhaseName,
 } from './run-sync.js';
-export { memoryDestination, type MemoryDestination } from './memory-destination.js';
+export { memoryDestination, type MemoryDestination, type MemoryFaults } from './memory-destination.js';
+export { type KeyHealth, type StageOptions, type StageStats } from './duckdb-diff.js';
+export { ROW_HASH_TEST_VECTOR } from './row-hash.js';
