@@ -32,6 +32,8 @@ export interface BulkOperationRecord {
   failed_at: string | null;
   /** Set while the job has not applied yet. */
   apply?: BulkApply | undefined;
+  /** Set while the job's items are in the store eagerly (see eager-apply.ts): undoes them and returns the ordinary apply. */
+  rollback?: (() => BulkApply) | undefined;
   /** The job's time has come but a fault holds it in `processing`. */
   due?: boolean;
   /** Held in `processing` until the bulk faults stop stalling (or a forced flush). */
@@ -89,12 +91,46 @@ export class BulkQueue {
   private faults: BulkFaults = {};
   private failIds: Set<string> | undefined;
   private failJobsLeft = 0;
-  delayMs: number;
+  private eager = 0;
+  private delay: number;
   private readonly onApplied: () => void;
 
   constructor(options: { delayMs: number; onApplied: () => void }) {
-    this.delayMs = options.delayMs;
+    this.delay = options.delayMs;
     this.onApplied = options.onApplied;
+  }
+
+  /** Delay of jobs created from now on. Setting it settles eager jobs, so jobs keep applying in order. */
+  get delayMs(): number {
+    return this.delay;
+  }
+
+  set delayMs(ms: number) {
+    this.settle();
+    this.delay = ms;
+  }
+
+  /**
+   * Whether a new job may apply eagerly: no bulk faults (they act at apply time) and no ordinary job
+   * pending (an eager job must not overtake one).
+   */
+  canApplyEagerly(): boolean {
+    return this.eager === this.pending.size && !this.faults.stall && !this.faults.holdPolls && this.failIds === undefined && this.failJobsLeft === 0;
+  }
+
+  /**
+   * Rolls back every pending eager job (newest first) and makes it an ordinary job again. Called before
+   * anything can observe stored data (every route but bulk upserts and bulk-operation polls, the control
+   * API, snapshots); free when no eager job is pending.
+   */
+  settle(): void {
+    if (this.eager === 0) return;
+    for (const op of [...this.pending].reverse()) {
+      if (!op.rollback) continue;
+      op.apply = op.rollback();
+      op.rollback = undefined;
+    }
+    this.eager = 0;
   }
 
   /** How many jobs have not applied yet. */
@@ -103,7 +139,7 @@ export class BulkQueue {
   }
 
   /** Creates a job in `queued` and schedules it. */
-  enqueue(name: string, rows: number, apply: BulkApply): BulkOperationRecord {
+  enqueue(name: string, rows: number, apply: BulkApply, rollback?: () => BulkApply): BulkOperationRecord {
     const now = new Date().toISOString();
     const op: BulkOperationRecord = {
       id: randomUUID(),
@@ -121,6 +157,10 @@ export class BulkQueue {
       failed_at: null,
       apply,
     };
+    if (rollback) {
+      op.rollback = rollback;
+      this.eager++;
+    }
     if (this.faults.stall) op.stalled = true;
     if (this.faults.holdPolls) op.holdPolls = this.faults.holdPolls;
     if (this.failJobsLeft > 0) {
@@ -128,7 +168,7 @@ export class BulkQueue {
       op.failJob = true;
     }
     this.pending.add(op);
-    const half = this.delayMs / 2;
+    const half = this.delay / 2;
     op.timer = setTimeout(() => {
       this.start(op);
       op.timer = setTimeout(() => this.due(op), half);
@@ -151,6 +191,7 @@ export class BulkQueue {
 
   /** Sets the bulk faults (replacing earlier ones). Turning `stall` off releases stalled jobs. */
   setFaults(faults: BulkFaults): void {
+    this.settle();
     this.faults = { ...faults };
     this.failIds = faults.failItemIds?.length ? new Set(faults.failItemIds) : undefined;
     this.failJobsLeft = faults.failJobs ?? 0;
@@ -181,6 +222,7 @@ export class BulkQueue {
 
   /** Drops pending jobs without applying them (reset). */
   clear(): void {
+    this.settle();
     for (const op of this.pending) clearTimeout(op.timer);
     this.pending.clear();
     this.setFaults({});
@@ -205,6 +247,10 @@ export class BulkQueue {
     clearTimeout(op.timer);
     this.pending.delete(op);
     op.apply = undefined;
+    if (op.rollback) {
+      op.rollback = undefined;
+      this.eager--;
+    }
     op.holdPolls = 0;
     const now = new Date().toISOString();
     op.updated_at = now;

@@ -28,6 +28,12 @@ export interface EmulatedRoute {
   tier: number;
 }
 
+/**
+ * Routes that cannot observe stored data, so they leave eager bulk jobs in place (eager-apply.ts): the
+ * bulk upserts themselves and bulk-operation polls. Every other route settles them first.
+ */
+const LEAVES_EAGER_JOBS = new Set(['POST /v1/users/bulk/identify', 'POST /v1/objects/{collection}/bulk/set', 'GET /v1/bulk_operations/{id}']);
+
 /** `Authorization: Bearer <key>` (compiled once). */
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
@@ -109,8 +115,10 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator & { rout
   const route: RegisterRoute = (method, template, tier, handler) => {
     routes.push({ method, template, tier });
     const name = `${method} ${template}`;
+    const settles = !LEAVES_EAGER_JOBS.has(name);
     app.on(method, template.replace(/\{(\w+)\}/g, ':$1'), async (c) => {
       c.set('route', name);
+      if (settles) state.bulk.settle();
       const fault = state.faults.idle ? undefined : state.faults.take(method, template);
       if (fault) {
         c.set('fault', fault.source);

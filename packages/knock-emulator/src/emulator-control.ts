@@ -50,6 +50,8 @@ export interface EmulatorControl {
 export function createControl(state: EmulatorState): EmulatorControl {
   const envs = (apiKey?: string) =>
     apiKey === undefined ? [...state.environments.values()] : [state.environments.get(environmentId(apiKey))].flatMap((e) => e ?? []);
+  // No method here reads users or objects; those that change how jobs apply (bulk faults, delay, reset)
+  // settle eager bulk jobs inside the queue (eager-apply.ts).
   return {
     addFault: (rule) => state.faults.add(rule),
     faults: () => state.faults.list(),

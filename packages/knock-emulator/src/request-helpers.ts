@@ -8,9 +8,9 @@ import { KnockHttpError, required, type FieldError } from './knock-http-error.js
  * invalid JSON → 400 (UNCONFIRMED status, reference "Emulator notes").
  * @example const body = await readJson(c)
  */
-export async function readJson(c: Context<AppEnv>): Promise<{ value: unknown; bytes: number }> {
+export async function readJson(c: Context<AppEnv>): Promise<{ value: unknown; bytes: number; text: string }> {
   const text = await c.req.text();
-  if (text.length === 0) return { value: undefined, bytes: 0 };
+  if (text.length === 0) return { value: undefined, bytes: 0, text };
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -18,20 +18,20 @@ export async function readJson(c: Context<AppEnv>): Promise<{ value: unknown; by
     throw KnockHttpError.badJson();
   }
   c.set('body', value);
-  return { value, bytes: text.length };
+  return { value, bytes: text.length, text };
 }
 
 /**
  * Reads a JSON object body; a missing body counts as `{}` only when `emptyOk`.
  * @example const { value } = await readObject(c, true)
  */
-export async function readObject(c: Context<AppEnv>, emptyOk: boolean): Promise<{ value: JsonObject; bytes: number }> {
-  const { value, bytes } = await readJson(c);
-  if (value === undefined && emptyOk) return { value: {}, bytes: 2 };
+export async function readObject(c: Context<AppEnv>, emptyOk: boolean): Promise<{ value: JsonObject; bytes: number; text: string }> {
+  const { value, bytes, text } = await readJson(c);
+  if (value === undefined && emptyOk) return { value: {}, bytes: 2, text: '{}' };
   if (!isPlainObject(value)) {
     throw KnockHttpError.invalid([value === undefined ? required('body') : { field: 'body', message: 'must be an object', type: 'object' }]);
   }
-  return { value, bytes };
+  return { value, bytes, text };
 }
 
 /** Knock caps bulk calls and audience add/remove at 1,000 items (reference §1.7). */

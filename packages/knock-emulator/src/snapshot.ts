@@ -27,6 +27,7 @@ const strip = ({ deleting: _d, ...rest }: RecipientRecord): StoredRecord => rest
 
 /** Serialises all environments (keyed by environment id, never by API key). Pending bulk jobs are stored as they are. */
 export function toSnapshot(state: EmulatorState): string {
+  state.bulk.settle(); // eager bulk jobs are not stored data yet (eager-apply.ts)
   const environments: Record<string, StoredEnvironment> = {};
   for (const env of state.environments.values()) {
     environments[env.id] = {

@@ -98,3 +98,53 @@ describe('bulk faults', () => {
   });
 });
 
+
+describe('jobs apply when they complete (bulk upserts are merged early and rolled back when observed)', () => {
+  const done = async (h: Awaited<ReturnType<typeof start>>, id: string) =>
+    until(async () => (await h.knock.bulkOperations.get(id)).status === 'completed');
+
+  test('a pending job is invisible, then visible once completed', async () => {
+    const h = await start();
+    const op = await h.knock.users.bulk.identify({ users: [{ id: 'e1', name: 'E' }] });
+    expect((await h.http('GET', '/v1/users/e1')).status).toBe(404);
+    await done(h, op.id);
+    expect(await h.knock.users.get('e1')).toMatchObject({ id: 'e1', name: 'E' });
+  });
+
+  test('a read while pending sees the old state exactly; the job then merges as usual', async () => {
+    const h = await start();
+    await h.http('PUT', '/v1/users/u2', { body: { name: 'A', company: { id: 'c1' } } });
+    const op = await h.knock.users.bulk.identify({ users: [{ id: 'u2', name: 'B', company: { region: 'eu' }, extra: 1 } as never] });
+    const before = (await h.http('GET', '/v1/users/u2')).body as Record<string, unknown>;
+    expect(before).toMatchObject({ name: 'A', company: { id: 'c1' } });
+    expect(before).not.toHaveProperty('extra');
+    expect(before['company']).toEqual({ id: 'c1' });
+    await done(h, op.id);
+    const after = (await h.http('GET', '/v1/users/u2')).body as Record<string, unknown>;
+    expect(after).toMatchObject({ name: 'B', extra: 1, company: { id: 'c1', region: 'eu' } });
+    expect(Date.parse(after['updated_at'] as string)).toBeGreaterThanOrEqual(Date.parse(before['updated_at'] as string));
+  });
+
+  test('a write while pending is overwritten by the job when it completes, even with values unchanged at request time', async () => {
+    const h = await start();
+    await h.http('PUT', '/v1/users/u3', { body: { plan: 'pro', name: 'N' } });
+    const op = await h.knock.users.bulk.identify({ users: [{ id: 'u3', plan: 'pro', seats: 3 } as never] });
+    await h.http('PUT', '/v1/users/u3', { body: { plan: 'free' } });
+    await done(h, op.id);
+    expect((await h.http('GET', '/v1/users/u3')).body).toMatchObject({ plan: 'pro', seats: 3, name: 'N' });
+  });
+
+  test('several pending jobs on the same user apply in order', async () => {
+    const h = await start();
+    const a = await h.knock.users.bulk.identify({ users: [{ id: 'u4', n: 1, first: true } as never] });
+    const b = await h.knock.users.bulk.identify({ users: [{ id: 'u4', n: 2 } as never] });
+    await done(h, a.id);
+    await done(h, b.id);
+    expect((await h.http('GET', '/v1/users/u4')).body).toMatchObject({ n: 2, first: true });
+    const c = await h.knock.users.bulk.identify({ users: [{ id: 'u4', n: 3 } as never] });
+    h.emulator.control.setBulkFaults({ failItemIds: ['u4'] });
+    await done(h, c.id);
+    expect(await h.knock.bulkOperations.get(c.id)).toMatchObject({ success_count: 0, error_items: [{ id: 'u4' }] });
+    expect((await h.http('GET', '/v1/users/u4')).body).toMatchObject({ n: 2 });
+  });
+});

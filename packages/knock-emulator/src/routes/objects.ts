@@ -56,11 +56,12 @@ export function registerObjectRoutes(route: RegisterRoute): void {
   // §3.3 bulk set: ≤ 1,000 objects, async.
   route('POST', '/v1/objects/{collection}/bulk/set', 1, async (ctx) => {
     const collection = collectionOf(ctx);
-    const { value, bytes } = await readObject(ctx.c, false);
+    const { value, bytes, text } = await readObject(ctx.c, false);
     const objects = requireArray(value, 'objects');
     const ruleErrors = checkItems(ctx, objects, 'objects');
     const env = ctx.env;
-    return bulkUpsert(ctx, 'objects.set', () => env.collection(collection), objects as JsonObject[], ruleErrors, bytes, collection);
+    const reparse = () => (JSON.parse(text) as { objects: JsonObject[] }).objects;
+    return bulkUpsert(ctx, 'objects.set', () => env.collection(collection), objects as JsonObject[], ruleErrors, bytes, collection, reparse);
   });
 
   // §3.4 bulk delete: the limit is not stated; 1,000 assumed (UNCONFIRMED).

@@ -76,11 +76,12 @@ export function registerUserRoutes(route: RegisterRoute): void {
 
   // §2.5 bulk identify: ≤ 1,000 users, async BulkOperation.
   route('POST', '/v1/users/bulk/identify', 1, async (ctx) => {
-    const { value, bytes } = await readObject(ctx.c, false);
+    const { value, bytes, text } = await readObject(ctx.c, false);
     const users = requireArray(value, 'users');
     const ruleErrors = checkItems(ctx, users, 'users');
     const env = ctx.env;
-    return bulkUpsert(ctx, 'users.identify', () => env.users, users as JsonObject[], ruleErrors, bytes, undefined);
+    const reparse = () => (JSON.parse(text) as { users: JsonObject[] }).users;
+    return bulkUpsert(ctx, 'users.identify', () => env.users, users as JsonObject[], ruleErrors, bytes, undefined, reparse);
   });
 
   // §2.6 bulk delete: POST with `user_ids`.
