@@ -92,6 +92,8 @@ export class BulkQueue {
   private failIds: Set<string> | undefined;
   private failJobsLeft = 0;
   private eager = 0;
+  /** After a rollback, jobs take the ordinary path for a while: reads mixed with bulk writes would roll back every job. */
+  private eagerPausedUntil = 0;
   private delay: number;
   private readonly onApplied: () => void;
 
@@ -111,11 +113,11 @@ export class BulkQueue {
   }
 
   /**
-   * Whether a new job may apply eagerly: no bulk faults (they act at apply time) and no ordinary job
-   * pending (an eager job must not overtake one).
+   * Whether a new job may apply eagerly: no bulk faults (they act at apply time), no ordinary job
+   * pending (an eager job must not overtake one) and no rollback in the last second.
    */
   canApplyEagerly(): boolean {
-    return this.eager === this.pending.size && !this.faults.stall && !this.faults.holdPolls && this.failIds === undefined && this.failJobsLeft === 0;
+    return this.eager === this.pending.size && performance.now() >= this.eagerPausedUntil && !this.faults.stall && !this.faults.holdPolls && this.failIds === undefined && this.failJobsLeft === 0;
   }
 
   /**
@@ -125,6 +127,7 @@ export class BulkQueue {
    */
   settle(): void {
     if (this.eager === 0) return;
+    this.eagerPausedUntil = performance.now() + 1000;
     for (const op of [...this.pending].reverse()) {
       if (!op.rollback) continue;
       op.apply = op.rollback();
