@@ -233,13 +233,17 @@ for (const n of sizes) {
   const fl = best(floors);
   const pl = best(plans);
   const rssPeak = Math.max(...plans.map((p) => p.maxRssMB));
+  // Each plan is divided by the floor measured just before it, and the median of those ratios is the
+  // headline: on a shared machine a neighbour's load slows adjacent measurements alike.
+  const pairRatios = plans.map((p, i) => p.ms / floors[i]!.ms).sort((a, b) => a - b);
+  const medianRatio = pairRatios[Math.floor(pairRatios.length / 2)]!;
   process.stdout.write(
-    `${label}: floor ${floors.map((x) => fmt(x.ms)).join(' / ')} · plan ${plans.map((x) => fmt(x.ms)).join(' / ')} → plan/floor ${(pl.ms / fl.ms).toFixed(2)}×` +
+    `${label}: floor ${floors.map((x) => fmt(x.ms)).join(' / ')} · plan ${plans.map((x) => fmt(x.ms)).join(' / ')} → plan/floor median ${medianRatio.toFixed(2)}× (pairs ${pairRatios.map((r) => r.toFixed(2)).join(', ')}; best/best ${(pl.ms / fl.ms).toFixed(2)}×)` +
       ` · plan peak RSS ${rssPeak.toFixed(0)} MB · JS heap peak ${(pl.heapPeakMB as number).toFixed(0)} MB · destination ${pl.destination}\n` +
       `${label}: rows ${JSON.stringify(pl.rows)} · ${pl.calls} calls planned\n` +
       `${label}: phases ${(pl.phases as { name: string; ms: number }[]).map((p) => `${p.name} ${p.ms} ms`).join(' · ')}\n`,
   );
-  const row: Record<string, unknown> = { n, floorMs: fl.ms, planMs: pl.ms, ratio: pl.ms / fl.ms, planRssMB: rssPeak, floorRssMB: fl.maxRssMB, heapPeakMB: pl.heapPeakMB, phases: pl.phases };
+  const row: Record<string, unknown> = { n, floorMs: fl.ms, planMs: pl.ms, ratio: medianRatio, pairRatios, planRssMB: rssPeak, floorRssMB: fl.maxRssMB, heapPeakMB: pl.heapPeakMB, phases: pl.phases };
   if (n <= 2e6 || args['naive-10m']) {
     try {
       const nv = child('naive', n);
