@@ -8,12 +8,12 @@
  *
  * Run: npm run bench -- diff [--sizes 1m,10m] [--memory 1536MB] [--repeat 2] [--destination knock|memory] [--naive-10m]
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
-import { DuckDBInstance } from "@duckdb/node-api";
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DuckDBInstance } from '@duckdb/node-api';
 import {
   configHash,
   literal,
@@ -24,46 +24,39 @@ import {
   syncSpecFieldsSchema,
   toSyncSpec,
   type Destination,
-} from "@syncline/core";
-import { duckdbSource } from "@syncline/source-duckdb";
+} from '@syncline/core';
+import { duckdbSource } from '@syncline/source-duckdb';
 
-const DATA = join(import.meta.dirname, ".data");
+const DATA = join(import.meta.dirname, '.data');
 const SEED = 42;
 /** Bump when the ledger layout changes, so a cached bench ledger is rebuilt. */
-const LEDGER_TAG = "v2";
+const LEDGER_TAG = 'v2';
 
 const { values: args } = parseArgs({
   options: {
-    sizes: { type: "string", default: "1m,10m" },
+    sizes: { type: 'string', default: '1m,10m' },
     // 1.5 GB: at 10M rows the snapshot's (key, hash) join table fits (no spill; peak RSS ~1.6 GB); at 1 GB
     // DuckDB spills ~750 MB to the ledger's .tmp and the stage takes ~1.5× as long.
-    memory: { type: "string", default: "1536MB" },
-    repeat: { type: "string", default: "2" },
-    "naive-10m": { type: "boolean", default: false },
+    memory: { type: 'string', default: '1536MB' },
+    repeat: { type: 'string', default: '2' },
+    'naive-10m': { type: 'boolean', default: false },
     /** `knock` (default): the real Knock destination's validate + plan; `memory`: the engine alone. */
-    destination: { type: "string", default: "knock" },
-    child: { type: "string" },
-    n: { type: "string" },
+    destination: { type: 'string', default: 'knock' },
+    child: { type: 'string' },
+    n: { type: 'string' },
   },
 });
 
 const spec = toSyncSpec(
   syncSpecFieldsSchema.parse({
-    name: "bench-users",
-    model: "select * from users",
-    key: "id",
+    name: 'bench-users',
+    model: 'select * from users',
+    key: 'id',
     sync: {
-      type: "users",
-      mode: "upsert",
-      onDelete: "delete",
-      fields: {
-        email: "email",
-        name: "full_name",
-        phone_number: "phone",
-        timezone: "timezone",
-        plan: "plan",
-        signup_date: "signup_date",
-      },
+      type: 'users',
+      mode: 'upsert',
+      onDelete: 'delete',
+      fields: { email: 'email', name: 'full_name', phone_number: 'phone', timezone: 'timezone', plan: 'plan', signup_date: 'signup_date' },
     },
   }),
 );
@@ -75,16 +68,10 @@ const files = (n: number) => ({
 });
 
 /** Deterministic pseudo-random pick in [0, n) for row `i` and column salt `k` (plain integer arithmetic, engine-independent). */
-const pick = (k: number, n: number): string =>
-  `((i * 2654435761 + ${SEED * 7919 + k * 104729}) % 4294967291) % ${n}`;
+const pick = (k: number, n: number): string => `((i * 2654435761 + ${SEED * 7919 + k * 104729}) % 4294967291) % ${n}`;
 
 /** The users model for row numbers `i`; rows with i % 100 = 50 get a new plan in the current state. */
-function usersSql(
-  from: number,
-  to: number,
-  changed: boolean,
-  n: number,
-): string {
+function usersSql(from: number, to: number, changed: boolean, n: number): string {
   const plan = `(['free', 'pro', 'team'])[1 + ${pick(5, 3)}]`;
   return `SELECT 'u' || lpad(i::VARCHAR, 9, '0') AS id,
       'user' || i || '@example.com' AS email,
@@ -104,17 +91,10 @@ async function generate(n: number): Promise<Result> {
   const f = files(n);
   const t0 = performance.now();
   if (!existsSync(f.prev) || !existsSync(f.cur)) {
-    const db = await DuckDBInstance.create(":memory:", {
-      threads: "2",
-      memory_limit: args.memory!,
-    });
+    const db = await DuckDBInstance.create(':memory:', { threads: '2', memory_limit: args.memory! });
     const c = await db.connect();
-    await c.run(
-      `COPY (${usersSql(0, n, false, n)}) TO ${literal(f.prev)} (FORMAT parquet)`,
-    );
-    await c.run(
-      `COPY (${usersSql(Math.round(n * 0.005), Math.round(n * 1.005), true, n)}) TO ${literal(f.cur)} (FORMAT parquet)`,
-    );
+    await c.run(`COPY (${usersSql(0, n, false, n)}) TO ${literal(f.prev)} (FORMAT parquet)`);
+    await c.run(`COPY (${usersSql(Math.round(n * 0.005), Math.round(n * 1.005), true, n)}) TO ${literal(f.cur)} (FORMAT parquet)`);
     c.closeSync();
     db.closeSync();
   }
@@ -126,19 +106,13 @@ async function buildLedger(n: number): Promise<Result> {
   const f = files(n);
   const t0 = performance.now();
   for (const p of [f.ledger, `${f.ledger}.wal`]) rmSync(p, { force: true });
-  const ledger = await openDuckdbLedger({
-    path: f.ledger,
-    memoryLimit: args.memory!,
-  });
-  const columns = await ledger.describe(
-    `SELECT * FROM read_parquet(${literal(f.prev)})`,
-  );
+  const ledger = await openDuckdbLedger({ path: f.ledger, memoryLimit: args.memory! });
+  const columns = await ledger.describe(`SELECT * FROM read_parquet(${literal(f.prev)})`);
   const salt = configHash(spec);
-  await ledger.connection
-    .run(`INSERT INTO snapshot SELECT k, ${ledger.rowHash(`(${literal(salt)} || payload)`)}, payload, 'r_bench', now()
+  await ledger.connection.run(`INSERT INTO snapshot SELECT k, ${ledger.rowHash(`(${literal(salt)} || payload)`)}, payload, 'r_bench', now()
     FROM (SELECT CAST(id AS VARCHAR) AS k, ${payloadProjection(spec.fields, columns)} AS payload FROM read_parquet(${literal(f.prev)}))`);
-  await ledger.setMeta("config_hash", salt);
-  await ledger.connection.run("CHECKPOINT");
+  await ledger.setMeta('config_hash', salt);
+  await ledger.connection.run('CHECKPOINT');
   await ledger.close();
   return { ms: performance.now() - t0 };
 }
@@ -146,13 +120,8 @@ async function buildLedger(n: number): Promise<Result> {
 /** The floor: DuckDB reads the model and hashes every row's payload once (same projection, same hash, same settings). */
 async function floor(n: number): Promise<Result> {
   const f = files(n);
-  const ledger = await openDuckdbLedger({
-    path: ":memory:",
-    memoryLimit: args.memory!,
-  });
-  const columns = await ledger.describe(
-    `SELECT * FROM read_parquet(${literal(f.cur)})`,
-  );
+  const ledger = await openDuckdbLedger({ path: ':memory:', memoryLimit: args.memory! });
+  const columns = await ledger.describe(`SELECT * FROM read_parquet(${literal(f.cur)})`);
   const salted = `(${literal(configHash(spec))} || payload)`;
   const t0 = performance.now();
   const r = await ledger.connection.runAndReadAll(
@@ -165,15 +134,11 @@ async function floor(n: number): Promise<Result> {
 }
 
 async function destination(): Promise<Destination> {
-  if (args.destination === "memory")
-    return memoryDestination({ batchSize: 1000 });
+  if (args.destination === 'memory') return memoryDestination({ batchSize: 1000 });
   try {
-    const { knockDestination } = await import("@syncline/destination-knock");
+    const { knockDestination } = await import('@syncline/destination-knock');
     // plan and validate are pure: nothing is sent to this address.
-    return knockDestination({
-      apiKey: "sk_test_bench",
-      baseUrl: "http://127.0.0.1:9",
-    });
+    return knockDestination({ apiKey: 'sk_test_bench', baseUrl: 'http://127.0.0.1:9' });
   } catch {
     return memoryDestination();
   }
@@ -182,64 +147,32 @@ async function destination(): Promise<Destination> {
 async function plan(n: number): Promise<Result> {
   const f = files(n);
   const dest = await destination();
-  const ledger = await openDuckdbLedger({
-    path: f.ledger,
-    memoryLimit: args.memory!,
-  });
+  const ledger = await openDuckdbLedger({ path: f.ledger, memoryLimit: args.memory! });
   const source = duckdbSource({ tables: { users: f.cur } });
   let heapPeak = process.memoryUsage().heapUsed;
-  const sampler = setInterval(
-    () => (heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed)),
-    20,
-  );
+  const sampler = setInterval(() => (heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed)), 20);
   const t0 = performance.now();
-  const r = await runSync({
-    spec,
-    source,
-    destination: dest,
-    ledger,
-    dryRun: true,
-  });
+  const r = await runSync({ spec, source, destination: dest, ledger, dryRun: true });
   const ms = performance.now() - t0;
   clearInterval(sampler);
   heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
   await ledger.close();
-  if (r.status !== "succeeded")
-    throw new Error(`dry run ${r.status}: ${r.error?.message}`);
-  return {
-    ms,
-    destination: dest.name,
-    rows: r.rows,
-    phases: r.phases,
-    calls: r.requests,
-    heapPeakMB: heapPeak / 2 ** 20,
-  };
+  if (r.status !== 'succeeded') throw new Error(`dry run ${r.status}: ${r.error?.message}`);
+  return { ms, destination: dest.name, rows: r.rows, phases: r.phases, calls: r.requests, heapPeakMB: heapPeak / 2 ** 20 };
 }
 
 /** What a user would write first: both states as JS Maps of key → JSON text, then compare. */
 async function naive(n: number): Promise<Result> {
   const f = files(n);
-  const db = await DuckDBInstance.create(":memory:", { threads: "2" });
+  const db = await DuckDBInstance.create(':memory:', { threads: '2' });
   const conn = await db.connect();
   const t0 = performance.now();
   const load = async (file: string): Promise<Map<string, string>> => {
     const m = new Map<string, string>();
-    const res = await conn.stream(
-      `SELECT * FROM read_parquet(${literal(file)})`,
-    );
+    const res = await conn.stream(`SELECT * FROM read_parquet(${literal(file)})`);
     for await (const rows of res.yieldRowObjectJson())
       for (const r of rows)
-        m.set(
-          String(r.id),
-          JSON.stringify({
-            email: r.email,
-            name: r.full_name,
-            phone_number: r.phone,
-            timezone: r.timezone,
-            plan: r.plan,
-            signup_date: r.signup_date,
-          }),
-        );
+        m.set(String(r.id), JSON.stringify({ email: r.email, name: r.full_name, phone_number: r.phone, timezone: r.timezone, plan: r.plan, signup_date: r.signup_date }));
     return m;
   };
   const prev = await load(f.prev);
@@ -255,138 +188,72 @@ async function naive(n: number): Promise<Result> {
   return { ms, counts, heapPeakMB: process.memoryUsage().heapUsed / 2 ** 20 };
 }
 
-const TASKS: Record<string, (n: number) => Promise<Result>> = {
-  generate,
-  build: buildLedger,
-  floor,
-  plan,
-  naive,
-};
+const TASKS: Record<string, (n: number) => Promise<Result>> = { generate, build: buildLedger, floor, plan, naive };
 
 if (args.child) {
   const result = await TASKS[args.child]!(Number(args.n));
-  process.stdout.write(
-    `\nRESULT ${JSON.stringify({ ...result, maxRssMB: process.resourceUsage().maxRSS / 1024 })}\n`,
-  );
+  process.stdout.write(`\nRESULT ${JSON.stringify({ ...result, maxRssMB: process.resourceUsage().maxRSS / 1024 })}\n`);
   process.exit(0);
 }
 
 // ---------------------------------------------------------------- parent: orchestrate and print
 
-function child(
-  task: string,
-  n: number,
-): Result & { ms: number; maxRssMB: number } {
-  const r = spawnSync(
-    process.execPath,
-    [
-      ...process.execArgv,
-      fileURLToPath(import.meta.url),
-      "--child",
-      task,
-      "--n",
-      String(n),
-      "--memory",
-      args.memory!,
-      "--destination",
-      args.destination!,
-    ],
-    {
-      encoding: "utf8",
-      maxBuffer: 64 * 2 ** 20,
-    },
-  );
-  const line = r.stdout.split("\n").find((l) => l.startsWith("RESULT "));
-  if (r.status !== 0 || !line)
-    throw Object.assign(
-      new Error(
-        `${task} ${n} failed (exit ${r.status}): ${r.stderr.slice(-2000)}`,
-      ),
-      { stderr: r.stderr },
-    );
+function child(task: string, n: number): Result & { ms: number; maxRssMB: number } {
+  const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', task, '--n', String(n), '--memory', args.memory!, '--destination', args.destination!], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 2 ** 20,
+  });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  if (r.status !== 0 || !line) throw Object.assign(new Error(`${task} ${n} failed (exit ${r.status}): ${r.stderr.slice(-2000)}`), { stderr: r.stderr });
   return JSON.parse(line.slice(7));
 }
 
-const sizes = args
-  .sizes!.split(",")
-  .map((s) =>
-    Math.round(Number(s.replace(/m$/i, "")) * (/m$/i.test(s) ? 1e6 : 1)),
-  );
+const sizes = args.sizes!.split(',').map((s) => Math.round(Number(s.replace(/m$/i, '')) * (/m$/i.test(s) ? 1e6 : 1)));
 const repeat = Number(args.repeat);
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const best = <T extends { ms: number }>(xs: T[]): T =>
-  xs.reduce((a, b) => (b.ms < a.ms ? b : a));
+const best = <T extends { ms: number }>(xs: T[]): T => xs.reduce((a, b) => (b.ms < a.ms ? b : a));
 mkdirSync(DATA, { recursive: true });
-process.stdout.write(
-  `diff/plan benchmark · memory_limit ${args.memory} · best of ${repeat} · node ${process.version}\n`,
-);
+process.stdout.write(`diff/plan benchmark · memory_limit ${args.memory} · best of ${repeat} · node ${process.version}\n`);
 const summary: Record<string, unknown>[] = [];
 for (const n of sizes) {
   const label = n >= 1e6 ? `${n / 1e6}M` : String(n);
-  const gen = child("generate", n);
-  if (gen.ms > 100)
-    process.stdout.write(`${label}: generated the model in ${fmt(gen.ms)}\n`);
+  const gen = child('generate', n);
+  if (gen.ms > 100) process.stdout.write(`${label}: generated the model in ${fmt(gen.ms)}\n`);
   if (!existsSync(files(n).ledger)) {
-    const b = child("build", n);
-    process.stdout.write(
-      `${label}: built the ledger snapshot in ${fmt(b.ms)} (peak RSS ${b.maxRssMB.toFixed(0)} MB)\n`,
-    );
+    const b = child('build', n);
+    process.stdout.write(`${label}: built the ledger snapshot in ${fmt(b.ms)} (peak RSS ${b.maxRssMB.toFixed(0)} MB)\n`);
   }
   // Interleaved, so a busy neighbour on this shared machine slows floors and plans alike.
   const floors: ReturnType<typeof child>[] = [];
   const plans: ReturnType<typeof child>[] = [];
   for (let i = 0; i < repeat; i++) {
-    floors.push(child("floor", n));
-    plans.push(child("plan", n));
+    floors.push(child('floor', n));
+    plans.push(child('plan', n));
   }
   const fl = best(floors);
   const pl = best(plans);
   const rssPeak = Math.max(...plans.map((p) => p.maxRssMB));
   // Each plan is divided by the floor measured just before it, and the median of those ratios is the
   // headline: on a shared machine a neighbour's load slows adjacent measurements alike.
-  const pairRatios = plans
-    .map((p, i) => p.ms / floors[i]!.ms)
-    .sort((a, b) => a - b);
+  const pairRatios = plans.map((p, i) => p.ms / floors[i]!.ms).sort((a, b) => a - b);
   const medianRatio = pairRatios[Math.floor(pairRatios.length / 2)]!;
   process.stdout.write(
-    `${label}: floor ${floors.map((x) => fmt(x.ms)).join(" / ")} · plan ${plans.map((x) => fmt(x.ms)).join(" / ")} → plan/floor median ${medianRatio.toFixed(2)}× (pairs ${pairRatios.map((r) => r.toFixed(2)).join(", ")}; best/best ${(pl.ms / fl.ms).toFixed(2)}×)` +
+    `${label}: floor ${floors.map((x) => fmt(x.ms)).join(' / ')} · plan ${plans.map((x) => fmt(x.ms)).join(' / ')} → plan/floor median ${medianRatio.toFixed(2)}× (pairs ${pairRatios.map((r) => r.toFixed(2)).join(', ')}; best/best ${(pl.ms / fl.ms).toFixed(2)}×)` +
       ` · plan peak RSS ${rssPeak.toFixed(0)} MB · JS heap peak ${(pl.heapPeakMB as number).toFixed(0)} MB · destination ${pl.destination}\n` +
       `${label}: rows ${JSON.stringify(pl.rows)} · ${pl.calls} calls planned\n` +
-      `${label}: phases ${(pl.phases as { name: string; ms: number }[]).map((p) => `${p.name} ${p.ms} ms`).join(" · ")}\n`,
+      `${label}: phases ${(pl.phases as { name: string; ms: number }[]).map((p) => `${p.name} ${p.ms} ms`).join(' · ')}\n`,
   );
-  const row: Record<string, unknown> = {
-    n,
-    floorMs: fl.ms,
-    planMs: pl.ms,
-    ratio: medianRatio,
-    pairRatios,
-    planRssMB: rssPeak,
-    floorRssMB: fl.maxRssMB,
-    heapPeakMB: pl.heapPeakMB,
-    phases: pl.phases,
-  };
-  if (n <= 2e6 || args["naive-10m"]) {
+  const row: Record<string, unknown> = { n, floorMs: fl.ms, planMs: pl.ms, ratio: medianRatio, pairRatios, planRssMB: rssPeak, floorRssMB: fl.maxRssMB, heapPeakMB: pl.heapPeakMB, phases: pl.phases };
+  if (n <= 2e6 || args['naive-10m']) {
     try {
-      const nv = child("naive", n);
+      const nv = child('naive', n);
       row.naiveMs = nv.ms;
       row.naiveRssMB = nv.maxRssMB;
-      process.stdout.write(
-        `${label}: JS Maps ${fmt(nv.ms)} (peak RSS ${nv.maxRssMB.toFixed(0)} MB, heap ${(nv.heapPeakMB as number).toFixed(0)} MB) → JS Maps/plan ${(nv.ms / pl.ms).toFixed(2)}×\n`,
-      );
+      process.stdout.write(`${label}: JS Maps ${fmt(nv.ms)} (peak RSS ${nv.maxRssMB.toFixed(0)} MB, heap ${(nv.heapPeakMB as number).toFixed(0)} MB) → JS Maps/plan ${(nv.ms / pl.ms).toFixed(2)}×\n`);
     } catch (e) {
-      process.stdout.write(
-        `${label}: JS Maps did not finish: ${
-          String((e as Error).message)
-            .split("\n")
-            .find((l) => /heap|memory/i.test(l)) ??
-          (e as Error).message.slice(0, 200)
-        }\n`,
-      );
+      process.stdout.write(`${label}: JS Maps did not finish: ${String((e as Error).message).split('\n').find((l) => /heap|memory/i.test(l)) ?? (e as Error).message.slice(0, 200)}\n`);
     }
-  } else
-    process.stdout.write(
-      `${label}: JS Maps not run (two 10M-entry Maps of JSON text need ~5 GB of heap, above V8's ~4 GB default; --naive-10m tries)\n`,
-    );
+  } else process.stdout.write(`${label}: JS Maps not run (two 10M-entry Maps of JSON text need ~5 GB of heap, above V8's ~4 GB default; --naive-10m tries)\n`);
   summary.push(row);
 }
 process.stdout.write(`\n${JSON.stringify(summary)}\n`);

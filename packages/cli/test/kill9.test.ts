@@ -1,18 +1,18 @@
-import { spawn } from "node:child_process";
-import { mkdtempSync, renameSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startEmulator, type RunningEmulator } from "@syncline/knock-emulator";
-import { ledgerExists, openDuckdbLedger } from "@syncline/core";
+import { spawn } from 'node:child_process';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startEmulator, type RunningEmulator } from '@syncline/knock-emulator';
+import { ledgerExists, openDuckdbLedger } from '@syncline/core';
 
 // Reliability matrix, crash safety (reliability.md §1.2, Kafka Connect's bounce test): kill `syncline run`
 // with SIGKILL at random instants; after each kill the ledger opens and its snapshot holds only what Knock
 // confirmed; a final run converges on the model; and enough writes were acknowledged by killed runs that the
 // test is not vacuous.
-const API_KEY = "sk_test_kill9";
-const bin = fileURLToPath(new URL("../src/bin.ts", import.meta.url));
+const API_KEY = 'sk_test_kill9';
+const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 const KILLS = 20;
 const SEED = Number(process.env.KILL9_SEED ?? Date.now() % 100_000);
 
@@ -22,22 +22,22 @@ beforeAll(async () => {
   // Knock's rate tiers stay on (bulk identify 1 request/s), so a run takes seconds and random kills land
   // while calls are in flight; short bulk jobs keep the whole test well under a minute and a half.
   emulator = await startEmulator({ port: 0, bulkDelayMs: 100 });
-  dir = mkdtempSync(join(tmpdir(), "syncline-kill9-"));
+  dir = mkdtempSync(join(tmpdir(), 'syncline-kill9-'));
   writeFileSync(
-    join(dir, "sync.yaml"),
+    join(dir, 'sync.yaml'),
     [
-      "name: kill9",
-      "source: { type: duckdb, tables: { users: ./users.csv } }",
-      "model: select * from users",
-      "key: id",
-      "destination: { type: knock }",
-      "sync:",
-      "  type: users",
-      "  mode: upsert",
-      "  fields: { email: email, name: name, plan: plan }",
-      "  onDelete: delete",
-      "",
-    ].join("\n"),
+      'name: kill9',
+      'source: { type: duckdb, tables: { users: ./users.csv } }',
+      'model: select * from users',
+      'key: id',
+      'destination: { type: knock }',
+      'sync:',
+      '  type: users',
+      '  mode: upsert',
+      '  fields: { email: email, name: name, plan: plan }',
+      '  onDelete: delete',
+      '',
+    ].join('\n'),
   );
 });
 afterAll(async () => emulator?.close());
@@ -62,59 +62,28 @@ function prng(seed: number): () => number {
 }
 
 function writeModel(users: User[]): void {
-  const tmp = join(dir, "users.csv.tmp");
-  writeFileSync(
-    tmp,
-    [
-      "id,email,name,plan",
-      ...users.map((u) => `${u.id},${u.email},${u.name},${u.plan}`),
-    ].join("\n") + "\n",
-  );
-  renameSync(tmp, join(dir, "users.csv")); // atomic: a run never reads half a file
+  const tmp = join(dir, 'users.csv.tmp');
+  writeFileSync(tmp, ['id,email,name,plan', ...users.map((u) => `${u.id},${u.email},${u.name},${u.plan}`)].join('\n') + '\n');
+  renameSync(tmp, join(dir, 'users.csv')); // atomic: a run never reads half a file
 }
 
 /** Starts `syncline run --json`; resolves with how it ended, killing it with SIGKILL after `killAfterMs`. */
-function runCli(
-  killAfterMs: number | null,
-): Promise<{
-  killed: boolean;
-  code: number | null;
-  last: Record<string, unknown> | null;
-}> {
-  const child = spawn(
-    process.execPath,
-    [
-      "--conditions=@syncline/source",
-      "--import",
-      "tsx",
-      bin,
-      "run",
-      join(dir, "sync.yaml"),
-      "--json",
-    ],
-    {
-      env: {
-        ...process.env,
-        KNOCK_API_KEY: API_KEY,
-        KNOCK_BASE_URL: emulator.url,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let out = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", () => undefined);
+function runCli(killAfterMs: number | null): Promise<{ killed: boolean; code: number | null; last: Record<string, unknown> | null }> {
+  const child = spawn(process.execPath, ['--conditions=@syncline/source', '--import', 'tsx', bin, 'run', join(dir, 'sync.yaml'), '--json'], {
+    env: { ...process.env, KNOCK_API_KEY: API_KEY, KNOCK_BASE_URL: emulator.url },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', () => undefined);
   let killed = false;
-  const timer =
-    killAfterMs === null
-      ? undefined
-      : setTimeout(() => (killed = child.kill("SIGKILL")), killAfterMs);
+  const timer = killAfterMs === null ? undefined : setTimeout(() => (killed = child.kill('SIGKILL')), killAfterMs);
   return new Promise((resolve) =>
-    child.on("exit", (code) => {
+    child.on('exit', (code) => {
       clearTimeout(timer);
       let last: Record<string, unknown> | null = null;
       try {
-        last = JSON.parse(out.trim().split("\n").at(-1) ?? "");
+        last = JSON.parse(out.trim().split('\n').at(-1) ?? '');
       } catch {
         last = null;
       }
@@ -127,21 +96,15 @@ async function knockUsers(): Promise<Map<string, Record<string, unknown>>> {
   const users = new Map<string, Record<string, unknown>>();
   let after: string | null = null;
   do {
-    const res = await fetch(
-      `${emulator.url}/v1/users?page_size=50${after ? `&after=${encodeURIComponent(after)}` : ""}`,
-      { headers: { authorization: `Bearer ${API_KEY}` } },
-    );
-    const body = (await res.json()) as {
-      entries: Record<string, unknown>[];
-      page_info: { after: string | null };
-    };
+    const res = await fetch(`${emulator.url}/v1/users?page_size=50${after ? `&after=${encodeURIComponent(after)}` : ''}`, { headers: { authorization: `Bearer ${API_KEY}` } });
+    const body = (await res.json()) as { entries: Record<string, unknown>[]; page_info: { after: string | null } };
     for (const u of body.entries) users.set(String(u.id), u);
     after = body.page_info.after;
   } while (after);
   return users;
 }
 
-const ledgerPath = (): string => join(dir, ".syncline", "kill9.duckdb");
+const ledgerPath = (): string => join(dir, '.syncline', 'kill9.duckdb');
 
 /**
  * Right after a kill: the ledger opens, and every key in its snapshot that is not in doubt is held by
@@ -150,15 +113,9 @@ const ledgerPath = (): string => join(dir, ".syncline", "kill9.duckdb");
 async function checkAcknowledgedOnly(): Promise<void> {
   if (!ledgerExists(ledgerPath())) return; // killed before the ledger was created
   await using ledger = await openDuckdbLedger({ path: ledgerPath() });
-  const read = async (sql: string) =>
-    (await ledger.connection.runAndReadAll(sql)).getRowObjectsJson() as Record<
-      string,
-      string
-    >[];
+  const read = async (sql: string) => (await ledger.connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, string>[];
   const doubt = new Set((await read(`SELECT k FROM in_doubt`)).map((r) => r.k));
-  const snapshot = (await read(`SELECT k, payload FROM snapshot`)).filter(
-    (r) => !doubt.has(r.k!),
-  );
+  const snapshot = (await read(`SELECT k, payload FROM snapshot`)).filter((r) => !doubt.has(r.k!));
   const users = await knockUsers();
   const wrong = snapshot.filter((r) => {
     const u = users.get(r.k!);
@@ -168,19 +125,14 @@ async function checkAcknowledgedOnly(): Promise<void> {
   expect(wrong.slice(0, 3)).toEqual([]);
 }
 
-describe("kill -9", () => {
+describe('kill -9', () => {
   test(
-    "after each of 20 random kills the ledger opens and holds only what Knock confirmed; one more run leaves Knock equal to the model",
+    'after each of 20 random kills the ledger opens and holds only what Knock confirmed; one more run leaves Knock equal to the model',
     { timeout: 170_000 },
     async () => {
       const random = prng(SEED);
       console.log(`kill9 seed ${SEED} (replay with KILL9_SEED=${SEED})`);
-      let model: User[] = Array.from({ length: 6000 }, (_, i) => ({
-        id: `u${String(i).padStart(5, "0")}`,
-        email: `user${i}@example.com`,
-        name: `User ${i}`,
-        plan: "free",
-      }));
+      let model: User[] = Array.from({ length: 6000 }, (_, i) => ({ id: `u${String(i).padStart(5, '0')}`, email: `user${i}@example.com`, name: `User ${i}`, plan: 'free' }));
       writeModel(model);
       const killedRuns: number[] = [];
       let kills = 0;
@@ -188,22 +140,11 @@ describe("kill -9", () => {
       for (let attempt = 0; kills < KILLS && attempt < 60; attempt++) {
         // Every run has work: a quarter of the users change name each time (latest value must win), and
         // half way 250 users leave the model (under the 20 % guard) and 400 join.
-        model = model.map((u, i) =>
-          (i + attempt) % 4 === 0
-            ? { ...u, name: `User ${u.id} v${attempt}` }
-            : u,
-        );
-        if (kills === KILLS / 2 && !model.some((u) => u.id.startsWith("n"))) {
+        model = model.map((u, i) => ((i + attempt) % 4 === 0 ? { ...u, name: `User ${u.id} v${attempt}` } : u));
+        if (kills === KILLS / 2 && !model.some((u) => u.id.startsWith('n'))) {
           model = model
             .filter((_, i) => i % 24 !== 7)
-            .concat(
-              Array.from({ length: 400 }, (_, i) => ({
-                id: `n${String(i).padStart(5, "0")}`,
-                email: `new${i}@example.com`,
-                name: `New ${i}`,
-                plan: "team",
-              })),
-            );
+            .concat(Array.from({ length: 400 }, (_, i) => ({ id: `n${String(i).padStart(5, '0')}`, email: `new${i}@example.com`, name: `New ${i}`, plan: 'team' })));
         }
         writeModel(model);
         // Node + tsx start-up takes ~1 s; kills spread over late start-up, staging, sending and committing.
@@ -215,25 +156,20 @@ describe("kill -9", () => {
         } else {
           completed += 1;
           // A run that was not killed opened the ledger its killed predecessors left behind, and finished.
-          expect({ code: r.code, error: r.last?.error ?? null }).toEqual({
-            code: 0,
-            error: null,
-          });
+          expect({ code: r.code, error: r.last?.error ?? null }).toEqual({ code: 0, error: null });
         }
       }
       expect(kills).toBe(KILLS);
 
       const final = await runCli(null);
       expect(final.code).toBe(0);
-      expect(final.last).toMatchObject({ status: "succeeded" });
+      expect(final.last).toMatchObject({ status: 'succeeded' });
 
       const users = await knockUsers();
       expect(users.size).toBe(model.length);
       const mismatches = model.filter((m) => {
         const u = users.get(m.id);
-        return (
-          !u || u.email !== m.email || u.name !== m.name || u.plan !== m.plan
-        );
+        return !u || u.email !== m.email || u.name !== m.name || u.plan !== m.plan;
       });
       expect(mismatches.slice(0, 5)).toEqual([]);
 
@@ -243,14 +179,8 @@ describe("kill -9", () => {
       const r = await ledger.connection.runAndReadAll(
         `SELECT count(*) FILTER (WHERE run_id <> '${finalRun}') AS before_final, count(*) AS total, count(DISTINCT run_id) AS runs FROM row_results WHERE status = 'synced'`,
       );
-      const ack = r.getRowObjectsJson()[0] as {
-        before_final: string;
-        total: string;
-        runs: string;
-      };
-      console.log(
-        `kill9: ${kills} kills, ${completed} runs completed between them, ${ack.before_final} rows acknowledged before the final run, across ${ack.runs} runs`,
-      );
+      const ack = r.getRowObjectsJson()[0] as { before_final: string; total: string; runs: string };
+      console.log(`kill9: ${kills} kills, ${completed} runs completed between them, ${ack.before_final} rows acknowledged before the final run, across ${ack.runs} runs`);
       expect(Number(ack.before_final)).toBeGreaterThanOrEqual(1000);
       expect(await ledger.inDoubtCount()).toBe(0);
       expect(await ledger.snapshotSize()).toBe(model.length);

@@ -1,6 +1,6 @@
-import type { DuckDBConnection } from "@duckdb/node-api";
-import { SyncError } from "./sync-error.js";
-import { ident, literal } from "./projection.js";
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { SyncError } from './sync-error.js';
+import { ident, literal } from './projection.js';
 
 /** What `stageModel` needs: the model SQL, its key column, the payload projection and the hash builder. */
 export interface StageOptions {
@@ -32,14 +32,8 @@ export interface KeyHealth {
   duplicateSamples: { key: string; count: number }[];
 }
 
-const all = async (
-  conn: DuckDBConnection,
-  sql: string,
-): Promise<Record<string, unknown>[]> =>
-  (await conn.runAndReadAll(sql)).getRowObjectsJson() as Record<
-    string,
-    unknown
-  >[];
+const all = async (conn: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> =>
+  (await conn.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
 
 /**
  * Runs the model once and joins it with the snapshot's (key, hash) in the same statement, into the temp
@@ -49,23 +43,16 @@ const all = async (
  * snapshot rather than payloads. One statement means all or nothing: a failed or interrupted query
  * leaves no `staged`, so it can never reach the diff.
  */
-export async function stageModel(
-  conn: DuckDBConnection,
-  hash: (text: string) => string,
-  o: StageOptions,
-): Promise<StageStats> {
+export async function stageModel(conn: DuckDBConnection, hash: (text: string) => string, o: StageOptions): Promise<StageStats> {
   await conn.run(`DROP TABLE IF EXISTS temp.staged`);
   await conn.run(`DROP TABLE IF EXISTS temp.changes`);
   const salted = `(${literal(o.salt)} || payload)`;
-  const keep = o.forceAll ? "TRUE" : "p.k IS NULL OR p.h IS DISTINCT FROM s.h";
+  const keep = o.forceAll ? 'TRUE' : 'p.k IS NULL OR p.h IS DISTINCT FROM s.h';
   // Keys in doubt join with a NULL hash, so they count as changed (or removed) whatever the model says.
-  const doubts = Number(
-    (await all(conn, `SELECT count(*) AS n FROM main.in_doubt`))[0]!.n,
-  );
-  const previous =
-    doubts === 0
-      ? `SELECT k, h FROM main.snapshot`
-      : `SELECT coalesce(p.k, d.k) AS k, CASE WHEN d.k IS NULL THEN p.h END AS h FROM main.snapshot AS p FULL OUTER JOIN main.in_doubt AS d ON d.k = p.k`;
+  const doubts = Number((await all(conn, `SELECT count(*) AS n FROM main.in_doubt`))[0]!.n);
+  const previous = doubts === 0
+    ? `SELECT k, h FROM main.snapshot`
+    : `SELECT coalesce(p.k, d.k) AS k, CASE WHEN d.k IS NULL THEN p.h END AS h FROM main.snapshot AS p FULL OUTER JOIN main.in_doubt AS d ON d.k = p.k`;
   const sql = `CREATE TEMP TABLE staged AS
     SELECT coalesce(s.k, p.k) AS k, coalesce(s.present, FALSE) AS present, p.k IS NOT NULL AS known, s.h,
            CASE WHEN s.present AND (${keep}) THEN s.payload END AS payload
@@ -76,23 +63,12 @@ export async function stageModel(
   // One scan for every count the key checks need.
   const c = (
     await interruptible(conn, o.signal, () =>
-      all(
-        conn,
-        `SELECT count(*) FILTER (WHERE present) AS rows, count(*) FILTER (WHERE present AND known) AS known_rows,
-                        count(*) FILTER (WHERE NOT present) AS gone, count(*) FILTER (WHERE present AND ${BLANK_KEY}) AS nulls FROM staged`,
-      ),
+      all(conn, `SELECT count(*) FILTER (WHERE present) AS rows, count(*) FILTER (WHERE present AND known) AS known_rows,
+                        count(*) FILTER (WHERE NOT present) AS gone, count(*) FILTER (WHERE present AND ${BLANK_KEY}) AS nulls FROM staged`),
     )
   )[0]!;
-  const prev = Number(
-    (await all(conn, `SELECT count(*) AS n FROM (${previous})`))[0]!.n,
-  );
-  return {
-    rows: Number(c.rows),
-    previous: prev,
-    knownRows: Number(c.known_rows),
-    gone: Number(c.gone),
-    nullKeys: Number(c.nulls),
-  };
+  const prev = Number((await all(conn, `SELECT count(*) AS n FROM (${previous})`))[0]!.n);
+  return { rows: Number(c.rows), previous: prev, knownRows: Number(c.known_rows), gone: Number(c.gone), nullKeys: Number(c.nulls) };
 }
 
 /**
@@ -102,23 +78,15 @@ export async function stageModel(
  * When that is 0 — the normal case — only the new keys (a few percent) are grouped to find duplicates;
  * one filtered scan replaces a 10M-group aggregation.
  */
-export async function checkKeys(
-  conn: DuckDBConnection,
-  stats: StageStats,
-  signal?: AbortSignal,
-): Promise<KeyHealth> {
+export async function checkKeys(conn: DuckDBConnection, stats: StageStats, signal?: AbortSignal): Promise<KeyHealth> {
   const surplusAmongKnown = stats.knownRows - (stats.previous - stats.gone);
   await interruptible(conn, signal, () =>
     conn.run(`CREATE OR REPLACE TEMP TABLE dup_keys AS
-      SELECT k, count(*) AS c FROM staged WHERE present AND NOT ${BLANK_KEY} ${surplusAmongKnown > 0 ? "" : "AND NOT known"}
+      SELECT k, count(*) AS c FROM staged WHERE present AND NOT ${BLANK_KEY} ${surplusAmongKnown > 0 ? '' : 'AND NOT known'}
        GROUP BY k HAVING count(*) > 1`),
   );
-  const duplicateKeys = Number(
-    (await all(conn, `SELECT count(*) AS n FROM dup_keys`))[0]!.n,
-  );
-  const duplicateSamples = (
-    await all(conn, `SELECT k, c FROM dup_keys ORDER BY c DESC, k LIMIT 5`)
-  ).map((r) => ({ key: String(r.k), count: Number(r.c) }));
+  const duplicateKeys = Number((await all(conn, `SELECT count(*) AS n FROM dup_keys`))[0]!.n);
+  const duplicateSamples = (await all(conn, `SELECT k, c FROM dup_keys ORDER BY c DESC, k LIMIT 5`)).map((r) => ({ key: String(r.k), count: Number(r.c) }));
   await conn.run(`DROP TABLE dup_keys`);
   return { nullKeys: stats.nullKeys, duplicateKeys, duplicateSamples };
 }
@@ -131,9 +99,7 @@ export async function checkKeys(
  * that was attempted). `staged` is dropped afterwards: it holds one row per model
  * row and is not needed while sending.
  */
-export async function buildChanges(
-  conn: DuckDBConnection,
-): Promise<{ add: number; change: number; remove: number }> {
+export async function buildChanges(conn: DuckDBConnection): Promise<{ add: number; change: number; remove: number }> {
   await conn.run(`CREATE OR REPLACE TEMP TABLE changes AS
     SELECT row_number() OVER (ORDER BY c.rank, c.k) AS seq, c.k, c.action, c.payload, c.h, coalesce(p.payload, d.payload) AS before FROM (
       SELECT k, payload, h,
@@ -145,11 +111,7 @@ export async function buildChanges(
     ORDER BY seq`);
   await conn.run(`DROP TABLE IF EXISTS temp.staged`);
   const out = { add: 0, change: 0, remove: 0 };
-  for (const row of await all(
-    conn,
-    `SELECT action, count(*) AS n FROM changes GROUP BY action`,
-  ))
-    out[row.action as keyof typeof out] = Number(row.n);
+  for (const row of await all(conn, `SELECT action, count(*) AS n FROM changes GROUP BY action`)) out[row.action as keyof typeof out] = Number(row.n);
   return out;
 }
 
@@ -157,11 +119,7 @@ export async function buildChanges(
  * Runs a statement that `signal` can interrupt. DuckDB discards an interrupt that arrives before the
  * query starts executing, so it is re-sent every 20 ms until the statement settles (reliability.md §0.7).
  */
-export async function interruptible<T>(
-  conn: DuckDBConnection,
-  signal: AbortSignal | undefined,
-  fn: () => Promise<T>,
-): Promise<T> {
+export async function interruptible<T>(conn: DuckDBConnection, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
   if (!signal) return fn();
   if (signal.aborted) throw abortedError(signal);
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -169,21 +127,17 @@ export async function interruptible<T>(
     conn.interrupt();
     timer = setInterval(() => conn.interrupt(), 20);
   };
-  signal.addEventListener("abort", onAbort, { once: true });
+  signal.addEventListener('abort', onAbort, { once: true });
   try {
     return await fn();
   } catch (e) {
     if (signal.aborted) throw abortedError(signal, e);
     throw e;
   } finally {
-    signal.removeEventListener("abort", onAbort);
+    signal.removeEventListener('abort', onAbort);
     if (timer) clearInterval(timer);
   }
 }
 
 const abortedError = (signal: AbortSignal, cause?: unknown): SyncError =>
-  new SyncError(
-    "aborted",
-    "the run was aborted while the model query ran; nothing was diffed or sent",
-    { cause: cause ?? signal.reason },
-  );
+  new SyncError('aborted', 'the run was aborted while the model query ran; nothing was diffed or sent', { cause: cause ?? signal.reason });

@@ -1,24 +1,17 @@
-import { mkdirSync, existsSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import type { Column, HttpExchange } from "./contract.js";
-import { SyncError } from "./sync-error.js";
-import { literal } from "./projection.js";
-import {
-  buildChanges,
-  checkKeys,
-  stageModel,
-  type KeyHealth,
-  type StageOptions,
-  type StageStats,
-} from "./duckdb-diff.js";
-import { HEX_TO_ROW_HASH, rowHashSql, rowHashToHexSql } from "./row-hash.js";
+import { mkdirSync, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { Column, HttpExchange } from './contract.js';
+import { SyncError } from './sync-error.js';
+import { literal } from './projection.js';
+import { buildChanges, checkKeys, stageModel, type KeyHealth, type StageOptions, type StageStats } from './duckdb-diff.js';
+import { HEX_TO_ROW_HASH, rowHashSql, rowHashToHexSql } from './row-hash.js';
 
 /** A staged change as read back from the ledger (payload/before are canonical JSON text, hash is 32 hex digits). */
 export interface StagedChange {
   seq: number;
   key: string;
-  action: "add" | "change" | "remove";
+  action: 'add' | 'change' | 'remove';
   payload: string | null;
   hash: string | null;
   /** The snapshot's payload for this key (null for `add`). */
@@ -28,7 +21,7 @@ export interface StagedChange {
 export interface RowResult {
   key: string;
   action: string;
-  status: "synced" | "failed" | "invalid" | "skipped";
+  status: 'synced' | 'failed' | 'invalid' | 'skipped';
   code?: string | undefined;
   field?: string | undefined;
   message?: string | undefined;
@@ -77,42 +70,27 @@ const SCHEMA = [
  * @example const ledger = await openDuckdbLedger({ path: '.syncline/users.duckdb' })
  */
 export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
-  const file = options.path === ":memory:" ? ":memory:" : resolve(options.path);
-  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+  const file = options.path === ':memory:' ? ':memory:' : resolve(options.path);
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   // DuckDB's file lock stops a second process; this set stops a second run inside this process.
-  if (file !== ":memory:" && openFiles.has(file))
-    throw new SyncError(
-      "locked",
-      `another run of this sync is in progress (ledger ${options.path} is open)`,
-      { details: { file: options.path } },
-    );
-  const settings: Record<string, string> = {
-    threads: String(options.threads ?? 2),
-  };
+  if (file !== ':memory:' && openFiles.has(file))
+    throw new SyncError('locked', `another run of this sync is in progress (ledger ${options.path} is open)`, { details: { file: options.path } });
+  const settings: Record<string, string> = { threads: String(options.threads ?? 2) };
   if (options.memoryLimit) settings.memory_limit = options.memoryLimit;
-  if (file !== ":memory:") settings.temp_directory = `${file}.tmp`;
+  if (file !== ':memory:') settings.temp_directory = `${file}.tmp`;
   let instance: DuckDBInstance;
   try {
     instance = await DuckDBInstance.create(file, settings);
   } catch (e) {
     const msg = String((e as Error).message);
     if (/lock/i.test(msg))
-      throw new SyncError(
-        "locked",
-        `another run of this sync is in progress (ledger ${file} is locked)`,
-        { details: { file }, cause: e },
-      );
-    throw new SyncError("ledger_failed", `cannot open ledger ${file}: ${msg}`, {
-      details: { file },
-      cause: e,
-    });
+      throw new SyncError('locked', `another run of this sync is in progress (ledger ${file} is locked)`, { details: { file }, cause: e });
+    throw new SyncError('ledger_failed', `cannot open ledger ${file}: ${msg}`, { details: { file }, cause: e });
   }
-  if (file !== ":memory:") openFiles.add(file);
+  if (file !== ':memory:') openFiles.add(file);
   const conn = await instance.connect();
   for (const s of SCHEMA) await conn.run(s);
-  const hash = await rowHashSql(conn, {
-    portable: options.portableHash ?? false,
-  });
+  const hash = await rowHashSql(conn, { portable: options.portableHash ?? false });
   await migrateSnapshotHash(conn);
   // Commits from concurrent operations are serialised on the one connection.
   let queue: Promise<unknown> = Promise.resolve();
@@ -122,21 +100,15 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     return p;
   };
   const all = async (sql: string, params?: unknown[]) => {
-    const r = params
-      ? await conn.runAndReadAll(sql, params as never)
-      : await conn.runAndReadAll(sql);
+    const r = params ? await conn.runAndReadAll(sql, params as never) : await conn.runAndReadAll(sql);
     return r.getRowObjectsJson() as Record<string, unknown>[];
   };
-  await conn.run(
-    `CREATE OR REPLACE TEMP TABLE ack (k VARCHAR, h UHUGEINT, payload VARCHAR)`,
-  );
+  await conn.run(`CREATE OR REPLACE TEMP TABLE ack (k VARCHAR, h UHUGEINT, payload VARCHAR)`);
   await conn.run(`CREATE OR REPLACE TEMP TABLE ackdel (k VARCHAR)`);
   await conn.run(`CREATE OR REPLACE TEMP TABLE settled (k VARCHAR)`);
-  await conn.run(
-    `CREATE OR REPLACE TEMP TABLE doubt (k VARCHAR, payload VARCHAR)`,
-  );
+  await conn.run(`CREATE OR REPLACE TEMP TABLE doubt (k VARCHAR, payload VARCHAR)`);
   const appendKeys = async (table: string, keys: string[]): Promise<void> => {
-    const ap = await conn.createAppender(table, "main", "temp");
+    const ap = await conn.createAppender(table, 'main', 'temp');
     for (const k of keys) {
       ap.appendVarchar(k);
       ap.endRow();
@@ -156,16 +128,11 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
       return (r[0]?.v as string | undefined) ?? null;
     },
     async setMeta(key: string, value: string): Promise<void> {
-      await serial(() =>
-        conn.run(`INSERT OR REPLACE INTO meta VALUES ($1, $2)`, [key, value]),
-      );
+      await serial(() => conn.run(`INSERT OR REPLACE INTO meta VALUES ($1, $2)`, [key, value]));
     },
     async describe(modelSql: string): Promise<Column[]> {
       const rows = await all(`DESCRIBE (${modelSql})`);
-      return rows.map((r) => ({
-        name: String(r.column_name),
-        type: String(r.column_type),
-      }));
+      return rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
     },
     /** SQL of the row hash of a text expression (see row-hash.ts), e.g. for benchmarks' floor. */
     rowHash: hash,
@@ -179,11 +146,7 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     },
     /** Null/blank and duplicate keys of the staged model (count and up to 5 samples). */
     async keyHealth(opts: { signal?: AbortSignal } = {}): Promise<KeyHealth> {
-      if (!staged)
-        throw new SyncError(
-          "ledger_failed",
-          "keyHealth() needs a staged model (call stage() first)",
-        );
+      if (!staged) throw new SyncError('ledger_failed', 'keyHealth() needs a staged model (call stage() first)');
       return checkKeys(conn, staged, opts.signal);
     },
     async snapshotSize(): Promise<number> {
@@ -199,27 +162,18 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
       // with a native call (~0.7 µs each), while one JSON.parse of the chunk is a single fast pass.
       const r = await serial(() =>
         all(
-          `SELECT to_json(list(json_array(seq, k, action, payload, ${rowHashToHexSql("h")}, before) ORDER BY seq))::VARCHAR AS j
+          `SELECT to_json(list(json_array(seq, k, action, payload, ${rowHashToHexSql('h')}, before) ORDER BY seq))::VARCHAR AS j
              FROM changes WHERE seq >= $1 AND seq < $2`,
           [fromSeq, toSeq],
         ),
       );
-      const rows = JSON.parse(String(r[0]?.j ?? "[]")) as
-        | [
-            number,
-            string,
-            StagedChange["action"],
-            string | null,
-            string | null,
-            string | null,
-          ][]
-        | null;
+      const rows = JSON.parse(String(r[0]?.j ?? '[]')) as [number, string, StagedChange['action'], string | null, string | null, string | null][] | null;
       return (rows ?? []).map(([seq, key, action, payload, hash, before]) => ({
         seq,
         key,
         action,
         payload,
-        hash: action === "remove" ? null : hash,
+        hash: action === 'remove' ? null : hash,
         before,
       }));
     },
@@ -227,13 +181,10 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
      * Records, before an operation is sent, that its keys are in doubt (one transaction). A `kill -9` from
      * here until `commit` settles them leaves them in doubt, so the next run resends them.
      */
-    async markInDoubt(
-      runId: string,
-      changes: { key: string; payload: string | null }[],
-    ): Promise<void> {
+    async markInDoubt(runId: string, changes: { key: string; payload: string | null }[]): Promise<void> {
       if (changes.length === 0) return;
       await serial(async () => {
-        const ap = await conn.createAppender("doubt", "main", "temp");
+        const ap = await conn.createAppender('doubt', 'main', 'temp');
         for (const c of changes) {
           ap.appendVarchar(c.key);
           c.payload === null ? ap.appendNull() : ap.appendVarchar(c.payload);
@@ -241,15 +192,9 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
         }
         ap.closeSync();
         try {
-          await conn.run(
-            `INSERT OR REPLACE INTO in_doubt SELECT k, payload, ${literal(runId)}, now() FROM doubt`,
-          );
+          await conn.run(`INSERT OR REPLACE INTO in_doubt SELECT k, payload, ${literal(runId)}, now() FROM doubt`);
         } catch (e) {
-          throw new SyncError(
-            "ledger_failed",
-            `ledger write failed: ${(e as Error).message}`,
-            { cause: e },
-          );
+          throw new SyncError('ledger_failed', `ledger write failed: ${(e as Error).message}`, { cause: e });
         } finally {
           await conn.run(`DELETE FROM doubt`);
         }
@@ -277,9 +222,9 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     ): Promise<void> {
       await serial(async () => {
         const settled = batch.settled ?? [];
-        if (settled.length) await appendKeys("settled", settled);
+        if (settled.length) await appendKeys('settled', settled);
         if (batch.upserts.length) {
-          const ap = await conn.createAppender("ack", "main", "temp");
+          const ap = await conn.createAppender('ack', 'main', 'temp');
           for (const u of batch.upserts) {
             ap.appendVarchar(u.key);
             ap.appendUHugeInt(BigInt(`0x${u.hash}`));
@@ -288,48 +233,38 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
           }
           ap.closeSync();
         }
-        if (batch.removes.length) await appendKeys("ackdel", batch.removes);
-        await conn.run("BEGIN TRANSACTION");
+        if (batch.removes.length) await appendKeys('ackdel', batch.removes);
+        await conn.run('BEGIN TRANSACTION');
         try {
           if (batch.upserts.length) {
-            await conn.run(
-              `INSERT OR REPLACE INTO snapshot SELECT k, h, payload, ${literal(runId)}, now() FROM ack`,
-            );
+            await conn.run(`INSERT OR REPLACE INTO snapshot SELECT k, h, payload, ${literal(runId)}, now() FROM ack`);
             await conn.run(`DELETE FROM ack`);
           }
           if (batch.removes.length) {
-            await conn.run(
-              `DELETE FROM snapshot WHERE k IN (SELECT k FROM ackdel)`,
-            );
+            await conn.run(`DELETE FROM snapshot WHERE k IN (SELECT k FROM ackdel)`);
             await conn.run(`DELETE FROM ackdel`);
           }
           if (settled.length) {
-            await conn.run(
-              `DELETE FROM in_doubt WHERE k IN (SELECT k FROM settled)`,
-            );
+            await conn.run(`DELETE FROM in_doubt WHERE k IN (SELECT k FROM settled)`);
             await conn.run(`DELETE FROM settled`);
           }
           if (batch.results.length) {
-            const ap = await conn.createAppender("row_results");
+            const ap = await conn.createAppender('row_results');
             for (const r of batch.results) {
               ap.appendVarchar(runId);
               ap.appendVarchar(r.key);
               ap.appendVarchar(r.action);
               ap.appendVarchar(r.status);
               r.code === undefined ? ap.appendNull() : ap.appendVarchar(r.code);
-              r.field === undefined
-                ? ap.appendNull()
-                : ap.appendVarchar(r.field);
-              r.message === undefined
-                ? ap.appendNull()
-                : ap.appendVarchar(r.message);
+              r.field === undefined ? ap.appendNull() : ap.appendVarchar(r.field);
+              r.message === undefined ? ap.appendNull() : ap.appendVarchar(r.message);
               ap.appendNull();
               ap.endRow();
             }
             ap.closeSync();
           }
           if (batch.exchanges.length) {
-            const ap = await conn.createAppender("exchanges");
+            const ap = await conn.createAppender('exchanges');
             for (const x of batch.exchanges) {
               ap.appendVarchar(runId);
               x.opId === undefined ? ap.appendNull() : ap.appendVarchar(x.opId);
@@ -344,93 +279,64 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
             }
             ap.closeSync();
           }
-          await conn.run("COMMIT");
+          await conn.run('COMMIT');
         } catch (e) {
-          await conn.run("ROLLBACK").catch(() => undefined);
+          await conn.run('ROLLBACK').catch(() => undefined);
           // The staged acknowledgements belong to the failed batch; never let a later commit pick them up.
-          for (const t of ["ack", "ackdel", "settled"])
-            await conn.run(`DELETE FROM ${t}`).catch(() => undefined);
-          throw new SyncError(
-            "ledger_failed",
-            `ledger commit failed: ${(e as Error).message}`,
-            { cause: e },
-          );
+          for (const t of ['ack', 'ackdel', 'settled']) await conn.run(`DELETE FROM ${t}`).catch(() => undefined);
+          throw new SyncError('ledger_failed', `ledger commit failed: ${(e as Error).message}`, { cause: e });
         }
       });
     },
     async saveRun(run: RunRecord): Promise<void> {
       await serial(() =>
-        conn.run(
-          `INSERT OR REPLACE INTO runs VALUES ($1, $2, $3::TIMESTAMP, $4::TIMESTAMP, $5, $6, $7, $8, $9)`,
-          [
-            run.runId,
-            run.sync,
-            run.startedAt,
-            run.finishedAt,
-            run.status,
-            JSON.stringify(run.counts),
-            JSON.stringify(run.phases),
-            run.requests,
-            run.error ? JSON.stringify(run.error) : null,
-          ] as never,
-        ),
+        conn.run(`INSERT OR REPLACE INTO runs VALUES ($1, $2, $3::TIMESTAMP, $4::TIMESTAMP, $5, $6, $7, $8, $9)`, [
+          run.runId,
+          run.sync,
+          run.startedAt,
+          run.finishedAt,
+          run.status,
+          JSON.stringify(run.counts),
+          JSON.stringify(run.phases),
+          run.requests,
+          run.error ? JSON.stringify(run.error) : null,
+        ] as never),
       );
     },
     async runs(limit = 20): Promise<RunRecord[]> {
-      const r = await all(
-        `SELECT * FROM runs ORDER BY started_at DESC LIMIT ${Number(limit)}`,
-      );
+      const r = await all(`SELECT * FROM runs ORDER BY started_at DESC LIMIT ${Number(limit)}`);
       return r.map(toRun);
     },
     async run(runId: string): Promise<RunRecord | null> {
       const r = await all(`SELECT * FROM runs WHERE run_id = $1`, [runId]);
       return r[0] ? toRun(r[0]) : null;
     },
-    async rowResults(filter: {
-      key?: string;
-      runId?: string;
-      status?: string;
-      limit?: number;
-    }): Promise<(RowResult & { runId: string })[]> {
+    async rowResults(filter: { key?: string; runId?: string; status?: string; limit?: number }): Promise<(RowResult & { runId: string })[]> {
       const where: string[] = [];
       const params: string[] = [];
-      for (const [col, v] of [
-        ["k", filter.key],
-        ["row_results.run_id", filter.runId],
-        ["row_results.status", filter.status],
-      ] as const)
+      for (const [col, v] of [['k', filter.key], ['row_results.run_id', filter.runId], ['row_results.status', filter.status]] as const)
         if (v !== undefined) where.push(`${col} = $${params.push(v)}`);
       const r = await all(
-        `SELECT row_results.* FROM row_results LEFT JOIN runs USING (run_id) ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY runs.started_at DESC NULLS LAST LIMIT ${Number(filter.limit ?? 100)}`,
+        `SELECT row_results.* FROM row_results LEFT JOIN runs USING (run_id) ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY runs.started_at DESC NULLS LAST LIMIT ${Number(filter.limit ?? 100)}`,
         params,
       );
       return r.map((x) => ({
         runId: String(x.run_id),
         key: String(x.k),
         action: String(x.action),
-        status: x.status as RowResult["status"],
+        status: x.status as RowResult['status'],
         code: (x.code as string | null) ?? undefined,
         field: (x.field as string | null) ?? undefined,
         message: (x.message as string | null) ?? undefined,
       }));
     },
     async exchanges(runId: string, limit = 1000): Promise<HttpExchange[]> {
-      const r = await all(
-        `SELECT detail FROM exchanges WHERE run_id = $1 LIMIT ${Number(limit)}`,
-        [runId],
-      );
+      const r = await all(`SELECT detail FROM exchanges WHERE run_id = $1 LIMIT ${Number(limit)}`, [runId]);
       return r.map((x) => JSON.parse(String(x.detail)) as HttpExchange);
     },
-    async snapshotRow(
-      key: string,
-    ): Promise<{ hash: string; payload: string } | null> {
-      const r = await all(
-        `SELECT ${rowHashToHexSql("h")} AS h, payload FROM snapshot WHERE k = $1`,
-        [key],
-      );
-      return r[0]
-        ? { hash: String(r[0].h), payload: String(r[0].payload) }
-        : null;
+    async snapshotRow(key: string): Promise<{ hash: string; payload: string } | null> {
+      const r = await all(`SELECT ${rowHashToHexSql('h')} AS h, payload FROM snapshot WHERE k = $1`, [key]);
+      return r[0] ? { hash: String(r[0].h), payload: String(r[0].payload) } : null;
     },
     /** Forgets the snapshot (the next run sends every row as new). */
     async reset(): Promise<void> {
@@ -457,7 +363,7 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
 export type DuckdbLedger = Awaited<ReturnType<typeof openDuckdbLedger>>;
 
 export function ledgerExists(path: string): boolean {
-  return path !== ":memory:" && existsSync(path);
+  return path !== ':memory:' && existsSync(path);
 }
 
 /**
@@ -465,17 +371,9 @@ export function ledgerExists(path: string): boolean {
  * exactly (no rehash, no resend).
  */
 async function migrateSnapshotHash(conn: DuckDBConnection): Promise<void> {
-  const r = await conn.runAndReadAll(
-    `SELECT data_type FROM information_schema.columns WHERE table_name = 'snapshot' AND column_name = 'h' AND table_schema = 'main'`,
-  );
-  const type = String(
-    (r.getRowObjectsJson()[0] as { data_type?: string } | undefined)
-      ?.data_type ?? "",
-  );
-  if (type === "VARCHAR")
-    await conn.run(
-      `ALTER TABLE snapshot ALTER h TYPE UHUGEINT USING ${HEX_TO_ROW_HASH}(h)`,
-    );
+  const r = await conn.runAndReadAll(`SELECT data_type FROM information_schema.columns WHERE table_name = 'snapshot' AND column_name = 'h' AND table_schema = 'main'`);
+  const type = String((r.getRowObjectsJson()[0] as { data_type?: string } | undefined)?.data_type ?? '');
+  if (type === 'VARCHAR') await conn.run(`ALTER TABLE snapshot ALTER h TYPE UHUGEINT USING ${HEX_TO_ROW_HASH}(h)`);
 }
 
 function toRun(r: Record<string, unknown>): RunRecord {
@@ -485,8 +383,8 @@ function toRun(r: Record<string, unknown>): RunRecord {
     startedAt: String(r.started_at),
     finishedAt: r.finished_at == null ? null : String(r.finished_at),
     status: String(r.status),
-    counts: JSON.parse(String(r.counts ?? "{}")),
-    phases: JSON.parse(String(r.phases ?? "[]")),
+    counts: JSON.parse(String(r.counts ?? '{}')),
+    phases: JSON.parse(String(r.phases ?? '[]')),
     requests: Number(r.requests ?? 0),
     error: r.error == null ? null : JSON.parse(String(r.error)),
   };

@@ -1,28 +1,11 @@
-export type * from "./contract.js";
-export { SyncError, isSyncError, type SyncErrorCode } from "./sync-error.js";
-export { redact, redactHeaders } from "./redact.js";
-export {
-  createRateLimiter,
-  sharedRateLimiter,
-  sleep,
-  type RateLimiter,
-  type RateLimiterOptions,
-} from "./rate-limiter.js";
-export {
-  backoffDelay,
-  retryAfterMs,
-  isRetryableStatus,
-  type BackoffOptions,
-} from "./retry-policy.js";
-export {
-  syncBlockSchema,
-  syncSpecFieldsSchema,
-  toSyncSpec,
-  type SyncBlock,
-  type SyncSpec,
-} from "./sync-spec.js";
-export { payloadProjection, ident, literal, closest } from "./projection.js";
-export { diffFields, type FieldDiff } from "./field-diff.js";
+export type * from './contract.js';
+export { SyncError, isSyncError, type SyncErrorCode } from './sync-error.js';
+export { redact, redactHeaders } from './redact.js';
+export { createRateLimiter, sharedRateLimiter, sleep, type RateLimiter, type RateLimiterOptions } from './rate-limiter.js';
+export { backoffDelay, retryAfterMs, isRetryableStatus, type BackoffOptions } from './retry-policy.js';
+export { syncBlockSchema, syncSpecFieldsSchema, toSyncSpec, type SyncBlock, type SyncSpec } from './sync-spec.js';
+export { payloadProjection, ident, literal, closest } from './projection.js';
+export { diffFields, type FieldDiff } from './field-diff.js';
 export {
   openDuckdbLedger,
   ledgerExists,
@@ -31,7 +14,7 @@ export {
   type RunRecord,
   type RowResult,
   type StagedChange,
-} from "./duckdb-ledger.js";
+} from './duckdb-ledger.js';
 export {
   runSync,
   configHash,
@@ -43,15 +26,7 @@ export {
   type EndpointEstimate,
   type PreviewChange,
   type PhaseName,
-} from "./run-sync.js";
-export {
-  memoryDestination,
-  type MemoryDestination,
-  type MemoryFaults,
-} from "./memory-destination.js";
-export {
-  type KeyHealth,
-  type StageOptions,
-  type StageStats,
-} from "./duckdb-diff.js";
-export { ROW_HASH_TEST_VECTOR } from "./row-hash.js";
+} from './run-sync.js';
+export { memoryDestination, type MemoryDestination, type MemoryFaults } from './memory-destination.js';
+export { type KeyHealth, type StageOptions, type StageStats } from './duckdb-diff.js';
+export { ROW_HASH_TEST_VECTOR } from './row-hash.js';

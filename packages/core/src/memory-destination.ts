@@ -1,10 +1,4 @@
-import type {
-  Change,
-  Destination,
-  OpOutcome,
-  Operation,
-  Plan,
-} from "./contract.js";
+import type { Change, Destination, OpOutcome, Operation, Plan } from './contract.js';
 
 export interface MemoryDestination extends Destination {
   /** What the destination holds: key → merged record. */
@@ -31,9 +25,7 @@ export interface MemoryFaults {
  * applying. No validation.
  * @example const dest = memoryDestination({ batchSize: 100 })
  */
-export function memoryDestination(
-  options: { batchSize?: number } = {},
-): MemoryDestination {
+export function memoryDestination(options: { batchSize?: number } = {}): MemoryDestination {
   const batch = options.batchSize ?? 100;
   const records = new Map<string, Record<string, unknown>>();
   const reject = new Set<string>();
@@ -41,8 +33,8 @@ export function memoryDestination(
   const faults: MemoryFaults = { throwBefore: 0, throwAfter: 0 };
   let seq = 0;
   return {
-    name: "memory",
-    supports: { types: ["users", "objects", "audiences"] },
+    name: 'memory',
+    supports: { types: ['users', 'objects', 'audiences'] },
     records,
     reject,
     applied,
@@ -52,45 +44,32 @@ export function memoryDestination(
     plan(changes, { target }): Plan {
       const skipped: Change[] = [];
       const send: Change[] = [];
-      for (const c of changes)
-        (c.action === "remove" && target.onDelete === "nothing"
-          ? skipped
-          : send
-        ).push(c);
+      for (const c of changes) (c.action === 'remove' && target.onDelete === 'nothing' ? skipped : send).push(c);
       const operations: Operation[] = [];
       for (let i = 0; i < send.length; i += batch)
-        operations.push({
-          id: `m${++seq}`,
-          endpoint: "memory.write",
-          changes: send.slice(i, i + batch),
-        });
+        operations.push({ id: `m${++seq}`, endpoint: 'memory.write', changes: send.slice(i, i + batch) });
       return { operations, skipped };
     },
     async apply(op, ctx): Promise<OpOutcome> {
       ctx.signal?.throwIfAborted();
       if (faults.throwBefore > 0) {
         faults.throwBefore -= 1;
-        throw new Error("memory destination: injected failure before applying");
+        throw new Error('memory destination: injected failure before applying');
       }
       applied.push(op);
       const out: OpOutcome = { ok: [], failed: [], requests: 1 };
       for (const c of op.changes) {
         if (reject.has(c.key)) {
-          out.failed.push({
-            key: c.key,
-            code: "rejected",
-            message: "rejected by the memory destination",
-          });
+          out.failed.push({ key: c.key, code: 'rejected', message: 'rejected by the memory destination' });
           continue;
         }
-        if (c.action === "remove") records.delete(c.key);
-        else
-          records.set(c.key, { ...(records.get(c.key) ?? {}), ...c.payload });
+        if (c.action === 'remove') records.delete(c.key);
+        else records.set(c.key, { ...(records.get(c.key) ?? {}), ...c.payload });
         out.ok.push(c.key);
       }
       if (faults.throwAfter > 0) {
         faults.throwAfter -= 1;
-        throw new Error("memory destination: injected failure after applying");
+        throw new Error('memory destination: injected failure after applying');
       }
       return out;
     },

@@ -1,11 +1,9 @@
-import type { Column } from "./contract.js";
+import type { Column } from './contract.js';
 
 /** Quotes a SQL identifier for DuckDB/Postgres. */
-export const ident = (name: string): string =>
-  `"${name.replaceAll('"', '""')}"`;
+export const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 /** Quotes a SQL string literal. */
-export const literal = (value: string): string =>
-  `'${value.replaceAll("'", "''")}'`;
+export const literal = (value: string): string => `'${value.replaceAll("'", "''")}'`;
 
 /**
  * The SQL expression that turns one model column into its JSON-ready value. Timestamps become ISO-8601
@@ -14,11 +12,9 @@ export const literal = (value: string): string =>
 function valueExpr(column: Column): string {
   const c = ident(column.name);
   const t = column.type.toUpperCase();
-  if (t === "TIMESTAMP WITH TIME ZONE" || t === "TIMESTAMPTZ")
-    return `strftime(timezone('UTC', ${c}), '%Y-%m-%dT%H:%M:%S.%gZ')`;
-  if (t.startsWith("TIMESTAMP"))
-    return `strftime(${c}::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%gZ')`;
-  if (t === "DATE") return `strftime(${c}, '%Y-%m-%d')`;
+  if (t === 'TIMESTAMP WITH TIME ZONE' || t === 'TIMESTAMPTZ') return `strftime(timezone('UTC', ${c}), '%Y-%m-%dT%H:%M:%S.%gZ')`;
+  if (t.startsWith('TIMESTAMP')) return `strftime(${c}::TIMESTAMP, '%Y-%m-%dT%H:%M:%S.%gZ')`;
+  if (t === 'DATE') return `strftime(${c}, '%Y-%m-%d')`;
   return c;
 }
 
@@ -27,10 +23,7 @@ function valueExpr(column: Column): string {
  * as canonical JSON text (fields in sorted order, so the text, and its md5, only change when a value does).
  * @example payloadProjection({ email: 'email' }, columns) // json_object('email', "email")::VARCHAR
  */
-export function payloadProjection(
-  fields: Record<string, string>,
-  columns: Column[],
-): string {
+export function payloadProjection(fields: Record<string, string>, columns: Column[]): string {
   const byName = new Map(columns.map((c) => [c.name, c]));
   const parts = Object.keys(fields)
     .sort()
@@ -39,16 +32,11 @@ export function payloadProjection(
       if (!column) throw new Error(`unknown column ${fields[field]}`);
       return `${literal(field)}, ${valueExpr(column)}`;
     });
-  return parts.length === 0
-    ? `'{}'`
-    : `json_object(${parts.join(", ")})::VARCHAR`;
+  return parts.length === 0 ? `'{}'` : `json_object(${parts.join(', ')})::VARCHAR`;
 }
 
 /** Levenshtein distance, for "did you mean" hints. */
-export function closest(
-  name: string,
-  candidates: string[],
-): string | undefined {
+export function closest(name: string, candidates: string[]): string | undefined {
   const d = (a: string, b: string): number => {
     const row = Array.from({ length: b.length + 1 }, (_, i) => i);
     for (let i = 1; i <= a.length; i++) {
@@ -56,11 +44,7 @@ export function closest(
       row[0] = i;
       for (let j = 1; j <= b.length; j++) {
         const cur = row[j]!;
-        row[j] = Math.min(
-          row[j]! + 1,
-          row[j - 1]! + 1,
-          prev + (a[i - 1] === b[j - 1] ? 0 : 1),
-        );
+        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
         prev = cur;
       }
     }

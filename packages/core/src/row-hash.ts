@@ -1,4 +1,4 @@
-import type { DuckDBConnection } from "@duckdb/node-api";
+import type { DuckDBConnection } from '@duckdb/node-api';
 
 /**
  * The row hash is the MD5 of `configHash || payload JSON`, read as a 128-bit unsigned integer with the
@@ -9,13 +9,10 @@ import type { DuckDBConnection } from "@duckdb/node-api";
  * vector on every ledger open and, if a future DuckDB ever changed `md5_number`, computes the same number
  * from `md5()` text instead, so an engine upgrade never causes a resend.
  */
-export const ROW_HASH_TEST_VECTOR = {
-  text: "abc",
-  hex: "727fe1287d3f96d6b04fd23c98500190",
-} as const;
+export const ROW_HASH_TEST_VECTOR = { text: 'abc', hex: '727fe1287d3f96d6b04fd23c98500190' } as const;
 
 /** Name of the temp macro (per connection) that turns an `md5()` hex digest into the row-hash number. */
-export const HEX_TO_ROW_HASH = "syncline_md5_hex_to_h";
+export const HEX_TO_ROW_HASH = 'syncline_md5_hex_to_h';
 
 /**
  * SQL that turns an MD5 hex digest (byte 0 first) into the little-endian 128-bit number: bytes 15..8 form
@@ -23,10 +20,7 @@ export const HEX_TO_ROW_HASH = "syncline_md5_hex_to_h";
  */
 function hexToNumberSql(x: string): string {
   const bytes = (from: number, to: number): string =>
-    Array.from(
-      { length: from - to + 1 },
-      (_, i) => `substr(${x}, ${2 * (from - i) + 1}, 2)`,
-    ).join(" || ");
+    Array.from({ length: from - to + 1 }, (_, i) => `substr(${x}, ${2 * (from - i) + 1}, 2)`).join(' || ');
   return `((('0x' || ${bytes(15, 8)})::UBIGINT::UHUGEINT << 64) | ('0x' || ${bytes(7, 0)})::UBIGINT::UHUGEINT)`;
 }
 
@@ -36,27 +30,14 @@ function hexToNumberSql(x: string): string {
  * (tests compare both).
  * @example const hash = await rowHashSql(conn); await conn.run(`SELECT ${hash("'abc'")}`)
  */
-export async function rowHashSql(
-  conn: DuckDBConnection,
-  opts: { portable?: boolean } = {},
-): Promise<(text: string) => string> {
-  await conn.run(
-    `CREATE OR REPLACE TEMP MACRO ${HEX_TO_ROW_HASH}(x) AS ${hexToNumberSql("x")}`,
-  );
+export async function rowHashSql(conn: DuckDBConnection, opts: { portable?: boolean } = {}): Promise<(text: string) => string> {
+  await conn.run(`CREATE OR REPLACE TEMP MACRO ${HEX_TO_ROW_HASH}(x) AS ${hexToNumberSql('x')}`);
   const portable = (text: string): string => `${HEX_TO_ROW_HASH}(md5(${text}))`;
   if (opts.portable) return portable;
-  const r = await conn.runAndReadAll(
-    `SELECT lower(to_hex(md5_number('${ROW_HASH_TEST_VECTOR.text}'))) AS h`,
-  );
-  const native = String((r.getRowObjectsJson()[0] as { h: string }).h).padStart(
-    32,
-    "0",
-  );
-  return native === ROW_HASH_TEST_VECTOR.hex
-    ? (text: string) => `md5_number(${text})`
-    : portable;
+  const r = await conn.runAndReadAll(`SELECT lower(to_hex(md5_number('${ROW_HASH_TEST_VECTOR.text}'))) AS h`);
+  const native = String((r.getRowObjectsJson()[0] as { h: string }).h).padStart(32, '0');
+  return native === ROW_HASH_TEST_VECTOR.hex ? (text: string) => `md5_number(${text})` : portable;
 }
 
 /** The 32-hex-digit text of a row hash column, as JavaScript sees it (`Change.hash`). */
-export const rowHashToHexSql = (column: string): string =>
-  `lpad(lower(to_hex(${column})), 32, '0')`;
+export const rowHashToHexSql = (column: string): string => `lpad(lower(to_hex(${column})), 32, '0')`;

@@ -1,34 +1,20 @@
-import { createHash, randomBytes } from "node:crypto";
-import { setMaxListeners } from "node:events";
-import type {
-  Change,
-  Destination,
-  HttpExchange,
-  Operation,
-  RowFailure,
-  RowIssue,
-  Source,
-} from "./contract.js";
-import type { DuckdbLedger, RowResult, StagedChange } from "./duckdb-ledger.js";
-import type { KeyHealth } from "./duckdb-diff.js";
-import { closest, payloadProjection } from "./projection.js";
-import type { SyncSpec } from "./sync-spec.js";
-import { SyncError, isSyncError } from "./sync-error.js";
-import { diffFields, type FieldDiff } from "./field-diff.js";
+import { createHash, randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import type { Change, Destination, HttpExchange, Operation, RowFailure, RowIssue, Source } from './contract.js';
+import type { DuckdbLedger, RowResult, StagedChange } from './duckdb-ledger.js';
+import type { KeyHealth } from './duckdb-diff.js';
+import { closest, payloadProjection } from './projection.js';
+import type { SyncSpec } from './sync-spec.js';
+import { SyncError, isSyncError } from './sync-error.js';
+import { diffFields, type FieldDiff } from './field-diff.js';
 
 export type RunEvent =
-  | {
-      type: "phase";
-      name: PhaseName;
-      status: "start" | "end";
-      ms?: number;
-      detail?: Record<string, unknown>;
-    }
-  | { type: "progress"; done: number; total: number; requests: number }
-  | { type: "request"; exchange: HttpExchange }
-  | { type: "row_failed"; key: string; code: string; message: string };
+  | { type: 'phase'; name: PhaseName; status: 'start' | 'end'; ms?: number; detail?: Record<string, unknown> }
+  | { type: 'progress'; done: number; total: number; requests: number }
+  | { type: 'request'; exchange: HttpExchange }
+  | { type: 'row_failed'; key: string; code: string; message: string };
 
-export type PhaseName = "query" | "stage" | "diff" | "plan" | "send" | "commit";
+export type PhaseName = 'query' | 'stage' | 'diff' | 'plan' | 'send' | 'commit';
 
 export interface RunSyncOptions {
   spec: SyncSpec;
@@ -73,7 +59,7 @@ export interface EndpointEstimate {
 }
 
 export interface PreviewChange {
-  action: Change["action"];
+  action: Change['action'];
   key: string;
   fields: FieldDiff[];
   unchangedFields: number;
@@ -82,7 +68,7 @@ export interface PreviewChange {
 export interface RunResult {
   runId: string;
   sync: string;
-  status: "succeeded" | "partial" | "failed" | "aborted";
+  status: 'succeeded' | 'partial' | 'failed' | 'aborted';
   dryRun: boolean;
   mappingChanged: boolean;
   rows: RunCounts;
@@ -92,30 +78,17 @@ export interface RunResult {
   preview: PreviewChange[];
   invalid: (RowIssue & { seq?: number })[];
   failures: RowFailure[];
-  error?: {
-    code: string;
-    message: string;
-    details?: Record<string, unknown> | undefined;
-  };
+  error?: { code: string; message: string; details?: Record<string, unknown> | undefined };
 }
 
 /** md5 of the parts of a sync that shape payloads; it salts every row hash, so a mapping change resends all rows. */
 export function configHash(spec: SyncSpec): string {
   const t = spec.target;
-  const shape = {
-    key: spec.key,
-    fields: Object.entries(spec.fields).sort(),
-    type: t.type,
-    mode: t.mode,
-    collection: t.collection ?? null,
-    audience: t.audience ?? null,
-    nulls: t.nulls,
-  };
-  return createHash("md5").update(JSON.stringify(shape)).digest("hex");
+  const shape = { key: spec.key, fields: Object.entries(spec.fields).sort(), type: t.type, mode: t.mode, collection: t.collection ?? null, audience: t.audience ?? null, nulls: t.nulls };
+  return createHash('md5').update(JSON.stringify(shape)).digest('hex');
 }
 
-export const newRunId = (): string =>
-  `r_${Date.now().toString(36)}${randomBytes(4).toString("hex")}`;
+export const newRunId = (): string => `r_${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
 
 /**
  * Runs one sync: stage the model in the ledger, check keys, diff against the snapshot, validate and plan
@@ -133,19 +106,10 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   const result: RunResult = {
     runId: newRunId(),
     sync: spec.name,
-    status: "succeeded",
+    status: 'succeeded',
     dryRun,
     mappingChanged: false,
-    rows: {
-      total: 0,
-      added: 0,
-      changed: 0,
-      removed: 0,
-      unchanged: 0,
-      invalid: 0,
-      failed: 0,
-      synced: 0,
-    },
+    rows: { total: 0, added: 0, changed: 0, removed: 0, unchanged: 0, invalid: 0, failed: 0, synced: 0 },
     requests: 0,
     phases: [],
     endpoints: [],
@@ -153,89 +117,47 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     invalid: [],
     failures: [],
   };
-  const phase = async <T>(
-    name: PhaseName,
-    fn: () => Promise<T>,
-    detail?: (v: T) => Record<string, unknown>,
-  ): Promise<T> => {
-    emit({ type: "phase", name, status: "start" });
+  const phase = async <T>(name: PhaseName, fn: () => Promise<T>, detail?: (v: T) => Record<string, unknown>): Promise<T> => {
+    emit({ type: 'phase', name, status: 'start' });
     const t0 = performance.now();
     const v = await fn();
     const ms = Math.round(performance.now() - t0);
     result.phases.push({ name, ms });
-    emit({
-      type: "phase",
-      name,
-      status: "end",
-      ms,
-      ...(detail ? { detail: detail(v) } : {}),
-    });
+    emit({ type: 'phase', name, status: 'end', ms, ...(detail ? { detail: detail(v) } : {}) });
     return v;
   };
 
   // Before the first request, an abort means "stop now": nothing is diffed or sent.
   const stopIfAborted = (): void => {
-    if (options.signal?.aborted)
-      throw new SyncError(
-        "aborted",
-        "the run was aborted before anything was sent",
-        { cause: options.signal.reason },
-      );
+    if (options.signal?.aborted) throw new SyncError('aborted', 'the run was aborted before anything was sent', { cause: options.signal.reason });
   };
 
   try {
     const salt = configHash(spec);
     stopIfAborted();
-    const columns = await phase("query", async () => {
-      if (!source.attach)
-        throw new SyncError(
-          "source_failed",
-          `[${source.name}] source cannot run inside the DuckDB ledger`,
-          { adapter: source.name },
-        );
+    const columns = await phase('query', async () => {
+      if (!source.attach) throw new SyncError('source_failed', `[${source.name}] source cannot run inside the DuckDB ledger`, { adapter: source.name });
       await source.attach(ledger.connection);
       try {
         return await ledger.describe(spec.model);
       } catch (e) {
-        throw new SyncError(
-          "model_failed",
-          `model query failed: ${firstLine(e)}`,
-          { cause: e },
-        );
+        throw new SyncError('model_failed', `model query failed: ${firstLine(e)}`, { cause: e });
       }
     });
-    checkMapping(
-      spec,
-      columns.map((c) => c.name),
-    );
+    checkMapping(spec, columns.map((c) => c.name));
 
-    let health: KeyHealth = {
-      nullKeys: 0,
-      duplicateKeys: 0,
-      duplicateSamples: [],
-    };
+    let health: KeyHealth = { nullKeys: 0, duplicateKeys: 0, duplicateSamples: [] };
     const rows = await phase(
-      "stage",
+      'stage',
       async () => {
         try {
           const projection = payloadProjection(spec.fields, columns);
-          const n = await ledger.stage({
-            modelSql: spec.model,
-            key: spec.key,
-            projection,
-            salt,
-            forceAll: options.fullResync ?? false,
-            signal: options.signal,
-          });
+          const n = await ledger.stage({ modelSql: spec.model, key: spec.key, projection, salt, forceAll: options.fullResync ?? false, signal: options.signal });
           health = await ledger.keyHealth({ signal: options.signal });
           return n;
         } catch (e) {
           if (isSyncError(e)) throw e;
-          throw new SyncError(
-            "model_failed",
-            `model query failed: ${firstLine(e)}`,
-            { cause: e },
-          );
+          throw new SyncError('model_failed', `model query failed: ${firstLine(e)}`, { cause: e });
         }
       },
       (n) => ({ rows: n }),
@@ -243,98 +165,48 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     result.rows.total = rows;
     stopIfAborted();
     if (health.nullKeys > 0)
-      throw new SyncError(
-        "null_keys",
-        `${health.nullKeys} rows have a null or empty key "${spec.key}"; nothing was sent`,
-        { details: { column: spec.key, count: health.nullKeys } },
-      );
+      throw new SyncError('null_keys', `${health.nullKeys} rows have a null or empty key "${spec.key}"; nothing was sent`, { details: { column: spec.key, count: health.nullKeys } });
     if (health.duplicateKeys > 0)
       throw new SyncError(
-        "duplicate_keys",
-        `${health.duplicateKeys} keys of "${spec.key}" appear more than once (e.g. ${health.duplicateSamples.map((s) => `${s.key} ×${s.count}`).join(", ")}); nothing was sent`,
-        {
-          details: {
-            column: spec.key,
-            count: health.duplicateKeys,
-            samples: health.duplicateSamples,
-          },
-        },
+        'duplicate_keys',
+        `${health.duplicateKeys} keys of "${spec.key}" appear more than once (e.g. ${health.duplicateSamples.map((s) => `${s.key} ×${s.count}`).join(', ')}); nothing was sent`,
+        { details: { column: spec.key, count: health.duplicateKeys, samples: health.duplicateSamples } },
       );
 
-    const previous = await ledger.meta("config_hash");
+    const previous = await ledger.meta('config_hash');
     const snapshotSize = await ledger.snapshotSize();
-    result.mappingChanged =
-      previous !== null && previous !== salt && snapshotSize > 0;
-    const counts = await phase(
-      "diff",
-      () => ledger.diff(),
-      (c) => ({ ...c }),
-    );
+    result.mappingChanged = previous !== null && previous !== salt && snapshotSize > 0;
+    const counts = await phase('diff', () => ledger.diff(), (c) => ({ ...c }));
     result.rows.added = counts.add;
     result.rows.changed = counts.change;
     result.rows.removed = counts.remove;
     result.rows.unchanged = rows - counts.add - counts.change;
 
     const t = spec.target;
-    const removalsSent =
-      t.onDelete === "delete" || (t.type === "audiences" && t.mode === "add")
-        ? counts.remove
-        : 0;
+    const removalsSent = t.onDelete === 'delete' || (t.type === 'audiences' && t.mode === 'add') ? counts.remove : 0;
     if (!options.allowMassDelete && rows === 0 && snapshotSize > 0)
+      throw new SyncError('guard_empty_model', `the model returned 0 rows but ${snapshotSize} were synced before; refusing (use --allow-mass-delete if intended)`, { details: { snapshot: snapshotSize } });
+    if (!options.allowMassDelete && snapshotSize > 0 && removalsSent / snapshotSize > spec.maxDeleteShare)
       throw new SyncError(
-        "guard_empty_model",
-        `the model returned 0 rows but ${snapshotSize} were synced before; refusing (use --allow-mass-delete if intended)`,
-        { details: { snapshot: snapshotSize } },
-      );
-    if (
-      !options.allowMassDelete &&
-      snapshotSize > 0 &&
-      removalsSent / snapshotSize > spec.maxDeleteShare
-    )
-      throw new SyncError(
-        "guard_mass_delete",
+        'guard_mass_delete',
         `${removalsSent} removals = ${pct(removalsSent / snapshotSize)} of the synced rows, above this sync's limit (${pct(spec.maxDeleteShare)}); refusing (use --allow-mass-delete if intended)`,
-        {
-          details: {
-            removals: removalsSent,
-            snapshot: snapshotSize,
-            maxDeleteShare: spec.maxDeleteShare,
-          },
-        },
+        { details: { removals: removalsSent, snapshot: snapshotSize, maxDeleteShare: spec.maxDeleteShare } },
       );
-    if (!dryRun) await ledger.setMeta("config_hash", salt);
+    if (!dryRun) await ledger.setMeta('config_hash', salt);
 
     stopIfAborted();
     const inner = { plan: 0, commit: 0 };
-    await phase(
-      "send",
-      () => send(options, result, counts, chunkSize, limit, inner),
-      () => ({ ...result.rows, requests: result.requests }),
-    );
+    await phase('send', () => send(options, result, counts, chunkSize, limit, inner), () => ({ ...result.rows, requests: result.requests }));
     // Time spent inside destination.plan (with row validation) and ledger.commit, accumulated over the
     // chunks of the send phase, so a slow planner or ledger shows up in the run record.
-    result.phases.splice(result.phases.length - 1, 0, {
-      name: "plan",
-      ms: Math.round(inner.plan),
-    });
-    if (!dryRun)
-      result.phases.push({ name: "commit", ms: Math.round(inner.commit) });
-    if (options.signal?.aborted) result.status = "aborted";
-    else if (result.rows.failed > 0) result.status = "partial";
+    result.phases.splice(result.phases.length - 1, 0, { name: 'plan', ms: Math.round(inner.plan) });
+    if (!dryRun) result.phases.push({ name: 'commit', ms: Math.round(inner.commit) });
+    if (options.signal?.aborted) result.status = 'aborted';
+    else if (result.rows.failed > 0) result.status = 'partial';
   } catch (e) {
-    result.status =
-      (options.signal?.aborted && !isSyncError(e)) ||
-      (isSyncError(e) && e.code === "aborted")
-        ? "aborted"
-        : "failed";
-    const err = isSyncError(e)
-      ? e
-      : new SyncError("destination_failed", firstLine(e), { cause: e });
-    result.error = {
-      code: err.code,
-      message: err.message,
-      details: err.details,
-    };
+    result.status = (options.signal?.aborted && !isSyncError(e)) || (isSyncError(e) && e.code === 'aborted') ? 'aborted' : 'failed';
+    const err = isSyncError(e) ? e : new SyncError('destination_failed', firstLine(e), { cause: e });
+    result.error = { code: err.code, message: err.message, details: err.details };
   }
   if (!dryRun)
     await ledger.saveRun({
@@ -346,9 +218,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       counts: { ...result.rows },
       phases: result.phases,
       requests: result.requests,
-      error: result.error
-        ? { code: result.error.code, message: result.error.message }
-        : null,
+      error: result.error ? { code: result.error.code, message: result.error.message } : null,
     });
   return result;
 }
@@ -374,9 +244,7 @@ async function send(
   let done = 0;
   let fatal: unknown;
   const internal = new AbortController();
-  const hard = options.hardSignal
-    ? AbortSignal.any([options.hardSignal, internal.signal])
-    : internal.signal;
+  const hard = options.hardSignal ? AbortSignal.any([options.hardSignal, internal.signal]) : internal.signal;
   // Every operation in flight (up to `concurrency`) and its retries listen on this one signal.
   setMaxListeners(0, hard);
 
@@ -384,10 +252,7 @@ async function send(
   // concurrently, so summing each call's time would count the same milliseconds several times).
   let writing = 0;
   let writingSince = 0;
-  const timed = async <T>(
-    _name: "commit",
-    fn: () => Promise<T>,
-  ): Promise<T> => {
+  const timed = async <T>(_name: 'commit', fn: () => Promise<T>): Promise<T> => {
     if (writing++ === 0) writingSince = performance.now();
     try {
       return await fn();
@@ -397,13 +262,7 @@ async function send(
   };
 
   // `sent` is false for changes that need no call (skipped): they are committed but not counted as synced.
-  const commitOutcome = async (
-    changes: Change[],
-    ok: Set<string>,
-    failed: Map<string, RowFailure>,
-    exchanges: HttpExchange[],
-    sent = true,
-  ): Promise<void> => {
+  const commitOutcome = async (changes: Change[], ok: Set<string>, failed: Map<string, RowFailure>, exchanges: HttpExchange[], sent = true): Promise<void> => {
     const upserts: { key: string; hash: string; payload: string }[] = [];
     const removes: string[] = [];
     const results: RowResult[] = [];
@@ -412,76 +271,39 @@ async function send(
     for (const c of changes) {
       if (ok.has(c.key) || failed.has(c.key)) settled.push(c.key);
       if (ok.has(c.key)) {
-        if (c.action === "remove") removes.push(c.key);
-        else
-          upserts.push({ key: c.key, hash: c.hash!, payload: texts.get(c)! });
-        results.push({ key: c.key, action: c.action, status: "synced" });
+        if (c.action === 'remove') removes.push(c.key);
+        else upserts.push({ key: c.key, hash: c.hash!, payload: texts.get(c)! });
+        results.push({ key: c.key, action: c.action, status: 'synced' });
       } else {
-        const f = failed.get(c.key) ?? {
-          key: c.key,
-          code: "unconfirmed",
-          message: "the destination did not confirm this row",
-        };
-        results.push({
-          key: c.key,
-          action: c.action,
-          status: "failed",
-          code: f.code,
-          message: f.message,
-        });
+        const f = failed.get(c.key) ?? { key: c.key, code: 'unconfirmed', message: 'the destination did not confirm this row' };
+        results.push({ key: c.key, action: c.action, status: 'failed', code: f.code, message: f.message });
         if (result.failures.length < 100) result.failures.push(f);
-        emit({
-          type: "row_failed",
-          key: f.key,
-          code: f.code,
-          message: f.message,
-        });
+        emit({ type: 'row_failed', key: f.key, code: f.code, message: f.message });
       }
     }
-    await timed("commit", () =>
-      ledger.commit(result.runId, {
-        upserts,
-        removes,
-        results,
-        exchanges,
-        settled,
-      }),
-    );
+    await timed('commit', () => ledger.commit(result.runId, { upserts, removes, results, exchanges, settled }));
     if (sent) result.rows.synced += upserts.length + removes.length;
     result.rows.failed += changes.length - upserts.length - removes.length;
     done += changes.length;
-    emit({ type: "progress", done, total, requests: result.requests });
+    emit({ type: 'progress', done, total, requests: result.requests });
   };
 
   const execute = async (op: Operation): Promise<void> => {
     const exchanges: HttpExchange[] = [];
     let sending = false;
     try {
-      await timed("commit", () =>
-        ledger.markInDoubt(
-          result.runId,
-          op.changes.map((c) => ({
-            key: c.key,
-            payload: texts.get(c) ?? null,
-          })),
-        ),
-      );
+      await timed('commit', () => ledger.markInDoubt(result.runId, op.changes.map((c) => ({ key: c.key, payload: texts.get(c) ?? null }))));
       sending = true;
       const outcome = await destination.apply(op, {
         target,
         signal: hard,
         log: (x) => {
           exchanges.push(x);
-          emit({ type: "request", exchange: x });
+          emit({ type: 'request', exchange: x });
         },
       });
       result.requests += outcome.requests;
-      await commitOutcome(
-        op.changes,
-        new Set(outcome.ok),
-        new Map(outcome.failed.map((f) => [f.key, f])),
-        exchanges,
-      );
+      await commitOutcome(op.changes, new Set(outcome.ok), new Map(outcome.failed.map((f) => [f.key, f])), exchanges);
     } catch (e) {
       fatal ??= e;
       internal.abort(e);
@@ -489,22 +311,9 @@ async function send(
       if (sending) {
         // The call may or may not have been applied: its rows stay in doubt (resent next run); record why.
         const message = `the call failed before a confirmation: ${firstLine(e)}`;
-        const results = op.changes.map((c): RowResult => ({
-          key: c.key,
-          action: c.action,
-          status: "failed",
-          code: "in_doubt",
-          message,
-        }));
+        const results = op.changes.map((c): RowResult => ({ key: c.key, action: c.action, status: 'failed', code: 'in_doubt', message }));
         result.rows.failed += op.changes.length;
-        await ledger
-          .commit(result.runId, {
-            upserts: [],
-            removes: [],
-            results,
-            exchanges,
-          })
-          .catch(() => undefined);
+        await ledger.commit(result.runId, { upserts: [], removes: [], results, exchanges }).catch(() => undefined);
       }
     }
   };
@@ -516,49 +325,23 @@ async function send(
     p.catch(() => undefined);
     return p;
   };
-  let next: Promise<StagedChange[]> | undefined =
-    total > 0 ? read(1) : undefined;
-  for (
-    let seq = 1;
-    seq <= total && fatal === undefined && !options.signal?.aborted;
-    seq += chunkSize
-  ) {
+  let next: Promise<StagedChange[]> | undefined = total > 0 ? read(1) : undefined;
+  for (let seq = 1; seq <= total && fatal === undefined && !options.signal?.aborted; seq += chunkSize) {
     const staged = await next!;
     next = seq + chunkSize <= total ? read(seq + chunkSize) : undefined;
     const t0 = performance.now();
     const valid: Change[] = [];
     const invalidRows: RowResult[] = [];
     for (const s of staged) {
-      const before =
-        s.before === null
-          ? null
-          : (JSON.parse(s.before) as Record<string, unknown>);
-      const change: Change = {
-        action: s.action,
-        key: s.key,
-        payload: s.payload === null ? null : JSON.parse(s.payload),
-        hash: s.hash,
-        before,
-      };
+      const before = s.before === null ? null : (JSON.parse(s.before) as Record<string, unknown>);
+      const change: Change = { action: s.action, key: s.key, payload: s.payload === null ? null : JSON.parse(s.payload), hash: s.hash, before };
       if (s.payload !== null) texts.set(change, s.payload);
       if (change.payload) {
-        const issues = destination.validate(
-          { key: change.key, payload: change.payload },
-          target,
-        );
+        const issues = destination.validate({ key: change.key, payload: change.payload }, target);
         if (issues.length > 0) {
           result.rows.invalid += 1;
-          for (const i of issues)
-            if (result.invalid.length < 100)
-              result.invalid.push({ ...i, seq: s.seq });
-          invalidRows.push({
-            key: s.key,
-            action: s.action,
-            status: "invalid",
-            code: issues[0]!.rule,
-            field: issues[0]!.field,
-            message: issues[0]!.message,
-          });
+          for (const i of issues) if (result.invalid.length < 100) result.invalid.push({ ...i, seq: s.seq });
+          invalidRows.push({ key: s.key, action: s.action, status: 'invalid', code: issues[0]!.rule, field: issues[0]!.field, message: issues[0]!.message });
           continue;
         }
       }
@@ -566,23 +349,13 @@ async function send(
       if (dryRun && shown[s.action] < limit) {
         shown[s.action] += 1;
         const d = diffFields(before, change.payload);
-        result.preview.push({
-          action: s.action,
-          key: s.key,
-          fields: d.fields,
-          unchangedFields: d.unchanged,
-        });
+        result.preview.push({ action: s.action, key: s.key, fields: d.fields, unchangedFields: d.unchanged });
       }
     }
     const plan = destination.plan(valid, { target, totals });
     inner.plan += performance.now() - t0;
     for (const op of plan.operations) {
-      const e = endpoints.get(op.endpoint) ?? {
-        endpoint: op.endpoint,
-        tier: op.tier,
-        calls: 0,
-        rows: 0,
-      };
+      const e = endpoints.get(op.endpoint) ?? { endpoint: op.endpoint, tier: op.tier, calls: 0, rows: 0 };
       e.calls += 1;
       e.rows += op.changes.length;
       endpoints.set(op.endpoint, e);
@@ -590,21 +363,8 @@ async function send(
     if (dryRun) continue;
     if (invalidRows.length || plan.skipped.length) {
       done += invalidRows.length;
-      await commitOutcome(
-        plan.skipped,
-        new Set(plan.skipped.map((c) => c.key)),
-        new Map(),
-        [],
-        false,
-      );
-      await timed("commit", () =>
-        ledger.commit(result.runId, {
-          upserts: [],
-          removes: [],
-          results: invalidRows,
-          exchanges: [],
-        }),
-      );
+      await commitOutcome(plan.skipped, new Set(plan.skipped.map((c) => c.key)), new Map(), [], false);
+      await timed('commit', () => ledger.commit(result.runId, { upserts: [], removes: [], results: invalidRows, exchanges: [] }));
     }
     for (const op of plan.operations) {
       while (inflight.size >= concurrency) await Promise.race(inflight);
@@ -616,8 +376,7 @@ async function send(
   await Promise.all(inflight);
   await next?.catch(() => undefined);
   result.endpoints = [...endpoints.values()];
-  if (dryRun)
-    result.requests = result.endpoints.reduce((n, e) => n + e.calls, 0);
+  if (dryRun) result.requests = result.endpoints.reduce((n, e) => n + e.calls, 0);
   if (fatal !== undefined) throw fatal;
 }
 
@@ -625,19 +384,13 @@ function checkMapping(spec: SyncSpec, columns: string[]): void {
   const check = (where: string, column: string): void => {
     if (columns.includes(column)) return;
     const hint = closest(column, columns);
-    throw new SyncError(
-      "mapping_invalid",
-      `${where}: column "${column}" not in model${hint ? ` (did you mean "${hint}"?)` : ""}`,
-      {
-        details: { path: where, column, suggestion: hint ?? null, columns },
-      },
-    );
+    throw new SyncError('mapping_invalid', `${where}: column "${column}" not in model${hint ? ` (did you mean "${hint}"?)` : ''}`, {
+      details: { path: where, column, suggestion: hint ?? null, columns },
+    });
   };
-  check("key", spec.key);
-  for (const [field, column] of Object.entries(spec.fields))
-    check(`sync.fields.${field}`, column);
+  check('key', spec.key);
+  for (const [field, column] of Object.entries(spec.fields)) check(`sync.fields.${field}`, column);
 }
 
 const pct = (x: number): string => `${Math.round(x * 1000) / 10}%`;
-const firstLine = (e: unknown): string =>
-  String((e as Error)?.message ?? e).split("\n")[0]!;
+const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0]!;

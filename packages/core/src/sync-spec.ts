@@ -1,5 +1,5 @@
-import { z } from "zod";
-import type { SyncTarget } from "./contract.js";
+import { z } from 'zod';
+import type { SyncTarget } from './contract.js';
 
 /**
  * The `sync:` block of a config: what to send and how. Field mapping is `Knock field ← model column`.
@@ -7,50 +7,24 @@ import type { SyncTarget } from "./contract.js";
  */
 export const syncBlockSchema = z
   .strictObject({
-    type: z.enum(["users", "objects", "audiences"]),
-    mode: z.enum(["upsert", "add", "remove"]).optional(),
+    type: z.enum(['users', 'objects', 'audiences']),
+    mode: z.enum(['upsert', 'add', 'remove']).optional(),
     fields: z.record(z.string().min(1), z.string().min(1)).default({}),
-    onDelete: z.enum(["nothing", "delete"]).default("nothing"),
-    nulls: z.enum(["send", "skip"]).default("skip"),
+    onDelete: z.enum(['nothing', 'delete']).default('nothing'),
+    nulls: z.enum(['send', 'skip']).default('skip'),
     collection: z.string().min(1).optional(),
     audience: z.string().min(1).optional(),
     createAudience: z.boolean().optional(),
   })
   .superRefine((s, ctx) => {
-    const mode = s.mode ?? (s.type === "audiences" ? "add" : "upsert");
-    if (s.type === "audiences" ? mode === "upsert" : mode !== "upsert")
-      ctx.addIssue({
-        code: "custom",
-        path: ["mode"],
-        message: `mode "${mode}" is not valid for ${s.type} (users/objects: upsert; audiences: add | remove)`,
-      });
-    if (s.type === "objects" && !s.collection)
-      ctx.addIssue({
-        code: "custom",
-        path: ["collection"],
-        message: "required for objects",
-      });
-    if (s.type === "audiences" && !s.audience)
-      ctx.addIssue({
-        code: "custom",
-        path: ["audience"],
-        message: "required for audiences",
-      });
-    if (s.type !== "objects" && s.collection)
-      ctx.addIssue({
-        code: "custom",
-        path: ["collection"],
-        message: `only for objects, not ${s.type}`,
-      });
-    if (
-      s.type !== "audiences" &&
-      (s.audience || s.createAudience !== undefined)
-    )
-      ctx.addIssue({
-        code: "custom",
-        path: ["audience"],
-        message: `only for audiences, not ${s.type}`,
-      });
+    const mode = s.mode ?? (s.type === 'audiences' ? 'add' : 'upsert');
+    if (s.type === 'audiences' ? mode === 'upsert' : mode !== 'upsert')
+      ctx.addIssue({ code: 'custom', path: ['mode'], message: `mode "${mode}" is not valid for ${s.type} (users/objects: upsert; audiences: add | remove)` });
+    if (s.type === 'objects' && !s.collection) ctx.addIssue({ code: 'custom', path: ['collection'], message: 'required for objects' });
+    if (s.type === 'audiences' && !s.audience) ctx.addIssue({ code: 'custom', path: ['audience'], message: 'required for audiences' });
+    if (s.type !== 'objects' && s.collection) ctx.addIssue({ code: 'custom', path: ['collection'], message: `only for objects, not ${s.type}` });
+    if (s.type !== 'audiences' && (s.audience || s.createAudience !== undefined))
+      ctx.addIssue({ code: 'custom', path: ['audience'], message: `only for audiences, not ${s.type}` });
   });
 
 export type SyncBlock = z.infer<typeof syncBlockSchema>;
@@ -68,12 +42,7 @@ export interface SyncSpec {
 }
 
 export const syncSpecFieldsSchema = z.strictObject({
-  name: z
-    .string()
-    .regex(
-      /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/,
-      'letters, digits, "_", "-", "." (max 128)',
-    ),
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'letters, digits, "_", "-", "." (max 128)'),
   model: z.string().min(1),
   key: z.string().min(1),
   maxDeleteShare: z.number().min(0).max(1).default(0.2),
@@ -91,7 +60,7 @@ export function toSyncSpec(c: z.infer<typeof syncSpecFieldsSchema>): SyncSpec {
     maxDeleteShare: c.maxDeleteShare,
     target: {
       type: s.type,
-      mode: s.mode ?? (s.type === "audiences" ? "add" : "upsert"),
+      mode: s.mode ?? (s.type === 'audiences' ? 'add' : 'upsert'),
       onDelete: s.onDelete,
       nulls: s.nulls,
       collection: s.collection,

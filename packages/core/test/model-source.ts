@@ -1,4 +1,4 @@
-import type { Source } from "../src/index.js";
+import type { Source } from '../src/index.js';
 
 /** A model row of the tests' `people` table; `null` is SQL NULL. */
 export interface PersonRow {
@@ -14,23 +14,15 @@ export interface PersonRow {
  */
 export function tableSource(rows: readonly PersonRow[]): Source {
   return {
-    name: "inline",
+    name: 'inline',
     describe: async () => [],
     read: async function* () {},
     async attach(conn) {
-      await conn.run(
-        `CREATE OR REPLACE TEMP TABLE people (id VARCHAR, email VARCHAR, plan VARCHAR, note VARCHAR)`,
-      );
+      await conn.run(`CREATE OR REPLACE TEMP TABLE people (id VARCHAR, email VARCHAR, plan VARCHAR, note VARCHAR)`);
       if (rows.length === 0) return;
-      const ap = await conn.createAppender("people", "main", "temp");
+      const ap = await conn.createAppender('people', 'main', 'temp');
       for (const r of rows) {
-        for (const v of [
-          r.id,
-          r.email,
-          r.plan === undefined ? "free" : r.plan,
-          r.note ?? "",
-        ])
-          v === null ? ap.appendNull() : ap.appendVarchar(v);
+        for (const v of [r.id, r.email, r.plan === undefined ? 'free' : r.plan, r.note ?? '']) (v === null ? ap.appendNull() : ap.appendVarchar(v));
         ap.endRow();
       }
       ap.closeSync();
@@ -39,7 +31,4 @@ export function tableSource(rows: readonly PersonRow[]): Source {
 }
 
 /** What the memory destination should hold for a model row mapped with `{ email, plan }`. */
-export const expectedRecord = (r: PersonRow): Record<string, unknown> => ({
-  email: r.email,
-  plan: r.plan === undefined ? "free" : r.plan,
-});
+export const expectedRecord = (r: PersonRow): Record<string, unknown> => ({ email: r.email, plan: r.plan === undefined ? 'free' : r.plan });

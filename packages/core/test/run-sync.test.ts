@@ -1,40 +1,22 @@
-import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, describe, expect, test } from "vitest";
-import {
-  memoryDestination,
-  openDuckdbLedger,
-  runSync,
-  toSyncSpec,
-  syncSpecFieldsSchema,
-  type Source,
-  type DuckdbLedger,
-} from "../src/index.js";
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { memoryDestination, openDuckdbLedger, runSync, toSyncSpec, syncSpecFieldsSchema, type Source, type DuckdbLedger } from '../src/index.js';
 
 /** A source whose table `people` holds the given rows (id, email, plan, note). */
-function tableSource(
-  rows: {
-    id: string | null;
-    email: string | null;
-    plan?: string;
-    note?: string;
-  }[],
-): Source {
+function tableSource(rows: { id: string | null; email: string | null; plan?: string; note?: string }[]): Source {
   return {
-    name: "inline",
+    name: 'inline',
     describe: async () => [],
     read: async function* () {},
     async attach(conn) {
-      await conn.run(
-        `CREATE OR REPLACE TEMP TABLE people (id VARCHAR, email VARCHAR, plan VARCHAR, note VARCHAR)`,
-      );
+      await conn.run(`CREATE OR REPLACE TEMP TABLE people (id VARCHAR, email VARCHAR, plan VARCHAR, note VARCHAR)`);
       if (rows.length === 0) return;
-      const ap = await conn.createAppender("people", "main", "temp");
+      const ap = await conn.createAppender('people', 'main', 'temp');
       for (const r of rows) {
-        for (const v of [r.id, r.email, r.plan ?? "free", r.note ?? ""])
-          v === null ? ap.appendNull() : ap.appendVarchar(v);
+        for (const v of [r.id, r.email, r.plan ?? 'free', r.note ?? '']) (v === null ? ap.appendNull() : ap.appendVarchar(v));
         ap.endRow();
       }
       ap.closeSync();
@@ -42,30 +24,19 @@ function tableSource(
   };
 }
 
-const people = (n: number) =>
-  Array.from({ length: n }, (_, i) => ({
-    id: `u${i}`,
-    email: `u${i}@example.com`,
-    plan: "free",
-  }));
+const people = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `u${i}`, email: `u${i}@example.com`, plan: 'free' }));
 const spec = (over: Record<string, unknown> = {}) =>
   toSyncSpec(
     syncSpecFieldsSchema.parse({
-      name: "t",
-      model: "select * from people",
-      key: "id",
-      sync: {
-        type: "users",
-        mode: "upsert",
-        fields: { email: "email", plan: "plan" },
-        onDelete: "nothing",
-        ...over,
-      },
+      name: 't',
+      model: 'select * from people',
+      key: 'id',
+      sync: { type: 'users', mode: 'upsert', fields: { email: 'email', plan: 'plan' }, onDelete: 'nothing', ...over },
     }),
   );
 
 let ledgers: DuckdbLedger[] = [];
-const ledger = async (path = ":memory:") => {
+const ledger = async (path = ':memory:') => {
   const l = await openDuckdbLedger({ path });
   ledgers.push(l);
   return l;
@@ -75,316 +46,138 @@ afterEach(async () => {
   ledgers = [];
 });
 
-describe("runSync", () => {
-  test("sends every row on the first run and nothing on an unchanged second run", async () => {
+describe('runSync', () => {
+  test('sends every row on the first run and nothing on an unchanged second run', async () => {
     const l = await ledger();
     const dest = memoryDestination();
-    const first = await runSync({
-      spec: spec(),
-      source: tableSource(people(250)),
-      destination: dest,
-      ledger: l,
-    });
-    expect(first.status).toBe("succeeded");
-    expect(first.rows).toMatchObject({
-      added: 250,
-      changed: 0,
-      synced: 250,
-      unchanged: 0,
-    });
-    expect(dest.records.get("u7")).toEqual({
-      email: "u7@example.com",
-      plan: "free",
-    });
-    const second = await runSync({
-      spec: spec(),
-      source: tableSource(people(250)),
-      destination: dest,
-      ledger: l,
-    });
-    expect(second.rows).toMatchObject({
-      added: 0,
-      changed: 0,
-      removed: 0,
-      unchanged: 250,
-      synced: 0,
-    });
+    const first = await runSync({ spec: spec(), source: tableSource(people(250)), destination: dest, ledger: l });
+    expect(first.status).toBe('succeeded');
+    expect(first.rows).toMatchObject({ added: 250, changed: 0, synced: 250, unchanged: 0 });
+    expect(dest.records.get('u7')).toEqual({ email: 'u7@example.com', plan: 'free' });
+    const second = await runSync({ spec: spec(), source: tableSource(people(250)), destination: dest, ledger: l });
+    expect(second.rows).toMatchObject({ added: 0, changed: 0, removed: 0, unchanged: 250, synced: 0 });
     expect(second.requests).toBe(0);
     expect(dest.applied).toHaveLength(3);
   });
 
-  test("sends only changed and removed rows, deleting only when onDelete is delete", async () => {
-    for (const onDelete of ["nothing", "delete"] as const) {
+  test('sends only changed and removed rows, deleting only when onDelete is delete', async () => {
+    for (const onDelete of ['nothing', 'delete'] as const) {
       const l = await ledger();
       const dest = memoryDestination();
-      await runSync({
-        spec: spec({ onDelete }),
-        source: tableSource(people(20)),
-        destination: dest,
-        ledger: l,
-      });
-      const next = people(20).filter((p) => p.id !== "u3" && p.id !== "u4");
-      next[0]!.plan = "pro";
-      const r = await runSync({
-        spec: spec({ onDelete }),
-        source: tableSource(next),
-        destination: dest,
-        ledger: l,
-      });
+      await runSync({ spec: spec({ onDelete }), source: tableSource(people(20)), destination: dest, ledger: l });
+      const next = people(20).filter((p) => p.id !== 'u3' && p.id !== 'u4');
+      next[0]!.plan = 'pro';
+      const r = await runSync({ spec: spec({ onDelete }), source: tableSource(next), destination: dest, ledger: l });
       expect(r.rows).toMatchObject({ changed: 1, removed: 2, unchanged: 17 });
-      const sent = dest.applied
-        .slice(1)
-        .flatMap((op) => op.changes.map((c) => `${c.action}:${c.key}`));
-      expect(sent.sort()).toEqual(
-        onDelete === "delete"
-          ? ["change:u0", "remove:u3", "remove:u4"]
-          : ["change:u0"],
-      );
-      expect(dest.records.has("u3")).toBe(onDelete === "nothing");
-      expect(await l.snapshotRow("u3")).toBeNull();
+      const sent = dest.applied.slice(1).flatMap((op) => op.changes.map((c) => `${c.action}:${c.key}`));
+      expect(sent.sort()).toEqual(onDelete === 'delete' ? ['change:u0', 'remove:u3', 'remove:u4'] : ['change:u0']);
+      expect(dest.records.has('u3')).toBe(onDelete === 'nothing');
+      expect(await l.snapshotRow('u3')).toBeNull();
     }
   });
 
-  test("ignores changes to unmapped columns", async () => {
+  test('ignores changes to unmapped columns', async () => {
     const l = await ledger();
     const dest = memoryDestination();
-    await runSync({
-      spec: spec(),
-      source: tableSource(people(5)),
-      destination: dest,
-      ledger: l,
-    });
-    const r = await runSync({
-      spec: spec(),
-      source: tableSource(people(5).map((p) => ({ ...p, note: "edited" }))),
-      destination: dest,
-      ledger: l,
-    });
+    await runSync({ spec: spec(), source: tableSource(people(5)), destination: dest, ledger: l });
+    const r = await runSync({ spec: spec(), source: tableSource(people(5).map((p) => ({ ...p, note: 'edited' }))), destination: dest, ledger: l });
     expect(r.rows.unchanged).toBe(5);
     expect(r.requests).toBe(0);
   });
 
-  test("keeps rejected rows out of the snapshot and retries them on the next run without a model change", async () => {
+  test('keeps rejected rows out of the snapshot and retries them on the next run without a model change', async () => {
     const l = await ledger();
     const dest = memoryDestination();
-    dest.reject.add("u2");
-    const first = await runSync({
-      spec: spec(),
-      source: tableSource(people(5)),
-      destination: dest,
-      ledger: l,
-    });
-    expect(first.status).toBe("partial");
+    dest.reject.add('u2');
+    const first = await runSync({ spec: spec(), source: tableSource(people(5)), destination: dest, ledger: l });
+    expect(first.status).toBe('partial');
     expect(first.rows).toMatchObject({ failed: 1, synced: 4 });
-    expect(await l.snapshotRow("u2")).toBeNull();
-    expect((await l.rowResults({ key: "u2" }))[0]).toMatchObject({
-      status: "failed",
-      code: "rejected",
-    });
+    expect(await l.snapshotRow('u2')).toBeNull();
+    expect((await l.rowResults({ key: 'u2' }))[0]).toMatchObject({ status: 'failed', code: 'rejected' });
     dest.reject.clear();
-    const second = await runSync({
-      spec: spec(),
-      source: tableSource(people(5)),
-      destination: dest,
-      ledger: l,
-    });
+    const second = await runSync({ spec: spec(), source: tableSource(people(5)), destination: dest, ledger: l });
     expect(second.rows).toMatchObject({ added: 1, synced: 1, unchanged: 4 });
-    expect(second.status).toBe("succeeded");
+    expect(second.status).toBe('succeeded');
   });
 
   test.each([
-    [
-      "null keys",
-      [
-        { id: null, email: "a@x.io" },
-        { id: "b", email: "b@x.io" },
-      ],
-      "null_keys",
-      /1 rows have a null or empty key "id"/,
-    ],
-    [
-      "duplicate keys",
-      [
-        { id: "a", email: "a@x.io" },
-        { id: "a", email: "b@x.io" },
-        { id: "c", email: "c@x.io" },
-      ],
-      "duplicate_keys",
-      /1 keys .* \(e\.g\. a ×2\)/,
-    ],
-  ])("refuses %s before sending anything", async (_n, rows, code, message) => {
+    ['null keys', [{ id: null, email: 'a@x.io' }, { id: 'b', email: 'b@x.io' }], 'null_keys', /1 rows have a null or empty key "id"/],
+    ['duplicate keys', [{ id: 'a', email: 'a@x.io' }, { id: 'a', email: 'b@x.io' }, { id: 'c', email: 'c@x.io' }], 'duplicate_keys', /1 keys .* \(e\.g\. a ×2\)/],
+  ])('refuses %s before sending anything', async (_n, rows, code, message) => {
     const l = await ledger();
     const dest = memoryDestination();
-    const r = await runSync({
-      spec: spec(),
-      source: tableSource(rows),
-      destination: dest,
-      ledger: l,
-    });
-    expect(r.status).toBe("failed");
+    const r = await runSync({ spec: spec(), source: tableSource(rows), destination: dest, ledger: l });
+    expect(r.status).toBe('failed');
     expect(r.error?.code).toBe(code);
     expect(r.error?.message).toMatch(message);
     expect(dest.applied).toHaveLength(0);
   });
 
-  test("names a mapped column that is not in the model, with a suggestion", async () => {
+  test('names a mapped column that is not in the model, with a suggestion', async () => {
     const l = await ledger();
-    const r = await runSync({
-      spec: spec({ fields: { email: "emial" } }),
-      source: tableSource(people(2)),
-      destination: memoryDestination(),
-      ledger: l,
-    });
-    expect(r.error).toMatchObject({
-      code: "mapping_invalid",
-      message:
-        'sync.fields.email: column "emial" not in model (did you mean "email"?)',
-    });
+    const r = await runSync({ spec: spec({ fields: { email: 'emial' } }), source: tableSource(people(2)), destination: memoryDestination(), ledger: l });
+    expect(r.error).toMatchObject({ code: 'mapping_invalid', message: 'sync.fields.email: column "emial" not in model (did you mean "email"?)' });
   });
 
-  test("fails a model query that errors and never diffs it", async () => {
+  test('fails a model query that errors and never diffs it', async () => {
     const l = await ledger();
     const dest = memoryDestination();
-    await runSync({
-      spec: spec({ onDelete: "delete" }),
-      source: tableSource(people(3)),
-      destination: dest,
-      ledger: l,
-    });
-    const bad = {
-      ...spec({ onDelete: "delete" }),
-      model:
-        "select id, case when id = 'u2' then error('boom') else email end as email, plan from people",
-    };
-    const r = await runSync({
-      spec: bad,
-      source: tableSource(people(3)),
-      destination: dest,
-      ledger: l,
-    });
-    expect(r.error?.code).toBe("model_failed");
+    await runSync({ spec: spec({ onDelete: 'delete' }), source: tableSource(people(3)), destination: dest, ledger: l });
+    const bad = { ...spec({ onDelete: 'delete' }), model: "select id, case when id = 'u2' then error('boom') else email end as email, plan from people" };
+    const r = await runSync({ spec: bad, source: tableSource(people(3)), destination: dest, ledger: l });
+    expect(r.error?.code).toBe('model_failed');
     expect(await l.snapshotSize()).toBe(3);
   });
 
-  test("refuses an empty model and a mass delete unless allowed", async () => {
+  test('refuses an empty model and a mass delete unless allowed', async () => {
     const l = await ledger();
     const dest = memoryDestination();
-    await runSync({
-      spec: spec({ onDelete: "delete" }),
-      source: tableSource(people(10)),
-      destination: dest,
-      ledger: l,
-    });
-    const empty = await runSync({
-      spec: spec({ onDelete: "delete" }),
-      source: tableSource([]),
-      destination: dest,
-      ledger: l,
-    });
-    expect(empty.error?.code).toBe("guard_empty_model");
-    const mass = await runSync({
-      spec: spec({ onDelete: "delete" }),
-      source: tableSource(people(7)),
-      destination: dest,
-      ledger: l,
-    });
-    expect(mass.error).toMatchObject({ code: "guard_mass_delete" });
-    expect(mass.error?.message).toMatch(
-      /3 removals = 30% of the synced rows, above this sync's limit \(20%\)/,
-    );
+    await runSync({ spec: spec({ onDelete: 'delete' }), source: tableSource(people(10)), destination: dest, ledger: l });
+    const empty = await runSync({ spec: spec({ onDelete: 'delete' }), source: tableSource([]), destination: dest, ledger: l });
+    expect(empty.error?.code).toBe('guard_empty_model');
+    const mass = await runSync({ spec: spec({ onDelete: 'delete' }), source: tableSource(people(7)), destination: dest, ledger: l });
+    expect(mass.error).toMatchObject({ code: 'guard_mass_delete' });
+    expect(mass.error?.message).toMatch(/3 removals = 30% of the synced rows, above this sync's limit \(20%\)/);
     expect(dest.records.size).toBe(10);
-    const allowed = await runSync({
-      spec: spec({ onDelete: "delete" }),
-      source: tableSource(people(7)),
-      destination: dest,
-      ledger: l,
-      allowMassDelete: true,
-    });
+    const allowed = await runSync({ spec: spec({ onDelete: 'delete' }), source: tableSource(people(7)), destination: dest, ledger: l, allowMassDelete: true });
     expect(allowed.rows.removed).toBe(3);
     expect(dest.records.size).toBe(7);
   });
 
-  test("resends every row after a mapping change and with fullResync, and announces it", async () => {
+  test('resends every row after a mapping change and with fullResync, and announces it', async () => {
     const l = await ledger();
     const dest = memoryDestination();
-    await runSync({
-      spec: spec(),
-      source: tableSource(people(4)),
-      destination: dest,
-      ledger: l,
-    });
-    const changed = await runSync({
-      spec: spec({ fields: { email: "email" } }),
-      source: tableSource(people(4)),
-      destination: dest,
-      ledger: l,
-    });
+    await runSync({ spec: spec(), source: tableSource(people(4)), destination: dest, ledger: l });
+    const changed = await runSync({ spec: spec({ fields: { email: 'email' } }), source: tableSource(people(4)), destination: dest, ledger: l });
     expect(changed.mappingChanged).toBe(true);
     expect(changed.rows.changed).toBe(4);
-    const forced = await runSync({
-      spec: spec({ fields: { email: "email" } }),
-      source: tableSource(people(4)),
-      destination: dest,
-      ledger: l,
-      fullResync: true,
-    });
+    const forced = await runSync({ spec: spec({ fields: { email: 'email' } }), source: tableSource(people(4)), destination: dest, ledger: l, fullResync: true });
     expect(forced.mappingChanged).toBe(false);
     expect(forced.rows.changed).toBe(4);
   });
 
-  test("a dry run previews field-level changes and changes no state", async () => {
+  test('a dry run previews field-level changes and changes no state', async () => {
     const l = await ledger();
     const dest = memoryDestination();
-    await runSync({
-      spec: spec(),
-      source: tableSource(people(3)),
-      destination: dest,
-      ledger: l,
-    });
+    await runSync({ spec: spec(), source: tableSource(people(3)), destination: dest, ledger: l });
     const next = people(3);
-    next[1]!.plan = "pro";
-    const plan = await runSync({
-      spec: spec(),
-      source: tableSource(next),
-      destination: dest,
-      ledger: l,
-      dryRun: true,
-    });
-    expect(plan.preview).toEqual([
-      {
-        action: "change",
-        key: "u1",
-        fields: [{ field: "plan", before: "free", after: "pro" }],
-        unchangedFields: 1,
-      },
-    ]);
-    expect(plan.endpoints).toEqual([
-      { endpoint: "memory.write", tier: undefined, calls: 1, rows: 1 },
-    ]);
+    next[1]!.plan = 'pro';
+    const plan = await runSync({ spec: spec(), source: tableSource(next), destination: dest, ledger: l, dryRun: true });
+    expect(plan.preview).toEqual([{ action: 'change', key: 'u1', fields: [{ field: 'plan', before: 'free', after: 'pro' }], unchangedFields: 1 }]);
+    expect(plan.endpoints).toEqual([{ endpoint: 'memory.write', tier: undefined, calls: 1, rows: 1 }]);
     expect(dest.applied).toHaveLength(1);
-    expect((await l.snapshotRow("u1"))?.payload).toContain('"free"');
+    expect((await l.snapshotRow('u1'))?.payload).toContain('"free"');
     expect(await l.runs()).toHaveLength(1);
   });
 
-  test("a second ledger open of the same sync fails fast with a clear message, in this process or another", async () => {
-    const file = join(mkdtempSync(join(tmpdir(), "syncline-")), "sync.duckdb");
+  test('a second ledger open of the same sync fails fast with a clear message, in this process or another', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'syncline-')), 'sync.duckdb');
     const first = await ledger(file);
-    await expect(openDuckdbLedger({ path: file })).rejects.toMatchObject({
-      code: "locked",
-      message: expect.stringMatching(/another run of this sync is in progress/),
-    });
-    const child = spawnSync(
-      process.execPath,
-      [
-        "--input-type=module",
-        "-e",
-        `
+    await expect(openDuckdbLedger({ path: file })).rejects.toMatchObject({ code: 'locked', message: expect.stringMatching(/another run of this sync is in progress/) });
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', `
       import { DuckDBInstance } from '@duckdb/node-api';
-      try { await DuckDBInstance.create(${JSON.stringify(file)}); console.log('opened'); } catch (e) { console.log(/lock/i.test(e.message) ? 'locked' : e.message); }`,
-      ],
-      { cwd: import.meta.dirname, encoding: "utf8" },
-    );
-    expect(child.stdout.trim()).toBe("locked");
+      try { await DuckDBInstance.create(${JSON.stringify(file)}); console.log('opened'); } catch (e) { console.log(/lock/i.test(e.message) ? 'locked' : e.message); }`], { cwd: import.meta.dirname, encoding: 'utf8' });
+    expect(child.stdout.trim()).toBe('locked');
     await first.close();
     ledgers = [];
     await (await ledger(file)).close();
