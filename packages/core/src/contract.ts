@@ -77,6 +77,12 @@ export interface RowFailure {
   code: string;
   message: string;
   status?: number;
+  /**
+   * The destination may have applied the row anyway (a timeout after sending, a job still processing, a
+   * connection reset). Core keeps such rows in doubt and resends them whatever the model says next; a 5xx
+   * or 408 `status` counts as in doubt too.
+   */
+  inDoubt?: boolean;
 }
 
 /** Per-row outcome of one operation: confirmed keys and failed keys. One bad row never fails the rest. */

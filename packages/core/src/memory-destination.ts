@@ -17,6 +17,8 @@ export interface MemoryFaults {
   throwBefore: number;
   /** The next N operations apply their rows, then throw (the acknowledgement is lost). */
   throwAfter: number;
+  /** The next N operations apply their rows, then report every row failed with `inDoubt` (a 504 after the write). */
+  failAfter: number;
 }
 
 /**
@@ -30,7 +32,7 @@ export function memoryDestination(options: { batchSize?: number } = {}): MemoryD
   const records = new Map<string, Record<string, unknown>>();
   const reject = new Set<string>();
   const applied: Operation[] = [];
-  const faults: MemoryFaults = { throwBefore: 0, throwAfter: 0 };
+  const faults: MemoryFaults = { throwBefore: 0, throwAfter: 0, failAfter: 0 };
   let seq = 0;
   return {
     name: 'memory',
@@ -66,6 +68,11 @@ export function memoryDestination(options: { batchSize?: number } = {}): MemoryD
         if (c.action === 'remove') records.delete(c.key);
         else records.set(c.key, { ...(records.get(c.key) ?? {}), ...c.payload });
         out.ok.push(c.key);
+      }
+      if (faults.failAfter > 0) {
+        faults.failAfter -= 1;
+        const failed = op.changes.map((c) => ({ key: c.key, code: 'gateway_timeout', message: 'no answer from the memory destination', inDoubt: true }));
+        return { ok: [], failed, requests: 1 };
       }
       if (faults.throwAfter > 0) {
         faults.throwAfter -= 1;

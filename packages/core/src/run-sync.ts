@@ -266,10 +266,12 @@ async function send(
     const upserts: { key: string; hash: string; payload: string }[] = [];
     const removes: string[] = [];
     const results: RowResult[] = [];
-    // Confirmed and explicitly rejected rows have a definite outcome; an unconfirmed row stays in doubt.
+    // Confirmed and definitely rejected rows are settled; unconfirmed rows and failures that may have been
+    // applied (inDoubt, 5xx, 408) stay in doubt, so they are resent even if the model returns to the snapshot.
     const settled: string[] = [];
     for (const c of changes) {
-      if (ok.has(c.key) || failed.has(c.key)) settled.push(c.key);
+      const f = failed.get(c.key);
+      if (ok.has(c.key) || (f && !mayHaveApplied(f))) settled.push(c.key);
       if (ok.has(c.key)) {
         if (c.action === 'remove') removes.push(c.key);
         else upserts.push({ key: c.key, hash: c.hash!, payload: texts.get(c)! });
@@ -392,5 +394,6 @@ function checkMapping(spec: SyncSpec, columns: string[]): void {
   for (const [field, column] of Object.entries(spec.fields)) check(`sync.fields.${field}`, column);
 }
 
+const mayHaveApplied = (f: RowFailure): boolean => f.inDoubt === true || (f.status !== undefined && (f.status >= 500 || f.status === 408));
 const pct = (x: number): string => `${Math.round(x * 1000) / 10}%`;
 const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0]!;

@@ -21,7 +21,7 @@ const stateArb = fc.uniqueArray(
 type Step =
   | { t: 'model'; state: PersonRow[] }
   | { t: 'run'; abortAfterOps: number | null; hard: boolean; allowMassDelete: boolean }
-  | { t: 'fault'; kind: 'throwBefore' | 'throwAfter'; n: number }
+  | { t: 'fault'; kind: 'throwBefore' | 'throwAfter' | 'failAfter'; n: number }
   | { t: 'reject'; keys: string[] }
   | { t: 'accept' };
 
@@ -31,7 +31,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     weight: 4,
     arbitrary: fc.record({ abortAfterOps: fc.option(fc.integer({ min: 0, max: 4 }), { nil: null }), hard: fc.boolean(), allowMassDelete: fc.boolean() }).map((r): Step => ({ t: 'run', ...r })),
   },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('throwBefore' as const, 'throwAfter' as const), n: fc.integer({ min: 1, max: 2 }) }).map((r): Step => ({ t: 'fault', ...r })) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('throwBefore' as const, 'throwAfter' as const, 'failAfter' as const), n: fc.integer({ min: 1, max: 2 }) }).map((r): Step => ({ t: 'fault', ...r })) },
   { weight: 1, arbitrary: fc.uniqueArray(fc.integer({ min: 0, max: 11 }).map((i) => `k${i}`), { minLength: 1, maxLength: 3 }).map((keys): Step => ({ t: 'reject', keys })) },
   { weight: 1, arbitrary: fc.constant<Step>({ t: 'accept' }) },
 );
@@ -115,6 +115,7 @@ describe('convergence under faults (model-based random walk)', () => {
             // Recovery: with the faults gone, one run converges and the next one sends nothing.
             h.faults.throwBefore = 0;
             h.faults.throwAfter = 0;
+            h.faults.failAfter = 0;
             h.reject.clear();
             const last = await run({ abortAfterOps: null, hard: false, allowMassDelete: true });
             expect(last.status).toBe('succeeded');

@@ -103,6 +103,20 @@ describe('run safety', () => {
     expect(await l.inDoubtCount()).toBe(0);
   });
 
+  test('a failure the destination marks in doubt (applied, then timed out) is resent after the model goes back', async () => {
+    const l = await open();
+    const dest = memoryDestination();
+    await runSync({ spec: spec(), source: tableSource(people(2)), destination: dest, ledger: l });
+    dest.faults.failAfter = 1;
+    const timedOut = await runSync({ spec: spec(), source: tableSource(people(2, 'pro')), destination: dest, ledger: l });
+    expect(timedOut).toMatchObject({ status: 'partial', rows: { failed: 2 } });
+    expect(dest.records.get('u1')).toMatchObject({ plan: 'pro' });
+    expect(await l.inDoubtCount()).toBe(2);
+    const back = await runSync({ spec: spec(), source: tableSource(people(2)), destination: dest, ledger: l });
+    expect(back.rows).toMatchObject({ changed: 2, synced: 2 });
+    expect(dest.records.get('u1')).toMatchObject({ plan: 'free' });
+  });
+
   test('a rejected row is retried on every later run, recorded each time with its code, until it succeeds', async () => {
     const l = await open();
     const dest = memoryDestination();
