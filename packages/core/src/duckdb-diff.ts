@@ -60,11 +60,12 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
               SELECT CAST(${ident(o.key)} AS VARCHAR) AS k, ${o.projection} AS payload FROM (${o.modelSql}) AS model)) AS s
       FULL OUTER JOIN (${previous}) AS p ON s.k = p.k`;
   await interruptible(conn, o.signal, () => conn.run(sql));
-  // One scan for every count the key checks need.
+  // One scan for every count the key checks need. A null or blank key never matches the snapshot (which
+  // never holds one: this check runs before anything is committed), so only unmatched rows are tested.
   const c = (
     await interruptible(conn, o.signal, () =>
       all(conn, `SELECT count(*) FILTER (WHERE present) AS rows, count(*) FILTER (WHERE present AND known) AS known_rows,
-                        count(*) FILTER (WHERE NOT present) AS gone, count(*) FILTER (WHERE present AND ${BLANK_KEY}) AS nulls FROM staged`),
+                        count(*) FILTER (WHERE NOT present) AS gone, count(*) FILTER (WHERE present AND NOT known AND ${BLANK_KEY}) AS nulls FROM staged`),
     )
   )[0]!;
   const prev = Number((await all(conn, `SELECT count(*) AS n FROM (${previous})`))[0]!.n);
@@ -82,7 +83,7 @@ export async function checkKeys(conn: DuckDBConnection, stats: StageStats, signa
   const surplusAmongKnown = stats.knownRows - (stats.previous - stats.gone);
   await interruptible(conn, signal, () =>
     conn.run(`CREATE OR REPLACE TEMP TABLE dup_keys AS
-      SELECT k, count(*) AS c FROM staged WHERE present AND NOT ${BLANK_KEY} ${surplusAmongKnown > 0 ? '' : 'AND NOT known'}
+      SELECT k, count(*) AS c FROM staged WHERE ${surplusAmongKnown > 0 ? '' : 'known = false AND '}present = true AND NOT ${BLANK_KEY}
        GROUP BY k HAVING count(*) > 1`),
   );
   const duplicateKeys = Number((await all(conn, `SELECT count(*) AS n FROM dup_keys`))[0]!.n);
@@ -105,7 +106,7 @@ export async function buildChanges(conn: DuckDBConnection): Promise<{ add: numbe
       SELECT k, payload, h,
              CASE WHEN NOT present THEN 'remove' WHEN known THEN 'change' ELSE 'add' END AS action,
              CASE WHEN NOT present THEN 2 WHEN known THEN 1 ELSE 0 END AS rank
-        FROM staged WHERE payload IS NOT NULL OR NOT present) AS c
+        FROM (FROM staged WHERE payload IS NOT NULL UNION ALL FROM staged WHERE present = false)) AS c
     LEFT JOIN main.snapshot AS p ON p.k = c.k
     LEFT JOIN main.in_doubt AS d ON d.k = c.k
     ORDER BY seq`);
