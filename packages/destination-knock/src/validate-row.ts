@@ -16,6 +16,10 @@ let zones: Set<string> | undefined;
 
 /** True for an IANA time zone name that Node's ICU knows (canonical names, aliases such as `UTC`). */
 export function isTimeZone(value: string): boolean {
+  return memo(timeZoneVerdicts, value, checkTimeZone);
+}
+
+function checkTimeZone(value: string): boolean {
   zones ??= new Set(Intl.supportedValuesOf('timeZone'));
   if (zones.has(value)) return true;
   // supportedValuesOf lists canonical zones only; aliases (UTC, Etc/GMT+1, US/Pacific) pass DateTimeFormat.
@@ -29,8 +33,25 @@ export function isTimeZone(value: string): boolean {
   }
 }
 
+// A model has few distinct time zones and locales but many rows; constructing an Intl object per row
+// (an alias such as "UTC" is not in supportedValuesOf) cost ~25 µs each. Verdicts are cached, bounded.
+const timeZoneVerdicts = new Map<string, boolean>();
+const localeVerdicts = new Map<string, boolean>();
+function memo(cache: Map<string, boolean>, value: string, check: (v: string) => boolean): boolean {
+  let v = cache.get(value);
+  if (v === undefined) {
+    if (cache.size >= 10_000) cache.clear();
+    cache.set(value, (v = check(value)));
+  }
+  return v;
+}
+
 /** True for a well-formed BCP-47 language tag. */
 export function isLocale(value: string): boolean {
+  return memo(localeVerdicts, value, checkLocale);
+}
+
+function checkLocale(value: string): boolean {
   if (value.length === 0) return false;
   try {
     return Intl.getCanonicalLocales(value).length === 1;
