@@ -175,7 +175,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
 
     const previous = await ledger.meta('config_hash');
     const snapshotSize = await ledger.snapshotSize();
-    result.mappingChanged = previous !== null && previous !== salt && snapshotSize > 0;
+    // A resend after a mapping change can take several runs (aborted, killed); each says so until one succeeds.
+    result.mappingChanged = (previous !== null && previous !== salt && snapshotSize > 0) || (await ledger.meta('mapping_resend')) === salt;
     const counts = await phase('diff', () => ledger.diff(), (c) => ({ ...c }));
     result.rows.added = counts.add;
     result.rows.changed = counts.change;
@@ -192,7 +193,10 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         `${removalsSent} removals = ${pct(removalsSent / snapshotSize)} of the synced rows, above this sync's limit (${pct(spec.maxDeleteShare)}); refusing (use --allow-mass-delete if intended)`,
         { details: { removals: removalsSent, snapshot: snapshotSize, maxDeleteShare: spec.maxDeleteShare } },
       );
-    if (!dryRun) await ledger.setMeta('config_hash', salt);
+    if (!dryRun) {
+      if (result.mappingChanged) await ledger.setMeta('mapping_resend', salt);
+      await ledger.setMeta('config_hash', salt);
+    }
 
     stopIfAborted();
     const inner = { plan: 0, commit: 0 };
@@ -203,6 +207,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     if (!dryRun) result.phases.push({ name: 'commit', ms: Math.round(inner.commit) });
     if (options.signal?.aborted) result.status = 'aborted';
     else if (result.rows.failed > 0) result.status = 'partial';
+    if (result.status === 'succeeded' && result.mappingChanged && !dryRun) await ledger.setMeta('mapping_resend', '');
   } catch (e) {
     result.status = (options.signal?.aborted && !isSyncError(e)) || (isSyncError(e) && e.code === 'aborted') ? 'aborted' : 'failed';
     const err = isSyncError(e) ? e : new SyncError('destination_failed', firstLine(e), { cause: e });

@@ -117,6 +117,21 @@ describe('run safety', () => {
     expect(dest.records.get('u1')).toMatchObject({ plan: 'free' });
   });
 
+  test('keeps announcing a mapping change until the resend completes', async () => {
+    const l = await open();
+    const dest = memoryDestination({ batchSize: 2 });
+    await runSync({ spec: spec(), source: tableSource(people(6)), destination: dest, ledger: l });
+    const remapped = spec({ fields: { email: 'email' } });
+    dest.faults.throwBefore = 1;
+    const broken = await runSync({ spec: remapped, source: tableSource(people(6)), destination: dest, ledger: l, concurrency: 1 });
+    expect(broken).toMatchObject({ status: 'failed', mappingChanged: true });
+    const resumed = await runSync({ spec: remapped, source: tableSource(people(6)), destination: dest, ledger: l });
+    expect(resumed).toMatchObject({ status: 'succeeded', mappingChanged: true });
+    expect(resumed.rows.changed).toBeGreaterThan(0);
+    const settled = await runSync({ spec: remapped, source: tableSource(people(6)), destination: dest, ledger: l });
+    expect(settled).toMatchObject({ status: 'succeeded', mappingChanged: false, rows: { changed: 0 } });
+  });
+
   test('a rejected row is retried on every later run, recorded each time with its code, until it succeeds', async () => {
     const l = await open();
     const dest = memoryDestination();
