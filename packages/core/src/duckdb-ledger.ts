@@ -57,7 +57,10 @@ const SCHEMA = [
   // Keys sent (or about to be) whose outcome is not known yet: the destination may hold the attempted
   // payload. The diff treats them as changed until a definite outcome, so a crash or lost
   // acknowledgement is resent even if the model meanwhile went back to the snapshot's value.
-  `CREATE TABLE IF NOT EXISTS in_doubt (k VARCHAR PRIMARY KEY, payload VARCHAR, run_id VARCHAR, since TIMESTAMP)`,
+  // `sticky`: the key was already in doubt when it was sent again, so a rejection of the new attempt says
+  // nothing about what the destination holds from the earlier one; only a confirmation settles it.
+  `CREATE TABLE IF NOT EXISTS in_doubt (k VARCHAR PRIMARY KEY, payload VARCHAR, run_id VARCHAR, since TIMESTAMP, sticky BOOLEAN DEFAULT false)`,
+  `ALTER TABLE in_doubt ADD COLUMN IF NOT EXISTS sticky BOOLEAN DEFAULT false`,
   `CREATE TABLE IF NOT EXISTS runs (run_id VARCHAR PRIMARY KEY, sync VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, counts VARCHAR, phases VARCHAR, requests INTEGER, error VARCHAR)`,
   `CREATE TABLE IF NOT EXISTS row_results (run_id VARCHAR, k VARCHAR, action VARCHAR, status VARCHAR, code VARCHAR, field VARCHAR, message VARCHAR, recorded_at TIMESTAMP)`,
   `CREATE TABLE IF NOT EXISTS exchanges (run_id VARCHAR, op_id VARCHAR, method VARCHAR, path VARCHAR, status INTEGER, attempt INTEGER, started_at VARCHAR, duration_ms DOUBLE, detail VARCHAR)`,
@@ -192,7 +195,8 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
         }
         ap.closeSync();
         try {
-          await conn.run(`INSERT OR REPLACE INTO in_doubt SELECT k, payload, ${literal(runId)}, now() FROM doubt`);
+          await conn.run(`INSERT INTO in_doubt SELECT k, payload, ${literal(runId)}, now(), false FROM doubt
+            ON CONFLICT (k) DO UPDATE SET payload = coalesce(excluded.payload, in_doubt.payload), run_id = excluded.run_id, since = excluded.since, sticky = true`);
         } catch (e) {
           throw new SyncError('ledger_failed', `ledger write failed: ${(e as Error).message}`, { cause: e });
         } finally {
@@ -236,18 +240,16 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
         if (batch.removes.length) await appendKeys('ackdel', batch.removes);
         await conn.run('BEGIN TRANSACTION');
         try {
-          if (batch.upserts.length) {
-            await conn.run(`INSERT OR REPLACE INTO snapshot SELECT k, h, payload, ${literal(runId)}, now() FROM ack`);
-            await conn.run(`DELETE FROM ack`);
-          }
-          if (batch.removes.length) {
-            await conn.run(`DELETE FROM snapshot WHERE k IN (SELECT k FROM ackdel)`);
-            await conn.run(`DELETE FROM ackdel`);
-          }
+          if (batch.upserts.length) await conn.run(`INSERT OR REPLACE INTO snapshot SELECT k, h, payload, ${literal(runId)}, now() FROM ack`);
+          if (batch.removes.length) await conn.run(`DELETE FROM snapshot WHERE k IN (SELECT k FROM ackdel)`);
           if (settled.length) {
-            await conn.run(`DELETE FROM in_doubt WHERE k IN (SELECT k FROM settled)`);
+            // Confirmed keys always leave; rejected ones only if this attempt is what put them in doubt.
+            await conn.run(`DELETE FROM in_doubt WHERE k IN (SELECT k FROM settled)
+              AND (NOT sticky OR k IN (SELECT k FROM ack) OR k IN (SELECT k FROM ackdel))`);
             await conn.run(`DELETE FROM settled`);
           }
+          if (batch.upserts.length) await conn.run(`DELETE FROM ack`);
+          if (batch.removes.length) await conn.run(`DELETE FROM ackdel`);
           if (batch.results.length) {
             const ap = await conn.createAppender('row_results');
             for (const r of batch.results) {

@@ -68,8 +68,9 @@ async function snapshotOf(ledger: DuckdbLedger): Promise<Record<string, unknown>
 
 const modelRecords = (state: PersonRow[]) => Object.fromEntries(state.map((s) => [s.id!, expectedRecord(s)]));
 
+// Deeper searches: WALK_RUNS=1000; replay a failure: WALK_SEED=<seed> WALK_PATH=<path> (printed by fast-check).
 describe('convergence under faults (model-based random walk)', () => {
-  test('every successful run converges, the snapshot holds exactly what was acknowledged, and a clean run always recovers', async () => {
+  test('every successful run converges, the snapshot holds exactly what was acknowledged, and a clean run always recovers', { timeout: 120_000 + Number(process.env.WALK_RUNS ?? 0) * 1_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(stepArb, { minLength: 1, maxLength: 12 }),
@@ -127,7 +128,7 @@ describe('convergence under faults (model-based random walk)', () => {
           }
         },
       ),
-      { numRuns: 50 },
+      { numRuns: Number(process.env.WALK_RUNS ?? 50), ...(process.env.WALK_SEED ? { seed: Number(process.env.WALK_SEED), path: process.env.WALK_PATH, endOnFailure: true } : {}) },
     );
   });
 });

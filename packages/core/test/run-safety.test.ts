@@ -117,6 +117,22 @@ describe('run safety', () => {
     expect(dest.records.get('u1')).toMatchObject({ plan: 'free' });
   });
 
+  test('a key in doubt stays in doubt when a later attempt is rejected, so leaving the model deletes it', async () => {
+    const l = await open();
+    const dest = memoryDestination();
+    dest.faults.failAfter = 1; // applied, then "timed out"
+    await runSync({ spec: spec(), source: tableSource(people(1)), destination: dest, ledger: l });
+    dest.reject.add('u0'); // the retry is refused: that says nothing about the first attempt
+    const refused = await runSync({ spec: spec(), source: tableSource(people(1)), destination: dest, ledger: l });
+    expect(refused.rows).toMatchObject({ failed: 1 });
+    expect(await l.inDoubtCount()).toBe(1);
+    dest.reject.clear();
+    const gone = await runSync({ spec: spec(), source: tableSource([]), destination: dest, ledger: l, allowMassDelete: true });
+    expect(gone.rows).toMatchObject({ removed: 1, synced: 1 });
+    expect(dest.records.size).toBe(0);
+    expect(await l.inDoubtCount()).toBe(0);
+  });
+
   test('keeps announcing a mapping change until the resend completes', async () => {
     const l = await open();
     const dest = memoryDestination({ batchSize: 2 });
