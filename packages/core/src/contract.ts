@@ -126,6 +126,11 @@ export interface ApplyContext {
   target: SyncTarget;
   signal?: AbortSignal;
   log?: (exchange: HttpExchange) => void;
+  /**
+   * Called once the operation's requests were accepted and only their confirmation is pending (a Knock
+   * bulk job being processed): the run loop may start more operations in the meantime.
+   */
+  onSent?: () => void;
 }
 
 export interface Destination {

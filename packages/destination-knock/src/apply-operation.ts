@@ -18,7 +18,7 @@ export function createApplier(http: KnockHttp, options: BulkJobOptions & { coale
     if (!data || typeof data !== 'object' || !('kind' in data)) {
       throw new SyncError('destination_failed', '[knock] operation was not planned by the Knock destination', { adapter: 'knock' });
     }
-    const send: SendContext = { opId: op.id, signal: ctx.signal, log: ctx.log };
+    const send: SendContext = { opId: op.id, signal: ctx.signal, log: ctx.log, onSent: ctx.onSent };
     const keys = op.changes.map((c) => c.key);
 
     let leaveRequests = 0;
@@ -48,7 +48,7 @@ export function createApplier(http: KnockHttp, options: BulkJobOptions & { coale
     const body = data.request.body as Record<string, unknown[]>;
     const list = (body.users ?? body.objects ?? body.user_ids ?? body.object_ids ?? []) as BulkItem['item'][];
     const items: BulkItem[] = list.map((item, i) => ({ key: keys[i]!, item }));
-    const result: BulkJobResult = options.coalesce ? await coalesce(spec, items, send) : await runBulkJob(http, spec, items, send, options);
+    const result: BulkJobResult = options.coalesce ? await coalesce(spec, items, send) : await runBulkJob(http, spec, items, send, options, undefined, ctx.onSent);
     const ok: string[] = [];
     const failed: RowFailure[] = [];
     for (const key of keys) {

@@ -154,6 +154,8 @@ interface Waiting {
   requests: number;
   retryAfterMs?: number;
   left: number;
+  /** Items not yet posted; at 0 the operation's `onSent` fires. */
+  unposted: number;
 }
 
 /**
@@ -196,7 +198,10 @@ export function createBulkCoalescer(http: KnockHttp, options: BulkJobOptions & {
       const postedP = new Promise<void>((r) => (posted = r));
       const job = runBulkJob(http, q.spec, batch.map((b) => b.item), first.ctx, options, reservation, posted);
       inflight.add(postedP);
-      void postedP.then(() => inflight.delete(postedP));
+      void postedP.then(() => {
+        inflight.delete(postedP);
+        for (const { w } of batch) if (--w.unposted === 0) w.ctx.onSent?.();
+      });
       job.then(
         (r) => {
           for (const { w, item } of batch) {
@@ -226,7 +231,7 @@ export function createBulkCoalescer(http: KnockHttp, options: BulkJobOptions & {
       const key = `${spec.path}`;
       let q = queues.get(key);
       if (!q) queues.set(key, (q = { spec, queue: [], pumping: false }));
-      const w: Waiting = { items, ctx, resolve, reject, results: new Map(), requests: 0, left: items.length };
+      const w: Waiting = { items, ctx, resolve, reject, results: new Map(), requests: 0, left: items.length, unposted: items.length };
       for (const item of items) q.queue.push({ w, item });
       if (!q.pumping) void pump(key);
     });

@@ -33,6 +33,8 @@ export interface SendContext {
   opId?: string;
   signal?: AbortSignal | undefined;
   log?: ((exchange: HttpExchange) => void) | undefined;
+  /** The operation's requests were accepted; only confirmation (bulk job polling) is left. */
+  onSent?: (() => void) | undefined;
 }
 
 export type SendResult =

@@ -25,6 +25,25 @@ describe('bulk operations', () => {
     expect(bulkOutcome.requests).toBeGreaterThanOrEqual(6);
   });
 
+  test('calls onSent when the bulk request was accepted, before the job completes', async () => {
+    emulator.control.setBulkFaults({ stall: true });
+    await using knock = destination(emulator, bulkOnly());
+    const target = usersTarget();
+    const changes = rows();
+    const plan = knock.plan(changes, { target, totals: { add: changes.length, change: 0, remove: 0 } });
+    const bulk = plan.operations.find((op) => op.endpoint.includes('/bulk/'))!;
+    let sent = false;
+    let done = false;
+    const applied = knock.apply(bulk, { target, onSent: () => (sent = true) }).then((o) => ((done = true), o));
+    const deadline = Date.now() + 5000;
+    while (!sent && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(sent).toBe(true);
+    expect(done).toBe(false);
+    emulator.control.setBulkFaults({});
+    emulator.control.flushBulk({ force: true });
+    expect((await applied).ok).toHaveLength(bulk.changes.length);
+  });
+
   test('retries error_items singly: a row that then succeeds is ok', async () => {
     emulator.control.setBulkFaults({ failItemIds: ['b7', 'b8'] });
     await using knock = destination(emulator, bulkOnly());
