@@ -5,7 +5,7 @@
  * (c) the same users through a plain script using Knock's official SDK (@knocklabs/node).
  * Run: node --conditions=@syncline/source --import tsx bench/send.ts   (BENCH_ROWS=100000 by default)
  */
-import type { Change, Destination, SyncTarget } from '@syncline/core';
+import { createOperationPool, type Change, type Destination, type SyncTarget } from '@syncline/core';
 import { knockDestination, type KnockOptions } from '@syncline/destination-knock';
 import { startEmulator, type RunningEmulator } from '@syncline/knock-emulator';
 import Knock from '@knocklabs/node';
@@ -13,6 +13,7 @@ import { Pool } from 'undici';
 
 const ROWS = Number(process.env['BENCH_ROWS'] ?? 100_000);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 32); // what core's run loop keeps in flight
+const PENDING = Number(process.env['BENCH_PENDING'] ?? 256); // operations waiting for a bulk job, as core's run loop allows
 const API_KEY = 'sk_test_bench_send';
 const target: SyncTarget = { type: 'users', mode: 'upsert', onDelete: 'nothing', nulls: 'skip' };
 const CEILING = 1000 + 60; // rows/s: bulk identify (tier 1 × 1,000) + single identify (tier 3)
@@ -33,20 +34,19 @@ async function runDestination(dest: Destination): Promise<{ ms: number; planMs: 
   const ops = [];
   for (let i = 0; i < ROWS; i += 1000) ops.push(...dest.plan(changes.slice(i, i + 1000), { target, totals }).operations);
   const planMs = performance.now() - t0;
-  let next = 0;
   let ok = 0;
   let failed = 0;
   let requests = 0;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < ops.length) {
-        const r = await dest.apply(ops[next++]!, { target });
-        ok += r.ok.length;
-        failed += r.failed.length;
-        requests += r.requests;
-      }
-    }),
-  );
+  // As core's run loop: CONCURRENCY operations sending at once, and up to PENDING waiting for their bulk job.
+  const pool = createOperationPool({ sending: CONCURRENCY, pending: PENDING });
+  for (const op of ops)
+    await pool.start(async (onSent) => {
+      const r = await dest.apply(op, { target, onSent });
+      ok += r.ok.length;
+      failed += r.failed.length;
+      requests += r.requests;
+    });
+  await pool.drain();
   return { ms: performance.now() - t0, planMs, ok, failed, requests };
 }
 

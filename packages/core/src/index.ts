@@ -30,3 +30,4 @@ export {
 export { memoryDestination, type MemoryDestination, type MemoryFaults } from './memory-destination.js';
 export { type KeyHealth, type StageOptions, type StageStats } from './duckdb-diff.js';
 export { ROW_HASH_TEST_VECTOR } from './row-hash.js';
+export { createOperationPool, type OperationPool } from './operation-pool.js';
