@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { createOperationPool } from './operation-pool.js';
 import type { Change, Destination, HttpExchange, Operation, RowFailure, RowIssue, Source } from './contract.js';
 import type { DuckdbLedger, RowResult, StagedChange } from './duckdb-ledger.js';
 import type { KeyHealth } from './duckdb-diff.js';
@@ -31,8 +32,13 @@ export interface RunSyncOptions {
   signal?: AbortSignal;
   /** Aborts calls in flight too (a second Ctrl-C). */
   hardSignal?: AbortSignal;
-  /** Operations in flight at once (the destination's rate limiter paces them). Default 32. */
+  /** Operations sending requests at once (the destination's rate limiter paces them). Default 32. */
   concurrency?: number;
+  /**
+   * Operations started but not yet confirmed, including those whose requests were accepted and that only
+   * wait for confirmation (`ApplyContext.onSent`, e.g. a Knock bulk job). Bounds memory. Default 256.
+   */
+  maxPending?: number;
   /** Changes per chunk read from the ledger. Default 1,000. */
   chunkSize?: number;
   /** Dry run: how many changes to show field by field. Default 10 per action. */
@@ -243,8 +249,7 @@ async function send(
   const total = totals.add + totals.change + totals.remove;
   const texts = new WeakMap<Change, string>();
   const endpoints = new Map<string, EndpointEstimate>();
-  const inflight = new Set<Promise<void>>();
-  const concurrency = options.concurrency ?? 32;
+  const pool = createOperationPool({ sending: options.concurrency ?? 32, pending: options.maxPending ?? 256 });
   const shown = { add: 0, change: 0, remove: 0 };
   let done = 0;
   let fatal: unknown;
@@ -295,7 +300,7 @@ async function send(
     emit({ type: 'progress', done, total, requests: result.requests });
   };
 
-  const execute = async (op: Operation): Promise<void> => {
+  const execute = async (op: Operation, onSent: () => void): Promise<void> => {
     const exchanges: HttpExchange[] = [];
     let sending = false;
     try {
@@ -308,6 +313,7 @@ async function send(
           exchanges.push(x);
           emit({ type: 'request', exchange: x });
         },
+        onSent,
       });
       result.requests += outcome.requests;
       await commitOutcome(op.changes, new Set(outcome.ok), new Map(outcome.failed.map((f) => [f.key, f])), exchanges);
@@ -374,13 +380,12 @@ async function send(
       await timed('commit', () => ledger.commit(result.runId, { upserts: [], removes: [], results: invalidRows, exchanges: [] }));
     }
     for (const op of plan.operations) {
-      while (inflight.size >= concurrency) await Promise.race(inflight);
       if (fatal !== undefined || options.signal?.aborted) break;
-      const p: Promise<void> = execute(op).finally(() => inflight.delete(p));
-      inflight.add(p);
+      // The slot may free up only after an abort or a fatal error: then the operation is not sent.
+      await pool.start((onSent) => (fatal !== undefined || options.signal?.aborted ? Promise.resolve() : execute(op, onSent)));
     }
   }
-  await Promise.all(inflight);
+  await pool.drain();
   await next?.catch(() => undefined);
   result.endpoints = [...endpoints.values()];
   if (dryRun) result.requests = result.endpoints.reduce((n, e) => n + e.calls, 0);
