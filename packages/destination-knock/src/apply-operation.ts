@@ -40,7 +40,7 @@ export function createApplier(http: KnockHttp, options: BulkJobOptions & { coale
         if (data.action === 'remove') return { ok: keys, failed: [], requests: r.requests };
         code = 'audience_missing';
       }
-      const failed: RowFailure[] = keys.map((key) => ({ key, code, message: r.message, ...(r.status === null ? {} : { status: r.status }) }));
+      const failed: RowFailure[] = keys.map((key) => ({ key, code, message: r.message, ...(r.status === null ? {} : { status: r.status }), ...doubt(code) }));
       return { ok: [], failed, requests: r.requests, ...(r.retryAfterMs === undefined ? {} : { retryAfterMs: r.retryAfterMs }) };
     }
 
@@ -54,8 +54,16 @@ export function createApplier(http: KnockHttp, options: BulkJobOptions & { coale
     for (const key of keys) {
       const r = result.results.get(key);
       if (r?.ok) ok.push(key);
-      else failed.push(r ? { key, code: r.code, message: r.message, ...(r.status === undefined ? {} : { status: r.status }) } : { key, code: 'unknown', message: '[knock] no outcome' });
+      else failed.push(r ? { key, code: r.code, message: r.message, ...(r.status === undefined ? {} : { status: r.status }), ...doubt(r.code) } : { key, code: 'unknown', message: '[knock] no outcome', inDoubt: true });
     }
     return { ok, failed, requests: result.requests, ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }) };
   };
 }
+
+/**
+ * Failures after which Knock may hold the row anyway: the request left but no clear answer came back (a
+ * dropped connection, a body that is not JSON, a bulk job still processing). Core keeps these rows in
+ * doubt and resends them whatever the model says next (5xx and 408 statuses count as in doubt in core).
+ */
+const IN_DOUBT = new Set(['connection_failed', 'invalid_response', 'bulk_timeout', 'unknown']);
+const doubt = (code: string): { inDoubt?: true } => (IN_DOUBT.has(code) ? { inDoubt: true } : {});
