@@ -172,7 +172,17 @@ async function naive(n: number): Promise<Result> {
     const res = await conn.stream(`SELECT * FROM read_parquet(${literal(file)})`);
     for await (const rows of res.yieldRowObjectJson())
       for (const r of rows)
-        m.set(String(r.id), JSON.stringify({ email: r.email, name: r.full_name, phone_number: r.phone, timezone: r.timezone, plan: r.plan, signup_date: r.signup_date }));
+        m.set(
+          String(r.id),
+          JSON.stringify({
+            email: r.email,
+            name: r.full_name,
+            phone_number: r.phone,
+            timezone: r.timezone,
+            plan: r.plan,
+            signup_date: r.signup_date,
+          }),
+        );
     return m;
   };
   const prev = await load(f.prev);
@@ -199,12 +209,28 @@ if (args.child) {
 // ---------------------------------------------------------------- parent: orchestrate and print
 
 function child(task: string, n: number): Result & { ms: number; maxRssMB: number } {
-  const r = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', task, '--n', String(n), '--memory', args.memory!, '--destination', args.destination!], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 2 ** 20,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      '--child',
+      task,
+      '--n',
+      String(n),
+      '--memory',
+      args.memory!,
+      '--destination',
+      args.destination!,
+    ],
+    {
+      encoding: 'utf8',
+      maxBuffer: 64 * 2 ** 20,
+    },
+  );
   const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  if (r.status !== 0 || !line) throw Object.assign(new Error(`${task} ${n} failed (exit ${r.status}): ${r.stderr.slice(-2000)}`), { stderr: r.stderr });
+  if (r.status !== 0 || !line)
+    throw Object.assign(new Error(`${task} ${n} failed (exit ${r.status}): ${r.stderr.slice(-2000)}`), { stderr: r.stderr });
   return JSON.parse(line.slice(7));
 }
 
@@ -243,17 +269,38 @@ for (const n of sizes) {
       `${label}: rows ${JSON.stringify(pl.rows)} · ${pl.calls} calls planned\n` +
       `${label}: phases ${(pl.phases as { name: string; ms: number }[]).map((p) => `${p.name} ${p.ms} ms`).join(' · ')}\n`,
   );
-  const row: Record<string, unknown> = { n, floorMs: fl.ms, planMs: pl.ms, ratio: medianRatio, pairRatios, planRssMB: rssPeak, floorRssMB: fl.maxRssMB, heapPeakMB: pl.heapPeakMB, phases: pl.phases };
+  const row: Record<string, unknown> = {
+    n,
+    floorMs: fl.ms,
+    planMs: pl.ms,
+    ratio: medianRatio,
+    pairRatios,
+    planRssMB: rssPeak,
+    floorRssMB: fl.maxRssMB,
+    heapPeakMB: pl.heapPeakMB,
+    phases: pl.phases,
+  };
   if (n <= 2e6 || args['naive-10m']) {
     try {
       const nv = child('naive', n);
       row.naiveMs = nv.ms;
       row.naiveRssMB = nv.maxRssMB;
-      process.stdout.write(`${label}: JS Maps ${fmt(nv.ms)} (peak RSS ${nv.maxRssMB.toFixed(0)} MB, heap ${(nv.heapPeakMB as number).toFixed(0)} MB) → JS Maps/plan ${(nv.ms / pl.ms).toFixed(2)}×\n`);
+      process.stdout.write(
+        `${label}: JS Maps ${fmt(nv.ms)} (peak RSS ${nv.maxRssMB.toFixed(0)} MB, heap ${(nv.heapPeakMB as number).toFixed(0)} MB) → JS Maps/plan ${(nv.ms / pl.ms).toFixed(2)}×\n`,
+      );
     } catch (e) {
-      process.stdout.write(`${label}: JS Maps did not finish: ${String((e as Error).message).split('\n').find((l) => /heap|memory/i.test(l)) ?? (e as Error).message.slice(0, 200)}\n`);
+      process.stdout.write(
+        `${label}: JS Maps did not finish: ${
+          String((e as Error).message)
+            .split('\n')
+            .find((l) => /heap|memory/i.test(l)) ?? (e as Error).message.slice(0, 200)
+        }\n`,
+      );
     }
-  } else process.stdout.write(`${label}: JS Maps not run (two 10M-entry Maps of JSON text need ~5 GB of heap, above V8's ~4 GB default; --naive-10m tries)\n`);
+  } else
+    process.stdout.write(
+      `${label}: JS Maps not run (two 10M-entry Maps of JSON text need ~5 GB of heap, above V8's ~4 GB default; --naive-10m tries)\n`,
+    );
   summary.push(row);
 }
 process.stdout.write(`\n${JSON.stringify(summary)}\n`);

@@ -27,16 +27,21 @@ const USERS = 1000;
 const self = fileURLToPath(import.meta.url);
 
 type Message =
-  | { type: 'ready'; url: string }
-  | { type: 'cpu'; cpuMs: number; pending: number }
-  | { type: 'done'; rps: number; failures: number };
+  { type: 'ready'; url: string } | { type: 'cpu'; cpuMs: number; pending: number } | { type: 'done'; rps: number; failures: number };
 
 /** The 20 request bodies (ids cycle over 20,000 users, so later rounds update existing users). */
 function body(round: number, batch: number): string {
   const users = [];
   for (let i = 0; i < USERS; i++) {
     const n = (batch * USERS + i) % 20_000;
-    users.push({ id: `user_${n}`, name: `User ${n}`, email: `user${n}@example.com`, plan: round % 2 ? 'pro' : 'free', seats: n % 50, company: { id: `c${n % 97}`, region: 'eu' } });
+    users.push({
+      id: `user_${n}`,
+      name: `User ${n}`,
+      email: `user${n}@example.com`,
+      plan: round % 2 ? 'pro' : 'free',
+      seats: n % 50,
+      company: { id: `c${n % 97}`, region: 'eu' },
+    });
   }
   return JSON.stringify({ users });
 }
@@ -65,7 +70,9 @@ async function serve(kind: string): Promise<void> {
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     close = () => new Promise((r) => server.close(() => r()));
   } else {
-    const { startEmulator } = (await import(process.env['BENCH_EMULATOR_MODULE'] ?? '@syncline/knock-emulator')) as typeof import('@syncline/knock-emulator');
+    const { startEmulator } = (await import(
+      process.env['BENCH_EMULATOR_MODULE'] ?? '@syncline/knock-emulator'
+    )) as typeof import('@syncline/knock-emulator');
     const extra = JSON.parse(process.env['BENCH_EMULATOR_OPTIONS'] ?? '{}') as object;
     const emulator = await startEmulator({ port: 0, rateLimits: false, bulkDelayMs: 100, requestLogLimit: 1000, ...extra });
     url = emulator.url;
@@ -103,7 +110,12 @@ async function client(): Promise<void> {
         while (next < m.requests) {
           next++;
           const b = bodies[batch++ % bodies.length]!;
-          const res = await p.request({ path: '/v1/users/bulk/identify', method: 'POST', body: b, headers: { 'content-type': 'application/json', authorization: 'Bearer sk_test_bench' } });
+          const res = await p.request({
+            path: '/v1/users/bulk/identify',
+            method: 'POST',
+            body: b,
+            headers: { 'content-type': 'application/json', authorization: 'Bearer sk_test_bench' },
+          });
           await res.body.text();
           if (res.statusCode !== 200) failures++;
         }
@@ -114,14 +126,22 @@ async function client(): Promise<void> {
 }
 
 /** A child process with a request/response helper over IPC. */
-function child(role: string, arg = ''): { proc: ChildProcess; ask<T extends Message['type']>(msg: object, type: T): Promise<Extract<Message, { type: T }>>; ready: Promise<string> } {
+function child(
+  role: string,
+  arg = '',
+): {
+  proc: ChildProcess;
+  ask<T extends Message['type']>(msg: object, type: T): Promise<Extract<Message, { type: T }>>;
+  ready: Promise<string>;
+} {
   const proc = fork(self, [role, arg], { execArgv: process.execArgv, stdio: 'inherit' });
   const waiters: Array<{ type: string; resolve: (m: Message) => void }> = [];
   proc.on('message', (m: Message) => {
     const i = waiters.findIndex((w) => w.type === m.type);
     if (i >= 0) waiters.splice(i, 1)[0]!.resolve(m);
   });
-  const wait = <T extends Message['type']>(type: T) => new Promise<Extract<Message, { type: T }>>((resolve) => waiters.push({ type, resolve: resolve as (m: Message) => void }));
+  const wait = <T extends Message['type']>(type: T) =>
+    new Promise<Extract<Message, { type: T }>>((resolve) => waiters.push({ type, resolve: resolve as (m: Message) => void }));
   const ready = wait('ready').then((m) => m.url);
   return {
     proc,
@@ -180,17 +200,27 @@ async function main(): Promise<void> {
         ` | server CPU/request: bare ${b.cpuPerRequest.toFixed(2)} ms, emulator ${e.cpuPerRequest.toFixed(2)} ms`,
     );
   }
-  await Promise.all([servers.bare.proc, servers.emulator.proc, load.proc].map((p) => new Promise((r) => (p.once('exit', r), p.send({ type: 'exit' })))));
+  await Promise.all(
+    [servers.bare.proc, servers.emulator.proc, load.proc].map((p) => new Promise((r) => (p.once('exit', r), p.send({ type: 'exit' })))),
+  );
 
   const ratios = rounds.map((r) => r.ratio);
   const sorted = [...ratios].sort((a, b) => a - b);
   const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(p * (sorted.length - 1))))]!;
   const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
   const cpuRatio = median(rounds.map((r) => r.bareCpu / r.emulatorCpu));
-  console.log(`\nbulk identify, ${USERS.toLocaleString('en')} users/request (${(body(0, 0).length / 1024).toFixed(0)} kB), ${REQUESTS} requests × ${ROUNDS} alternating rounds per server, undici Pool ${CONNECTIONS} connections, client in its own process`);
-  console.log(`median req/s: bare node:http ${median(rounds.map((r) => r.bare)).toFixed(0)}, emulator ${median(rounds.map((r) => r.emulator)).toFixed(0)}`);
-  console.log(`throughput ratio emulator/bare: median ${pct(median(ratios))} (spread ${pct(sorted[0]!)}–${pct(sorted[sorted.length - 1]!)}, interquartile ${pct(q(0.25))}–${pct(q(0.75))}) — target ≥ 60 %`);
-  console.log(`server CPU per request: bare ${median(rounds.map((r) => r.bareCpu)).toFixed(2)} ms, emulator ${median(rounds.map((r) => r.emulatorCpu)).toFixed(2)} ms (incl. applying the jobs) → CPU-bound ratio ${pct(cpuRatio)}`);
+  console.log(
+    `\nbulk identify, ${USERS.toLocaleString('en')} users/request (${(body(0, 0).length / 1024).toFixed(0)} kB), ${REQUESTS} requests × ${ROUNDS} alternating rounds per server, undici Pool ${CONNECTIONS} connections, client in its own process`,
+  );
+  console.log(
+    `median req/s: bare node:http ${median(rounds.map((r) => r.bare)).toFixed(0)}, emulator ${median(rounds.map((r) => r.emulator)).toFixed(0)}`,
+  );
+  console.log(
+    `throughput ratio emulator/bare: median ${pct(median(ratios))} (spread ${pct(sorted[0]!)}–${pct(sorted[sorted.length - 1]!)}, interquartile ${pct(q(0.25))}–${pct(q(0.75))}) — target ≥ 60 %`,
+  );
+  console.log(
+    `server CPU per request: bare ${median(rounds.map((r) => r.bareCpu)).toFixed(2)} ms, emulator ${median(rounds.map((r) => r.emulatorCpu)).toFixed(2)} ms (incl. applying the jobs) → CPU-bound ratio ${pct(cpuRatio)}`,
+  );
 }
 
 const [role, arg] = process.argv.slice(2);

@@ -19,9 +19,20 @@ const target: SyncTarget = { type: 'users', mode: 'upsert', onDelete: 'nothing',
 const CEILING = 1000 + 60; // rows/s: bulk identify (tier 1 × 1,000) + single identify (tier 3)
 
 function payload(i: number): Record<string, unknown> {
-  return { name: `User ${i}`, email: `user${i}@example.com`, plan: i % 2 ? 'pro' : 'free', seats: i % 50, company: { id: `c${i % 97}`, region: 'eu' } };
+  return {
+    name: `User ${i}`,
+    email: `user${i}@example.com`,
+    plan: i % 2 ? 'pro' : 'free',
+    seats: i % 50,
+    company: { id: `c${i % 97}`, region: 'eu' },
+  };
 }
-const changes: Change[] = Array.from({ length: ROWS }, (_, i) => ({ action: 'add', key: `user_${i}`, payload: payload(i), hash: String(i) }));
+const changes: Change[] = Array.from({ length: ROWS }, (_, i) => ({
+  action: 'add',
+  key: `user_${i}`,
+  payload: payload(i),
+  hash: String(i),
+}));
 
 async function emulator(rateLimits: boolean): Promise<RunningEmulator> {
   return startEmulator({ port: 0, rateLimits, requestLogLimit: 200_000 });
@@ -53,7 +64,8 @@ async function runDestination(dest: Destination): Promise<{ ms: number; planMs: 
 /** Raw baseline: the same rows as pre-built bulk bodies, posted with undici, then polled to completion. */
 async function runRaw(url: string): Promise<number> {
   const bodies: string[] = [];
-  for (let i = 0; i < ROWS; i += 1000) bodies.push(JSON.stringify({ users: changes.slice(i, i + 1000).map((c) => ({ ...c.payload, id: c.key })) }));
+  for (let i = 0; i < ROWS; i += 1000)
+    bodies.push(JSON.stringify({ users: changes.slice(i, i + 1000).map((c) => ({ ...c.payload, id: c.key })) }));
   const pool = new Pool(url, { connections: 8, pipelining: 1 });
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` };
   const t0 = performance.now();
@@ -122,14 +134,20 @@ if (ONLY !== 'b') {
   const perRoute = new Map<string, number>();
   for (const e of log) perRoute.set(e.route ?? '?', (perRoute.get(e.route ?? '?') ?? 0) + 1);
   const rps = (ROWS / r.ms) * 1000;
-  out(`(a) tiers on: ${fmt(ROWS)} rows in ${(r.ms / 1000).toFixed(1)} s = ${fmt(rps)} rows/s; ceiling ${fmt(CEILING)} rows/s → ${((rps / CEILING) * 100).toFixed(1)} %`);
-  out(`    ok ${fmt(r.ok)}, failed ${r.failed}, 429s ${all429} (after the first second: ${late429}); requests ${[...perRoute].map(([k, v]) => `${k} ×${v}`).join(', ')}`);
+  out(
+    `(a) tiers on: ${fmt(ROWS)} rows in ${(r.ms / 1000).toFixed(1)} s = ${fmt(rps)} rows/s; ceiling ${fmt(CEILING)} rows/s → ${((rps / CEILING) * 100).toFixed(1)} %`,
+  );
+  out(
+    `    ok ${fmt(r.ok)}, failed ${r.failed}, 429s ${all429} (after the first second: ${late429}); requests ${[...perRoute].map(([k, v]) => `${k} ×${v}`).join(', ')}`,
+  );
   await dest.close();
   // (c) the SDK on the same (rate-limited) emulator
   em.control.reset();
   const sdkMs = await runSdk(em.url);
   const sdkRps = (ROWS / sdkMs) * 1000;
-  out(`(c) @knocklabs/node script, tiers on: ${(sdkMs / 1000).toFixed(1)} s = ${fmt(sdkRps)} rows/s; destination/SDK = ${(rps / sdkRps).toFixed(2)}×`);
+  out(
+    `(c) @knocklabs/node script, tiers on: ${(sdkMs / 1000).toFixed(1)} s = ${fmt(sdkRps)} rows/s; destination/SDK = ${(rps / sdkRps).toFixed(2)}×`,
+  );
   await em.close();
 }
 
@@ -169,10 +187,16 @@ if (ONLY !== 'a') {
   const rps = (ROWS / median(ours)) * 1000;
   const rawRps = (ROWS / median(raw)) * 1000;
   const sdkRps = (ROWS / median(sdk)) * 1000;
-  out(`(b) tiers off: destination ${fmt(rps)} rows/s (median ${(median(ours) / 1000).toFixed(2)} s, failed ${failed}); raw undici baseline ${fmt(rawRps)} rows/s (${(median(raw) / 1000).toFixed(2)} s) → ${((rps / rawRps) * 100).toFixed(1)} %`);
+  out(
+    `(b) tiers off: destination ${fmt(rps)} rows/s (median ${(median(ours) / 1000).toFixed(2)} s, failed ${failed}); raw undici baseline ${fmt(rawRps)} rows/s (${(median(raw) / 1000).toFixed(2)} s) → ${((rps / rawRps) * 100).toFixed(1)} %`,
+  );
   const applyRps = (ROWS / median(applyOnly)) * 1000;
-  out(`    apply only (bodies built by plan, like the baseline's pre-built ones): ${fmt(applyRps)} rows/s → ${((applyRps / rawRps) * 100).toFixed(1)} % of raw`);
-  out(`    @knocklabs/node script, tiers off: ${fmt(sdkRps)} rows/s (${(median(sdk) / 1000).toFixed(2)} s); destination/SDK = ${(rps / sdkRps).toFixed(2)}×`);
+  out(
+    `    apply only (bodies built by plan, like the baseline's pre-built ones): ${fmt(applyRps)} rows/s → ${((applyRps / rawRps) * 100).toFixed(1)} % of raw`,
+  );
+  out(
+    `    @knocklabs/node script, tiers off: ${fmt(sdkRps)} rows/s (${(median(sdk) / 1000).toFixed(2)} s); destination/SDK = ${(rps / sdkRps).toFixed(2)}×`,
+  );
   await em.close();
 }
 out(`(node ${process.version}, ${fmt(ROWS)} users, concurrency ${CONCURRENCY}, emulator in the same process)`);

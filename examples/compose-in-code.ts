@@ -3,13 +3,18 @@ import { openDuckdbLedger, runSync, syncSpecFieldsSchema, toSyncSpec } from '@sy
 import { duckdbSource } from '@syncline/source-duckdb';
 import { knockDestination } from '@syncline/destination-knock';
 
-const spec = toSyncSpec(syncSpecFieldsSchema.parse({
-  name: 'users', model: 'select * from users', key: 'id',
-  sync: { type: 'users', mode: 'upsert', fields: { email: 'email', name: 'full_name' }, onDelete: 'nothing' },
-}));
+const spec = toSyncSpec(
+  syncSpecFieldsSchema.parse({
+    name: 'users',
+    model: 'select * from users',
+    key: 'id',
+    sync: { type: 'users', mode: 'upsert', fields: { email: 'email', name: 'full_name' }, onDelete: 'nothing' },
+  }),
+);
 await using ledger = await openDuckdbLedger({ path: ':memory:' });
 const result = await runSync({
-  spec, ledger,
+  spec,
+  ledger,
   source: duckdbSource({ tables: { users: './users/users.csv' }, baseDir: import.meta.dirname }),
   destination: knockDestination({ apiKey: process.env.KNOCK_API_KEY!, baseUrl: process.env.KNOCK_BASE_URL }),
   dryRun: process.argv.includes('--dry-run'), // preview: counts, field-level before → after, the requests it would send

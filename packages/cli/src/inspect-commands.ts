@@ -5,7 +5,8 @@ import { withConfig, EXIT, type Io } from './program.js';
 import { n } from './format.js';
 
 const openExisting = (config: LoadedConfig) => {
-  if (!ledgerExists(config.ledgerPath)) throw new SyncError('ledger_failed', `${config.spec.name} has no runs yet (no ledger at ${config.ledgerPath})`);
+  if (!ledgerExists(config.ledgerPath))
+    throw new SyncError('ledger_failed', `${config.spec.name} has no runs yet (no ledger at ${config.ledgerPath})`);
   return openDuckdbLedger({ path: config.ledgerPath });
 };
 
@@ -30,7 +31,9 @@ export function registerInspectCommands(program: Command, io: Io, setExit: (code
             if (flags.json) io.stdout.write(JSON.stringify(runs) + '\n');
             else
               for (const r of runs)
-                io.stdout.write(`${r.runId}  ${r.startedAt.slice(0, 19)}  ${r.status.padEnd(9)}  +${n(r.counts.added ?? 0)} ~${n(r.counts.changed ?? 0)} -${n(r.counts.removed ?? 0)}  synced ${n(r.counts.synced ?? 0)} failed ${n(r.counts.failed ?? 0)} invalid ${n(r.counts.invalid ?? 0)}  ${n(r.requests)} calls${r.error ? `  ${r.error.code}: ${r.error.message}` : ''}\n`);
+                io.stdout.write(
+                  `${r.runId}  ${r.startedAt.slice(0, 19)}  ${r.status.padEnd(9)}  +${n(r.counts.added ?? 0)} ~${n(r.counts.changed ?? 0)} -${n(r.counts.removed ?? 0)}  synced ${n(r.counts.synced ?? 0)} failed ${n(r.counts.failed ?? 0)} invalid ${n(r.counts.invalid ?? 0)}  ${n(r.requests)} calls${r.error ? `  ${r.error.code}: ${r.error.message}` : ''}\n`,
+                );
             return EXIT.ok;
           }
           const run = await ledger.run(runId);
@@ -40,12 +43,17 @@ export function registerInspectCommands(program: Command, io: Io, setExit: (code
           if (flags.json) io.stdout.write(JSON.stringify({ ...run, failed, exchanges }) + '\n');
           else {
             io.stdout.write(`Run ${run.runId} · ${run.status} · started ${run.startedAt} · finished ${run.finishedAt ?? '—'}\n`);
-            io.stdout.write(`  rows    ${Object.entries(run.counts).map(([k, v]) => `${k} ${n(v)}`).join(' · ')}\n`);
+            io.stdout.write(
+              `  rows    ${Object.entries(run.counts)
+                .map(([k, v]) => `${k} ${n(v)}`)
+                .join(' · ')}\n`,
+            );
             io.stdout.write(`  phases  ${run.phases.map((p) => `${p.name} ${p.ms}ms`).join(' · ')}\n`);
             io.stdout.write(`  calls   ${n(run.requests)}\n`);
             if (run.error) io.stdout.write(`  error   ${run.error.code}: ${run.error.message}\n`);
             for (const f of failed) io.stdout.write(`  failed  ${f.key}  ${f.code ?? ''}  ${f.message ?? ''}\n`);
-            for (const x of exchanges) io.stdout.write(`  ${x.method} ${x.path} → ${x.status ?? x.error} (attempt ${x.attempt}, ${Math.round(x.durationMs)}ms)\n`);
+            for (const x of exchanges)
+              io.stdout.write(`  ${x.method} ${x.path} → ${x.status ?? x.error} (attempt ${x.attempt}, ${Math.round(x.durationMs)}ms)\n`);
           }
           return EXIT.ok;
         }),
@@ -68,7 +76,9 @@ export function registerInspectCommands(program: Command, io: Io, setExit: (code
             for (const r of results) {
               // Validation messages already name their field ("email is not a valid email address").
               const field = r.field && !r.message?.startsWith(r.field) ? `  ${r.field}` : '';
-              io.stdout.write(`  ${r.runId}  ${r.action.padEnd(6)}  ${r.status.padEnd(7)}${r.code && r.code !== r.field ? `  ${r.code}` : ''}${field}${r.message ? `  ${r.message}` : ''}\n`);
+              io.stdout.write(
+                `  ${r.runId}  ${r.action.padEnd(6)}  ${r.status.padEnd(7)}${r.code && r.code !== r.field ? `  ${r.code}` : ''}${field}${r.message ? `  ${r.message}` : ''}\n`,
+              );
             }
           }
           return EXIT.ok;

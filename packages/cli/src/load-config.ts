@@ -5,7 +5,9 @@ import { z } from 'zod';
 import { SyncError, syncSpecFieldsSchema, toSyncSpec, type SyncSpec } from '@syncline/core';
 import { duckdbSourceOptionsSchema } from '@syncline/source-duckdb';
 
-const sourceSchema = z.discriminatedUnion('type', [z.strictObject({ type: z.literal('duckdb'), ...duckdbSourceOptionsSchema.omit({ baseDir: true }).shape })]);
+const sourceSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('duckdb'), ...duckdbSourceOptionsSchema.omit({ baseDir: true }).shape }),
+]);
 
 const destinationSchema = z.discriminatedUnion('type', [
   z.strictObject({
@@ -64,7 +66,9 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     let node = doc.getIn(at, true) as { range?: [number, number, number] } | undefined;
     // For unknown keys zod points at the parent map; point at the key itself.
     if (issue.code === 'unrecognized_keys') {
-      const parent = (at.length ? doc.getIn(at, true) : doc.contents) as { items?: { key?: { value?: unknown; range?: [number, number, number] } }[] } | null;
+      const parent = (at.length ? doc.getIn(at, true) : doc.contents) as {
+        items?: { key?: { value?: unknown; range?: [number, number, number] } }[];
+      } | null;
       node = parent?.items?.find((p) => p.key?.value === issue.keys[0])?.key ?? node;
       at.push(issue.keys[0]!);
     }
@@ -75,10 +79,21 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   }
   const c = parsed.data;
   const dir = dirname(file);
-  return { file, dir, spec: toSyncSpec(c), source: c.source, destination: c.destination, ledgerPath: join(dir, '.syncline', `${c.name}.duckdb`) };
+  return {
+    file,
+    dir,
+    spec: toSyncSpec(c),
+    source: c.source,
+    destination: c.destination,
+    ledgerPath: join(dir, '.syncline', `${c.name}.duckdb`),
+  };
 }
 
-function interpolate(doc: Document, env: NodeJS.ProcessEnv, missing: (node: { range?: [number, number, number] | null }, name: string) => never): void {
+function interpolate(
+  doc: Document,
+  env: NodeJS.ProcessEnv,
+  missing: (node: { range?: [number, number, number] | null }, name: string) => never,
+): void {
   const visit = (node: unknown): void => {
     if (isScalar(node)) {
       if (typeof node.value === 'string' && node.value.includes('${'))

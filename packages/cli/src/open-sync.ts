@@ -12,7 +12,11 @@ export interface SyncParts {
 }
 
 /** Where the API key comes from: the config (after `${ENV}` interpolation), `--api-key-file`, or KNOCK_API_KEY. */
-export function resolveApiKey(config: LoadedConfig, apiKeyFile: string | undefined, env: NodeJS.ProcessEnv): { apiKey: string; from: string } {
+export function resolveApiKey(
+  config: LoadedConfig,
+  apiKeyFile: string | undefined,
+  env: NodeJS.ProcessEnv,
+): { apiKey: string; from: string } {
   if (apiKeyFile) {
     const text = readFileSync(apiKeyFile === '-' ? 0 : apiKeyFile, 'utf8').trim();
     if (!text) throw new SyncError('config_invalid', `--api-key-file ${apiKeyFile}: the file is empty`);
@@ -20,7 +24,10 @@ export function resolveApiKey(config: LoadedConfig, apiKeyFile: string | undefin
   }
   if (config.destination.apiKey) return { apiKey: config.destination.apiKey, from: 'the config' };
   if (env.KNOCK_API_KEY) return { apiKey: env.KNOCK_API_KEY, from: 'KNOCK_API_KEY' };
-  throw new SyncError('config_invalid', 'no Knock API key: set KNOCK_API_KEY (or use --api-key-file PATH); for a local emulator run `syncline emulator` and set KNOCK_BASE_URL too');
+  throw new SyncError(
+    'config_invalid',
+    'no Knock API key: set KNOCK_API_KEY (or use --api-key-file PATH); for a local emulator run `syncline emulator` and set KNOCK_BASE_URL too',
+  );
 }
 
 export function openSyncParts(config: LoadedConfig, opts: { apiKeyFile?: string | undefined; env?: NodeJS.ProcessEnv }): SyncParts {

@@ -5,9 +5,10 @@ import { n, paint, secs, value, type Style } from './format.js';
 const verbs = (c: LoadedConfig) => {
   const t = c.spec.target;
   if (t.type === 'objects') return { add: 'to set', change: 'to change', remove: 'to delete' };
-  if (t.type === 'audiences') return t.mode === 'add'
-    ? { add: `to add to ${t.audience}`, change: 'to update', remove: `to remove from ${t.audience}` }
-    : { add: `to remove from ${t.audience}`, change: `to remove from ${t.audience}`, remove: 'leaving the model' };
+  if (t.type === 'audiences')
+    return t.mode === 'add'
+      ? { add: `to add to ${t.audience}`, change: 'to update', remove: `to remove from ${t.audience}` }
+      : { add: `to remove from ${t.audience}`, change: `to remove from ${t.audience}`, remove: 'leaving the model' };
   return { add: 'to add', change: 'to change', remove: 'to delete' };
 };
 
@@ -16,9 +17,18 @@ export function formatPlan(config: LoadedConfig, r: RunResult, meta: { version: 
   const p = paint(style);
   const t = config.spec.target;
   const out: string[] = [];
-  const removal = t.type === 'audiences' ? (t.mode === 'add' ? 'remove from audience' : 'nothing') : t.onDelete === 'delete' ? `delete ${t.type === 'users' ? 'user' : 'object'}` : 'keep in Knock';
+  const removal =
+    t.type === 'audiences'
+      ? t.mode === 'add'
+        ? 'remove from audience'
+        : 'nothing'
+      : t.onDelete === 'delete'
+        ? `delete ${t.type === 'users' ? 'user' : 'object'}`
+        : 'keep in Knock';
   out.push(`Syncline ${meta.version} · plan · nothing will be sent`);
-  out.push(`  sync    ${config.spec.name} ${p.arrow} Knock ${t.type}${t.collection ? ` (${t.collection})` : ''}${t.audience ? ` (${t.audience})` : ''} (${t.mode}; row removed from model: ${removal})`);
+  out.push(
+    `  sync    ${config.spec.name} ${p.arrow} Knock ${t.type}${t.collection ? ` (${t.collection})` : ''}${t.audience ? ` (${t.audience})` : ''} (${t.mode}; row removed from model: ${removal})`,
+  );
   out.push(`  target  ${meta.target}`);
   const q = r.phases.find((x) => x.name === 'stage');
   out.push(`  model   ${n(r.rows.total)} rows${q ? ` · ${secs(q.ms)}` : ''}`);
@@ -36,14 +46,22 @@ export function formatPlan(config: LoadedConfig, r: RunResult, meta: { version: 
     out.push(`  ${sym[c.action]} ${config.spec.key}=${c.key}${c.action === 'remove' ? '   (no longer in the model)' : ''}`);
     for (const f of c.fields) {
       if (c.action === 'add') out.push(`      + ${f.field.padEnd(12)} = ${value(f.after)}`);
-      else out.push(`      ~ ${f.field.padEnd(12)} = ${value(f.before)} ${p.arrow} ${value(f.after)}${f.after === null && t.nulls === 'skip' ? '   (null is skipped: Knock keeps its value)' : ''}`);
+      else
+        out.push(
+          `      ~ ${f.field.padEnd(12)} = ${value(f.before)} ${p.arrow} ${value(f.after)}${f.after === null && t.nulls === 'skip' ? '   (null is skipped: Knock keeps its value)' : ''}`,
+        );
     }
     if (c.action === 'change' && c.unchangedFields) out.push(p.dim(`        # (${c.unchangedFields} unchanged fields hidden)`));
   }
   if (r.invalid.length) out.push('');
   for (const i of r.invalid.slice(0, 10)) out.push(`  ${p.red('!')} ${config.spec.key}=${i.key}  ${i.field}  ${i.message}`);
   const shown = (a: 'add' | 'change' | 'remove') => r.preview.filter((c) => c.action === a).length;
-  out.push('', p.dim(`  … ${shown('add')} of ${n(rows.added)} adds, ${shown('change')} of ${n(rows.changed)} changes, ${shown('remove')} of ${n(rows.removed)} deletes shown (--limit N, or --json for all)`));
+  out.push(
+    '',
+    p.dim(
+      `  … ${shown('add')} of ${n(rows.added)} adds, ${shown('change')} of ${n(rows.changed)} changes, ${shown('remove')} of ${n(rows.removed)} deletes shown (--limit N, or --json for all)`,
+    ),
+  );
   if (r.endpoints.length) {
     out.push('', 'Requests (Knock rate limits):');
     let est = 0;
@@ -51,12 +69,19 @@ export function formatPlan(config: LoadedConfig, r: RunResult, meta: { version: 
       const perSecond = e.tier ? [1, 5, 60, 200, 1000][e.tier - 1]! : undefined;
       const s = perSecond ? Math.ceil(e.calls / perSecond) : 0;
       est = Math.max(est, s);
-      out.push(`  ${e.endpoint.padEnd(38)} ${n(e.rows).padStart(7)} rows in ${n(e.calls)} call${e.calls === 1 ? '' : 's'}${perSecond ? `   tier ${e.tier} · ${perSecond} call/s   ≈ ${s}s` : ''}`);
+      out.push(
+        `  ${e.endpoint.padEnd(38)} ${n(e.rows).padStart(7)} rows in ${n(e.calls)} call${e.calls === 1 ? '' : 's'}${perSecond ? `   tier ${e.tier} · ${perSecond} call/s   ≈ ${s}s` : ''}`,
+      );
     }
-    out.push(`  Estimated send ≈ ${est}s (calls to different endpoints run side by side), plus Knock's processing of bulk operations (polled, not estimated).`);
+    out.push(
+      `  Estimated send ≈ ${est}s (calls to different endpoints run side by side), plus Knock's processing of bulk operations (polled, not estimated).`,
+    );
   }
   const v = verbs(config);
-  out.push('', `Plan: ${n(rows.added)} ${v.add}, ${n(rows.changed)} ${v.change}, ${n(rows.removed)} ${v.remove}. ${n(rows.unchanged)} unchanged, ${n(rows.invalid)} invalid (not sent).`);
+  out.push(
+    '',
+    `Plan: ${n(rows.added)} ${v.add}, ${n(rows.changed)} ${v.change}, ${n(rows.removed)} ${v.remove}. ${n(rows.unchanged)} unchanged, ${n(rows.invalid)} invalid (not sent).`,
+  );
   out.push('', `Run \`syncline run ${config.file}\` to send (the diff is computed again).`);
   return out.join('\n');
 }
@@ -77,7 +102,12 @@ export function planJson(config: LoadedConfig, r: RunResult, meta: { version: st
     summary: { add: r.rows.added, change: r.rows.changed, delete: r.rows.removed, unchanged: r.rows.unchanged, invalid: r.rows.invalid },
     requests: r.requests,
     estimate: { requests: r.endpoints.map((e) => ({ endpoint: e.endpoint, calls: e.calls, rows: e.rows, tier: e.tier ?? null })) },
-    changes: r.preview.map((c) => ({ action: c.action === 'remove' ? 'delete' : c.action, key: c.key, fields: c.fields, ...(c.action === 'change' ? { unchanged_fields: c.unchangedFields } : {}) })),
+    changes: r.preview.map((c) => ({
+      action: c.action === 'remove' ? 'delete' : c.action,
+      key: c.key,
+      fields: c.fields,
+      ...(c.action === 'change' ? { unchanged_fields: c.unchangedFields } : {}),
+    })),
     invalid: r.invalid.map((i) => ({ key: i.key, field: i.field, rule: i.rule, message: i.message })),
     error: r.error ?? null,
   };

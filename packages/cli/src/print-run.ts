@@ -16,13 +16,25 @@ export function formatRunSummary(r: RunResult, config: { key: string; file: stri
       : `Run ${r.runId} completed${rows.failed ? ` with ${n(rows.failed)} failed rows` : ''} in ${secs(totalMs)}`;
   out.push(head, '');
   if (r.mappingChanged) out.push(p.yellow('  the field mapping changed since the last run: every row was sent again'), '');
-  out.push(`  added ${n(rows.added)} · changed ${n(rows.changed)} · removed ${n(rows.removed)} · unchanged ${n(rows.unchanged)} · invalid ${n(rows.invalid)}`);
+  out.push(
+    `  added ${n(rows.added)} · changed ${n(rows.changed)} · removed ${n(rows.removed)} · unchanged ${n(rows.unchanged)} · invalid ${n(rows.invalid)}`,
+  );
   if (r.failures.length) {
     out.push('', 'Failed rows (sent again on the next run):');
     for (const f of r.failures.slice(0, 10)) out.push(`  ${config.key}=${f.key}  ${f.status ?? ''} ${f.code}  ${f.message}`);
   }
-  if (r.invalid.length) out.push('', `Invalid rows (not sent: fix the model): ${r.invalid.slice(0, 3).map((i) => `${i.key} ${i.field} ${i.message}`).join(' · ')}${r.invalid.length > 3 ? ' …' : ''}`);
-  out.push('', `Done. SENT=${n(rows.synced)} FAILED=${n(rows.failed)} INVALID=${n(rows.invalid)} UNCHANGED=${n(rows.unchanged)} TOTAL=${n(rows.total)} · ${n(r.requests)} calls`);
+  if (r.invalid.length)
+    out.push(
+      '',
+      `Invalid rows (not sent: fix the model): ${r.invalid
+        .slice(0, 3)
+        .map((i) => `${i.key} ${i.field} ${i.message}`)
+        .join(' · ')}${r.invalid.length > 3 ? ' …' : ''}`,
+    );
+  out.push(
+    '',
+    `Done. SENT=${n(rows.synced)} FAILED=${n(rows.failed)} INVALID=${n(rows.invalid)} UNCHANGED=${n(rows.unchanged)} TOTAL=${n(rows.total)} · ${n(r.requests)} calls`,
+  );
   if (rows.failed) out.push(`Next: syncline rows ${config.file} <key>  (or syncline runs show ${config.file} ${r.runId})`);
   return out.join('\n');
 }
@@ -30,5 +42,12 @@ export function formatRunSummary(r: RunResult, config: { key: string; file: stri
 /** The one JSON line `run --json` ends with. */
 export function runJson(r: RunResult) {
   const { total: _t, ...rows } = r.rows;
-  return { runId: r.runId, status: r.status, dryRun: r.dryRun, rows, requests: r.requests, ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}) };
+  return {
+    runId: r.runId,
+    status: r.status,
+    dryRun: r.dryRun,
+    rows,
+    requests: r.requests,
+    ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
+  };
 }

@@ -45,7 +45,9 @@ export function createProgram(io: Io, setExit: (code: number) => void): Command 
   const syncCommand = (name: 'plan' | 'run') =>
     program
       .command(`${name} <config>`)
-      .description(name === 'plan' ? 'dry run: show what would be sent; sends nothing, changes no state' : 'send the changes and commit the ledger')
+      .description(
+        name === 'plan' ? 'dry run: show what would be sent; sends nothing, changes no state' : 'send the changes and commit the ledger',
+      )
       .option('--json', name === 'plan' ? 'print one JSON document' : 'NDJSON events; the last line is the run summary')
       .option('--full-resync', 'send every row of the model again')
       .option('--allow-mass-delete', 'allow an empty model or removals above maxDeleteShare')
@@ -68,10 +70,27 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
     io.stderr.write('Reading model…\n');
     const parts = openSyncParts(config, { apiKeyFile: flags.apiKeyFile, env });
     await using ledger = await openLedger(config, true);
-    const result = await runSync({ spec: config.spec, source: parts.source, destination: parts.destination, ledger, dryRun: true, fullResync: flags.fullResync ?? false, allowMassDelete: flags.allowMassDelete ?? false, previewLimit: flags.json ? Number.MAX_SAFE_INTEGER : Number(flags.limit ?? 10) });
+    const result = await runSync({
+      spec: config.spec,
+      source: parts.source,
+      destination: parts.destination,
+      ledger,
+      dryRun: true,
+      fullResync: flags.fullResync ?? false,
+      allowMassDelete: flags.allowMassDelete ?? false,
+      previewLimit: flags.json ? Number.MAX_SAFE_INTEGER : Number(flags.limit ?? 10),
+    });
     await parts.destination.close?.();
     if (flags.json) io.stdout.write(JSON.stringify(planJson(config, result, { version, baseUrl: parts.baseUrl })) + '\n');
-    else io.stdout.write(formatPlan(config, result, { version, target: `Knock ${parts.baseUrl} (key from ${parts.keyFrom})` }, styleFor(io.stdout, noColor)) + '\n');
+    else
+      io.stdout.write(
+        formatPlan(
+          config,
+          result,
+          { version, target: `Knock ${parts.baseUrl} (key from ${parts.keyFrom})` },
+          styleFor(io.stdout, noColor),
+        ) + '\n',
+      );
     if (result.error) return EXIT.failed;
     const r = result.rows;
     return flags.detailedExitcode && r.added + r.changed + r.removed > 0 ? EXIT.changes : EXIT.ok;
@@ -89,22 +108,46 @@ async function run(file: string, flags: SyncFlags, noColor: boolean, io: Io): Pr
     }
     const parts = openSyncParts(config, { apiKeyFile: flags.apiKeyFile, env });
     await using ledger = await openLedger(config, false);
-    if (!flags.json) io.stderr.write(`Syncline ${version} · run · ${config.spec.name} → Knock ${config.spec.target.type} (${parts.baseUrl})\nReading model…\n`);
+    if (!flags.json)
+      io.stderr.write(
+        `Syncline ${version} · run · ${config.spec.name} → Knock ${config.spec.target.type} (${parts.baseUrl})\nReading model…\n`,
+      );
     const stop = new AbortController();
     const hard = new AbortController();
     const onSigint = (): void => {
       if (!stop.signal.aborted) {
-        io.stderr.write('Interrupt received. Finishing calls in flight and committing confirmed rows… (press Ctrl-C again to stop now; unconfirmed rows are sent again on the next run)\n');
+        io.stderr.write(
+          'Interrupt received. Finishing calls in flight and committing confirmed rows… (press Ctrl-C again to stop now; unconfirmed rows are sent again on the next run)\n',
+        );
         stop.abort();
       } else hard.abort();
     };
     process.on('SIGINT', onSigint);
     const progress = createProgressPrinter(io, { json: flags.json ?? false, style: styleFor(io.stderr, noColor) });
     try {
-      const result = await runSync({ spec: config.spec, source: parts.source, destination: parts.destination, ledger, fullResync: flags.fullResync ?? false, allowMassDelete: flags.allowMassDelete ?? false, signal: stop.signal, hardSignal: hard.signal, onEvent: progress.onEvent });
+      const result = await runSync({
+        spec: config.spec,
+        source: parts.source,
+        destination: parts.destination,
+        ledger,
+        fullResync: flags.fullResync ?? false,
+        allowMassDelete: flags.allowMassDelete ?? false,
+        signal: stop.signal,
+        hardSignal: hard.signal,
+        onEvent: progress.onEvent,
+      });
       if (flags.json) io.stdout.write(JSON.stringify(runJson(result)) + '\n');
-      else io.stdout.write(formatRunSummary(result, { key: config.spec.key, file }, performance.now() - t0, styleFor(io.stdout, noColor)) + '\n');
-      return result.status === 'succeeded' ? EXIT.ok : result.status === 'partial' ? EXIT.rowsFailed : result.status === 'aborted' ? EXIT.interrupted : EXIT.failed;
+      else
+        io.stdout.write(
+          formatRunSummary(result, { key: config.spec.key, file }, performance.now() - t0, styleFor(io.stdout, noColor)) + '\n',
+        );
+      return result.status === 'succeeded'
+        ? EXIT.ok
+        : result.status === 'partial'
+          ? EXIT.rowsFailed
+          : result.status === 'aborted'
+            ? EXIT.interrupted
+            : EXIT.failed;
     } finally {
       process.off('SIGINT', onSigint);
       progress.close();
@@ -114,7 +157,11 @@ async function run(file: string, flags: SyncFlags, noColor: boolean, io: Io): Pr
 }
 
 /** Loads the config and maps errors to exit codes: config errors 2, run errors 3. Secrets are redacted. */
-export async function withConfig(file: string, io: Io, fn: (config: LoadedConfig, env: NodeJS.ProcessEnv) => Promise<number>): Promise<number> {
+export async function withConfig(
+  file: string,
+  io: Io,
+  fn: (config: LoadedConfig, env: NodeJS.ProcessEnv) => Promise<number>,
+): Promise<number> {
   try {
     const env = withDotenv(io.env);
     return await fn(loadConfig(file, env), env);

@@ -24,7 +24,9 @@ export async function runDemo(io: Io): Promise<number> {
   const sub: Io = { ...io, env };
   const config = join(dir, 'sync.yaml');
   try {
-    io.stdout.write(`Syncline demo · ${real ? 'real Knock (KNOCK_API_KEY is set)' : `Knock emulator at ${emulator!.url}`} · example in ${dir}\n\n$ syncline plan sync.yaml --limit 2\n`);
+    io.stdout.write(
+      `Syncline demo · ${real ? 'real Knock (KNOCK_API_KEY is set)' : `Knock emulator at ${emulator!.url}`} · example in ${dir}\n\n$ syncline plan sync.yaml --limit 2\n`,
+    );
     let code = await main(['plan', config, '--limit', '2'], sub);
     if (code !== EXIT.ok) return code;
     io.stdout.write('\n$ syncline run sync.yaml\n');

@@ -9,7 +9,8 @@ const script = fileURLToPath(new URL('../../../examples/compose-in-code.ts', imp
 test('the README compose-in-code example syncs the example users to the emulator', async () => {
   await using emulator = await startEmulator({ port: 0, bulkDelayMs: 20 });
   const env = { ...process.env, KNOCK_API_KEY: 'sk_test_compose', KNOCK_BASE_URL: emulator.url };
-  const run = (...args: string[]) => promisify(execFile)(process.execPath, ['--conditions=@syncline/source', '--import', 'tsx', script, ...args], { env });
+  const run = (...args: string[]) =>
+    promisify(execFile)(process.execPath, ['--conditions=@syncline/source', '--import', 'tsx', script, ...args], { env });
   const dry = JSON.parse((await run('--dry-run')).stdout);
   expect(dry).toMatchObject({ total: 200, added: 200, synced: 0 });
   expect(emulator.control.requests().filter((r) => r.path.startsWith('/v1/'))).toHaveLength(0);

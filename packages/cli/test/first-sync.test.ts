@@ -30,8 +30,10 @@ const csv = (): { header: string; rows: string[][] } => {
   const [header, ...lines] = readFileSync(join(dir, 'users.csv'), 'utf8').trim().split('\n');
   return { header: header!, rows: lines.map((l) => l.split(',')) };
 };
-const writeCsv = (header: string, rows: string[][]): void => writeFileSync(join(dir, 'users.csv'), [header, ...rows.map((r) => r.join(','))].join('\n') + '\n');
-const setOnDelete = (v: 'nothing' | 'delete'): void => writeFileSync(config(), readFileSync(config(), 'utf8').replace(/onDelete: \w+/, `onDelete: ${v}`));
+const writeCsv = (header: string, rows: string[][]): void =>
+  writeFileSync(join(dir, 'users.csv'), [header, ...rows.map((r) => r.join(','))].join('\n') + '\n');
+const setOnDelete = (v: 'nothing' | 'delete'): void =>
+  writeFileSync(config(), readFileSync(config(), 'utf8').replace(/onDelete: \w+/, `onDelete: ${v}`));
 
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string; last: Record<string, unknown> }> {
   const io = captureIo(env);
@@ -56,7 +58,11 @@ describe('the first sync: examples/users against the Knock emulator over HTTP', 
   test('the first run syncs all 200 users with every mapped field', async () => {
     const r = await cli('run', config(), '--json');
     expect(r.code).toBe(0);
-    expect(r.last).toMatchObject({ status: 'succeeded', dryRun: false, rows: { added: 200, changed: 0, removed: 0, unchanged: 0, invalid: 0, failed: 0, synced: 200 } });
+    expect(r.last).toMatchObject({
+      status: 'succeeded',
+      dryRun: false,
+      rows: { added: 200, changed: 0, removed: 0, unchanged: 0, invalid: 0, failed: 0, synced: 200 },
+    });
     expect(r.last.runId).toMatch(/^r_/);
     expect(r.last.requests).toBeGreaterThan(0);
     for (const row of csv().rows) {
@@ -71,7 +77,11 @@ describe('the first sync: examples/users against the Knock emulator over HTTP', 
     await cli('run', config());
     emulator.control.clearRequests();
     const r = await cli('run', config(), '--json');
-    expect(r.last).toMatchObject({ status: 'succeeded', requests: 0, rows: { unchanged: 200, added: 0, changed: 0, removed: 0, synced: 0 } });
+    expect(r.last).toMatchObject({
+      status: 'succeeded',
+      requests: 0,
+      rows: { unchanged: 200, added: 0, changed: 0, removed: 0, synced: 0 },
+    });
     expect(v1Requests()).toHaveLength(0);
   });
 
@@ -84,7 +94,10 @@ describe('the first sync: examples/users against the Knock emulator over HTTP', 
     edited[1]![1] = 'changed.address@example.com';
     edited[2]![2] = 'Renamed Person';
     const removed = [rows[3]![0]!, rows[77]![0]!];
-    writeCsv(header, rows.filter((r) => !removed.includes(r[0]!)));
+    writeCsv(
+      header,
+      rows.filter((r) => !removed.includes(r[0]!)),
+    );
     emulator.control.clearRequests();
 
     const plan = await cli('plan', config(), '--json');
@@ -92,9 +105,18 @@ describe('the first sync: examples/users against the Knock emulator over HTTP', 
     expect(v1Requests()).toHaveLength(0);
 
     const r = await cli('run', config(), '--json');
-    expect(r.last).toMatchObject({ status: 'succeeded', rows: { changed: 3, removed: 2, unchanged: 195, synced: onDelete === 'delete' ? 5 : 3 } });
+    expect(r.last).toMatchObject({
+      status: 'succeeded',
+      rows: { changed: 3, removed: 2, unchanged: 195, synced: onDelete === 'delete' ? 5 : 3 },
+    });
     const sent = v1Requests();
-    const upserted = sent.flatMap((x) => (x.method === 'PUT' ? [decodeURIComponent(x.path.split('/').at(-1)!)] : x.path.endsWith('/bulk/identify') ? ((x.body as { users: { id: string }[] }).users.map((u) => u.id)) : []));
+    const upserted = sent.flatMap((x) =>
+      x.method === 'PUT'
+        ? [decodeURIComponent(x.path.split('/').at(-1)!)]
+        : x.path.endsWith('/bulk/identify')
+          ? (x.body as { users: { id: string }[] }).users.map((u) => u.id)
+          : [],
+    );
     expect(upserted.sort()).toEqual(edited.map((e) => e[0]).sort());
     for (const e of edited) expect((await getUser(e[0]!)).body).toMatchObject({ plan: e[5], email: e[1], name: e[2] });
     for (const id of removed) expect((await getUser(id)).status).toBe(onDelete === 'delete' ? 404 : 200);
@@ -105,7 +127,18 @@ describe('the first sync: examples/users against the Knock emulator over HTTP', 
     const { rows } = csv();
     // The bulk job fails these two items; the destination's single retry is also refused (a 422 for that id).
     emulator.control.setBulkFaults({ failItemIds: [rows[20]![0]!, rows[150]![0]!] });
-    emulator.control.addFault({ match: 'PUT /v1/users/{user_id}', status: 422, count: null, body: JSON.stringify({ code: 'invalid_params', message: 'bad', status: 422, type: 'invalid_request_error', errors: [{ field: 'email', message: 'is invalid', type: 'format' }] }) });
+    emulator.control.addFault({
+      match: 'PUT /v1/users/{user_id}',
+      status: 422,
+      count: null,
+      body: JSON.stringify({
+        code: 'invalid_params',
+        message: 'bad',
+        status: 422,
+        type: 'invalid_request_error',
+        errors: [{ field: 'email', message: 'is invalid', type: 'format' }],
+      }),
+    });
     const first = await cli('run', config(), '--json');
     expect(first.code).toBe(1);
     expect(first.last).toMatchObject({ status: 'partial' });
@@ -132,14 +165,18 @@ describe('the first sync: examples/users against the Knock emulator over HTTP', 
 
   test('syncline run as a process: --json ends with the summary line; Ctrl-C twice leaves unconfirmed rows out of the ledger', async () => {
     emulator.control.setBulkFaults({ stall: true });
-    const child = spawn(process.execPath, ['--conditions=@syncline/source', '--import', 'tsx', bin, 'run', config(), '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--conditions=@syncline/source', '--import', 'tsx', bin, 'run', config(), '--json'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', () => undefined);
     const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
     // Wait for the bulk identify to be accepted (it then stays processing).
     const deadline = Date.now() + 20_000;
-    while (!v1Requests().some((x) => x.path === '/v1/users/bulk/identify' && x.status === 200) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (!v1Requests().some((x) => x.path === '/v1/users/bulk/identify' && x.status === 200) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     child.kill('SIGINT');
     await new Promise((r) => setTimeout(r, 200));
     child.kill('SIGINT');
@@ -147,7 +184,9 @@ describe('the first sync: examples/users against the Knock emulator over HTTP', 
     expect(code).toBe(130);
     const last = JSON.parse(out.trim().split('\n').at(-1)!);
     expect(last).toMatchObject({ status: 'aborted', dryRun: false });
-    const bulkIds = v1Requests().filter((x) => x.path === '/v1/users/bulk/identify').flatMap((x) => (x.body as { users: { id: string }[] }).users.map((u) => u.id));
+    const bulkIds = v1Requests()
+      .filter((x) => x.path === '/v1/users/bulk/identify')
+      .flatMap((x) => (x.body as { users: { id: string }[] }).users.map((u) => u.id));
     expect(bulkIds.length).toBeGreaterThan(100);
     await using ledger = await openDuckdbLedger({ path: join(dir, '.syncline', 'example-users.duckdb') });
     for (const id of bulkIds) expect(await ledger.snapshotRow(id)).toBeNull();

@@ -56,7 +56,9 @@ describe('syncline runs, runs show, rows', () => {
   });
 
   test('syncline emulator serves Knock on 127.0.0.1 and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--conditions=@syncline/source', '--import', 'tsx', bin, 'emulator', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--conditions=@syncline/source', '--import', 'tsx', bin, 'emulator', '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
       child.stdout.on('data', (d) => {
@@ -83,7 +85,11 @@ describe('syncline plan options', () => {
     const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KNOCK_')));
     const plan = () =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
-        const child = spawn(process.execPath, ['--conditions=@syncline/source', '--import', tsx, bin, 'plan', 'sync.yaml', '--detailed-exitcode'], { cwd: dir, env: cleanEnv });
+        const child = spawn(
+          process.execPath,
+          ['--conditions=@syncline/source', '--import', tsx, bin, 'plan', 'sync.yaml', '--detailed-exitcode'],
+          { cwd: dir, env: cleanEnv },
+        );
         let out = '';
         child.stdout.on('data', (d) => (out += d));
         child.on('exit', (code) => resolve({ code, out }));

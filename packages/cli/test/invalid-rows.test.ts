@@ -10,7 +10,10 @@ import { captureIo } from './cli-io.js';
 test('invalid rows are reported with field and rule, not sent, and sent once fixed; the rest is delivered', async () => {
   await using emulator = await startEmulator({ port: 0, bulkDelayMs: 20, logBodies: true });
   const dir = mkdtempSync(join(tmpdir(), 'syncline-invalid-'));
-  cpSync(fileURLToPath(new URL('../../../examples/users/', import.meta.url)), dir, { recursive: true, filter: (s) => !s.includes('.syncline') });
+  cpSync(fileURLToPath(new URL('../../../examples/users/', import.meta.url)), dir, {
+    recursive: true,
+    filter: (s) => !s.includes('.syncline'),
+  });
   const csvFile = join(dir, 'users.csv');
   const original = readFileSync(csvFile, 'utf8');
   const broken = original
@@ -34,7 +37,13 @@ test('invalid rows are reported with field and rule, not sent, and sent once fix
   expect(JSON.parse(run.out.trim().split('\n').at(-1)!)).toMatchObject({ rows: { added: 200, invalid: 3, synced: 197, failed: 0 } });
   const sentIds = emulator.control
     .requests()
-    .flatMap((r) => (r.method === 'PUT' ? [r.path.split('/').at(-1)!] : r.path.endsWith('/bulk/identify') ? (r.body as { users: { id: string }[] }).users.map((u) => u.id) : []));
+    .flatMap((r) =>
+      r.method === 'PUT'
+        ? [r.path.split('/').at(-1)!]
+        : r.path.endsWith('/bulk/identify')
+          ? (r.body as { users: { id: string }[] }).users.map((u) => u.id)
+          : [],
+    );
   expect(sentIds).toHaveLength(197);
   expect(sentIds).not.toContain('u_0005');
 

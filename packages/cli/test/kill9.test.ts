@@ -69,10 +69,14 @@ function writeModel(users: User[]): void {
 
 /** Starts `syncline run --json`; resolves with how it ended, killing it with SIGKILL after `killAfterMs`. */
 function runCli(killAfterMs: number | null): Promise<{ killed: boolean; code: number | null; last: Record<string, unknown> | null }> {
-  const child = spawn(process.execPath, ['--conditions=@syncline/source', '--import', 'tsx', bin, 'run', join(dir, 'sync.yaml'), '--json'], {
-    env: { ...process.env, KNOCK_API_KEY: API_KEY, KNOCK_BASE_URL: emulator.url },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@syncline/source', '--import', 'tsx', bin, 'run', join(dir, 'sync.yaml'), '--json'],
+    {
+      env: { ...process.env, KNOCK_API_KEY: API_KEY, KNOCK_BASE_URL: emulator.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', () => undefined);
@@ -81,7 +85,7 @@ function runCli(killAfterMs: number | null): Promise<{ killed: boolean; code: nu
   return new Promise((resolve) =>
     child.on('exit', (code) => {
       clearTimeout(timer);
-      let last: Record<string, unknown> | null = null;
+      let last: Record<string, unknown> | null;
       try {
         last = JSON.parse(out.trim().split('\n').at(-1) ?? '');
       } catch {
@@ -96,7 +100,9 @@ async function knockUsers(): Promise<Map<string, Record<string, unknown>>> {
   const users = new Map<string, Record<string, unknown>>();
   let after: string | null = null;
   do {
-    const res = await fetch(`${emulator.url}/v1/users?page_size=50${after ? `&after=${encodeURIComponent(after)}` : ''}`, { headers: { authorization: `Bearer ${API_KEY}` } });
+    const res = await fetch(`${emulator.url}/v1/users?page_size=50${after ? `&after=${encodeURIComponent(after)}` : ''}`, {
+      headers: { authorization: `Bearer ${API_KEY}` },
+    });
     const body = (await res.json()) as { entries: Record<string, unknown>[]; page_info: { after: string | null } };
     for (const u of body.entries) users.set(String(u.id), u);
     after = body.page_info.after;
@@ -132,7 +138,12 @@ describe('kill -9', () => {
     async () => {
       const random = prng(SEED);
       console.log(`kill9 seed ${SEED} (replay with KILL9_SEED=${SEED})`);
-      let model: User[] = Array.from({ length: 6000 }, (_, i) => ({ id: `u${String(i).padStart(5, '0')}`, email: `user${i}@example.com`, name: `User ${i}`, plan: 'free' }));
+      let model: User[] = Array.from({ length: 6000 }, (_, i) => ({
+        id: `u${String(i).padStart(5, '0')}`,
+        email: `user${i}@example.com`,
+        name: `User ${i}`,
+        plan: 'free',
+      }));
       writeModel(model);
       const killedRuns: number[] = [];
       let kills = 0;
@@ -144,7 +155,14 @@ describe('kill -9', () => {
         if (kills === KILLS / 2 && !model.some((u) => u.id.startsWith('n'))) {
           model = model
             .filter((_, i) => i % 24 !== 7)
-            .concat(Array.from({ length: 400 }, (_, i) => ({ id: `n${String(i).padStart(5, '0')}`, email: `new${i}@example.com`, name: `New ${i}`, plan: 'team' })));
+            .concat(
+              Array.from({ length: 400 }, (_, i) => ({
+                id: `n${String(i).padStart(5, '0')}`,
+                email: `new${i}@example.com`,
+                name: `New ${i}`,
+                plan: 'team',
+              })),
+            );
         }
         writeModel(model);
         // Node + tsx start-up takes ~1 s; kills spread over late start-up, staging, sending and committing.
@@ -180,7 +198,9 @@ describe('kill -9', () => {
         `SELECT count(*) FILTER (WHERE run_id <> '${finalRun}') AS before_final, count(*) AS total, count(DISTINCT run_id) AS runs FROM row_results WHERE status = 'synced'`,
       );
       const ack = r.getRowObjectsJson()[0] as { before_final: string; total: string; runs: string };
-      console.log(`kill9: ${kills} kills, ${completed} runs completed between them, ${ack.before_final} rows acknowledged before the final run, across ${ack.runs} runs`);
+      console.log(
+        `kill9: ${kills} kills, ${completed} runs completed between them, ${ack.before_final} rows acknowledged before the final run, across ${ack.runs} runs`,
+      );
       expect(Number(ack.before_final)).toBeGreaterThanOrEqual(1000);
       expect(await ledger.inDoubtCount()).toBe(0);
       expect(await ledger.snapshotSize()).toBe(model.length);

@@ -23,18 +23,30 @@ sync:
 describe('loadConfig', () => {
   test('reads the example config', () => {
     const c = loadConfig(new URL('../../../examples/users/sync.yaml', import.meta.url).pathname);
-    expect(c.spec).toMatchObject({ name: 'example-users', key: 'id', target: { type: 'users', mode: 'upsert', onDelete: 'nothing', nulls: 'skip' } });
+    expect(c.spec).toMatchObject({
+      name: 'example-users',
+      key: 'id',
+      target: { type: 'users', mode: 'upsert', onDelete: 'nothing', nulls: 'skip' },
+    });
     expect(c.spec.fields).toEqual({ email: 'email', name: 'full_name', phone_number: 'phone', timezone: 'timezone', plan: 'plan' });
     expect(c.ledgerPath).toMatch(/examples\/users\/\.syncline\/example-users\.duckdb$/);
   });
 
   test.each([
     ['an unknown key, at its line and column', base.replace('key: id', 'key: id\nkeyy: 2'), /sync\.yaml:5:1 keyy: unknown key$/],
-    ['a wrong type, with its path', base.replace('fields: { email: email }', 'fields: { email: 3 }'), /sync\.yaml:9:20 sync\.fields\.email: /],
+    [
+      'a wrong type, with its path',
+      base.replace('fields: { email: email }', 'fields: { email: 3 }'),
+      /sync\.yaml:9:20 sync\.fields\.email: /,
+    ],
     ['a bad enum value', base.replace('mode: upsert', 'mode: merge'), /sync\.yaml:8:9 sync\.mode: /],
     ['a missing collection for objects', base.replace('type: users', 'type: objects'), /sync\.collection: required for objects/],
     ['a YAML syntax error', base + 'sync: [\n', /sync\.yaml:\d+:\d+ /],
-    ['an unset environment variable', base.replace('{ type: knock }', '{ type: knock, apiKey: "${NOT_SET_ANYWHERE}" }'), /sync\.yaml:5:\d+ environment variable NOT_SET_ANYWHERE is not set/],
+    [
+      'an unset environment variable',
+      base.replace('{ type: knock }', '{ type: knock, apiKey: "${NOT_SET_ANYWHERE}" }'),
+      /sync\.yaml:5:\d+ environment variable NOT_SET_ANYWHERE is not set/,
+    ],
   ])('rejects %s', (_name, text, message) => {
     expect(() => loadConfig(write(text), {})).toThrow(message);
   });

@@ -19,7 +19,10 @@ afterEach(async () => emulator.close());
 
 const copy = (name: string): string => {
   const dir = mkdtempSync(join(tmpdir(), `syncline-${name}-`));
-  cpSync(fileURLToPath(new URL(`../../../examples/${name}/`, import.meta.url)), dir, { recursive: true, filter: (s) => !s.includes('.syncline') });
+  cpSync(fileURLToPath(new URL(`../../../examples/${name}/`, import.meta.url)), dir, {
+    recursive: true,
+    filter: (s) => !s.includes('.syncline'),
+  });
   return dir;
 };
 const run = async (config: string) => {
@@ -44,7 +47,13 @@ describe('objects and audiences through the CLI', () => {
       properties: { name: 'Acme Corp', plan: 'enterprise', seats: 250, address: { region: 'us' }, timezone: 'America/New_York' },
     });
     const csv = readFileSync(join(dir, 'companies.csv'), 'utf8').split('\n');
-    writeFileSync(join(dir, 'companies.csv'), csv.filter((l) => !l.startsWith('hooli')).join('\n').replace('Globex,pro', 'Globex,enterprise'));
+    writeFileSync(
+      join(dir, 'companies.csv'),
+      csv
+        .filter((l) => !l.startsWith('hooli'))
+        .join('\n')
+        .replace('Globex,pro', 'Globex,enterprise'),
+    );
     const second = await run(join(dir, 'sync.yaml'));
     expect(second.summary).toMatchObject({ status: 'succeeded', rows: { changed: 1, removed: 1, unchanged: 3, synced: 2 } });
     expect((await get('/v1/objects/companies/hooli')).status).toBe(404);
@@ -56,16 +65,26 @@ describe('objects and audiences through the CLI', () => {
     const first = await run(join(dir, 'sync.yaml'));
     expect(first.summary).toMatchObject({ status: 'succeeded', rows: { added: 3, synced: 3 } });
     const members = (await get('/v1/audiences/vip/members')).body.entries as { user_id: string; tenant: string | null }[];
-    expect(members.map((m) => [m.user_id, m.tenant]).sort()).toEqual([['u_0001', 'acme'], ['u_0003', 'globex'], ['u_0004', null]]);
+    expect(members.map((m) => [m.user_id, m.tenant]).sort()).toEqual([
+      ['u_0001', 'acme'],
+      ['u_0003', 'globex'],
+      ['u_0004', null],
+    ]);
     expect((await get('/v1/users/u_0003')).body).toMatchObject({ email: 'dennis.liskov3@example.com', name: 'Dennis Liskov' });
     expect((await get('/v1/users/u_0003')).body).not.toHaveProperty('tenant');
     // u_0001 drops below the threshold: it leaves the model and the audience.
     // u_0003 moves from tenant globex to initech: its membership moves too.
-    writeFileSync(join(dir, 'members.csv'), readFileSync(join(dir, 'members.csv'), 'utf8').replace('acme,91', 'acme,60').replace('globex,97', 'initech,97'));
+    writeFileSync(
+      join(dir, 'members.csv'),
+      readFileSync(join(dir, 'members.csv'), 'utf8').replace('acme,91', 'acme,60').replace('globex,97', 'initech,97'),
+    );
     const second = await run(join(dir, 'sync.yaml'));
     expect(second.summary).toMatchObject({ status: 'succeeded', rows: { removed: 1, changed: 1, unchanged: 1, synced: 2 } });
     const after = (await get('/v1/audiences/vip/members')).body.entries as { user_id: string; tenant: string | null }[];
-    expect(after.map((m) => [m.user_id, m.tenant]).sort()).toEqual([['u_0003', 'initech'], ['u_0004', null]]);
+    expect(after.map((m) => [m.user_id, m.tenant]).sort()).toEqual([
+      ['u_0003', 'initech'],
+      ['u_0004', null],
+    ]);
     // Entry events: the three first adds and the move to a new tenant; re-syncing adds none.
     expect(emulator.control.audienceEntries('vip', { apiKey: KEY })).toHaveLength(4);
     const third = await run(join(dir, 'sync.yaml'));

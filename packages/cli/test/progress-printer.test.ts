@@ -5,7 +5,16 @@ function streams(tty: boolean) {
   let out = '';
   let err = '';
   const make = (w: (s: string) => void) =>
-    ({ isTTY: tty, columns: 100, write: (s: string) => (w(s), true), cursorTo: () => true, clearLine: () => true, moveCursor: () => true, on: () => undefined, removeListener: () => undefined }) as unknown as NodeJS.WriteStream;
+    ({
+      isTTY: tty,
+      columns: 100,
+      write: (s: string) => (w(s), true),
+      cursorTo: () => true,
+      clearLine: () => true,
+      moveCursor: () => true,
+      on: () => undefined,
+      removeListener: () => undefined,
+    }) as unknown as NodeJS.WriteStream;
   return { stdout: make((s) => (out += s)), stderr: make((s) => (err += s)), out: () => out, err: () => err };
 }
 
@@ -18,7 +27,9 @@ describe('run progress', () => {
     p.onEvent({ type: 'progress', done: 4017, total: 4017, requests: 6 });
     p.onEvent({ type: 'phase', name: 'send', status: 'end', ms: 5200, detail: { synced: 4015, failed: 2, requests: 7 } });
     p.close();
-    expect(io.err()).toMatch(/^\d\d:\d\d:\d\d stage model: 48,210 rows \(0\.9s\)\n\d\d:\d\d:\d\d send: 4,017 \/ 4,017 rows · 6 calls\n\d\d:\d\d:\d\d send: 4,015 sent · 2 failed · 7 calls \(5\.2s\)\n$/);
+    expect(io.err()).toMatch(
+      /^\d\d:\d\d:\d\d stage model: 48,210 rows \(0\.9s\)\n\d\d:\d\d:\d\d send: 4,017 \/ 4,017 rows · 6 calls\n\d\d:\d\d:\d\d send: 4,015 sent · 2 failed · 7 calls \(5\.2s\)\n$/,
+    );
     expect(io.err()).not.toContain('\u001b');
     expect(io.out()).toBe('');
   });
@@ -44,8 +55,28 @@ describe('run progress', () => {
   test('--json: NDJSON events on stdout, requests without bodies', () => {
     const io = streams(false);
     const p = createProgressPrinter(io, { json: true, style: { color: false, unicode: false } });
-    p.onEvent({ type: 'request', exchange: { method: 'PUT', path: '/v1/users/u1', status: 200, attempt: 1, startedAt: '2026-01-01T00:00:00Z', durationMs: 12.4, requestHeaders: {}, requestBody: '{"secret":1}' } });
+    p.onEvent({
+      type: 'request',
+      exchange: {
+        method: 'PUT',
+        path: '/v1/users/u1',
+        status: 200,
+        attempt: 1,
+        startedAt: '2026-01-01T00:00:00Z',
+        durationMs: 12.4,
+        requestHeaders: {},
+        requestBody: '{"secret":1}',
+      },
+    });
     const line = JSON.parse(io.out());
-    expect(line).toEqual({ '@timestamp': '2026-01-01T00:00:00Z', type: 'request', method: 'PUT', path: '/v1/users/u1', status: 200, attempt: 1, latency_ms: 12 });
+    expect(line).toEqual({
+      '@timestamp': '2026-01-01T00:00:00Z',
+      type: 'request',
+      method: 'PUT',
+      path: '/v1/users/u1',
+      status: 200,
+      attempt: 1,
+      latency_ms: 12,
+    });
   });
 });

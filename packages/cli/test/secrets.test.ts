@@ -15,7 +15,8 @@ async function ledgerText(file: string): Promise<string> {
   const instance = await DuckDBInstance.create(file);
   const conn = await instance.connect();
   let text = '';
-  for (const t of ['meta', 'snapshot', 'runs', 'row_results', 'exchanges']) text += JSON.stringify((await conn.runAndReadAll(`SELECT * FROM ${t}`)).getRowObjectsJson());
+  for (const t of ['meta', 'snapshot', 'runs', 'row_results', 'exchanges'])
+    text += JSON.stringify((await conn.runAndReadAll(`SELECT * FROM ${t}`)).getRowObjectsJson());
   conn.closeSync();
   instance.closeSync();
   return text;
@@ -24,7 +25,10 @@ async function ledgerText(file: string): Promise<string> {
 test('the API key never appears in output, errors, run records or the debugger log: success, 401 and row failures', async () => {
   await using emulator = await startEmulator({ port: 0, bulkDelayMs: 20, apiKeys: [SENTINEL] });
   const dir = mkdtempSync(join(tmpdir(), 'syncline-secrets-'));
-  cpSync(fileURLToPath(new URL('../../../examples/users/', import.meta.url)), dir, { recursive: true, filter: (s) => !s.includes('.syncline') });
+  cpSync(fileURLToPath(new URL('../../../examples/users/', import.meta.url)), dir, {
+    recursive: true,
+    filter: (s) => !s.includes('.syncline'),
+  });
   const config = join(dir, 'sync.yaml');
   const outputs: string[] = [];
   const cli = async (key: string, ...args: string[]) => {
@@ -42,7 +46,11 @@ test('the API key never appears in output, errors, run records or the debugger l
   emulator.control.clearFaults();
   expect(await cli(SENTINEL, 'run', config)).toBe(0);
   expect(await cli(SENTINEL, 'plan', config, '--json')).toBe(0);
-  for (const cmd of [['runs', config], ['rows', config, 'u_0001', '--json']]) expect(await cli(SENTINEL, ...cmd)).toBe(0);
+  for (const cmd of [
+    ['runs', config],
+    ['rows', config, 'u_0001', '--json'],
+  ])
+    expect(await cli(SENTINEL, ...cmd)).toBe(0);
   const all = outputs.join('\n');
   expect(all).not.toContain('SENTINEL');
   const ledger = join(dir, '.syncline', 'example-users.duckdb');

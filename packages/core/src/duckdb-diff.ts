@@ -50,9 +50,10 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
   const keep = o.forceAll ? 'TRUE' : 'p.k IS NULL OR p.h IS DISTINCT FROM s.h';
   // Keys in doubt join with a NULL hash, so they count as changed (or removed) whatever the model says.
   const doubts = Number((await all(conn, `SELECT count(*) AS n FROM main.in_doubt`))[0]!.n);
-  const previous = doubts === 0
-    ? `SELECT k, h FROM main.snapshot`
-    : `SELECT coalesce(p.k, d.k) AS k, CASE WHEN d.k IS NULL THEN p.h END AS h FROM main.snapshot AS p FULL OUTER JOIN main.in_doubt AS d ON d.k = p.k`;
+  const previous =
+    doubts === 0
+      ? `SELECT k, h FROM main.snapshot`
+      : `SELECT coalesce(p.k, d.k) AS k, CASE WHEN d.k IS NULL THEN p.h END AS h FROM main.snapshot AS p FULL OUTER JOIN main.in_doubt AS d ON d.k = p.k`;
   const sql = `CREATE TEMP TABLE staged AS
     SELECT coalesce(s.k, p.k) AS k, coalesce(s.present, FALSE) AS present, p.k IS NOT NULL AS known, s.h,
            CASE WHEN s.present AND (${keep}) THEN s.payload END AS payload
@@ -64,8 +65,11 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
   // never holds one: this check runs before anything is committed), so only unmatched rows are tested.
   const c = (
     await interruptible(conn, o.signal, () =>
-      all(conn, `SELECT count(*) FILTER (WHERE present) AS rows, count(*) FILTER (WHERE present AND known) AS known_rows,
-                        count(*) FILTER (WHERE NOT present) AS gone, count(*) FILTER (WHERE present AND NOT known AND ${BLANK_KEY}) AS nulls FROM staged`),
+      all(
+        conn,
+        `SELECT count(*) FILTER (WHERE present) AS rows, count(*) FILTER (WHERE present AND known) AS known_rows,
+                        count(*) FILTER (WHERE NOT present) AS gone, count(*) FILTER (WHERE present AND NOT known AND ${BLANK_KEY}) AS nulls FROM staged`,
+      ),
     )
   )[0]!;
   const prev = Number((await all(conn, `SELECT count(*) AS n FROM (${previous})`))[0]!.n);
@@ -87,7 +91,10 @@ export async function checkKeys(conn: DuckDBConnection, stats: StageStats, signa
        GROUP BY k HAVING count(*) > 1`),
   );
   const duplicateKeys = Number((await all(conn, `SELECT count(*) AS n FROM dup_keys`))[0]!.n);
-  const duplicateSamples = (await all(conn, `SELECT k, c FROM dup_keys ORDER BY c DESC, k LIMIT 5`)).map((r) => ({ key: String(r.k), count: Number(r.c) }));
+  const duplicateSamples = (await all(conn, `SELECT k, c FROM dup_keys ORDER BY c DESC, k LIMIT 5`)).map((r) => ({
+    key: String(r.k),
+    count: Number(r.c),
+  }));
   await conn.run(`DROP TABLE dup_keys`);
   return { nullKeys: stats.nullKeys, duplicateKeys, duplicateSamples };
 }
@@ -112,7 +119,8 @@ export async function buildChanges(conn: DuckDBConnection): Promise<{ add: numbe
     ORDER BY seq`);
   await conn.run(`DROP TABLE IF EXISTS temp.staged`);
   const out = { add: 0, change: 0, remove: 0 };
-  for (const row of await all(conn, `SELECT action, count(*) AS n FROM changes GROUP BY action`)) out[row.action as keyof typeof out] = Number(row.n);
+  for (const row of await all(conn, `SELECT action, count(*) AS n FROM changes GROUP BY action`))
+    out[row.action as keyof typeof out] = Number(row.n);
   return out;
 }
 

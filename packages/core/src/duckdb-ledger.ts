@@ -77,7 +77,9 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   // DuckDB's file lock stops a second process; this set stops a second run inside this process.
   if (file !== ':memory:' && openFiles.has(file))
-    throw new SyncError('locked', `another run of this sync is in progress (ledger ${options.path} is open)`, { details: { file: options.path } });
+    throw new SyncError('locked', `another run of this sync is in progress (ledger ${options.path} is open)`, {
+      details: { file: options.path },
+    });
   const settings: Record<string, string> = { threads: String(options.threads ?? 2) };
   if (options.memoryLimit) settings.memory_limit = options.memoryLimit;
   if (file !== ':memory:') settings.temp_directory = `${file}.tmp`;
@@ -170,7 +172,8 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
           [fromSeq, toSeq],
         ),
       );
-      const rows = JSON.parse(String(r[0]?.j ?? '[]')) as [number, string, StagedChange['action'], string | null, string | null, string | null][] | null;
+      const rows = JSON.parse(String(r[0]?.j ?? '[]')) as
+        [number, string, StagedChange['action'], string | null, string | null, string | null][] | null;
       return (rows ?? []).map(([seq, key, action, payload, hash, before]) => ({
         seq,
         key,
@@ -240,7 +243,8 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
         if (batch.removes.length) await appendKeys('ackdel', batch.removes);
         await conn.run('BEGIN TRANSACTION');
         try {
-          if (batch.upserts.length) await conn.run(`INSERT OR REPLACE INTO snapshot SELECT k, h, payload, ${literal(runId)}, now() FROM ack`);
+          if (batch.upserts.length)
+            await conn.run(`INSERT OR REPLACE INTO snapshot SELECT k, h, payload, ${literal(runId)}, now() FROM ack`);
           if (batch.removes.length) await conn.run(`DELETE FROM snapshot WHERE k IN (SELECT k FROM ackdel)`);
           if (settled.length) {
             // Confirmed keys always leave; rejected ones only if this attempt is what put them in doubt.
@@ -313,10 +317,19 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
       const r = await all(`SELECT * FROM runs WHERE run_id = $1`, [runId]);
       return r[0] ? toRun(r[0]) : null;
     },
-    async rowResults(filter: { key?: string; runId?: string; status?: string; limit?: number }): Promise<(RowResult & { runId: string })[]> {
+    async rowResults(filter: {
+      key?: string;
+      runId?: string;
+      status?: string;
+      limit?: number;
+    }): Promise<(RowResult & { runId: string })[]> {
       const where: string[] = [];
       const params: string[] = [];
-      for (const [col, v] of [['k', filter.key], ['row_results.run_id', filter.runId], ['row_results.status', filter.status]] as const)
+      for (const [col, v] of [
+        ['k', filter.key],
+        ['row_results.run_id', filter.runId],
+        ['row_results.status', filter.status],
+      ] as const)
         if (v !== undefined) where.push(`${col} = $${params.push(v)}`);
       const r = await all(
         `SELECT row_results.* FROM row_results LEFT JOIN runs USING (run_id) ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY runs.started_at DESC NULLS LAST LIMIT ${Number(filter.limit ?? 100)}`,
@@ -373,7 +386,9 @@ export function ledgerExists(path: string): boolean {
  * exactly (no rehash, no resend).
  */
 async function migrateSnapshotHash(conn: DuckDBConnection): Promise<void> {
-  const r = await conn.runAndReadAll(`SELECT data_type FROM information_schema.columns WHERE table_name = 'snapshot' AND column_name = 'h' AND table_schema = 'main'`);
+  const r = await conn.runAndReadAll(
+    `SELECT data_type FROM information_schema.columns WHERE table_name = 'snapshot' AND column_name = 'h' AND table_schema = 'main'`,
+  );
   const type = String((r.getRowObjectsJson()[0] as { data_type?: string } | undefined)?.data_type ?? '');
   if (type === 'VARCHAR') await conn.run(`ALTER TABLE snapshot ALTER h TYPE UHUGEINT USING ${HEX_TO_ROW_HASH}(h)`);
 }

@@ -5,7 +5,10 @@ export interface FieldDiff {
 }
 
 /** Field-level before → after of two payloads (top-level fields; `null` before means a new record). */
-export function diffFields(before: Record<string, unknown> | null, after: Record<string, unknown> | null): { fields: FieldDiff[]; unchanged: number } {
+export function diffFields(
+  before: Record<string, unknown> | null,
+  after: Record<string, unknown> | null,
+): { fields: FieldDiff[]; unchanged: number } {
   const keys = new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})]);
   const fields: FieldDiff[] = [];
   let unchanged = 0;

@@ -71,7 +71,12 @@ export function memoryDestination(options: { batchSize?: number } = {}): MemoryD
       }
       if (faults.failAfter > 0) {
         faults.failAfter -= 1;
-        const failed = op.changes.map((c) => ({ key: c.key, code: 'gateway_timeout', message: 'no answer from the memory destination', inDoubt: true }));
+        const failed = op.changes.map((c) => ({
+          key: c.key,
+          code: 'gateway_timeout',
+          message: 'no answer from the memory destination',
+          inDoubt: true,
+        }));
         return { ok: [], failed, requests: 1 };
       }
       if (faults.throwAfter > 0) {

@@ -90,7 +90,15 @@ export interface RunResult {
 /** md5 of the parts of a sync that shape payloads; it salts every row hash, so a mapping change resends all rows. */
 export function configHash(spec: SyncSpec): string {
   const t = spec.target;
-  const shape = { key: spec.key, fields: Object.entries(spec.fields).sort(), type: t.type, mode: t.mode, collection: t.collection ?? null, audience: t.audience ?? null, nulls: t.nulls };
+  const shape = {
+    key: spec.key,
+    fields: Object.entries(spec.fields).sort(),
+    type: t.type,
+    mode: t.mode,
+    collection: t.collection ?? null,
+    audience: t.audience ?? null,
+    nulls: t.nulls,
+  };
   return createHash('md5').update(JSON.stringify(shape)).digest('hex');
 }
 
@@ -103,7 +111,7 @@ export const newRunId = (): string => `r_${Date.now().toString(36)}${randomBytes
  * @example const result = await runSync({ spec, source, destination, ledger })
  */
 export async function runSync(options: RunSyncOptions): Promise<RunResult> {
-  const { spec, source, destination, ledger } = options;
+  const { spec, source, ledger } = options;
   const dryRun = options.dryRun ?? false;
   const emit = options.onEvent ?? (() => undefined);
   const chunkSize = options.chunkSize ?? 1000;
@@ -135,14 +143,16 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
 
   // Before the first request, an abort means "stop now": nothing is diffed or sent.
   const stopIfAborted = (): void => {
-    if (options.signal?.aborted) throw new SyncError('aborted', 'the run was aborted before anything was sent', { cause: options.signal.reason });
+    if (options.signal?.aborted)
+      throw new SyncError('aborted', 'the run was aborted before anything was sent', { cause: options.signal.reason });
   };
 
   try {
     const salt = configHash(spec);
     stopIfAborted();
     const columns = await phase('query', async () => {
-      if (!source.attach) throw new SyncError('source_failed', `[${source.name}] source cannot run inside the DuckDB ledger`, { adapter: source.name });
+      if (!source.attach)
+        throw new SyncError('source_failed', `[${source.name}] source cannot run inside the DuckDB ledger`, { adapter: source.name });
       await source.attach(ledger.connection);
       try {
         return await ledger.describe(spec.model);
@@ -150,7 +160,10 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         throw new SyncError('model_failed', `model query failed: ${firstLine(e)}`, { cause: e });
       }
     });
-    checkMapping(spec, columns.map((c) => c.name));
+    checkMapping(
+      spec,
+      columns.map((c) => c.name),
+    );
 
     let health: KeyHealth = { nullKeys: 0, duplicateKeys: 0, duplicateSamples: [] };
     const rows = await phase(
@@ -158,7 +171,14 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       async () => {
         try {
           const projection = payloadProjection(spec.fields, columns);
-          const n = await ledger.stage({ modelSql: spec.model, key: spec.key, projection, salt, forceAll: options.fullResync ?? false, signal: options.signal });
+          const n = await ledger.stage({
+            modelSql: spec.model,
+            key: spec.key,
+            projection,
+            salt,
+            forceAll: options.fullResync ?? false,
+            signal: options.signal,
+          });
           health = await ledger.keyHealth({ signal: options.signal });
           return n;
         } catch (e) {
@@ -171,7 +191,9 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     result.rows.total = rows;
     stopIfAborted();
     if (health.nullKeys > 0)
-      throw new SyncError('null_keys', `${health.nullKeys} rows have a null or empty key "${spec.key}"; nothing was sent`, { details: { column: spec.key, count: health.nullKeys } });
+      throw new SyncError('null_keys', `${health.nullKeys} rows have a null or empty key "${spec.key}"; nothing was sent`, {
+        details: { column: spec.key, count: health.nullKeys },
+      });
     if (health.duplicateKeys > 0)
       throw new SyncError(
         'duplicate_keys',
@@ -183,7 +205,11 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     const snapshotSize = await ledger.snapshotSize();
     // A resend after a mapping change can take several runs (aborted, killed); each says so until one succeeds.
     result.mappingChanged = (previous !== null && previous !== salt && snapshotSize > 0) || (await ledger.meta('mapping_resend')) === salt;
-    const counts = await phase('diff', () => ledger.diff(), (c) => ({ ...c }));
+    const counts = await phase(
+      'diff',
+      () => ledger.diff(),
+      (c) => ({ ...c }),
+    );
     result.rows.added = counts.add;
     result.rows.changed = counts.change;
     result.rows.removed = counts.remove;
@@ -192,7 +218,11 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     const t = spec.target;
     const removalsSent = t.onDelete === 'delete' || (t.type === 'audiences' && t.mode === 'add') ? counts.remove : 0;
     if (!options.allowMassDelete && rows === 0 && snapshotSize > 0)
-      throw new SyncError('guard_empty_model', `the model returned 0 rows but ${snapshotSize} were synced before; refusing (use --allow-mass-delete if intended)`, { details: { snapshot: snapshotSize } });
+      throw new SyncError(
+        'guard_empty_model',
+        `the model returned 0 rows but ${snapshotSize} were synced before; refusing (use --allow-mass-delete if intended)`,
+        { details: { snapshot: snapshotSize } },
+      );
     if (!options.allowMassDelete && snapshotSize > 0 && removalsSent / snapshotSize > spec.maxDeleteShare)
       throw new SyncError(
         'guard_mass_delete',
@@ -206,7 +236,11 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
 
     stopIfAborted();
     const inner = { plan: 0, commit: 0 };
-    await phase('send', () => send(options, result, counts, chunkSize, limit, inner), () => ({ ...result.rows, requests: result.requests }));
+    await phase(
+      'send',
+      () => send(options, result, counts, chunkSize, limit, inner),
+      () => ({ ...result.rows, requests: result.requests }),
+    );
     // Time spent inside destination.plan (with row validation) and ledger.commit, accumulated over the
     // chunks of the send phase, so a slow planner or ledger shows up in the run record.
     result.phases.splice(result.phases.length - 1, 0, { name: 'plan', ms: Math.round(inner.plan) });
@@ -272,7 +306,13 @@ async function send(
   };
 
   // `sent` is false for changes that need no call (skipped): they are committed but not counted as synced.
-  const commitOutcome = async (changes: Change[], ok: Set<string>, failed: Map<string, RowFailure>, exchanges: HttpExchange[], sent = true): Promise<void> => {
+  const commitOutcome = async (
+    changes: Change[],
+    ok: Set<string>,
+    failed: Map<string, RowFailure>,
+    exchanges: HttpExchange[],
+    sent = true,
+  ): Promise<void> => {
     const upserts: { key: string; hash: string; payload: string }[] = [];
     const removes: string[] = [];
     const results: RowResult[] = [];
@@ -304,7 +344,12 @@ async function send(
     const exchanges: HttpExchange[] = [];
     let sending = false;
     try {
-      await timed('commit', () => ledger.markInDoubt(result.runId, op.changes.map((c) => ({ key: c.key, payload: texts.get(c) ?? null }))));
+      await timed('commit', () =>
+        ledger.markInDoubt(
+          result.runId,
+          op.changes.map((c) => ({ key: c.key, payload: texts.get(c) ?? null })),
+        ),
+      );
       sending = true;
       const outcome = await destination.apply(op, {
         target,
@@ -347,14 +392,27 @@ async function send(
     const invalidRows: RowResult[] = [];
     for (const s of staged) {
       const before = s.before === null ? null : (JSON.parse(s.before) as Record<string, unknown>);
-      const change: Change = { action: s.action, key: s.key, payload: s.payload === null ? null : JSON.parse(s.payload), hash: s.hash, before };
+      const change: Change = {
+        action: s.action,
+        key: s.key,
+        payload: s.payload === null ? null : JSON.parse(s.payload),
+        hash: s.hash,
+        before,
+      };
       if (s.payload !== null) texts.set(change, s.payload);
       if (change.payload) {
         const issues = destination.validate({ key: change.key, payload: change.payload }, target);
         if (issues.length > 0) {
           result.rows.invalid += 1;
           for (const i of issues) if (result.invalid.length < 100) result.invalid.push({ ...i, seq: s.seq });
-          invalidRows.push({ key: s.key, action: s.action, status: 'invalid', code: issues[0]!.rule, field: issues[0]!.field, message: issues[0]!.message });
+          invalidRows.push({
+            key: s.key,
+            action: s.action,
+            status: 'invalid',
+            code: issues[0]!.rule,
+            field: issues[0]!.field,
+            message: issues[0]!.message,
+          });
           continue;
         }
       }

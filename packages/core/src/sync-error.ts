@@ -27,11 +27,7 @@ export class SyncError extends Error {
   readonly details: Record<string, unknown> | undefined;
   readonly [brand] = true;
 
-  constructor(
-    code: SyncErrorCode,
-    message: string,
-    opts: { adapter?: string; details?: Record<string, unknown>; cause?: unknown } = {},
-  ) {
+  constructor(code: SyncErrorCode, message: string, opts: { adapter?: string; details?: Record<string, unknown>; cause?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'SyncError';
     this.code = code;

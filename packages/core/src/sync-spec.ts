@@ -19,10 +19,15 @@ export const syncBlockSchema = z
   .superRefine((s, ctx) => {
     const mode = s.mode ?? (s.type === 'audiences' ? 'add' : 'upsert');
     if (s.type === 'audiences' ? mode === 'upsert' : mode !== 'upsert')
-      ctx.addIssue({ code: 'custom', path: ['mode'], message: `mode "${mode}" is not valid for ${s.type} (users/objects: upsert; audiences: add | remove)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mode'],
+        message: `mode "${mode}" is not valid for ${s.type} (users/objects: upsert; audiences: add | remove)`,
+      });
     if (s.type === 'objects' && !s.collection) ctx.addIssue({ code: 'custom', path: ['collection'], message: 'required for objects' });
     if (s.type === 'audiences' && !s.audience) ctx.addIssue({ code: 'custom', path: ['audience'], message: 'required for audiences' });
-    if (s.type !== 'objects' && s.collection) ctx.addIssue({ code: 'custom', path: ['collection'], message: `only for objects, not ${s.type}` });
+    if (s.type !== 'objects' && s.collection)
+      ctx.addIssue({ code: 'custom', path: ['collection'], message: `only for objects, not ${s.type}` });
     if (s.type !== 'audiences' && (s.audience || s.createAudience !== undefined))
       ctx.addIssue({ code: 'custom', path: ['audience'], message: `only for audiences, not ${s.type}` });
   });

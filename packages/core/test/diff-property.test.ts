@@ -14,7 +14,10 @@ const spec = (onDelete: 'delete' | 'nothing'): SyncSpec =>
   );
 
 // Keys include quotes, spaces and non-ASCII text, which must survive SQL, JSON and the appender alike.
-const keyArb = fc.oneof(fc.integer({ min: 0, max: 40 }).map((i) => `k${i}`), fc.constantFrom("o'brien", 'a b', 'ünï', '🙂', 'K1'));
+const keyArb = fc.oneof(
+  fc.integer({ min: 0, max: 40 }).map((i) => `k${i}`),
+  fc.constantFrom("o'brien", 'a b', 'ünï', '🙂', 'K1'),
+);
 const rowArb = fc.record({
   id: keyArb,
   email: fc.option(fc.constantFrom('a@x.io', 'b@x.io', 'c@x.io', 'quote"d@x.io'), { nil: null }),
@@ -42,17 +45,34 @@ describe('diff properties', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(stateArb, { minLength: 1, maxLength: 5 }),
-        fc.record({ chunkSize: fc.integer({ min: 1, max: 12 }), batchSize: fc.integer({ min: 1, max: 8 }), concurrency: fc.integer({ min: 1, max: 4 }) }),
+        fc.record({
+          chunkSize: fc.integer({ min: 1, max: 12 }),
+          batchSize: fc.integer({ min: 1, max: 8 }),
+          concurrency: fc.integer({ min: 1, max: 4 }),
+        }),
         async (states, knobs) => {
           const ledger = await openDuckdbLedger({ path: ':memory:' });
           try {
             const dest = memoryDestination({ batchSize: knobs.batchSize });
             let previous = new Map<string, string>();
             for (const state of states) {
-              const r = await runSync({ spec: spec('delete'), source: tableSource(state), destination: dest, ledger, allowMassDelete: true, chunkSize: knobs.chunkSize, concurrency: knobs.concurrency });
+              const r = await runSync({
+                spec: spec('delete'),
+                source: tableSource(state),
+                destination: dest,
+                ledger,
+                allowMassDelete: true,
+                chunkSize: knobs.chunkSize,
+                concurrency: knobs.concurrency,
+              });
               const ref = referenceCounts(previous, state);
               expect(r.status).toBe('succeeded');
-              expect(r.rows).toMatchObject({ ...ref.counts, total: state.length, synced: ref.counts.added + ref.counts.changed + ref.counts.removed, failed: 0 });
+              expect(r.rows).toMatchObject({
+                ...ref.counts,
+                total: state.length,
+                synced: ref.counts.added + ref.counts.changed + ref.counts.removed,
+                failed: 0,
+              });
               expect(Object.fromEntries(dest.records)).toEqual(Object.fromEntries(state.map((s) => [s.id, expectedRecord(s)])));
               previous = ref.next;
             }
@@ -73,7 +93,14 @@ describe('diff properties', () => {
           const dest = memoryDestination({ batchSize: 3 });
           const everSeen = new Map<string, Record<string, unknown>>();
           for (const state of states) {
-            const r = await runSync({ spec: spec('nothing'), source: tableSource(state), destination: dest, ledger, chunkSize: 5, allowMassDelete: true });
+            const r = await runSync({
+              spec: spec('nothing'),
+              source: tableSource(state),
+              destination: dest,
+              ledger,
+              chunkSize: 5,
+              allowMassDelete: true,
+            });
             expect(r.status).toBe('succeeded');
             for (const s of state) everSeen.set(s.id, expectedRecord(s));
             expect(Object.fromEntries(dest.records)).toEqual(Object.fromEntries(everSeen));
@@ -92,8 +119,20 @@ describe('diff properties', () => {
       fc.asyncProperty(stateArb, fc.array(rowArb, { maxLength: 30 }), async (synced, model) => {
         const ledger = await openDuckdbLedger({ path: ':memory:' });
         try {
-          await runSync({ spec: spec('delete'), source: tableSource(synced), destination: memoryDestination(), ledger, allowMassDelete: true });
-          const r = await runSync({ spec: spec('delete'), source: tableSource(model), destination: memoryDestination(), ledger, allowMassDelete: true });
+          await runSync({
+            spec: spec('delete'),
+            source: tableSource(synced),
+            destination: memoryDestination(),
+            ledger,
+            allowMassDelete: true,
+          });
+          const r = await runSync({
+            spec: spec('delete'),
+            source: tableSource(model),
+            destination: memoryDestination(),
+            ledger,
+            allowMassDelete: true,
+          });
           const counts = new Map<string, number>();
           for (const m of model) counts.set(m.id, (counts.get(m.id) ?? 0) + 1);
           const dups = [...counts].filter(([, c]) => c > 1);

@@ -22,7 +22,8 @@ export function tableSource(rows: readonly PersonRow[]): Source {
       if (rows.length === 0) return;
       const ap = await conn.createAppender('people', 'main', 'temp');
       for (const r of rows) {
-        for (const v of [r.id, r.email, r.plan === undefined ? 'free' : r.plan, r.note ?? '']) (v === null ? ap.appendNull() : ap.appendVarchar(v));
+        for (const v of [r.id, r.email, r.plan === undefined ? 'free' : r.plan, r.note ?? ''])
+          v === null ? ap.appendNull() : ap.appendVarchar(v);
         ap.endRow();
       }
       ap.closeSync();

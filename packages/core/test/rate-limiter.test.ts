@@ -18,23 +18,27 @@ async function admissions(limiter: ReturnType<typeof createRateLimiter>, n: numb
 describe('createRateLimiter', () => {
   test('property: never admits more than burst + rate·T in any window T', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 80 }), fc.option(fc.integer({ min: 1, max: 20 }), { nil: undefined }), async (rate, burstOpt) => {
-        vi.useFakeTimers({ now: 0 });
-        const limiter = createRateLimiter({ perSecond: rate, burst: burstOpt, now: () => Date.now() });
-        const burst = Math.max(1, burstOpt ?? rate);
-        const n = burst + rate * 2 + 1;
-        const times = await admissions(limiter, n, 4000);
-        expect(times).toHaveLength(n);
-        for (const windowMs of [100, 1000, 2000]) {
-          for (const start of times) {
-            const inWindow = times.filter((t) => t >= start && t < start + windowMs).length;
-            expect(inWindow).toBeLessThanOrEqual(burst + (rate * windowMs) / 1000 + 1e-9);
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 80 }),
+        fc.option(fc.integer({ min: 1, max: 20 }), { nil: undefined }),
+        async (rate, burstOpt) => {
+          vi.useFakeTimers({ now: 0 });
+          const limiter = createRateLimiter({ perSecond: rate, burst: burstOpt, now: () => Date.now() });
+          const burst = Math.max(1, burstOpt ?? rate);
+          const n = burst + rate * 2 + 1;
+          const times = await admissions(limiter, n, 4000);
+          expect(times).toHaveLength(n);
+          for (const windowMs of [100, 1000, 2000]) {
+            for (const start of times) {
+              const inWindow = times.filter((t) => t >= start && t < start + windowMs).length;
+              expect(inWindow).toBeLessThanOrEqual(burst + (rate * windowMs) / 1000 + 1e-9);
+            }
           }
-        }
-        // ...and it is not needlessly slow: everything is admitted within the ideal time plus a tick per request.
-        expect(Math.max(...times)).toBeLessThanOrEqual(Math.ceil(((n - burst) / rate) * 1000) + n);
-        vi.useRealTimers();
-      }),
+          // ...and it is not needlessly slow: everything is admitted within the ideal time plus a tick per request.
+          expect(Math.max(...times)).toBeLessThanOrEqual(Math.ceil(((n - burst) / rate) * 1000) + n);
+          vi.useRealTimers();
+        },
+      ),
       { numRuns: 60 },
     );
   });

@@ -5,12 +5,18 @@ import { backoffDelay, isRetryableStatus, retryAfterMs } from '../src/index.js';
 describe('backoffDelay', () => {
   test('property: full jitter stays within [0, min(cap, base·2^(n-1))]', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 2000 }), fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 0, max: 600_000 }), fc.double({ min: 0, max: 1, noNaN: true }), (attempt, base, cap, r) => {
-        const d = backoffDelay(attempt, { baseMs: base, capMs: cap, random: () => r });
-        expect(Number.isInteger(d)).toBe(true);
-        expect(d).toBeGreaterThanOrEqual(0);
-        expect(d).toBeLessThanOrEqual(Math.min(cap, base === 0 ? 0 : base * 2 ** (attempt - 1)));
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 2000 }),
+        fc.integer({ min: 0, max: 10_000 }),
+        fc.integer({ min: 0, max: 600_000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (attempt, base, cap, r) => {
+          const d = backoffDelay(attempt, { baseMs: base, capMs: cap, random: () => r });
+          expect(Number.isInteger(d)).toBe(true);
+          expect(d).toBeGreaterThanOrEqual(0);
+          expect(d).toBeLessThanOrEqual(Math.min(cap, base === 0 ? 0 : base * 2 ** (attempt - 1)));
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -55,12 +61,17 @@ describe('retryAfterMs', () => {
     expect(retryAfterMs(headers, now)).toBe(ms);
   });
 
-  test.each([[{}], [{ 'retry-after': '' }], [{ 'retry-after': '-1' }], [{ 'retry-after': 'tomorrow' }], [{ 'retry-after': 'a 1' }], [{ 'retry-after': '1e3' }], [{ 'retry-after-ms': '-5' }]])(
-    'ignores %j',
-    (headers) => {
-      expect(retryAfterMs(headers, now)).toBeUndefined();
-    },
-  );
+  test.each([
+    [{}],
+    [{ 'retry-after': '' }],
+    [{ 'retry-after': '-1' }],
+    [{ 'retry-after': 'tomorrow' }],
+    [{ 'retry-after': 'a 1' }],
+    [{ 'retry-after': '1e3' }],
+    [{ 'retry-after-ms': '-5' }],
+  ])('ignores %j', (headers) => {
+    expect(retryAfterMs(headers, now)).toBeUndefined();
+  });
 
   test('property: any header value gives a finite non-negative integer or nothing', () => {
     fc.assert(

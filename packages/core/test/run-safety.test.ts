@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, test } from 'vitest';
-import { configHash, memoryDestination, openDuckdbLedger, runSync, syncSpecFieldsSchema, toSyncSpec, type DuckdbLedger } from '../src/index.js';
+import {
+  configHash,
+  memoryDestination,
+  openDuckdbLedger,
+  runSync,
+  syncSpecFieldsSchema,
+  toSyncSpec,
+  type DuckdbLedger,
+} from '../src/index.js';
 import { tableSource } from './model-source.js';
 
 const spec = (over: Record<string, unknown> = {}) =>
@@ -34,11 +42,21 @@ describe('run safety', () => {
     const dest = memoryDestination();
     await runSync({ spec: spec(), source: tableSource(people(3)), destination: dest, ledger: l });
     // A model slow enough to be interrupted part way; had it been diffed, all 3 synced rows would look removed.
-    const slow = { ...spec(), model: `select 'x' || i as id, md5(md5(md5(i::VARCHAR))) as email, 'free' as plan from range(2000000000) t(i)` };
+    const slow = {
+      ...spec(),
+      model: `select 'x' || i as id, md5(md5(md5(i::VARCHAR))) as email, 'free' as plan from range(2000000000) t(i)`,
+    };
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('Ctrl-C')), 150);
     const t0 = performance.now();
-    const r = await runSync({ spec: slow, source: tableSource(people(3)), destination: dest, ledger: l, signal: controller.signal, allowMassDelete: true });
+    const r = await runSync({
+      spec: slow,
+      source: tableSource(people(3)),
+      destination: dest,
+      ledger: l,
+      signal: controller.signal,
+      allowMassDelete: true,
+    });
     expect(performance.now() - t0).toBeLessThan(10_000);
     expect(r.status).toBe('aborted');
     expect(r.error?.code).toBe('aborted');
@@ -52,7 +70,13 @@ describe('run safety', () => {
 
   test('a run aborted before it starts stages nothing', async () => {
     const l = await open();
-    const r = await runSync({ spec: spec(), source: tableSource(people(3)), destination: memoryDestination(), ledger: l, signal: AbortSignal.abort() });
+    const r = await runSync({
+      spec: spec(),
+      source: tableSource(people(3)),
+      destination: memoryDestination(),
+      ledger: l,
+      signal: AbortSignal.abort(),
+    });
     expect(r).toMatchObject({ status: 'aborted', error: { code: 'aborted' }, phases: [] });
   });
 
@@ -69,8 +93,23 @@ describe('run safety', () => {
       { id: 'new', email: 'e' },
     ];
     const dup = await runSync({ spec: spec(), source: tableSource(rows), destination: memoryDestination(), ledger: l });
-    expect(dup.error).toMatchObject({ code: 'duplicate_keys', details: { count: 3, samples: [{ key: 'u1', count: 3 }, { key: 'new', count: 2 }, { key: 'u7', count: 2 }] } });
-    const nulls = await runSync({ spec: spec(), source: tableSource([...people(5), { id: null, email: 'x' }, { id: '  ', email: 'y' }, { id: '', email: 'z' }]), destination: memoryDestination(), ledger: l });
+    expect(dup.error).toMatchObject({
+      code: 'duplicate_keys',
+      details: {
+        count: 3,
+        samples: [
+          { key: 'u1', count: 3 },
+          { key: 'new', count: 2 },
+          { key: 'u7', count: 2 },
+        ],
+      },
+    });
+    const nulls = await runSync({
+      spec: spec(),
+      source: tableSource([...people(5), { id: null, email: 'x' }, { id: '  ', email: 'y' }, { id: '', email: 'z' }]),
+      destination: memoryDestination(),
+      ledger: l,
+    });
     expect(nulls.error).toMatchObject({ code: 'null_keys', details: { count: 3 } });
   });
 
@@ -158,7 +197,12 @@ describe('run safety', () => {
       expect(r.rows).toMatchObject({ failed: 1 });
       ids.push(r.runId);
     }
-    expect((await l.rowResults({ key: 'u1' })).filter((x) => x.status === 'failed' && x.code === 'rejected').map((x) => x.runId).sort()).toEqual(ids.sort());
+    expect(
+      (await l.rowResults({ key: 'u1' }))
+        .filter((x) => x.status === 'failed' && x.code === 'rejected')
+        .map((x) => x.runId)
+        .sort(),
+    ).toEqual(ids.sort());
     dest.reject.clear();
     const ok = await runSync({ spec: spec(), source: tableSource(people(3)), destination: dest, ledger: l });
     expect(ok.rows).toMatchObject({ added: 1, synced: 1, unchanged: 2 });
@@ -172,7 +216,9 @@ describe('run safety', () => {
     const c = await db.connect();
     await c.run(`CREATE TABLE meta (k VARCHAR PRIMARY KEY, v VARCHAR)`);
     await c.run(`INSERT INTO meta VALUES ('config_hash', '${configHash(s)}')`);
-    await c.run(`CREATE TABLE snapshot (k VARCHAR PRIMARY KEY, h VARCHAR NOT NULL, payload VARCHAR NOT NULL, run_id VARCHAR, synced_at TIMESTAMP)`);
+    await c.run(
+      `CREATE TABLE snapshot (k VARCHAR PRIMARY KEY, h VARCHAR NOT NULL, payload VARCHAR NOT NULL, run_id VARCHAR, synced_at TIMESTAMP)`,
+    );
     await c.run(`INSERT INTO snapshot SELECT k, md5('${configHash(s)}' || p), p, 'r0', now() FROM (
       SELECT 'u' || i AS k, json_object('email', 'u' || i || '@example.com', 'plan', 'free')::VARCHAR AS p FROM range(40) t(i))`);
     c.closeSync();

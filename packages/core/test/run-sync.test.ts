@@ -3,7 +3,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { memoryDestination, openDuckdbLedger, runSync, toSyncSpec, syncSpecFieldsSchema, type Source, type DuckdbLedger } from '../src/index.js';
+import {
+  memoryDestination,
+  openDuckdbLedger,
+  runSync,
+  toSyncSpec,
+  syncSpecFieldsSchema,
+  type Source,
+  type DuckdbLedger,
+} from '../src/index.js';
 
 /** A source whose table `people` holds the given rows (id, email, plan, note). */
 function tableSource(rows: { id: string | null; email: string | null; plan?: string; note?: string }[]): Source {
@@ -16,7 +24,7 @@ function tableSource(rows: { id: string | null; email: string | null; plan?: str
       if (rows.length === 0) return;
       const ap = await conn.createAppender('people', 'main', 'temp');
       for (const r of rows) {
-        for (const v of [r.id, r.email, r.plan ?? 'free', r.note ?? '']) (v === null ? ap.appendNull() : ap.appendVarchar(v));
+        for (const v of [r.id, r.email, r.plan ?? 'free', r.note ?? '']) v === null ? ap.appendNull() : ap.appendVarchar(v);
         ap.endRow();
       }
       ap.closeSync();
@@ -80,7 +88,12 @@ describe('runSync', () => {
     const l = await ledger();
     const dest = memoryDestination();
     await runSync({ spec: spec(), source: tableSource(people(5)), destination: dest, ledger: l });
-    const r = await runSync({ spec: spec(), source: tableSource(people(5).map((p) => ({ ...p, note: 'edited' }))), destination: dest, ledger: l });
+    const r = await runSync({
+      spec: spec(),
+      source: tableSource(people(5).map((p) => ({ ...p, note: 'edited' }))),
+      destination: dest,
+      ledger: l,
+    });
     expect(r.rows.unchanged).toBe(5);
     expect(r.requests).toBe(0);
   });
@@ -101,8 +114,25 @@ describe('runSync', () => {
   });
 
   test.each([
-    ['null keys', [{ id: null, email: 'a@x.io' }, { id: 'b', email: 'b@x.io' }], 'null_keys', /1 rows have a null or empty key "id"/],
-    ['duplicate keys', [{ id: 'a', email: 'a@x.io' }, { id: 'a', email: 'b@x.io' }, { id: 'c', email: 'c@x.io' }], 'duplicate_keys', /1 keys .* \(e\.g\. a ×2\)/],
+    [
+      'null keys',
+      [
+        { id: null, email: 'a@x.io' },
+        { id: 'b', email: 'b@x.io' },
+      ],
+      'null_keys',
+      /1 rows have a null or empty key "id"/,
+    ],
+    [
+      'duplicate keys',
+      [
+        { id: 'a', email: 'a@x.io' },
+        { id: 'a', email: 'b@x.io' },
+        { id: 'c', email: 'c@x.io' },
+      ],
+      'duplicate_keys',
+      /1 keys .* \(e\.g\. a ×2\)/,
+    ],
   ])('refuses %s before sending anything', async (_n, rows, code, message) => {
     const l = await ledger();
     const dest = memoryDestination();
@@ -115,15 +145,26 @@ describe('runSync', () => {
 
   test('names a mapped column that is not in the model, with a suggestion', async () => {
     const l = await ledger();
-    const r = await runSync({ spec: spec({ fields: { email: 'emial' } }), source: tableSource(people(2)), destination: memoryDestination(), ledger: l });
-    expect(r.error).toMatchObject({ code: 'mapping_invalid', message: 'sync.fields.email: column "emial" not in model (did you mean "email"?)' });
+    const r = await runSync({
+      spec: spec({ fields: { email: 'emial' } }),
+      source: tableSource(people(2)),
+      destination: memoryDestination(),
+      ledger: l,
+    });
+    expect(r.error).toMatchObject({
+      code: 'mapping_invalid',
+      message: 'sync.fields.email: column "emial" not in model (did you mean "email"?)',
+    });
   });
 
   test('fails a model query that errors and never diffs it', async () => {
     const l = await ledger();
     const dest = memoryDestination();
     await runSync({ spec: spec({ onDelete: 'delete' }), source: tableSource(people(3)), destination: dest, ledger: l });
-    const bad = { ...spec({ onDelete: 'delete' }), model: "select id, case when id = 'u2' then error('boom') else email end as email, plan from people" };
+    const bad = {
+      ...spec({ onDelete: 'delete' }),
+      model: "select id, case when id = 'u2' then error('boom') else email end as email, plan from people",
+    };
     const r = await runSync({ spec: bad, source: tableSource(people(3)), destination: dest, ledger: l });
     expect(r.error?.code).toBe('model_failed');
     expect(await l.snapshotSize()).toBe(3);
@@ -139,7 +180,13 @@ describe('runSync', () => {
     expect(mass.error).toMatchObject({ code: 'guard_mass_delete' });
     expect(mass.error?.message).toMatch(/3 removals = 30% of the synced rows, above this sync's limit \(20%\)/);
     expect(dest.records.size).toBe(10);
-    const allowed = await runSync({ spec: spec({ onDelete: 'delete' }), source: tableSource(people(7)), destination: dest, ledger: l, allowMassDelete: true });
+    const allowed = await runSync({
+      spec: spec({ onDelete: 'delete' }),
+      source: tableSource(people(7)),
+      destination: dest,
+      ledger: l,
+      allowMassDelete: true,
+    });
     expect(allowed.rows.removed).toBe(3);
     expect(dest.records.size).toBe(7);
   });
@@ -148,10 +195,21 @@ describe('runSync', () => {
     const l = await ledger();
     const dest = memoryDestination();
     await runSync({ spec: spec(), source: tableSource(people(4)), destination: dest, ledger: l });
-    const changed = await runSync({ spec: spec({ fields: { email: 'email' } }), source: tableSource(people(4)), destination: dest, ledger: l });
+    const changed = await runSync({
+      spec: spec({ fields: { email: 'email' } }),
+      source: tableSource(people(4)),
+      destination: dest,
+      ledger: l,
+    });
     expect(changed.mappingChanged).toBe(true);
     expect(changed.rows.changed).toBe(4);
-    const forced = await runSync({ spec: spec({ fields: { email: 'email' } }), source: tableSource(people(4)), destination: dest, ledger: l, fullResync: true });
+    const forced = await runSync({
+      spec: spec({ fields: { email: 'email' } }),
+      source: tableSource(people(4)),
+      destination: dest,
+      ledger: l,
+      fullResync: true,
+    });
     expect(forced.mappingChanged).toBe(false);
     expect(forced.rows.changed).toBe(4);
   });
@@ -163,7 +221,9 @@ describe('runSync', () => {
     const next = people(3);
     next[1]!.plan = 'pro';
     const plan = await runSync({ spec: spec(), source: tableSource(next), destination: dest, ledger: l, dryRun: true });
-    expect(plan.preview).toEqual([{ action: 'change', key: 'u1', fields: [{ field: 'plan', before: 'free', after: 'pro' }], unchangedFields: 1 }]);
+    expect(plan.preview).toEqual([
+      { action: 'change', key: 'u1', fields: [{ field: 'plan', before: 'free', after: 'pro' }], unchangedFields: 1 },
+    ]);
     expect(plan.endpoints).toEqual([{ endpoint: 'memory.write', tier: undefined, calls: 1, rows: 1 }]);
     expect(dest.applied).toHaveLength(1);
     expect((await l.snapshotRow('u1'))?.payload).toContain('"free"');
@@ -173,10 +233,21 @@ describe('runSync', () => {
   test('a second ledger open of the same sync fails fast with a clear message, in this process or another', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'syncline-')), 'sync.duckdb');
     const first = await ledger(file);
-    await expect(openDuckdbLedger({ path: file })).rejects.toMatchObject({ code: 'locked', message: expect.stringMatching(/another run of this sync is in progress/) });
-    const child = spawnSync(process.execPath, ['--input-type=module', '-e', `
+    await expect(openDuckdbLedger({ path: file })).rejects.toMatchObject({
+      code: 'locked',
+      message: expect.stringMatching(/another run of this sync is in progress/),
+    });
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `
       import { DuckDBInstance } from '@duckdb/node-api';
-      try { await DuckDBInstance.create(${JSON.stringify(file)}); console.log('opened'); } catch (e) { console.log(/lock/i.test(e.message) ? 'locked' : e.message); }`], { cwd: import.meta.dirname, encoding: 'utf8' });
+      try { await DuckDBInstance.create(${JSON.stringify(file)}); console.log('opened'); } catch (e) { console.log(/lock/i.test(e.message) ? 'locked' : e.message); }`,
+      ],
+      { cwd: import.meta.dirname, encoding: 'utf8' },
+    );
     expect(child.stdout.trim()).toBe('locked');
     await first.close();
     ledgers = [];

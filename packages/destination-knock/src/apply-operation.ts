@@ -26,7 +26,12 @@ export function createApplier(http: KnockHttp, options: BulkJobOptions & { coale
       const left = await http.send(data.leave, send);
       leaveRequests = left.requests;
       if (!left.ok && left.status !== 404) {
-        const failed = keys.map((key) => ({ key, code: left.code, message: left.message, ...(left.status === null ? {} : { status: left.status }) }));
+        const failed = keys.map((key) => ({
+          key,
+          code: left.code,
+          message: left.message,
+          ...(left.status === null ? {} : { status: left.status }),
+        }));
         return { ok: [], failed, requests: left.requests };
       }
     }
@@ -40,21 +45,40 @@ export function createApplier(http: KnockHttp, options: BulkJobOptions & { coale
         if (data.action === 'remove') return { ok: keys, failed: [], requests: r.requests };
         code = 'audience_missing';
       }
-      const failed: RowFailure[] = keys.map((key) => ({ key, code, message: r.message, ...(r.status === null ? {} : { status: r.status }), ...doubt(code) }));
+      const failed: RowFailure[] = keys.map((key) => ({
+        key,
+        code,
+        message: r.message,
+        ...(r.status === null ? {} : { status: r.status }),
+        ...doubt(code),
+      }));
       return { ok: [], failed, requests: r.requests, ...(r.retryAfterMs === undefined ? {} : { retryAfterMs: r.retryAfterMs }) };
     }
 
-    const spec: BulkSpec = { entity: data.entity, action: data.action, collection: data.collection, path: data.request.path, route: data.request.route };
+    const spec: BulkSpec = {
+      entity: data.entity,
+      action: data.action,
+      collection: data.collection,
+      path: data.request.path,
+      route: data.request.route,
+    };
     const body = data.request.body as Record<string, unknown[]>;
     const list = (body.users ?? body.objects ?? body.user_ids ?? body.object_ids ?? []) as BulkItem['item'][];
     const items: BulkItem[] = list.map((item, i) => ({ key: keys[i]!, item }));
-    const result: BulkJobResult = options.coalesce ? await coalesce(spec, items, send) : await runBulkJob(http, spec, items, send, options, undefined, ctx.onSent);
+    const result: BulkJobResult = options.coalesce
+      ? await coalesce(spec, items, send)
+      : await runBulkJob(http, spec, items, send, options, undefined, ctx.onSent);
     const ok: string[] = [];
     const failed: RowFailure[] = [];
     for (const key of keys) {
       const r = result.results.get(key);
       if (r?.ok) ok.push(key);
-      else failed.push(r ? { key, code: r.code, message: r.message, ...(r.status === undefined ? {} : { status: r.status }), ...doubt(r.code) } : { key, code: 'unknown', message: '[knock] no outcome', inDoubt: true });
+      else
+        failed.push(
+          r
+            ? { key, code: r.code, message: r.message, ...(r.status === undefined ? {} : { status: r.status }), ...doubt(r.code) }
+            : { key, code: 'unknown', message: '[knock] no outcome', inDoubt: true },
+        );
     }
     return { ok, failed, requests: result.requests, ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }) };
   };

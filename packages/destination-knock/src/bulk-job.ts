@@ -62,7 +62,8 @@ export async function runBulkJob(
   const results = new Map<string, RowResult>();
   let requests = 0;
   const failAll = (r: Extract<SendResult, { ok: false }>, code = r.code): BulkJobResult => {
-    for (const { key } of items) results.set(key, { ok: false, code, message: r.message, ...(r.status === null ? {} : { status: r.status }) });
+    for (const { key } of items)
+      results.set(key, { ok: false, code, message: r.message, ...(r.status === null ? {} : { status: r.status }) });
     return { results, requests, ...(r.retryAfterMs === undefined ? {} : { retryAfterMs: r.retryAfterMs }) };
   };
 
@@ -82,17 +83,32 @@ export async function runBulkJob(
   }
   let op = res.body as BulkOperation | undefined;
   if (!op || typeof op.id !== 'string') {
-    return failAll({ ok: false, status: res.status, code: 'invalid_response', message: '[knock] bulk endpoint did not return a BulkOperation', requests });
+    return failAll({
+      ok: false,
+      status: res.status,
+      code: 'invalid_response',
+      message: '[knock] bulk endpoint did not return a BulkOperation',
+      requests,
+    });
   }
   const deadline = performance.now() + options.pollTimeoutMs;
   let interval = options.pollIntervalMs;
   while (op.status === 'queued' || op.status === 'processing') {
     if (performance.now() + interval > deadline) {
-      return failAll({ ok: false, status: null, code: 'bulk_timeout', message: '[knock] bulk operation still processing at pollTimeoutMs', requests });
+      return failAll({
+        ok: false,
+        status: null,
+        code: 'bulk_timeout',
+        message: '[knock] bulk operation still processing at pollTimeoutMs',
+        requests,
+      });
     }
     await sleep(interval, ctx.signal);
     interval = Math.min(options.maxPollIntervalMs, Math.ceil(interval * 1.5));
-    const poll = await http.send({ method: 'GET', path: `/v1/bulk_operations/${encodeURIComponent(op.id)}`, route: 'GET /v1/bulk_operations/{id}', tier: 4 }, ctx);
+    const poll = await http.send(
+      { method: 'GET', path: `/v1/bulk_operations/${encodeURIComponent(op.id)}`, route: 'GET /v1/bulk_operations/{id}', tier: 4 },
+      ctx,
+    );
     requests += poll.requests;
     if (!poll.ok) return failAll(poll, poll.code === 'resource_missing' ? 'bulk_operation_missing' : poll.code);
     op = poll.body as BulkOperation;
@@ -102,7 +118,8 @@ export async function runBulkJob(
   }
   const errored = new Set<string>();
   for (const e of op.error_items ?? []) {
-    if (e && typeof e.id === 'string' && (spec.collection === undefined || e.collection == null || e.collection === spec.collection)) errored.add(e.id);
+    if (e && typeof e.id === 'string' && (spec.collection === undefined || e.collection == null || e.collection === spec.collection))
+      errored.add(e.id);
   }
   const retry: BulkItem[] = [];
   for (const it of items) {
@@ -114,7 +131,13 @@ export async function runBulkJob(
 }
 
 /** Retries items one by one (the limiter paces them) and records each result; returns requests made. */
-async function retrySingly(http: KnockHttp, spec: BulkSpec, items: BulkItem[], results: Map<string, RowResult>, ctx: SendContext): Promise<number> {
+async function retrySingly(
+  http: KnockHttp,
+  spec: BulkSpec,
+  items: BulkItem[],
+  results: Map<string, RowResult>,
+  ctx: SendContext,
+): Promise<number> {
   let requests = 0;
   await Promise.all(
     items.map(async ({ key, item }) => {
@@ -196,7 +219,15 @@ export function createBulkCoalescer(http: KnockHttp, options: BulkJobOptions & {
       const first = batch[0]!.w;
       let posted!: () => void;
       const postedP = new Promise<void>((r) => (posted = r));
-      const job = runBulkJob(http, q.spec, batch.map((b) => b.item), first.ctx, options, reservation, posted);
+      const job = runBulkJob(
+        http,
+        q.spec,
+        batch.map((b) => b.item),
+        first.ctx,
+        options,
+        reservation,
+        posted,
+      );
       inflight.add(postedP);
       void postedP.then(() => {
         inflight.delete(postedP);
@@ -211,7 +242,12 @@ export function createBulkCoalescer(http: KnockHttp, options: BulkJobOptions & {
           first.requests += r.requests;
           for (const w of owners) {
             if (r.retryAfterMs !== undefined) w.retryAfterMs = r.retryAfterMs;
-            if (w.left === 0) w.resolve({ results: w.results, requests: w.requests, ...(w.retryAfterMs === undefined ? {} : { retryAfterMs: w.retryAfterMs }) });
+            if (w.left === 0)
+              w.resolve({
+                results: w.results,
+                requests: w.requests,
+                ...(w.retryAfterMs === undefined ? {} : { retryAfterMs: w.retryAfterMs }),
+              });
           }
         },
         (e: unknown) => {

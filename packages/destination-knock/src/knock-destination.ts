@@ -48,7 +48,12 @@ export function knockDestination(options: KnockOptions): KnockDestination {
           : target.type === 'objects' && target.collection
             ? `/v1/objects/${encodeId(target.collection)}?page_size=1`
             : '/v1/users?page_size=1';
-      const route = target.type === 'audiences' ? 'GET /v1/audiences/{key}/members' : target.type === 'objects' ? 'GET /v1/objects/{collection}' : 'GET /v1/users';
+      const route =
+        target.type === 'audiences'
+          ? 'GET /v1/audiences/{key}/members'
+          : target.type === 'objects'
+            ? 'GET /v1/objects/{collection}'
+            : 'GET /v1/users';
       const r = await http.send({ method: 'GET', path, route, tier: 4 }, { signal });
       if (r.ok) return;
       if (target.type === 'audiences' && r.status === 404) {
@@ -81,9 +86,19 @@ export function knockDestination(options: KnockOptions): KnockDestination {
     management ??= createKnockHttp(o, { origin: o.managementBaseUrl, token: o.serviceToken! });
     const query = `environment=${encodeURIComponent(o.environment)}&commit=true`;
     const r = await management.send(
-      { method: 'PUT', path: `/v1/audiences/${encodeId(audience)}?${query}`, route: 'PUT /v1/audiences/{audience_key}', tier: 3, body: { audience: { type: 'static', name: audience } } },
+      {
+        method: 'PUT',
+        path: `/v1/audiences/${encodeId(audience)}?${query}`,
+        route: 'PUT /v1/audiences/{audience_key}',
+        tier: 3,
+        body: { audience: { type: 'static', name: audience } },
+      },
       { signal },
     );
-    if (!r.ok) throw new SyncError('destination_failed', `[knock] could not create the audience: ${r.code}`, { adapter: 'knock', details: { status: r.status } });
+    if (!r.ok)
+      throw new SyncError('destination_failed', `[knock] could not create the audience: ${r.code}`, {
+        adapter: 'knock',
+        details: { status: r.status },
+      });
   }
 }

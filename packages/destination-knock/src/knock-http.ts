@@ -113,7 +113,10 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
           open();
         };
       }
-      await Promise.race([gate, new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }))]);
+      await Promise.race([
+        gate,
+        new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true })),
+      ]);
       if (authError) throw authError;
     }
     return undefined;
@@ -161,7 +164,13 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
           release?.();
           if (!(error instanceof BreakerOpenError)) throw error;
           // Knock kept failing for longer than breaker.maxWaitMs: give the rows back (they are sent next run).
-          return { ok: false, status: last?.status ?? null, code: 'circuit_open', message: `[knock] Knock kept failing; gave up after waiting ${Math.round(error.waitedMs / 1000)} s for it to recover`, requests };
+          return {
+            ok: false,
+            status: last?.status ?? null,
+            code: 'circuit_open',
+            message: `[knock] Knock kept failing; gave up after waiting ${Math.round(error.waitedMs / 1000)} s for it to recover`,
+            requests,
+          };
         }
         await limiterOf(request).take(ctx.signal);
       }
@@ -190,7 +199,10 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
       // undici's own timers tick at ~0.5 s, so the headers deadline is ours (exact); the body and
       // connect timeouts stay undici's (https://undici.nodejs.org/#/docs/api/Client, ClientOptions).
       const headersDeadline = new AbortController();
-      const timer = setTimeout(() => headersDeadline.abort(timeoutError('UND_ERR_HEADERS_TIMEOUT', options.timeouts.headersMs)), options.timeouts.headersMs);
+      const timer = setTimeout(
+        () => headersDeadline.abort(timeoutError('UND_ERR_HEADERS_TIMEOUT', options.timeouts.headersMs)),
+        options.timeouts.headersMs,
+      );
       const signals = [AbortSignal.timeout(options.timeouts.attemptMs), headersDeadline.signal];
       if (ctx.signal) signals.push(ctx.signal);
       try {
@@ -238,7 +250,10 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
         ctx.log!(exchange);
       }
       if (status === 401 || status === 403) {
-        authError ??= new SyncError('auth_failed', `[knock] the API key was rejected (HTTP ${status})`, { adapter: 'knock', details: { status } });
+        authError ??= new SyncError('auth_failed', `[knock] the API key was rejected (HTTP ${status})`, {
+          adapter: 'knock',
+          details: { status },
+        });
       }
       release?.();
 
@@ -263,7 +278,14 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
       }
       const wait = retryAfterMs(responseHeaders);
       const noRetry = header(responseHeaders, 'x-should-retry') === 'false';
-      last = { ok: false, status, code: error.code, message: error.message, requests, ...(wait === undefined ? {} : { retryAfterMs: wait }) };
+      last = {
+        ok: false,
+        status,
+        code: error.code,
+        message: error.message,
+        requests,
+        ...(wait === undefined ? {} : { retryAfterMs: wait }),
+      };
       if (status === 429) {
         breaker.success(probe);
         throttles += 1;
@@ -321,7 +343,9 @@ function errorOf(status: number, text: string): { code: string; message: string 
     const e = parsed as { code?: unknown; message?: unknown; errors?: unknown };
     const details = Array.isArray(e.errors)
       ? e.errors
-          .map((x: { field?: unknown; message?: unknown }) => (typeof x?.field === 'string' ? `${x.field} ${String(x.message ?? '')}`.trim() : ''))
+          .map((x: { field?: unknown; message?: unknown }) =>
+            typeof x?.field === 'string' ? `${x.field} ${String(x.message ?? '')}`.trim() : '',
+          )
           .filter(Boolean)
           .join('; ')
       : '';
@@ -348,7 +372,10 @@ export function truncate(text: string, max: number): string {
   if (text.length * 3 <= max) return redact(text);
   const total = Buffer.byteLength(text, 'utf8');
   if (total <= max) return redact(text);
-  const cut = Buffer.from(text.slice(0, max), 'utf8').subarray(0, max).toString('utf8').replace(/\uFFFD$/, '');
+  const cut = Buffer.from(text.slice(0, max), 'utf8')
+    .subarray(0, max)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
   return `${redact(cut)}…[truncated ${total - Buffer.byteLength(cut, 'utf8')} bytes]`;
 }
 

@@ -17,11 +17,25 @@ export const knockOptionsSchema = z.object({
   managementBaseUrl: z.url().default('https://control.knock.app'),
   /** Management API environment slug in which audiences are created. */
   environment: z.string().min(1).default('development'),
-  dispatcher: z.custom<Dispatcher>((v) => typeof v === 'object' && v !== null && typeof (v as Dispatcher).request === 'function', 'must be an undici Dispatcher').optional(),
+  dispatcher: z
+    .custom<Dispatcher>(
+      (v) => typeof v === 'object' && v !== null && typeof (v as Dispatcher).request === 'function',
+      'must be an undici Dispatcher',
+    )
+    .optional(),
   timeouts: z
-    .object({ connectMs: positive.default(5_000), headersMs: positive.default(30_000), bodyMs: positive.default(30_000), attemptMs: positive.default(60_000) })
+    .object({
+      connectMs: positive.default(5_000),
+      headersMs: positive.default(30_000),
+      bodyMs: positive.default(30_000),
+      attemptMs: positive.default(60_000),
+    })
     .prefault({}),
-  maxBodyLogBytes: z.number().int().nonnegative().default(8 * 1024),
+  maxBodyLogBytes: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(8 * 1024),
   userAgent: z.string().min(1).default(`syncline-destination-knock/${version}`),
   /** Pool connections per origin. */
   connections: z.number().int().positive().default(32),
@@ -39,11 +53,22 @@ export const knockOptionsSchema = z.object({
     })
     .prefault({}),
   breaker: z
-    .object({ failureThreshold: z.number().int().min(1).default(5), cooldownMs: positive.default(2_000), maxCooldownMs: positive.default(30_000), maxWaitMs: positive.default(60_000) })
+    .object({
+      failureThreshold: z.number().int().min(1).default(5),
+      cooldownMs: positive.default(2_000),
+      maxCooldownMs: positive.default(30_000),
+      maxWaitMs: positive.default(60_000),
+    })
     .prefault({}),
   /** Requests per second per Knock rate tier (https://docs.knock.app/api-reference/overview/rate-limits). */
   tiers: z
-    .object({ 1: positive.default(1), 2: positive.default(5), 3: positive.default(60), 4: positive.default(200), 5: positive.default(1_000) })
+    .object({
+      1: positive.default(1),
+      2: positive.default(5),
+      3: positive.default(60),
+      4: positive.default(200),
+      5: positive.default(1_000),
+    })
     .prefault({}),
   /** Share of each tier's rate actually used, so network jitter never pushes two sends into one server second. */
   rateSafety: z.number().gt(0).max(1).default(0.97),

@@ -15,13 +15,18 @@ export type Action = 'upsert' | 'delete';
  * OpenAPI type is `date-time`; an ISO date without offset is read as UTC).
  * @example recipientBody({ email: 'a@b.co', name: null }, 'skip') // { email: 'a@b.co' }
  */
-export function recipientBody(payload: Record<string, unknown> | null, nulls: SyncTarget['nulls'], omit: string[] = []): Record<string, unknown> {
+export function recipientBody(
+  payload: Record<string, unknown> | null,
+  nulls: SyncTarget['nulls'],
+  omit: string[] = [],
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (!payload) return out;
   // A plain loop: this runs once per row of every run (100k rows ≈ a few ms).
   for (const k in payload) {
     const v = payload[k];
-    if (v === undefined || (v === null && nulls !== 'send') || SERVER_OWNED_FIELDS.has(k) || (omit.length > 0 && omit.includes(k))) continue;
+    if (v === undefined || (v === null && nulls !== 'send') || SERVER_OWNED_FIELDS.has(k) || (omit.length > 0 && omit.includes(k)))
+      continue;
     out[k] = k === 'created_at' && typeof v === 'string' ? toRfc3339(v) : v;
   }
   return out;
@@ -49,7 +54,13 @@ export function objectsPath(collection: string): string {
  * 404 on a delete means it is already gone (knock-api.md §8.2).
  * @example singleRequest('users', 'upsert', 'u1', { name: 'Ann' }) // { method: 'PUT', path: '/v1/users/u1', … }
  */
-export function singleRequest(entity: Entity, action: Action, key: string, body: Record<string, unknown>, collection?: string): KnockRequest {
+export function singleRequest(
+  entity: Entity,
+  action: Action,
+  key: string,
+  body: Record<string, unknown>,
+  collection?: string,
+): KnockRequest {
   const path = entity === 'users' ? `/v1/users/${encodeId(key)}` : `${objectsPath(collection!)}/${encodeId(key)}`;
   const route = endpointOf(entity, action, false, entity === 'users' ? undefined : '{collection}');
   if (action === 'upsert') return { method: 'PUT', path, route, body, tier: 3 };

@@ -58,7 +58,8 @@ export function planOperations(changes: Change[], ctx: PlanContext, options: Pla
 
   const entity: Entity = target.type;
   const collection = entity === 'objects' ? requireCollection(target) : undefined;
-  if (target.mode !== 'upsert') throw new SyncError('config_invalid', `[knock] ${entity} syncs only support mode "upsert"`, { adapter: 'knock' });
+  if (target.mode !== 'upsert')
+    throw new SyncError('config_invalid', `[knock] ${entity} syncs only support mode "upsert"`, { adapter: 'knock' });
   const upserts: Change[] = [];
   const deletes: Change[] = [];
   for (const c of changes) {
@@ -105,7 +106,13 @@ export function planOperations(changes: Change[], ctx: PlanContext, options: Pla
       const body = action === 'upsert' ? recipientBody(c.payload, target.nulls) : {};
       const request = singleRequest(entity, action, c.key, body, collection);
       const data: KnockOpData = { kind: 'single', entity, action, request };
-      operations.push({ id: opId('s', [c]), endpoint: endpointOf(entity, action, false, collection), tier: request.tier, changes: [c], data });
+      operations.push({
+        id: opId('s', [c]),
+        endpoint: endpointOf(entity, action, false, collection),
+        tier: request.tier,
+        changes: [c],
+        data,
+      });
     }
   }
   return { operations, skipped };
@@ -113,7 +120,8 @@ export function planOperations(changes: Change[], ctx: PlanContext, options: Pla
 
 function planAudience(changes: Change[], target: SyncTarget, operations: Operation[], skipped: Change[]): Plan {
   const audience = target.audience;
-  if (!audience || idProblem(audience)) throw new SyncError('config_invalid', '[knock] audience syncs need a valid audience key', { adapter: 'knock' });
+  if (!audience || idProblem(audience))
+    throw new SyncError('config_invalid', '[knock] audience syncs need a valid audience key', { adapter: 'knock' });
   if (target.mode !== 'add' && target.mode !== 'remove') {
     throw new SyncError('config_invalid', '[knock] audience syncs support mode "add" or "remove"', { adapter: 'knock' });
   }
@@ -128,13 +136,19 @@ function planAudience(changes: Change[], target: SyncTarget, operations: Operati
   }
   const path = `/v1/audiences/${encodeId(audience)}/members`;
   const create = target.createAudience === true;
-  for (const [action, group] of [['add', adds], ['remove', removes]] as const) {
+  for (const [action, group] of [
+    ['add', adds],
+    ['remove', removes],
+  ] as const) {
     for (let i = 0; i < group.length; i += MAX_BATCH) {
       const batch = group.slice(i, i + MAX_BATCH);
       const members = batch.map((c) => member(c, target, action));
       // A row whose tenant changed moves its membership: Knock keeps one membership per (user, tenant).
       const moved = action === 'add' ? batch.filter((c) => c.action === 'change' && tenantOf(c.before) !== tenantOf(c.payload)) : [];
-      const leave = moved.map((c): Member => ({ user: { id: c.key }, ...(tenantOf(c.before) === null ? {} : { tenant: tenantOf(c.before) }) }));
+      const leave = moved.map((c): Member => ({
+        user: { id: c.key },
+        ...(tenantOf(c.before) === null ? {} : { tenant: tenantOf(c.before) }),
+      }));
       const data: KnockOpData = {
         kind: 'members',
         action,
@@ -145,10 +159,20 @@ function planAudience(changes: Change[], target: SyncTarget, operations: Operati
           method: action === 'add' ? 'POST' : 'DELETE',
           tier: 3,
           route: `${action === 'add' ? 'POST' : 'DELETE'} /v1/audiences/{key}/members`,
-          path: action === 'add' && create ? `${path}?create_audience=true` : path, body: { members } },
-        ...(leave.length ? { leave: { method: 'DELETE', tier: 3, route: 'DELETE /v1/audiences/{key}/members', path, body: { members: leave } } } : {}),
+          path: action === 'add' && create ? `${path}?create_audience=true` : path,
+          body: { members },
+        },
+        ...(leave.length
+          ? { leave: { method: 'DELETE', tier: 3, route: 'DELETE /v1/audiences/{key}/members', path, body: { members: leave } } }
+          : {}),
       };
-      operations.push({ id: opId(action === 'add' ? 'a' : 'r', batch), endpoint: `${action === 'add' ? 'POST' : 'DELETE'} /v1/audiences/${encodeId(audience)}/members`, tier: 3, changes: batch, data });
+      operations.push({
+        id: opId(action === 'add' ? 'a' : 'r', batch),
+        endpoint: `${action === 'add' ? 'POST' : 'DELETE'} /v1/audiences/${encodeId(audience)}/members`,
+        tier: 3,
+        changes: batch,
+        data,
+      });
     }
   }
   return { operations, skipped };

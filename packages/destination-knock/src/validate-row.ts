@@ -6,7 +6,8 @@ import { fieldCatalog, SERVER_OWNED_FIELDS } from './field-catalog.js';
 export const MAX_CUSTOM_BYTES = 256 * 1024;
 
 // Pragmatic email syntax (WHATWG `input type=email`), not RFC 5322: local@domain with a dotted or single-label domain.
-const EMAIL = /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const EMAIL =
+  /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 // E.164: '+', country code 1-9, at most 15 digits (ITU-T E.164; Knock: "phone_number … E.164").
 const E164 = /^\+[1-9]\d{1,14}$/;
 // ISO-8601 date or date-time, optionally with fraction and offset.

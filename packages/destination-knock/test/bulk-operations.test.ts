@@ -9,7 +9,9 @@ beforeEach(() => {
 });
 
 // No single-only shortcut: 300 rows go mostly to one bulk job (about 6 % single calls).
-const bulkOnly = (bulk: Record<string, number> = {}) => ({ bulk: { pollIntervalMs: 20, maxPollIntervalMs: 50, singleOnlySeconds: 0, ...bulk } });
+const bulkOnly = (bulk: Record<string, number> = {}) => ({
+  bulk: { pollIntervalMs: 20, maxPollIntervalMs: 50, singleOnlySeconds: 0, ...bulk },
+});
 const rows = (n = 300) => Array.from({ length: n }, (_, i) => add(`b${i}`, { name: `N${i}` }));
 const count = (route: string) => emulator.control.requests().filter((e) => e.route === route).length;
 
@@ -50,7 +52,10 @@ describe('bulk operations', () => {
     const r = await sync(knock, usersTarget(), rows());
     expect(r.failed).toEqual([]);
     expect(r.ok).toHaveLength(300);
-    const singles = emulator.control.requests().filter((e) => e.route === 'PUT /v1/users/{user_id}').map((e) => e.path);
+    const singles = emulator.control
+      .requests()
+      .filter((e) => e.route === 'PUT /v1/users/{user_id}')
+      .map((e) => e.path);
     expect(singles).toEqual(expect.arrayContaining(['/v1/users/b7', '/v1/users/b8']));
     expect(await getUser(emulator, 'b7')).toMatchObject({ name: 'N7' });
   });
@@ -91,7 +96,11 @@ describe('bulk operations', () => {
     await using knock = destination(emulator, bulkOnly());
     await sync(knock, usersTarget(), rows());
     emulator.control.setBulkFaults({ holdPolls: 2 });
-    const r = await sync(knock, usersTarget({ onDelete: 'delete' }), rows().map((c) => remove(c.key)));
+    const r = await sync(
+      knock,
+      usersTarget({ onDelete: 'delete' }),
+      rows().map((c) => remove(c.key)),
+    );
     expect(r.ok).toHaveLength(300);
     expect(count('POST /v1/users/bulk/delete')).toBe(1);
     expect(await getUser(emulator, 'b0')).toBeUndefined();

@@ -22,9 +22,22 @@ afterEach(() => {
 });
 
 type Step = { seed?: Change[]; sdk: (k: Knock) => Promise<unknown>; target: SyncTarget; changes: Change[]; state: string[] };
-const users = (extra: Partial<SyncTarget> = {}): SyncTarget => ({ type: 'users', mode: 'upsert', onDelete: 'delete', nulls: 'skip', ...extra });
+const users = (extra: Partial<SyncTarget> = {}): SyncTarget => ({
+  type: 'users',
+  mode: 'upsert',
+  onDelete: 'delete',
+  nulls: 'skip',
+  ...extra,
+});
 const objects: SyncTarget = { type: 'objects', mode: 'upsert', onDelete: 'delete', nulls: 'skip', collection: 'projects' };
-const audience = (mode: 'add' | 'remove'): SyncTarget => ({ type: 'audiences', mode, onDelete: 'nothing', nulls: 'skip', audience: 'vips', createAudience: true });
+const audience = (mode: 'add' | 'remove'): SyncTarget => ({
+  type: 'audiences',
+  mode,
+  onDelete: 'nothing',
+  nulls: 'skip',
+  audience: 'vips',
+  createAudience: true,
+});
 const bulkRows = Array.from({ length: 120 }, (_, i) => ({ id: `b${i}`, name: `B${i}` }));
 
 const steps: Record<string, Step> = {
@@ -74,7 +87,8 @@ const steps: Record<string, Step> = {
     state: ['/v1/objects/projects/p1'],
   },
   'add audience members': {
-    sdk: (k) => k.audiences.addMembers('vips', { members: [{ user: { id: 'u1', email: 'u1@example.com' }, tenant: 'acme' }], create_audience: true }),
+    sdk: (k) =>
+      k.audiences.addMembers('vips', { members: [{ user: { id: 'u1', email: 'u1@example.com' }, tenant: 'acme' }], create_audience: true }),
     target: audience('add'),
     changes: [add('u1', { email: 'u1@example.com', tenant: 'acme' })],
     state: ['/v1/audiences/vips/members', '/v1/users/u1'],

@@ -8,17 +8,37 @@ import { API_KEY, add, capturedHeaders, change, destination, getUser, remove, sy
 let emulator: RunningEmulator;
 useEmulator((e) => (emulator = e));
 
-const objects = (extra: Partial<SyncTarget> = {}): SyncTarget => ({ type: 'objects', mode: 'upsert', onDelete: 'nothing', nulls: 'skip', collection: 'projects', ...extra });
-const audience = (mode: 'add' | 'remove', extra: Partial<SyncTarget> = {}): SyncTarget => ({ type: 'audiences', mode, onDelete: 'nothing', nulls: 'skip', audience: 'vips', ...extra });
+const objects = (extra: Partial<SyncTarget> = {}): SyncTarget => ({
+  type: 'objects',
+  mode: 'upsert',
+  onDelete: 'nothing',
+  nulls: 'skip',
+  collection: 'projects',
+  ...extra,
+});
+const audience = (mode: 'add' | 'remove', extra: Partial<SyncTarget> = {}): SyncTarget => ({
+  type: 'audiences',
+  mode,
+  onDelete: 'nothing',
+  nulls: 'skip',
+  audience: 'vips',
+  ...extra,
+});
 const bulkOnly = { bulk: { pollIntervalMs: 20, maxPollIntervalMs: 50, singleOnlySeconds: 0 } };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies of the emulator
 async function api(path: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${emulator.url}${path}`, { ...init, headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' } });
+  const res = await fetch(`${emulator.url}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
-const members = async (key = 'vips') => ((await api(`/v1/audiences/${key}/members`)).body?.entries ?? []).map((m: { user_id: string; tenant: string | null }) => [m.user_id, m.tenant]).sort();
+const members = async (key = 'vips') =>
+  ((await api(`/v1/audiences/${key}/members`)).body?.entries ?? [])
+    .map((m: { user_id: string; tenant: string | null }) => [m.user_id, m.tenant])
+    .sort();
 
 describe('objects', () => {
   test('sets a few objects with single calls, custom properties nested under properties', async () => {
@@ -64,14 +84,26 @@ describe('audiences', () => {
     await using knock = destination(emulator, { bulk: { pollIntervalMs: 20 } });
     const target = audience('add', { createAudience: true });
     await sync(knock, target, [add('u1', { email: 'u1@example.com', tenant: 'acme' }), add('u2', { name: 'Bo' }), add('u3')]);
-    expect(await members()).toEqual([['u1', 'acme'], ['u2', null], ['u3', null]]);
+    expect(await members()).toEqual([
+      ['u1', 'acme'],
+      ['u2', null],
+      ['u3', null],
+    ]);
     expect(await getUser(emulator, 'u1')).toMatchObject({ email: 'u1@example.com' });
     expect(await getUser(emulator, 'u1')).not.toHaveProperty('tenant');
     const r = await sync(knock, target, [remove('u2'), change('u3', { name: 'Cy' })]);
     expect(r.ok.sort()).toEqual(['u2', 'u3']);
-    expect(await members()).toEqual([['u1', 'acme'], ['u3', null]]);
+    expect(await members()).toEqual([
+      ['u1', 'acme'],
+      ['u3', null],
+    ]);
     // Re-adding an existing member is not a new entry (no entry workflow fires twice).
-    expect(emulator.control.audienceEntries('vips').map((e) => e.user_id).sort()).toEqual(['u1', 'u2', 'u3']);
+    expect(
+      emulator.control
+        .audienceEntries('vips')
+        .map((e) => e.user_id)
+        .sort(),
+    ).toEqual(['u1', 'u2', 'u3']);
   });
 
   test('remove mode: rows in the model are removed, rows leaving it need no call', async () => {
@@ -89,7 +121,12 @@ describe('audiences', () => {
     const rows = Array.from({ length: 2500 }, (_, i) => add(`m${i}`));
     const r = await sync(knock, audience('add', { createAudience: true }), rows);
     expect(r.ok).toHaveLength(2500);
-    expect(emulator.control.requests().filter((e) => e.method === 'POST').map((e) => (e.body as { members: unknown[] }).members.length)).toEqual([1000, 1000, 500]);
+    expect(
+      emulator.control
+        .requests()
+        .filter((e) => e.method === 'POST')
+        .map((e) => (e.body as { members: unknown[] }).members.length),
+    ).toEqual([1000, 1000, 500]);
   });
 
   test('fails the rows of a missing audience without createAudience, and check() says why', async () => {
@@ -113,9 +150,20 @@ describe('audiences', () => {
     await new Promise<void>((r) => mapi.listen(0, '127.0.0.1', r));
     try {
       const token = 'knock_st_SENTINELTOKEN123';
-      await using knock = destination(emulator, { serviceToken: token, managementBaseUrl: `http://127.0.0.1:${(mapi.address() as AddressInfo).port}`, environment: 'staging' });
+      await using knock = destination(emulator, {
+        serviceToken: token,
+        managementBaseUrl: `http://127.0.0.1:${(mapi.address() as AddressInfo).port}`,
+        environment: 'staging',
+      });
       await knock.check!(audience('add', { createAudience: true }));
-      expect(seen).toEqual([{ method: 'PUT', url: '/v1/audiences/vips?environment=staging&commit=true', auth: `Bearer ${token}`, body: '{"audience":{"type":"static","name":"vips"}}' }]);
+      expect(seen).toEqual([
+        {
+          method: 'PUT',
+          url: '/v1/audiences/vips?environment=staging&commit=true',
+          auth: `Bearer ${token}`,
+          body: '{"audience":{"type":"static","name":"vips"}}',
+        },
+      ]);
       expect(capturedHeaders().join('\n')).not.toContain(token);
     } finally {
       mapi.closeAllConnections();

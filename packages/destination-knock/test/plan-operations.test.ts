@@ -7,7 +7,14 @@ const tiers = { 1: 1, 2: 5, 3: 60, 4: 200, 5: 1000 };
 const opts = { tiers, singleOnlySeconds: 1.5 };
 const users: SyncTarget = { type: 'users', mode: 'upsert', onDelete: 'delete', nulls: 'skip' };
 const objects: SyncTarget = { type: 'objects', mode: 'upsert', onDelete: 'delete', nulls: 'skip', collection: 'projects' };
-const audience = (mode: 'add' | 'remove', extra: Partial<SyncTarget> = {}): SyncTarget => ({ type: 'audiences', mode, onDelete: 'nothing', nulls: 'skip', audience: 'vips', ...extra });
+const audience = (mode: 'add' | 'remove', extra: Partial<SyncTarget> = {}): SyncTarget => ({
+  type: 'audiences',
+  mode,
+  onDelete: 'nothing',
+  nulls: 'skip',
+  audience: 'vips',
+  ...extra,
+});
 
 const add = (key: string, payload: Record<string, unknown> = { name: key }): Change => ({ action: 'add', key, payload, hash: 'h' });
 const remove = (key: string): Change => ({ action: 'remove', key, payload: null, hash: null });
@@ -24,7 +31,11 @@ describe('planOperations', () => {
     const { operations, skipped } = planOperations(many(5), { target: users, totals: { add: 5, change: 0, remove: 0 } }, opts);
     expect(skipped).toEqual([]);
     expect(operations).toHaveLength(5);
-    expect(operations[0]).toMatchObject({ endpoint: 'PUT /v1/users/{user_id}', tier: 3, data: { kind: 'single', request: { method: 'PUT', path: '/v1/users/u0', body: { name: 'u0' } } } });
+    expect(operations[0]).toMatchObject({
+      endpoint: 'PUT /v1/users/{user_id}',
+      tier: 3,
+      data: { kind: 'single', request: { method: 'PUT', path: '/v1/users/u0', body: { name: 'u0' } } },
+    });
   });
 
   test('spreads a large run over bulk jobs and single calls by throughput', () => {
@@ -46,7 +57,11 @@ describe('planOperations', () => {
 
   test('deletes users with onDelete delete: single DELETE (tier 2) when few, bulk delete when many', () => {
     const few = planOperations([remove('a')], { target: users, totals: { add: 0, change: 0, remove: 1 } }, opts);
-    expect(few.operations[0]).toMatchObject({ endpoint: 'DELETE /v1/users/{user_id}', tier: 2, data: { request: { method: 'DELETE', path: '/v1/users/a', okStatuses: [404] } } });
+    expect(few.operations[0]).toMatchObject({
+      endpoint: 'DELETE /v1/users/{user_id}',
+      tier: 2,
+      data: { request: { method: 'DELETE', path: '/v1/users/a', okStatuses: [404] } },
+    });
     const lots = planOperations(many(500, remove), { target: users, totals: { add: 0, change: 0, remove: 500 } }, opts);
     const bulk = lots.operations.find((o) => data(o).kind === 'bulk')!;
     expect(bulk.endpoint).toBe('POST /v1/users/bulk/delete');
@@ -79,21 +94,50 @@ describe('planOperations', () => {
     ['skip', { email: 'a@b.co' }],
     ['send', { email: 'a@b.co', name: null }],
   ] as const)('with nulls %s the body is %j', (nulls, body) => {
-    const { operations } = planOperations([add('a', { email: 'a@b.co', name: null })], { target: { ...users, nulls }, totals: { add: 1, change: 0, remove: 0 } }, opts);
+    const { operations } = planOperations(
+      [add('a', { email: 'a@b.co', name: null })],
+      { target: { ...users, nulls }, totals: { add: 1, change: 0, remove: 0 } },
+      opts,
+    );
     expect(data(operations[0]!).request.body).toEqual(body);
   });
 
   test('normalises created_at to an RFC 3339 date-time', () => {
-    const { operations } = planOperations([add('a', { created_at: '2024-05-22' }), add('b', { created_at: '2024-05-22T10:00+0200' })], { target: users, totals: { add: 2, change: 0, remove: 0 } }, opts);
-    expect(operations.map((o) => (data(o).request.body as { created_at: string }).created_at)).toEqual(['2024-05-22T00:00:00.000Z', '2024-05-22T08:00:00.000Z']);
+    const { operations } = planOperations(
+      [add('a', { created_at: '2024-05-22' }), add('b', { created_at: '2024-05-22T10:00+0200' })],
+      { target: users, totals: { add: 2, change: 0, remove: 0 } },
+      opts,
+    );
+    expect(operations.map((o) => (data(o).request.body as { created_at: string }).created_at)).toEqual([
+      '2024-05-22T00:00:00.000Z',
+      '2024-05-22T08:00:00.000Z',
+    ]);
   });
 
   test('audience add mode: rows in the model are added with their user fields and tenant, leavers removed', () => {
     const changes = [add('u1', { email: 'a@b.co', tenant: 'acme', name: null }), remove('u2')];
     const plan = planOperations(changes, { target: audience('add'), totals: totalsOf(changes) }, opts);
     expect(plan.operations.map((o) => [o.endpoint, data(o).request])).toEqual([
-      ['POST /v1/audiences/vips/members', { method: 'POST', tier: 3, route: 'POST /v1/audiences/{key}/members', path: '/v1/audiences/vips/members', body: { members: [{ user: { id: 'u1', email: 'a@b.co' }, tenant: 'acme' }] } }],
-      ['DELETE /v1/audiences/vips/members', { method: 'DELETE', tier: 3, route: 'DELETE /v1/audiences/{key}/members', path: '/v1/audiences/vips/members', body: { members: [{ user: { id: 'u2' } }] } }],
+      [
+        'POST /v1/audiences/vips/members',
+        {
+          method: 'POST',
+          tier: 3,
+          route: 'POST /v1/audiences/{key}/members',
+          path: '/v1/audiences/vips/members',
+          body: { members: [{ user: { id: 'u1', email: 'a@b.co' }, tenant: 'acme' }] },
+        },
+      ],
+      [
+        'DELETE /v1/audiences/vips/members',
+        {
+          method: 'DELETE',
+          tier: 3,
+          route: 'DELETE /v1/audiences/{key}/members',
+          path: '/v1/audiences/vips/members',
+          body: { members: [{ user: { id: 'u2' } }] },
+        },
+      ],
     ]);
   });
 
@@ -102,18 +146,29 @@ describe('planOperations', () => {
     const plan = planOperations(changes, { target: audience('remove'), totals: totalsOf(changes) }, opts);
     expect(plan.skipped.map((c) => c.key)).toEqual(['u2']);
     expect(plan.operations).toHaveLength(1);
-    expect(data(plan.operations[0]!).request).toMatchObject({ method: 'DELETE', body: { members: [{ user: { id: 'u1' }, tenant: 'acme' }] } });
+    expect(data(plan.operations[0]!).request).toMatchObject({
+      method: 'DELETE',
+      body: { members: [{ user: { id: 'u1' }, tenant: 'acme' }] },
+    });
   });
 
   test('audience add with createAudience asks Knock to create it', () => {
-    const plan = planOperations([add('u1')], { target: audience('add', { createAudience: true }), totals: { add: 1, change: 0, remove: 0 } }, opts);
+    const plan = planOperations(
+      [add('u1')],
+      { target: audience('add', { createAudience: true }), totals: { add: 1, change: 0, remove: 0 } },
+      opts,
+    );
     expect(data(plan.operations[0]!).request.path).toBe('/v1/audiences/vips/members?create_audience=true');
   });
 
   test('rejects targets it cannot serve', () => {
-    expect(() => planOperations([add('a')], { target: { ...objects, collection: undefined }, totals: totalsOf([add('a')]) }, opts)).toThrow(/collection/);
+    expect(() => planOperations([add('a')], { target: { ...objects, collection: undefined }, totals: totalsOf([add('a')]) }, opts)).toThrow(
+      /collection/,
+    );
     expect(() => planOperations([add('a')], { target: { ...users, mode: 'add' }, totals: totalsOf([add('a')]) }, opts)).toThrow(/upsert/);
-    expect(() => planOperations([add('a')], { target: audience('add', { audience: 'a/b' }), totals: totalsOf([add('a')]) }, opts)).toThrow(/audience/);
+    expect(() => planOperations([add('a')], { target: audience('add', { audience: 'a/b' }), totals: totalsOf([add('a')]) }, opts)).toThrow(
+      /audience/,
+    );
   });
 
   const changeArb = fc.record({
@@ -125,30 +180,40 @@ describe('planOperations', () => {
 
   test('property: every change is planned exactly once, batches hold ≤ 1,000 and bodies carry the right ids', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(changeArb, { selector: (c) => c.key, maxLength: 2500 }), targetArb, fc.nat(200_000), (raw, target, extra) => {
-        const changes: Change[] = raw.map((c) => ({ action: c.action, key: c.key, payload: c.action === 'remove' ? null : { name: c.name }, hash: c.action === 'remove' ? null : 'h' }));
-        const totals = totalsOf(changes);
-        totals.add += extra;
-        const plan = planOperations(changes, { target, totals }, opts);
-        const seen = [...plan.skipped, ...plan.operations.flatMap((o) => o.changes)].map((c) => c.key);
-        expect(seen.sort()).toEqual(changes.map((c) => c.key).sort());
-        expect(new Set(plan.operations.map((o) => o.id)).size).toBe(plan.operations.length);
-        for (const op of plan.operations) {
-          const d = data(op);
-          expect(op.changes.length).toBeLessThanOrEqual(1000);
-          expect(op.tier).toBe(d.request.tier);
-          const body = d.request.body as Record<string, Array<string | { id?: string; user?: { id: string } }>> | undefined;
-          if (d.kind === 'single') {
-            expect(op.changes).toHaveLength(1);
-            const seg = d.request.path.split('/').at(-1)!;
-            expect(decodeURIComponent(seg)).toBe(op.changes[0]!.key);
-          } else {
-            const list = Object.values(body!)[0]!;
-            const ids = list.map((x) => (typeof x === 'string' ? x : (x.user?.id ?? x.id)));
-            expect(ids).toEqual(op.changes.map((c) => c.key));
+      fc.property(
+        fc.uniqueArray(changeArb, { selector: (c) => c.key, maxLength: 2500 }),
+        targetArb,
+        fc.nat(200_000),
+        (raw, target, extra) => {
+          const changes: Change[] = raw.map((c) => ({
+            action: c.action,
+            key: c.key,
+            payload: c.action === 'remove' ? null : { name: c.name },
+            hash: c.action === 'remove' ? null : 'h',
+          }));
+          const totals = totalsOf(changes);
+          totals.add += extra;
+          const plan = planOperations(changes, { target, totals }, opts);
+          const seen = [...plan.skipped, ...plan.operations.flatMap((o) => o.changes)].map((c) => c.key);
+          expect(seen.sort()).toEqual(changes.map((c) => c.key).sort());
+          expect(new Set(plan.operations.map((o) => o.id)).size).toBe(plan.operations.length);
+          for (const op of plan.operations) {
+            const d = data(op);
+            expect(op.changes.length).toBeLessThanOrEqual(1000);
+            expect(op.tier).toBe(d.request.tier);
+            const body = d.request.body as Record<string, Array<string | { id?: string; user?: { id: string } }>> | undefined;
+            if (d.kind === 'single') {
+              expect(op.changes).toHaveLength(1);
+              const seg = d.request.path.split('/').at(-1)!;
+              expect(decodeURIComponent(seg)).toBe(op.changes[0]!.key);
+            } else {
+              const list = Object.values(body!)[0]!;
+              const ids = list.map((x) => (typeof x === 'string' ? x : (x.user?.id ?? x.id)));
+              expect(ids).toEqual(op.changes.map((c) => c.key));
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -172,16 +237,20 @@ describe('encodeId', () => {
 
   test('property: the encoded id round-trips and always stays one path segment of the intended endpoint', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), fc.constantFrom('.', '..', '../x', '/', '%2e%2e', './.')), (id) => {
-        fc.pre(id !== '' && id !== '.' && id !== '..' && (id as unknown as { isWellFormed(): boolean }).isWellFormed());
-        const seg = encodeId(id);
-        expect(seg).not.toMatch(/[/?#]/);
-        expect(decodeURIComponent(seg)).toBe(id);
-        const url = new URL(`https://api.knock.app/v1/users/${seg}`);
-        expect(url.pathname).toBe(`/v1/users/${seg}`);
-        // ids that Knock accepts are the ones the validator accepts
-        if (!id.includes('/') && !id.includes('#') && id.length <= 256 && !/[\u0000-\u001f\u007f]/.test(id)) expect(idProblem(id)).toBeUndefined();
-      }),
+      fc.property(
+        fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), fc.constantFrom('.', '..', '../x', '/', '%2e%2e', './.')),
+        (id) => {
+          fc.pre(id !== '' && id !== '.' && id !== '..' && (id as unknown as { isWellFormed(): boolean }).isWellFormed());
+          const seg = encodeId(id);
+          expect(seg).not.toMatch(/[/?#]/);
+          expect(decodeURIComponent(seg)).toBe(id);
+          const url = new URL(`https://api.knock.app/v1/users/${seg}`);
+          expect(url.pathname).toBe(`/v1/users/${seg}`);
+          // ids that Knock accepts are the ones the validator accepts
+          if (!id.includes('/') && !id.includes('#') && id.length <= 256 && !/[\u0000-\u001f\u007f]/.test(id))
+            expect(idProblem(id)).toBeUndefined();
+        },
+      ),
       { numRuns: 1000 },
     );
   });

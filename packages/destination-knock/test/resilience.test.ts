@@ -14,7 +14,11 @@ beforeEach(() => {
 
 const PUT = 'PUT /v1/users/{user_id}';
 const writes = () => emulator.control.requests().filter((e) => e.method !== 'GET');
-const times = (route: string) => emulator.control.requests().filter((e) => e.route === route).map((e) => Date.parse(e.time));
+const times = (route: string) =>
+  emulator.control
+    .requests()
+    .filter((e) => e.route === route)
+    .map((e) => Date.parse(e.time));
 const many = (n: number) => Array.from({ length: n }, (_, i) => add(`u${i}`, { name: `N${i}` }));
 
 describe('429 handling', () => {
@@ -65,9 +69,19 @@ describe('429 handling', () => {
   test("sends at Knock's tier rates without tripping the limiter", async () => {
     const limited = await emulatorFor({ rateLimits: true });
     try {
-      await using knock = knockDestination({ apiKey: API_KEY, baseUrl: limited.url, dispatcher: capturingDispatcher(limited.url), bulk: { pollIntervalMs: 50 } });
+      await using knock = knockDestination({
+        apiKey: API_KEY,
+        baseUrl: limited.url,
+        dispatcher: capturingDispatcher(limited.url),
+        bulk: { pollIntervalMs: 50 },
+      });
       const r = await sync(knock, usersTarget(), many(150));
-      const r2 = await sync(knock, usersTarget(), many(2100).map((c) => ({ ...c, action: 'change' as const })), { concurrency: 32 });
+      const r2 = await sync(
+        knock,
+        usersTarget(),
+        many(2100).map((c) => ({ ...c, action: 'change' as const })),
+        { concurrency: 32 },
+      );
       expect(r.failed.length + r2.failed.length).toBe(0);
       expect(limited.control.requests().filter((e) => e.status === 429)).toEqual([]);
     } finally {
@@ -91,7 +105,11 @@ describe('server failures', () => {
 
   test('ends a persistent storm within breaker.maxWaitMs: waiting rows fail as circuit_open, singles and bulk alike', async () => {
     emulator.control.addFault({ match: '*', status: 500, count: null });
-    await using knock = destination(emulator, { breaker: { failureThreshold: 3, cooldownMs: 100, maxCooldownMs: 200, maxWaitMs: 600 }, retry: { maxAttempts: 6, baseMs: 10, capMs: 50 }, bulk: { singleOnlySeconds: 0 } });
+    await using knock = destination(emulator, {
+      breaker: { failureThreshold: 3, cooldownMs: 100, maxCooldownMs: 200, maxWaitMs: 600 },
+      retry: { maxAttempts: 6, baseMs: 10, capMs: 50 },
+      bulk: { singleOnlySeconds: 0 },
+    });
     const t0 = Date.now();
     const r = await sync(knock, usersTarget(), many(150));
     const elapsed = Date.now() - t0;
@@ -108,7 +126,10 @@ describe('server failures', () => {
     await using knock = destination(emulator, { retry: { maxAttempts: 3, baseMs: 5, capMs: 20 } });
     const r = await sync(knock, usersTarget(), many(2));
     expect(r.ok).toEqual([]);
-    expect(r.failed).toEqual([expect.objectContaining({ code: 'http_502', status: 502 }), expect.objectContaining({ code: 'http_502', status: 502 })]);
+    expect(r.failed).toEqual([
+      expect.objectContaining({ code: 'http_502', status: 502 }),
+      expect.objectContaining({ code: 'http_502', status: 502 }),
+    ]);
     expect(r.failed[0]!.message).toBe('[knock] HTTP 502 with a body that is not JSON');
     expect(writes()).toHaveLength(6);
   });
@@ -154,7 +175,12 @@ describe('server failures', () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
       {
-        await using knock = knockDestination({ apiKey: API_KEY, baseUrl: url, timeouts: { bodyMs: 300 }, retry: { baseMs: 10, capMs: 20 } });
+        await using knock = knockDestination({
+          apiKey: API_KEY,
+          baseUrl: url,
+          timeouts: { bodyMs: 300 },
+          retry: { baseMs: 10, capMs: 20 },
+        });
         const r = await sync(knock, usersTarget(), [add('u1')]);
         expect(r.ok).toEqual(['u1']);
         expect(calls).toBe(2);

@@ -7,9 +7,20 @@ import { knockDestination, type KnockOptions } from '../src/index.js';
 
 export const API_KEY = 'sk_test_SENTINEL_9f8e7d6c5b4a';
 
-export const usersTarget = (extra: Partial<SyncTarget> = {}): SyncTarget => ({ type: 'users', mode: 'upsert', onDelete: 'nothing', nulls: 'skip', ...extra });
+export const usersTarget = (extra: Partial<SyncTarget> = {}): SyncTarget => ({
+  type: 'users',
+  mode: 'upsert',
+  onDelete: 'nothing',
+  nulls: 'skip',
+  ...extra,
+});
 
-export const add = (key: string, payload: Record<string, unknown> = { name: `Name ${key}` }): Change => ({ action: 'add', key, payload, hash: 'h' });
+export const add = (key: string, payload: Record<string, unknown> = { name: `Name ${key}` }): Change => ({
+  action: 'add',
+  key,
+  payload,
+  hash: 'h',
+});
 export const change = (key: string, payload: Record<string, unknown>): Change => ({ action: 'change', key, payload, hash: 'h2' });
 export const remove = (key: string): Change => ({ action: 'remove', key, payload: null, hash: null });
 
@@ -40,7 +51,12 @@ export interface SyncResult {
 }
 
 /** What core's run loop does, minus the ledger: plan with the run totals, apply with bounded concurrency. */
-export async function sync(dest: Destination, target: SyncTarget, changes: Change[], options: { concurrency?: number; chunk?: number } = {}): Promise<SyncResult> {
+export async function sync(
+  dest: Destination,
+  target: SyncTarget,
+  changes: Change[],
+  options: { concurrency?: number; chunk?: number } = {},
+): Promise<SyncResult> {
   const totals = { add: 0, change: 0, remove: 0 };
   for (const c of changes) totals[c.action] += 1;
   const exchanges: HttpExchange[] = [];
@@ -101,7 +117,9 @@ export function capturingDispatcher(url: string): Dispatcher {
 /** Every request sent since the last call must validate against Knock's OpenAPI document. */
 export function expectValidRequests(): void {
   const sent = captured.splice(0, captured.length);
-  const problems = sent.flatMap((r) => validateKnockRequest({ method: r.method, path: r.path, body: r.body }).map((p) => `${r.method} ${r.path}: ${p}`));
+  const problems = sent.flatMap((r) =>
+    validateKnockRequest({ method: r.method, path: r.path, body: r.body }).map((p) => `${r.method} ${r.path}: ${p}`),
+  );
   expect(problems).toEqual([]);
 }
 

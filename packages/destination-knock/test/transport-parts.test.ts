@@ -11,7 +11,11 @@ describe('options', () => {
         return e;
       }
     })();
-    expect(isSyncError(error) && [error.code, error.message, error.adapter]).toEqual(['invalid_option', '[knock] option "apiKey": required', 'knock']);
+    expect(isSyncError(error) && [error.code, error.message, error.adapter]).toEqual([
+      'invalid_option',
+      '[knock] option "apiKey": required',
+      'knock',
+    ]);
   });
 
   test.each([

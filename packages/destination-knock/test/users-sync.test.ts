@@ -5,13 +5,17 @@ import { add, change, destination, getUser, remove, sync, useEmulator, usersTarg
 let emulator: RunningEmulator;
 useEmulator((e) => (emulator = e));
 
-const many = (n: number, prefix = 'u') => Array.from({ length: n }, (_, i) => add(`${prefix}${i}`, { name: `N${i}`, email: `u${i}@example.com` }));
+const many = (n: number, prefix = 'u') =>
+  Array.from({ length: n }, (_, i) => add(`${prefix}${i}`, { name: `N${i}`, email: `u${i}@example.com` }));
 const routes = () => emulator.control.requests().map((e) => e.route);
 
 describe('users upsert', () => {
   test('upserts a few users with single identify calls and percent-encoded ids', async () => {
     await using knock = destination(emulator);
-    const r = await sync(knock, usersTarget(), [add('u1', { name: 'Ann', email: 'ann@example.com', plan: 'pro' }), add('ü 2', { name: 'Bo' })]);
+    const r = await sync(knock, usersTarget(), [
+      add('u1', { name: 'Ann', email: 'ann@example.com', plan: 'pro' }),
+      add('ü 2', { name: 'Bo' }),
+    ]);
     expect(r.failed).toEqual([]);
     expect(r.ok.sort()).toEqual(['u1', 'ü 2']);
     expect(routes()).toEqual(['PUT /v1/users/{user_id}', 'PUT /v1/users/{user_id}']);
@@ -38,11 +42,16 @@ describe('users upsert', () => {
     const target = usersTarget();
     const totals = { add: 3000, change: 0, remove: 0 };
     const rows = many(3000);
-    const ops = [0, 1000, 2000].flatMap((i) => knock.plan(rows.slice(i, i + 1000), { target, totals }).operations).filter((o) => o.endpoint.includes('bulk'));
+    const ops = [0, 1000, 2000]
+      .flatMap((i) => knock.plan(rows.slice(i, i + 1000), { target, totals }).operations)
+      .filter((o) => o.endpoint.includes('bulk'));
     expect(ops.map((o) => o.changes.length)).toEqual([944, 944, 944]);
     const outcomes = await Promise.all(ops.map((op) => knock.apply(op, { target })));
     expect(outcomes.flatMap((o) => o.ok)).toHaveLength(3 * 944);
-    const sizes = emulator.control.requests().filter((e) => e.route === 'POST /v1/users/bulk/identify').map((e) => (e.body as { users: unknown[] }).users.length);
+    const sizes = emulator.control
+      .requests()
+      .filter((e) => e.route === 'POST /v1/users/bulk/identify')
+      .map((e) => (e.body as { users: unknown[] }).users.length);
     expect(sizes).toEqual([1000, 1000, 832]);
   });
 
@@ -64,15 +73,24 @@ describe('users upsert', () => {
     expect(await getUser(emulator, 'u1')).toMatchObject({ name, email: 'b@example.com' });
   });
 
-  test.each([['single', 3], ['bulk', 1500]] as const)('with nulls skip and send in %s mode the request bodies differ only in nulls', async (_mode, n) => {
+  test.each([
+    ['single', 3],
+    ['bulk', 1500],
+  ] as const)('with nulls skip and send in %s mode the request bodies differ only in nulls', async (_mode, n) => {
     await using knock = destination(emulator);
     const rows = Array.from({ length: n }, (_, i) => change(`n${i}`, { name: null, locale: 'en' }));
     await sync(knock, usersTarget({ nulls: 'send' }), rows);
-    const sent = emulator.control.requests().filter((e) => e.method !== 'GET').map((e) => JSON.stringify(e.body));
+    const sent = emulator.control
+      .requests()
+      .filter((e) => e.method !== 'GET')
+      .map((e) => JSON.stringify(e.body));
     expect(sent.every((b) => b.includes('"name":null'))).toBe(true);
     emulator.control.clearRequests();
     await sync(knock, usersTarget({ nulls: 'skip' }), rows);
-    const skipped = emulator.control.requests().filter((e) => e.method !== 'GET').map((e) => JSON.stringify(e.body));
+    const skipped = emulator.control
+      .requests()
+      .filter((e) => e.method !== 'GET')
+      .map((e) => JSON.stringify(e.body));
     expect(skipped.some((b) => b.includes('name'))).toBe(false);
   });
 });
@@ -100,7 +118,11 @@ describe('users on removal', () => {
     await using knock = destination(emulator);
     await sync(knock, usersTarget(), many(300));
     emulator.control.clearRequests();
-    const r = await sync(knock, usersTarget({ onDelete: 'delete' }), many(300).map((c) => remove(c.key)));
+    const r = await sync(
+      knock,
+      usersTarget({ onDelete: 'delete' }),
+      many(300).map((c) => remove(c.key)),
+    );
     expect(r.ok).toHaveLength(300);
     expect(routes()).toContain('POST /v1/users/bulk/delete');
     expect(await getUser(emulator, 'u123')).toBeUndefined();

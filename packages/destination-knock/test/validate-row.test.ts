@@ -125,6 +125,10 @@ describe('validateRow', () => {
   });
 
   test('reports every bad field of a row', () => {
-    expect(issuesOf({ email: 'x', timezone: 'y', locale: '!!' }).map((i) => i.field).sort()).toEqual(['email', 'locale', 'timezone']);
+    expect(
+      issuesOf({ email: 'x', timezone: 'y', locale: '!!' })
+        .map((i) => i.field)
+        .sort(),
+    ).toEqual(['email', 'locale', 'timezone']);
   });
 });

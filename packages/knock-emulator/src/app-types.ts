@@ -27,9 +27,4 @@ export interface RouteContext {
 export type RouteHandler = (ctx: RouteContext) => Response | Promise<Response>;
 
 /** Registers a Knock route: method, Knock path template (`/v1/users/{user_id}`), rate tier, handler. */
-export type RegisterRoute = (
-  method: 'GET' | 'PUT' | 'POST' | 'DELETE',
-  template: string,
-  tier: number,
-  handler: RouteHandler,
-) => void;
+export type RegisterRoute = (method: 'GET' | 'PUT' | 'POST' | 'DELETE', template: string, tier: number, handler: RouteHandler) => void;

@@ -117,7 +117,14 @@ export class BulkQueue {
    * pending (an eager job must not overtake one) and no rollback in the last second.
    */
   canApplyEagerly(): boolean {
-    return this.eager === this.pending.size && performance.now() >= this.eagerPausedUntil && !this.faults.stall && !this.faults.holdPolls && this.failIds === undefined && this.failJobsLeft === 0;
+    return (
+      this.eager === this.pending.size &&
+      performance.now() >= this.eagerPausedUntil &&
+      !this.faults.stall &&
+      !this.faults.holdPolls &&
+      this.failIds === undefined &&
+      this.failJobsLeft === 0
+    );
   }
 
   /**

@@ -32,7 +32,11 @@ export interface EmulatedRoute {
  * Routes that cannot observe stored data, so they leave eager bulk jobs in place (eager-apply.ts): the
  * bulk upserts themselves and bulk-operation polls. Every other route settles them first.
  */
-const LEAVES_EAGER_JOBS = new Set(['POST /v1/users/bulk/identify', 'POST /v1/objects/{collection}/bulk/set', 'GET /v1/bulk_operations/{id}']);
+const LEAVES_EAGER_JOBS = new Set([
+  'POST /v1/users/bulk/identify',
+  'POST /v1/objects/{collection}/bulk/set',
+  'GET /v1/bulk_operations/{id}',
+]);
 
 /** `Authorization: Bearer <key>` (compiled once). */
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
@@ -126,7 +130,12 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator & { rout
         if (fault.delayMs) await sleep(fault.delayMs);
         if (fault.reset === 'before' && destroySocket(c)) return c.body(null, 500);
         if (fault.status !== undefined && !fault.afterApply) {
-          return faultResponse(c, fault.status, { mode: state.options.rateLimitHeaders, rateLimitCode: switches.rateLimitCode, retryAfterMs: fault.retryAfterMs, body: fault.body });
+          return faultResponse(c, fault.status, {
+            mode: state.options.rateLimitHeaders,
+            rateLimitCode: switches.rateLimitCode,
+            retryAfterMs: fault.retryAfterMs,
+            body: fault.body,
+          });
         }
       }
       const env = authenticate(c);
@@ -140,7 +149,12 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator & { rout
       const response = await handler({ c, env, state });
       if (fault?.reset === 'after') c.set('resetAfter', true);
       if (fault?.status !== undefined && fault.afterApply) {
-        return faultResponse(c, fault.status, { mode: state.options.rateLimitHeaders, rateLimitCode: switches.rateLimitCode, retryAfterMs: fault.retryAfterMs, body: fault.body });
+        return faultResponse(c, fault.status, {
+          mode: state.options.rateLimitHeaders,
+          rateLimitCode: switches.rateLimitCode,
+          retryAfterMs: fault.retryAfterMs,
+          body: fault.body,
+        });
       }
       return response;
     });

@@ -60,7 +60,13 @@ function deepMergeLogged(target: JsonObject, source: JsonObject, log: UndoLog): 
  * every change. Returns the record, or `undefined` (having changed nothing) for an item the eager path
  * does not handle: `created_at`, `channel_data` or `preferences` in the item, or a pending delayed delete.
  */
-export function eagerUpsert(map: Map<string, RecipientRecord>, id: string, input: JsonObject, collection: string | undefined, log: UndoLog): RecipientRecord | undefined {
+export function eagerUpsert(
+  map: Map<string, RecipientRecord>,
+  id: string,
+  input: JsonObject,
+  collection: string | undefined,
+  log: UndoLog,
+): RecipientRecord | undefined {
   if (input['created_at'] !== undefined || input['channel_data'] !== undefined || input['preferences'] !== undefined) return undefined;
   let record = map.get(id);
   if (record === undefined) {

@@ -38,11 +38,15 @@ export function faultResponse(
   const s = status as 500;
   if (status === 429) {
     for (const [k, v] of Object.entries(retryHeaders(options.mode, options.retryAfterMs ?? 1000))) c.header(k, v);
-    return options.body !== undefined ? c.body(options.body, s, { 'content-type': 'application/json' }) : c.json(rateLimitBody(options.rateLimitCode), s);
+    return options.body !== undefined
+      ? c.body(options.body, s, { 'content-type': 'application/json' })
+      : c.json(rateLimitBody(options.rateLimitCode), s);
   }
   const title = HTML_TITLES[status];
   if (title) {
-    const text = options.body ?? `<html>\r\n<head><title>${status} ${title}</title></head>\r\n<body>\r\n<center><h1>${status} ${title}</h1></center>\r\n</body>\r\n</html>\r\n`;
+    const text =
+      options.body ??
+      `<html>\r\n<head><title>${status} ${title}</title></head>\r\n<body>\r\n<center><h1>${status} ${title}</h1></center>\r\n</body>\r\n</html>\r\n`;
     return c.body(text, s, { 'content-type': 'text/html' });
   }
   if (options.body !== undefined) return c.body(options.body, s, { 'content-type': 'application/json' });

@@ -137,7 +137,14 @@ function mergeProps(props: JsonObject, input: JsonObject, dropNulls: boolean): v
     // An unchanged scalar keeps the stored value: no write, and the parsed copy dies young (GC).
     const current = props[key];
     if (value === current) continue;
-    if (typeof value === 'object' && value !== null && typeof current === 'object' && current !== null && !Array.isArray(value) && !Array.isArray(current)) {
+    if (
+      typeof value === 'object' &&
+      value !== null &&
+      typeof current === 'object' &&
+      current !== null &&
+      !Array.isArray(value) &&
+      !Array.isArray(current)
+    ) {
       deepMerge(current as JsonObject, value as JsonObject, dropNulls);
     } else props[key] = value;
   }

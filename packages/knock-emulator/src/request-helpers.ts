@@ -29,7 +29,9 @@ export async function readObject(c: Context<AppEnv>, emptyOk: boolean): Promise<
   const { value, bytes, text } = await readJson(c);
   if (value === undefined && emptyOk) return { value: {}, bytes: 2, text: '{}' };
   if (!isPlainObject(value)) {
-    throw KnockHttpError.invalid([value === undefined ? required('body') : { field: 'body', message: 'must be an object', type: 'object' }]);
+    throw KnockHttpError.invalid([
+      value === undefined ? required('body') : { field: 'body', message: 'must be an object', type: 'object' },
+    ]);
   }
   return { value, bytes, text };
 }
@@ -64,7 +66,10 @@ export function requireIdList(value: unknown, field: string): string[] {
   if (value.length > MAX_BATCH) throw KnockHttpError.invalid([tooMany(field)]);
   const errors: FieldError[] = [];
   value.forEach((id, i) => {
-    if (typeof id !== 'string' || id === '') errors.push(id === '' || id == null ? required(`${field}[${i}]`) : { field: `${field}[${i}]`, message: 'must be a string', type: 'string' });
+    if (typeof id !== 'string' || id === '')
+      errors.push(
+        id === '' || id == null ? required(`${field}[${i}]`) : { field: `${field}[${i}]`, message: 'must be a string', type: 'string' },
+      );
   });
   if (errors.length) throw KnockHttpError.invalid(errors);
   return value as string[];

@@ -32,7 +32,9 @@ export function toSnapshot(state: EmulatorState): string {
   for (const env of state.environments.values()) {
     environments[env.id] = {
       users: [...env.users.values()].filter((r) => !r.deleting).map(strip),
-      collections: Object.fromEntries([...env.collections].map(([name, map]) => [name, [...map.values()].filter((r) => !r.deleting).map(strip)])),
+      collections: Object.fromEntries(
+        [...env.collections].map(([name, map]) => [name, [...map.values()].filter((r) => !r.deleting).map(strip)]),
+      ),
       audiences: [...env.audiences.values()].map((a) => ({ key: a.key, createdAt: a.createdAt, members: [...a.members.values()] })),
       bulkOperations: [...env.bulkOperations.values()].map(({ apply: _a, timer: _t, ...op }) => op),
       entries: env.entries,
@@ -92,10 +94,12 @@ export async function persist(state: EmulatorState, dataDir: string, debounceMs:
   const write = (): void => {
     timer = undefined;
     const text = toSnapshot(state);
-    writing = writing.then(async () => {
-      await writeFile(`${file}.tmp`, text);
-      await rename(`${file}.tmp`, file);
-    }).catch(() => {});
+    writing = writing
+      .then(async () => {
+        await writeFile(`${file}.tmp`, text);
+        await rename(`${file}.tmp`, file);
+      })
+      .catch(() => {});
   };
   state.onChange = () => {
     if (!timer) {

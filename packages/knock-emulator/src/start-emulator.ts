@@ -31,7 +31,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const persistence = state.options.dataDir ? await persist(state, state.options.dataDir, state.options.persistDebounceMs) : undefined;
   // `tenants/bulk/delete` carries up to 1,000 `tenant_ids[]` in the query string (reference §7): more
   // than Node's default 16 kB header limit.
-  const server = createAdaptorServer({ fetch: emulator.app.fetch, hostname: '127.0.0.1', serverOptions: { maxHeaderSize: 1024 * 1024 } }) as Server;
+  const server = createAdaptorServer({
+    fetch: emulator.app.fetch,
+    hostname: '127.0.0.1',
+    serverOptions: { maxHeaderSize: 1024 * 1024 },
+  }) as Server;
   // Sockets destroyed by reset faults must not crash the process.
   server.on('clientError', (_error, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {

@@ -16,24 +16,38 @@ describe('audiences', () => {
     const { knock, http } = await start();
     await knock.users.update('u1', { name: 'Ann', plan: 'free' } as never);
     const res = await http('POST', '/v1/audiences/vip/members?create_audience=true', {
-      body: { members: [{ user: { id: 'u1', plan: 'pro' } }, { user: { id: 'u1' }, tenant: 'acme' }, { user: { id: 'u2', email: 'b@example.com' } }] },
+      body: {
+        members: [
+          { user: { id: 'u1', plan: 'pro' } },
+          { user: { id: 'u1' }, tenant: 'acme' },
+          { user: { id: 'u2', email: 'b@example.com' } },
+        ],
+      },
     });
     expect([res.status, res.text]).toEqual([204, '']);
     expect(await knock.users.get('u1')).toMatchObject({ name: 'Ann', plan: 'pro' });
     const list = await knock.audiences.listMembers('vip');
     expect(list.entries).toHaveLength(3);
-    expect(list.entries.find((m) => m.tenant === 'acme')).toMatchObject({ __typename: 'AudienceMember', user_id: 'u1', user: { id: 'u1', name: 'Ann' } });
+    expect(list.entries.find((m) => m.tenant === 'acme')).toMatchObject({
+      __typename: 'AudienceMember',
+      user_id: 'u1',
+      user: { id: 'u1', name: 'Ann' },
+    });
     expect(list.page_info).toMatchObject({ after: null });
   });
 
   test('only new (user, tenant) tuples are entry events; re-adding is not', async () => {
     const { knock, http, emulator } = await start();
-    const add = (members: Array<{ user: { id: string }; tenant?: string }>) => knock.audiences.addMembers('vip', { members, create_audience: true });
+    const add = (members: Array<{ user: { id: string }; tenant?: string }>) =>
+      knock.audiences.addMembers('vip', { members, create_audience: true });
     await add([{ user: { id: 'u1' } }]);
     await add([{ user: { id: 'u1' } }, { user: { id: 'u1' }, tenant: 't1' }]);
     await add([{ user: { id: 'u1' }, tenant: 't1' }]);
     const entries = emulator.control.audienceEntries('vip');
-    expect(entries.map((e) => [e.user_id, e.tenant])).toEqual([['u1', null], ['u1', 't1']]);
+    expect(entries.map((e) => [e.user_id, e.tenant])).toEqual([
+      ['u1', null],
+      ['u1', 't1'],
+    ]);
     const viaHttp = await http('GET', '/__emulator/audiences/vip/entries');
     expect((viaHttp.body as { entries: unknown[] }).entries).toHaveLength(2);
     const otherEnv = await http('GET', '/__emulator/audiences/vip/entries', { key: 'sk_test_other' });
@@ -42,18 +56,27 @@ describe('audiences', () => {
 
   test('remove takes a JSON body or ?members=<JSON>; without tenant only the tenant-less membership goes', async () => {
     const { knock, http } = await start();
-    await knock.audiences.addMembers('vip', { create_audience: true, members: [{ user: { id: 'u1' } }, { user: { id: 'u1' }, tenant: 't1' }, { user: { id: 'u2' } }, { user: { id: 'u3' } }] });
+    await knock.audiences.addMembers('vip', {
+      create_audience: true,
+      members: [{ user: { id: 'u1' } }, { user: { id: 'u1' }, tenant: 't1' }, { user: { id: 'u2' } }, { user: { id: 'u3' } }],
+    });
     await knock.audiences.removeMembers('vip', { members: [{ user: { id: 'u1' } }] });
     const query = encodeURIComponent(JSON.stringify([{ user: { id: 'u2' } }]));
     const res = await http('DELETE', `/v1/audiences/vip/members?members=${query}`);
     expect([res.status, res.text]).toEqual([204, '']);
     const left = (await knock.audiences.listMembers('vip')).entries.map((m) => [m.user_id, m.tenant]);
-    expect(left).toEqual([['u1', 't1'], ['u3', null]]);
+    expect(left).toEqual([
+      ['u1', 't1'],
+      ['u3', null],
+    ]);
   });
 
   test('the removeWithoutTenant "all" switch removes every membership of the user', async () => {
     await withHarness({ switches: { removeWithoutTenant: 'all' } }, async ({ knock }) => {
-      await knock.audiences.addMembers('vip', { create_audience: true, members: [{ user: { id: 'u1' } }, { user: { id: 'u1' }, tenant: 't1' }] });
+      await knock.audiences.addMembers('vip', {
+        create_audience: true,
+        members: [{ user: { id: 'u1' } }, { user: { id: 'u1' }, tenant: 't1' }],
+      });
       await knock.audiences.removeMembers('vip', { members: [{ user: { id: 'u1' } }] });
       expect((await knock.audiences.listMembers('vip')).entries).toEqual([]);
     });

@@ -14,7 +14,12 @@ describe('authentication', () => {
     const { http } = await start();
     const res = await http('GET', '/v1/users', { key: null, headers: authorization ? { authorization } : {} });
     expect(res.status).toBe(401);
-    expect(res.body).toEqual({ code: 'api_key_missing', message: 'The API key is missing or invalid.', status: 401, type: 'authentication_error' });
+    expect(res.body).toEqual({
+      code: 'api_key_missing',
+      message: 'The API key is missing or invalid.',
+      status: 401,
+      type: 'authentication_error',
+    });
     expect(res.headers.get('x-request-id')).toBeTruthy();
   });
 
@@ -56,7 +61,11 @@ describe('environments', () => {
 
   test('createEmulatorApp serves the same API through app.request()', async () => {
     const app = createEmulatorApp({ rateLimits: false });
-    const res = await app.request('/v1/users/u1', { method: 'PUT', headers: { authorization: 'Bearer sk_test_1', 'content-type': 'application/json' }, body: '{"name":"A"}' });
+    const res = await app.request('/v1/users/u1', {
+      method: 'PUT',
+      headers: { authorization: 'Bearer sk_test_1', 'content-type': 'application/json' },
+      body: '{"name":"A"}',
+    });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ id: 'u1', name: 'A' });
   });
@@ -69,7 +78,9 @@ describe('route table', () => {
     for (const route of routes) {
       const path = route.template.replace(/\{(\w+)\}/g, 'x');
       const found = knockOpenApi().match(route.method, path);
-      expect(found?.template.replace(/\{(\w+)\}/g, '{}'), `${route.method} ${route.template}`).toBe(route.template.replace(/\{(\w+)\}/g, '{}'));
+      expect(found?.template.replace(/\{(\w+)\}/g, '{}'), `${route.method} ${route.template}`).toBe(
+        route.template.replace(/\{(\w+)\}/g, '{}'),
+      );
       expect(found?.tier, `${route.method} ${route.template}`).toBe(route.tier);
     }
   });

@@ -17,7 +17,6 @@ describe('bulk operations', () => {
     });
     expect([...seen]).toEqual(['queued', 'processing', 'completed']);
     expect(Date.parse(done.completed_at!)).toBeGreaterThanOrEqual(Date.parse(done.started_at!));
-
   });
 
   test('an unknown bulk operation is 404', async () => {
@@ -32,7 +31,15 @@ describe('bulk operations', () => {
       const current = await knock.bulkOperations.get(op.id);
       return current.status === 'completed' && current;
     });
-    expect(done).toMatchObject({ processed_rows: 3, success_count: 1, error_count: 2, error_items: [{ id: 'bad/id', collection: null }, { id: 'x'.repeat(300), collection: null }] });
+    expect(done).toMatchObject({
+      processed_rows: 3,
+      success_count: 1,
+      error_count: 2,
+      error_items: [
+        { id: 'bad/id', collection: null },
+        { id: 'x'.repeat(300), collection: null },
+      ],
+    });
   });
 
   test('the sync switch rejects the whole request with 422 instead', async () => {
@@ -79,7 +86,12 @@ describe('bulk faults', () => {
     emulator.control.setBulkFaults({ failItemIds: ['u2', 'u3'] });
     const op = await knock.users.bulk.identify({ users: [{ id: 'u1' }, { id: 'u2' }, { id: 'u3' }] });
     emulator.control.flushBulk();
-    expect(await knock.bulkOperations.get(op.id)).toMatchObject({ status: 'completed', success_count: 1, error_count: 2, error_items: [{ id: 'u2' }, { id: 'u3' }] });
+    expect(await knock.bulkOperations.get(op.id)).toMatchObject({
+      status: 'completed',
+      success_count: 1,
+      error_count: 2,
+      error_items: [{ id: 'u2' }, { id: 'u3' }],
+    });
     await expect(knock.users.get('u2')).rejects.toMatchObject({ status: 404 });
     expect((await knock.users.get('u1')).id).toBe('u1');
   });
@@ -97,7 +109,6 @@ describe('bulk faults', () => {
     await expect(knock.users.get('j1')).rejects.toMatchObject({ status: 404 });
   });
 });
-
 
 describe('jobs apply when they complete (bulk upserts are merged early and rolled back when observed)', () => {
   const done = async (h: Awaited<ReturnType<typeof start>>, id: string) =>

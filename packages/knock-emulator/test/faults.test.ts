@@ -70,7 +70,9 @@ describe('status faults', () => {
       emulator.control.addFault({ status: 429, retryAfterMs: 2500 });
       const res = await http('GET', '/v1/users');
       expect(res.status).toBe(429);
-      const got = Object.fromEntries(['retry-after', 'retry-after-ms'].flatMap((h) => (res.headers.get(h) ? [[h, res.headers.get(h)]] : [])));
+      const got = Object.fromEntries(
+        ['retry-after', 'retry-after-ms'].flatMap((h) => (res.headers.get(h) ? [[h, res.headers.get(h)]] : [])),
+      );
       expect(got).toEqual(headers);
     });
   });
@@ -165,7 +167,15 @@ describe('control over HTTP', () => {
     await http('GET', '/v1/users?page_size=5&include[]=preferences');
     const log = (await http('GET', '/__emulator/requests')).body as { requests: Array<Record<string, unknown>>; last: number };
     expect(log.requests).toHaveLength(2);
-    expect(log.requests[0]).toMatchObject({ seq: 1, method: 'PUT', path: '/v1/users/u1', query: '', route: 'PUT /v1/users/{user_id}', status: 200, bodyBytes: 12 });
+    expect(log.requests[0]).toMatchObject({
+      seq: 1,
+      method: 'PUT',
+      path: '/v1/users/u1',
+      query: '',
+      route: 'PUT /v1/users/{user_id}',
+      status: 200,
+      bodyBytes: 12,
+    });
     expect(log.requests[1]).toMatchObject({ method: 'GET', query: 'page_size=5&include[]=preferences', bodyBytes: 0 });
     expect(Date.parse(log.requests[0]!['time'] as string)).not.toBeNaN();
     await http('GET', '/v1/users/u1');

@@ -8,7 +8,11 @@ export interface Harness {
   emulator: RunningEmulator;
   knock: Knock;
   /** Raw HTTP with an API key; every response is checked against the OpenAPI document too. */
-  http(method: string, path: string, init?: { body?: unknown; rawBody?: string; key?: string | null; headers?: Record<string, string> }): Promise<{ status: number; headers: Headers; body: unknown; text: string }>;
+  http(
+    method: string,
+    path: string,
+    init?: { body?: unknown; rawBody?: string; key?: string | null; headers?: Record<string, string> },
+  ): Promise<{ status: number; headers: Headers; body: unknown; text: string }>;
   /** OpenAPI problems seen so far (asserted empty after each test). */
   issues: string[];
   /** Number of responses checked. */
@@ -42,11 +46,13 @@ export async function harness(options: EmulatorOptions = {}, sdk: { maxRetries?:
     const html = response.headers.has('x-emulator-fault') && type?.includes('text/html');
     if (!html) {
       count++;
-      for (const issue of validateKnockResponse({ method, path, status: response.status, body })) issues.push(`${method} ${path} ${response.status}: ${issue}`);
+      for (const issue of validateKnockResponse({ method, path, status: response.status, body }))
+        issues.push(`${method} ${path} ${response.status}: ${issue}`);
     }
     // Requests the emulator accepted must be valid by the document too (the Census `?members=` form is the documented exception).
     if (response.status < 300 && !url.searchParams.has('members')) {
-      for (const issue of validateKnockRequest({ method, path, query: url.searchParams, body: requestBody })) issues.push(`request ${method} ${path}: ${issue}`);
+      for (const issue of validateKnockRequest({ method, path, query: url.searchParams, body: requestBody }))
+        issues.push(`request ${method} ${path}: ${issue}`);
     }
     return { text, body };
   };
@@ -57,7 +63,13 @@ export async function harness(options: EmulatorOptions = {}, sdk: { maxRetries?:
     await check(request.method, new URL(request.url), bodyText ? JSON.parse(bodyText) : undefined, response);
     return response;
   };
-  const knock = new Knock({ apiKey: sdk.key ?? KEY, baseURL: emulator.url, maxRetries: sdk.maxRetries ?? 0, fetch: fetchChecked, logLevel: 'off' });
+  const knock = new Knock({
+    apiKey: sdk.key ?? KEY,
+    baseURL: emulator.url,
+    maxRetries: sdk.maxRetries ?? 0,
+    fetch: fetchChecked,
+    logLevel: 'off',
+  });
   const h: Harness = {
     emulator,
     knock,
@@ -106,7 +118,11 @@ export async function until<T>(fn: () => T | Promise<T>, ms = 3000): Promise<Exc
 }
 
 /** Runs `fn` against a harness with special options, then closes it and checks the OpenAPI issues. */
-export async function withHarness(options: EmulatorOptions, fn: (h: Harness) => Promise<void>, sdk: { maxRetries?: number; key?: string } = {}): Promise<void> {
+export async function withHarness(
+  options: EmulatorOptions,
+  fn: (h: Harness) => Promise<void>,
+  sdk: { maxRetries?: number; key?: string } = {},
+): Promise<void> {
   const h = await harness(options, sdk);
   try {
     await fn(h);

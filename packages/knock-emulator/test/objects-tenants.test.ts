@@ -7,7 +7,13 @@ describe('objects', () => {
   test('set upserts with deep merge and nests properties under `properties`', async () => {
     const { knock } = await start();
     const first = await knock.objects.set('projects', 'p1', { name: 'Apollo', config: { a: 1 } } as never);
-    expect(first).toMatchObject({ __typename: 'Object', id: 'p1', collection: 'projects', properties: { name: 'Apollo', config: { a: 1 } }, created_at: null });
+    expect(first).toMatchObject({
+      __typename: 'Object',
+      id: 'p1',
+      collection: 'projects',
+      properties: { name: 'Apollo', config: { a: 1 } },
+      created_at: null,
+    });
     expect(first).not.toHaveProperty('name');
     const second = await knock.objects.set('projects', 'p1', { config: { b: 2 }, name: null } as never);
     expect(second.properties).toEqual({ name: null, config: { a: 1, b: 2 } });
@@ -95,9 +101,18 @@ describe('tenants', () => {
 
   test('bulk delete without tenant_ids[] or with more than 1,000 is 422', async () => {
     const { http } = await start();
-    expect((await http('POST', '/v1/tenants/bulk/delete')).body).toMatchObject({ status: 422, errors: [{ field: 'tenant_ids', type: 'required' }] });
+    expect((await http('POST', '/v1/tenants/bulk/delete')).body).toMatchObject({
+      status: 422,
+      errors: [{ field: 'tenant_ids', type: 'required' }],
+    });
     const many = Array.from({ length: 1001 }, (_, i) => `tenant_ids[]=t${i}`).join('&');
-    expect((await http('POST', `/v1/tenants/bulk/delete?${many}`)).body).toMatchObject({ status: 422, errors: [{ field: 'tenant_ids', type: 'length' }] });
-    expect((await http('POST', '/v1/tenants/bulk/set', { body: { tenants: [{ name: 'x' }] } })).body).toMatchObject({ status: 422, errors: [{ field: 'tenants[0].id' }] });
+    expect((await http('POST', `/v1/tenants/bulk/delete?${many}`)).body).toMatchObject({
+      status: 422,
+      errors: [{ field: 'tenant_ids', type: 'length' }],
+    });
+    expect((await http('POST', '/v1/tenants/bulk/set', { body: { tenants: [{ name: 'x' }] } })).body).toMatchObject({
+      status: 422,
+      errors: [{ field: 'tenants[0].id' }],
+    });
   });
 });

@@ -18,8 +18,14 @@ describe('persistence', () => {
     const first = await startEmulator({ port: 0, dataDir: dir, rateLimits: false });
     await fetch(`${first.url}/v1/users/u1`, { method: 'PUT', headers: auth, body: '{"name":"Ann"}' });
     await fetch(`${first.url}/v1/objects/teams/t1`, { method: 'PUT', headers: auth, body: '{"name":"T"}' });
-    await fetch(`${first.url}/v1/audiences/vip/members?create_audience=true`, { method: 'POST', headers: auth, body: '{"members":[{"user":{"id":"u1"}}]}' });
-    const op = (await (await fetch(`${first.url}/v1/users/bulk/identify`, { method: 'POST', headers: auth, body: '{"users":[{"id":"u2"}]}' })).json()) as { id: string };
+    await fetch(`${first.url}/v1/audiences/vip/members?create_audience=true`, {
+      method: 'POST',
+      headers: auth,
+      body: '{"members":[{"user":{"id":"u1"}}]}',
+    });
+    const op = (await (
+      await fetch(`${first.url}/v1/users/bulk/identify`, { method: 'POST', headers: auth, body: '{"users":[{"id":"u2"}]}' })
+    ).json()) as { id: string };
     await first.close();
     await first.close();
     const file = await readFile(join(dir, 'knock-emulator.json'), 'utf8');
@@ -29,9 +35,15 @@ describe('persistence', () => {
     try {
       expect(await (await fetch(`${second.url}/v1/users/u1`, { headers: auth })).json()).toMatchObject({ name: 'Ann' });
       expect(await (await fetch(`${second.url}/v1/users/u2`, { headers: auth })).json()).toMatchObject({ id: 'u2' });
-      expect(await (await fetch(`${second.url}/v1/objects/teams/t1`, { headers: auth })).json()).toMatchObject({ properties: { name: 'T' } });
-      expect(await (await fetch(`${second.url}/v1/audiences/vip/members`, { headers: auth })).json()).toMatchObject({ entries: [{ user_id: 'u1' }] });
-      expect(await (await fetch(`${second.url}/v1/bulk_operations/${op.id}`, { headers: auth })).json()).toMatchObject({ status: 'completed' });
+      expect(await (await fetch(`${second.url}/v1/objects/teams/t1`, { headers: auth })).json()).toMatchObject({
+        properties: { name: 'T' },
+      });
+      expect(await (await fetch(`${second.url}/v1/audiences/vip/members`, { headers: auth })).json()).toMatchObject({
+        entries: [{ user_id: 'u1' }],
+      });
+      expect(await (await fetch(`${second.url}/v1/bulk_operations/${op.id}`, { headers: auth })).json()).toMatchObject({
+        status: 'completed',
+      });
     } finally {
       await second.close();
     }

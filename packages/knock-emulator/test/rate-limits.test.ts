@@ -48,7 +48,12 @@ describe('rate limits (on by default)', () => {
       await http('POST', '/v1/users/bulk/identify', { body });
       const limited = await http('POST', '/v1/users/bulk/identify', { body });
       expect(limited.status).toBe(429);
-      expect(limited.body).toEqual({ code: 'rate_limit_exceeded', message: 'Rate limit exceeded, please retry later', status: 429, type: 'api_error' });
+      expect(limited.body).toEqual({
+        code: 'rate_limit_exceeded',
+        message: 'Rate limit exceeded, please retry later',
+        status: 429,
+        type: 'api_error',
+      });
       expect(Number(limited.headers.get('retry-after'))).toBe(1);
       expect(emulator.control.requests().at(-1)?.fault).toBe('rate-limit');
     });

@@ -6,10 +6,24 @@ const start = freshHarness();
 describe('users', () => {
   test('identify upserts with deep merge, keeps null, flattens custom properties and returns 200', async () => {
     const { knock } = await start();
-    const created = await knock.users.update('u1', { name: 'Ann', email: 'ann@example.com', plan: 'pro', address: { city: 'Oslo', zip: '0150' } } as never);
+    const created = await knock.users.update('u1', {
+      name: 'Ann',
+      email: 'ann@example.com',
+      plan: 'pro',
+      address: { city: 'Oslo', zip: '0150' },
+    } as never);
     expect(created).toMatchObject({ __typename: 'User', id: 'u1', name: 'Ann', plan: 'pro', address: { city: 'Oslo' }, created_at: null });
-    const updated = await knock.users.update('u1', { address: { city: 'Bergen' }, plan: null, created_at: '2024-01-02T03:04:05Z' } as never);
-    expect(updated).toMatchObject({ name: 'Ann', plan: null, address: { city: 'Bergen', zip: '0150' }, created_at: '2024-01-02T03:04:05Z' });
+    const updated = await knock.users.update('u1', {
+      address: { city: 'Bergen' },
+      plan: null,
+      created_at: '2024-01-02T03:04:05Z',
+    } as never);
+    expect(updated).toMatchObject({
+      name: 'Ann',
+      plan: null,
+      address: { city: 'Bergen', zip: '0150' },
+      created_at: '2024-01-02T03:04:05Z',
+    });
     expect(Object.keys(updated)).toContain('plan');
     expect(Date.parse(updated.updated_at)).toBeGreaterThanOrEqual(Date.parse(created.updated_at));
     expect(await knock.users.get('u1')).toEqual(updated);
@@ -17,7 +31,10 @@ describe('users', () => {
 
   test('channel_data and preferences are stored apart from properties', async () => {
     const { knock } = await start();
-    const user = await knock.users.update('u1', { channel_data: { 'c1': { tokens: ['t'] } }, preferences: { default: { workflows: { w: true } } } } as never);
+    const user = await knock.users.update('u1', {
+      channel_data: { c1: { tokens: ['t'] } },
+      preferences: { default: { workflows: { w: true } } },
+    } as never);
     expect(user).not.toHaveProperty('channel_data');
     const page = await knock.users.list({ include: ['preferences'] });
     expect(page.entries[0]).toMatchObject({ id: 'u1', preferences: { default: { workflows: { w: true } } } });
@@ -27,7 +44,12 @@ describe('users', () => {
     const { http } = await start();
     const res = await http('GET', '/v1/users/ghost');
     expect(res.status).toBe(404);
-    expect(res.body).toEqual({ code: 'resource_missing', message: 'The resource you requested does not exist', status: 404, type: 'api_error' });
+    expect(res.body).toEqual({
+      code: 'resource_missing',
+      message: 'The resource you requested does not exist',
+      status: 404,
+      type: 'api_error',
+    });
   });
 
   test('list walks cursor pages of at most page_size and ends with after = null', async () => {
@@ -67,7 +89,12 @@ describe('users', () => {
 
   test('bulk identify and bulk delete are asynchronous bulk operations', async () => {
     const { knock } = await start();
-    const op = await knock.users.bulk.identify({ users: [{ id: 'b1', name: 'One' }, { id: 'b2', email: 'two@example.com' }] });
+    const op = await knock.users.bulk.identify({
+      users: [
+        { id: 'b1', name: 'One' },
+        { id: 'b2', email: 'two@example.com' },
+      ],
+    });
     expect(op).toMatchObject({ __typename: 'BulkOperation', status: 'queued', estimated_total_rows: 2, processed_rows: 0 });
     await expect(knock.users.get('b1')).rejects.toMatchObject({ status: 404 });
     const done = await until(async () => {

@@ -56,7 +56,9 @@ export function duckdbSource(options: DuckdbSourceOptions): Source {
     const ext = extname(path).toLowerCase();
     const reader = READERS[ext];
     if (!reader)
-      throw new SyncError('invalid_option', `[duckdb] option "tables.${name}": ${file} is not .csv, .tsv, .parquet, .json or .ndjson`, { adapter: 'duckdb' });
+      throw new SyncError('invalid_option', `[duckdb] option "tables.${name}": ${file} is not .csv, .tsv, .parquet, .json or .ndjson`, {
+        adapter: 'duckdb',
+      });
     // CSV dialect is fixed rather than sniffed: DuckDB's sniffer can silently fall back to one column on a
     // ragged file (a partial, wrong read). Types are still detected.
     const args =
@@ -70,12 +72,19 @@ export function duckdbSource(options: DuckdbSourceOptions): Source {
   const attach = async (connection: DuckDBConnection): Promise<void> => {
     for (const t of files) {
       if (!existsSync(t.path))
-        throw new SyncError('source_failed', `[duckdb] table "${t.name}": file not found: ${t.file}`, { adapter: 'duckdb', details: { table: t.name, file: t.file } });
+        throw new SyncError('source_failed', `[duckdb] table "${t.name}": file not found: ${t.file}`, {
+          adapter: 'duckdb',
+          details: { table: t.name, file: t.file },
+        });
       try {
         await connection.run(`CREATE OR REPLACE TEMP VIEW ${ident(t.name)} AS SELECT * FROM ${t.reader}(${literal(t.path)}${t.args})`);
       } catch (e) {
         const where = t.reader === 'read_csv' ? await firstCsvReject(connection, t.path, t.args) : undefined;
-        throw new SyncError('source_failed', `[duckdb] table "${t.name}" (${t.file})${where ?? `: ${firstLine(e)}`}`, { adapter: 'duckdb', details: { table: t.name, file: t.file }, cause: e });
+        throw new SyncError('source_failed', `[duckdb] table "${t.name}" (${t.file})${where ?? `: ${firstLine(e)}`}`, {
+          adapter: 'duckdb',
+          details: { table: t.name, file: t.file },
+          cause: e,
+        });
       }
     }
   };
@@ -95,7 +104,10 @@ export function duckdbSource(options: DuckdbSourceOptions): Source {
     async describe(sql): Promise<Column[]> {
       const c = await ownConnection();
       const r = await c.runAndReadAll(`DESCRIBE (${sql})`);
-      return (r.getRowObjectsJson() as Record<string, unknown>[]).map((x) => ({ name: String(x.column_name), type: String(x.column_type) }));
+      return (r.getRowObjectsJson() as Record<string, unknown>[]).map((x) => ({
+        name: String(x.column_name),
+        type: String(x.column_type),
+      }));
     },
     async *read(sql, opts = {}) {
       const c = await ownConnection();

@@ -56,14 +56,19 @@ describe('duckdbSource', () => {
     );
   });
 
-  test.each([
-    ['a missing file', { users: 'nope.csv' }, /\[duckdb\] table "users": file not found: nope\.csv/],
-  ])('fails clearly on %s', async (_n, tables, message) => {
-    await expect(query(tables, 'select 1')).rejects.toThrow(message);
-  });
+  test.each([['a missing file', { users: 'nope.csv' }, /\[duckdb\] table "users": file not found: nope\.csv/]])(
+    'fails clearly on %s',
+    async (_n, tables, message) => {
+      await expect(query(tables, 'select 1')).rejects.toThrow(message);
+    },
+  );
 
   test.each([
-    ['an unsupported extension', { users: 'users.xlsx' }, '[duckdb] option "tables.users": users.xlsx is not .csv, .tsv, .parquet, .json or .ndjson'],
+    [
+      'an unsupported extension',
+      { users: 'users.xlsx' },
+      '[duckdb] option "tables.users": users.xlsx is not .csv, .tsv, .parquet, .json or .ndjson',
+    ],
     ['a bad table name', { 'my-users': 'u.csv' }, /\[duckdb\] option "tables\.my-users": a table name/],
     ['an unknown CSV option', { users: { file: 'u.csv', sep: ';' } }, /\[duckdb\] option "tables\.users"/],
   ])('rejects %s when created', (_n, tables, message) => {

@@ -47,7 +47,18 @@ export interface OpenApiValidator {
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const DROP = new Set(['example', 'examples', 'discriminator', 'xml', 'externalDocs', 'deprecated', 'readOnly', 'writeOnly', 'title', 'description']);
+const DROP = new Set([
+  'example',
+  'examples',
+  'discriminator',
+  'xml',
+  'externalDocs',
+  'deprecated',
+  'readOnly',
+  'writeOnly',
+  'title',
+  'description',
+]);
 
 /**
  * Turns an OpenAPI 3.0 schema into JSON Schema for ajv: `nullable: true` becomes a `null` type (or
@@ -61,7 +72,8 @@ export function toJsonSchema(schema: unknown, refBase: string): unknown {
   for (const [key, value] of Object.entries(schema)) {
     if (key.startsWith('x-') || DROP.has(key) || key === 'nullable') continue;
     if (key === '$ref' && typeof value === 'string') out[key] = value.startsWith('#') ? `${refBase}${value}` : value;
-    else if (key === 'properties' && isObject(value)) out[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJsonSchema(v, refBase)]));
+    else if (key === 'properties' && isObject(value))
+      out[key] = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJsonSchema(v, refBase)]));
     else if (key === 'enum' || key === 'required' || key === 'default' || key === 'const') out[key] = value;
     else out[key] = toJsonSchema(value, refBase);
   }
@@ -89,13 +101,20 @@ const ERROR_SCHEMA = {
     type: { type: 'string' },
     errors: {
       type: 'array',
-      items: { type: 'object', required: ['field', 'message', 'type'], properties: { field: { type: 'string' }, message: { type: 'string' }, type: { type: 'string' } } },
+      items: {
+        type: 'object',
+        required: ['field', 'message', 'type'],
+        properties: { field: { type: 'string' }, message: { type: 'string' }, type: { type: 'string' } },
+      },
     },
   },
 };
 
 const formatErrors = (where: string, errors: ErrorObject[] | null | undefined): string[] =>
-  (errors ?? []).map((e) => `${where}${e.instancePath}: ${e.message ?? 'invalid'}${e.params && 'allowedValues' in e.params ? ` (${(e.params['allowedValues'] as unknown[]).join(', ')})` : ''}`);
+  (errors ?? []).map(
+    (e) =>
+      `${where}${e.instancePath}: ${e.message ?? 'invalid'}${e.params && 'allowedValues' in e.params ? ` (${(e.params['allowedValues'] as unknown[]).join(', ')})` : ''}`,
+  );
 
 function queryEntries(query: OpenApiRequest['query'], path: string): Array<[string, string]> {
   const entries: Array<[string, string]> = [];
@@ -166,7 +185,13 @@ export function createOpenApiValidator(doc: Json): OpenApiValidator {
       if (!ok) continue;
       bestLiteral = t.literal;
       const tier = operation['x-ratelimit-tier'];
-      best = { template: t.template, operationId: String(operation['operationId']), params, tier: typeof tier === 'number' ? tier : undefined, operation };
+      best = {
+        template: t.template,
+        operationId: String(operation['operationId']),
+        params,
+        tier: typeof tier === 'number' ? tier : undefined,
+        operation,
+      };
     }
     return best;
   };
@@ -225,12 +250,15 @@ export function createOpenApiValidator(doc: Json): OpenApiValidator {
     const found = match(response.method, response.path);
     if (!found) return [`no operation for ${response.method.toUpperCase()} ${response.path.split('?')[0]}`];
     const responses = (found.operation['responses'] ?? {}) as Json;
-    const documented = (responses[String(response.status)] ?? responses[`${String(response.status)[0]}XX`] ?? responses['default']) as Json | undefined;
+    const documented = (responses[String(response.status)] ?? responses[`${String(response.status)[0]}XX`] ?? responses['default']) as
+      Json | undefined;
     const empty = response.body === undefined || response.body === '' || response.body === null;
     if (!documented) {
       if (response.status < 400) return [`status ${response.status} is not documented for ${found.operationId}`];
       const fn = compile('error', ERROR_SCHEMA);
-      return fn(response.body) ? [] : formatErrors('body', fn.errors).concat(typeof response.body === 'string' ? ['body: is not JSON'] : []);
+      return fn(response.body)
+        ? []
+        : formatErrors('body', fn.errors).concat(typeof response.body === 'string' ? ['body: is not JSON'] : []);
     }
     const schema = ((documented['content'] as Json | undefined)?.['application/json'] as Json | undefined)?.['schema'];
     if (!schema) return empty ? [] : [`body: status ${response.status} of ${found.operationId} has no body`];

@@ -118,7 +118,13 @@ export function registerAudienceRoutes(route: RegisterRoute): void {
     const audience = ctx.env.audiences.get(ctx.c.req.param('key') ?? '');
     if (!audience) throw KnockHttpError.notFound();
     const users = ctx.env.users;
-    const toJson = (m: Membership) => ({ __typename: 'AudienceMember', added_at: m.addedAt, user_id: m.userId, user: memberUser(users, m), tenant: m.tenant });
+    const toJson = (m: Membership) => ({
+      __typename: 'AudienceMember',
+      added_at: m.addedAt,
+      user_id: m.userId,
+      user: memberUser(users, m),
+      tenant: m.tenant,
+    });
     const switches = ctx.state.options.switches;
     if (switches.audienceListPagination === 'paginate') {
       const page = paginate(audience.members.values(), (m) => memberKey(m.userId, m.tenant), ctx.c.req.query(), switches);

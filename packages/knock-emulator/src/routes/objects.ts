@@ -61,7 +61,16 @@ export function registerObjectRoutes(route: RegisterRoute): void {
     const ruleErrors = checkItems(ctx, objects, 'objects');
     const env = ctx.env;
     const reparse = () => (JSON.parse(text) as { objects: JsonObject[] }).objects;
-    return bulkUpsert(ctx, 'objects.set', () => env.collection(collection), objects as JsonObject[], ruleErrors, bytes, collection, reparse);
+    return bulkUpsert(
+      ctx,
+      'objects.set',
+      () => env.collection(collection),
+      objects as JsonObject[],
+      ruleErrors,
+      bytes,
+      collection,
+      reparse,
+    );
   });
 
   // §3.4 bulk delete: the limit is not stated; 1,000 assumed (UNCONFIRMED).

@@ -27,7 +27,12 @@ export function getOrThrow(map: Map<string, RecipientRecord>, id: string): Recip
  * Deletes a record; with the `deleteVisibilityMs` switch it stays readable that long (Knock deletes
  * "can take up to 10 minutes", §2.4). Returns false when it did not exist.
  */
-export function deleteRecord(ctx: RouteContext | { state: RouteContext['state'] }, map: Map<string, RecipientRecord>, id: string, after?: () => void): boolean {
+export function deleteRecord(
+  ctx: RouteContext | { state: RouteContext['state'] },
+  map: Map<string, RecipientRecord>,
+  id: string,
+  after?: () => void,
+): boolean {
   const record = map.get(id);
   if (!record || record.deleting) return Boolean(record);
   const delay = ctx.state.options.switches.deleteVisibilityMs;
@@ -73,7 +78,11 @@ export function checkItems(ctx: RouteContext, items: unknown[], field: string): 
     }
     const id = item['id'];
     if (typeof id !== 'string' || id === '') {
-      blank.push(id === undefined || id === null || id === '' ? required(`${field}[${i}].id`) : { field: `${field}[${i}].id`, message: 'must be a string', type: 'string' });
+      blank.push(
+        id === undefined || id === null || id === ''
+          ? required(`${field}[${i}].id`)
+          : { field: `${field}[${i}].id`, message: 'must be a string', type: 'string' },
+      );
       continue;
     }
     // The common case (a short id without '/' or '#') builds no field name (hot path).
@@ -110,31 +119,37 @@ export function bulkUpsert(
   const measure = bodyBytes > MAX_PROPERTY_BYTES;
   const rules = ruleErrors.size > 0;
   /** The ordinary apply, at the job's due time. Hot path (bench/emulator.ts): one tight loop, no per-item closures. */
-  const applyLater = (pending: JsonObject[]): BulkApply => (fail) => {
-    const target = map();
-    const errors: BulkErrorItem[] = [];
-    let success = 0;
-    const ctxUpsert: UpsertContext = { now: new Date().toISOString(), dropNulls, inputBytes, checkMerged: false };
-    if (collection !== undefined) ctxUpsert.collection = collection;
-    for (let i = 0; i < pending.length; i++) {
-      const item = pending[i]!;
-      const id = item['id'] as string;
-      if ((rules && ruleErrors.has(i)) || (fail !== undefined && fail.has(id)) || (measure && Buffer.byteLength(JSON.stringify(item)) > MAX_PROPERTY_BYTES)) {
-        errors.push({ id, collection: errorCollection });
-        continue;
+  const applyLater =
+    (pending: JsonObject[]): BulkApply =>
+    (fail) => {
+      const target = map();
+      const errors: BulkErrorItem[] = [];
+      let success = 0;
+      const ctxUpsert: UpsertContext = { now: new Date().toISOString(), dropNulls, inputBytes, checkMerged: false };
+      if (collection !== undefined) ctxUpsert.collection = collection;
+      for (let i = 0; i < pending.length; i++) {
+        const item = pending[i]!;
+        const id = item['id'] as string;
+        if (
+          (rules && ruleErrors.has(i)) ||
+          (fail !== undefined && fail.has(id)) ||
+          (measure && Buffer.byteLength(JSON.stringify(item)) > MAX_PROPERTY_BYTES)
+        ) {
+          errors.push({ id, collection: errorCollection });
+          continue;
+        }
+        const record = target.get(id);
+        if (record !== undefined) {
+          mergeIntoRecipient(record, item, ctxUpsert);
+          success++;
+          continue;
+        }
+        const result = upsertRecipient(target, id, item, ctxUpsert);
+        if ('field' in result) errors.push({ id, collection: errorCollection });
+        else success++;
       }
-      const record = target.get(id);
-      if (record !== undefined) {
-        mergeIntoRecipient(record, item, ctxUpsert);
-        success++;
-        continue;
-      }
-      const result = upsertRecipient(target, id, item, ctxUpsert);
-      if ('field' in result) errors.push({ id, collection: errorCollection });
-      else success++;
-    }
-    return { success, errors };
-  };
+      return { success, errors };
+    };
   const bulk = ctx.state.bulk;
   if (reparse && !measure && !dropNulls && bulk.canApplyEagerly()) {
     // Eager path (see eager-apply.ts): merge now with an undo log, so the parsed items die young.

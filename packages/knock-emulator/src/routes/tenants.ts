@@ -56,7 +56,15 @@ export function registerTenantRoutes(route: RegisterRoute): void {
     const tenants = requireArray(value, 'tenants').map((t) => (typeof t === 'string' ? { id: t } : t));
     const ruleErrors = checkItems(ctx, tenants, 'tenants');
     const env = ctx.env;
-    return bulkUpsert(ctx, 'tenants.set', () => env.collection(TENANTS), tenants.filter(isPlainObject) as JsonObject[], ruleErrors, bytes, undefined);
+    return bulkUpsert(
+      ctx,
+      'tenants.set',
+      () => env.collection(TENANTS),
+      tenants.filter(isPlainObject) as JsonObject[],
+      ruleErrors,
+      bytes,
+      undefined,
+    );
   });
 
   // §7: ids travel in the query string as `tenant_ids[]`, with no body.

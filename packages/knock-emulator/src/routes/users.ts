@@ -90,7 +90,14 @@ export function registerUserRoutes(route: RegisterRoute): void {
     const ids = requireIdList(value['user_ids'], 'user_ids');
     const env = ctx.env;
     strictIds(ctx, ids, 'user_ids');
-    return bulkDelete(ctx, 'users.delete', () => env.users, ids, undefined, (id) => forgetMemberships(env, id));
+    return bulkDelete(
+      ctx,
+      'users.delete',
+      () => env.users,
+      ids,
+      undefined,
+      (id) => forgetMemberships(env, id),
+    );
   });
 }
 

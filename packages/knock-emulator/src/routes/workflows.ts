@@ -26,8 +26,10 @@ function identifyInline(ctx: RouteContext, body: JsonObject): void {
   const tenant = body['tenant'];
   const tenants = ctx.env.collection(TENANTS);
   // An unknown tenant id on a trigger creates a stub tenant (https://docs.knock.app/multi-tenancy/overview).
-  if (typeof tenant === 'string' && !tenants.has(tenant)) upsertRecipient(tenants, tenant, {}, { now, dropNulls, inputBytes: 0, collection: TENANTS });
-  if (isPlainObject(tenant) && typeof tenant['id'] === 'string') upsertRecipient(tenants, tenant['id'], tenant, { now, dropNulls, inputBytes: 0, collection: TENANTS });
+  if (typeof tenant === 'string' && !tenants.has(tenant))
+    upsertRecipient(tenants, tenant, {}, { now, dropNulls, inputBytes: 0, collection: TENANTS });
+  if (isPlainObject(tenant) && typeof tenant['id'] === 'string')
+    upsertRecipient(tenants, tenant['id'], tenant, { now, dropNulls, inputBytes: 0, collection: TENANTS });
 }
 
 /**
@@ -64,7 +66,8 @@ export function registerWorkflowRoutes(route: RegisterRoute): void {
     const { value } = await readObject(c, false);
     const recipients = value['recipients'];
     if (!Array.isArray(recipients)) throw KnockHttpError.invalid([required('recipients')]);
-    if (recipients.length > 1000) throw KnockHttpError.invalid([{ field: 'recipients', message: 'should have at most 1000 item(s)', type: 'length' }]);
+    if (recipients.length > 1000)
+      throw KnockHttpError.invalid([{ field: 'recipients', message: 'should have at most 1000 item(s)', type: 'length' }]);
     identifyInline(ctx, value);
     const runId = randomUUID();
     env.triggers.push({ workflow, workflow_run_id: runId, at: new Date().toISOString(), body: value });
