@@ -60,6 +60,21 @@ describe('objects and audiences through the CLI', () => {
     expect((await get('/v1/objects/companies/globex')).body.properties.plan).toBe('enterprise');
   });
 
+  test('an audience that does not exist (and createAudience off) fails the run before any write, naming the fix', async () => {
+    const dir = copy('audiences');
+    writeFileSync(
+      join(dir, 'sync.yaml'),
+      readFileSync(join(dir, 'sync.yaml'), 'utf8').replace('createAudience: true', 'createAudience: false'),
+    );
+    const r = await run(join(dir, 'sync.yaml'));
+    expect(r.code).toBe(3);
+    expect(r.summary).toMatchObject({
+      status: 'failed',
+      error: { code: 'destination_failed', message: '[knock] the audience does not exist (create it in Knock or set createAudience)' },
+    });
+    expect(emulator.control.requests().filter((x) => x.method !== 'GET')).toHaveLength(0);
+  });
+
   test('examples/audiences adds members with tenants, upserts their fields, and removes rows leaving the model', async () => {
     const dir = copy('audiences');
     const first = await run(join(dir, 'sync.yaml'));

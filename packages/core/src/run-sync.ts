@@ -235,6 +235,10 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     }
 
     stopIfAborted();
+    // Before the first call, and only when there is something to send (an unchanged run sends nothing):
+    // the destination can refuse a rejected key or a missing target (e.g. an audience) with one clear error.
+    if (!dryRun && counts.add + counts.change + counts.remove > 0 && options.destination.check)
+      await options.destination.check(spec.target, options.hardSignal ? { signal: options.hardSignal } : {});
     const inner = { plan: 0, commit: 0 };
     await phase(
       'send',
