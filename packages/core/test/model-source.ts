@@ -1,4 +1,5 @@
-import type { Source } from '../src/index.js';
+import { afterEach } from 'vitest';
+import { openDuckdbLedger, type DuckdbLedger, type Source } from '../src/index.js';
 
 /** A model row of the tests' `people` table; `null` is SQL NULL. */
 export interface PersonRow {
@@ -33,3 +34,17 @@ export function tableSource(rows: readonly PersonRow[]): Source {
 
 /** What the memory destination should hold for a model row mapped with `{ email, plan }`. */
 export const expectedRecord = (r: PersonRow): Record<string, unknown> => ({ email: r.email, plan: r.plan === undefined ? 'free' : r.plan });
+
+/** Opens ledgers (in memory by default) that are closed after each test. */
+export function trackLedgers(): (path?: string) => Promise<DuckdbLedger> {
+  let ledgers: DuckdbLedger[] = [];
+  afterEach(async () => {
+    for (const l of ledgers) await l.close();
+    ledgers = [];
+  });
+  return async (path = ':memory:') => {
+    const l = await openDuckdbLedger({ path });
+    ledgers.push(l);
+    return l;
+  };
+}

@@ -2,17 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { afterEach, describe, expect, test } from 'vitest';
-import {
-  configHash,
-  memoryDestination,
-  openDuckdbLedger,
-  runSync,
-  syncSpecFieldsSchema,
-  toSyncSpec,
-  type DuckdbLedger,
-} from '../src/index.js';
-import { tableSource } from './model-source.js';
+import { describe, expect, test } from 'vitest';
+import { configHash, memoryDestination, runSync, syncSpecFieldsSchema, toSyncSpec } from '../src/index.js';
+import { tableSource, trackLedgers } from './model-source.js';
 
 const spec = (over: Record<string, unknown> = {}) =>
   toSyncSpec(
@@ -25,16 +17,7 @@ const spec = (over: Record<string, unknown> = {}) =>
   );
 const people = (n: number, plan = 'free') => Array.from({ length: n }, (_, i) => ({ id: `u${i}`, email: `u${i}@example.com`, plan }));
 
-let ledgers: DuckdbLedger[] = [];
-const open = async (path = ':memory:') => {
-  const l = await openDuckdbLedger({ path });
-  ledgers.push(l);
-  return l;
-};
-afterEach(async () => {
-  for (const l of ledgers) await l.close();
-  ledgers = [];
-});
+const open = trackLedgers();
 
 describe('run safety', () => {
   test('an abort while the model query runs interrupts it, diffs nothing and sends nothing', async () => {

@@ -2,35 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
-import {
-  memoryDestination,
-  openDuckdbLedger,
-  runSync,
-  toSyncSpec,
-  syncSpecFieldsSchema,
-  type Source,
-  type DuckdbLedger,
-} from '../src/index.js';
-
-/** A source whose table `people` holds the given rows (id, email, plan, note). */
-function tableSource(rows: { id: string | null; email: string | null; plan?: string; note?: string }[]): Source {
-  return {
-    name: 'inline',
-    describe: async () => [],
-    read: async function* () {},
-    async attach(conn) {
-      await conn.run(`CREATE OR REPLACE TEMP TABLE people (id VARCHAR, email VARCHAR, plan VARCHAR, note VARCHAR)`);
-      if (rows.length === 0) return;
-      const ap = await conn.createAppender('people', 'main', 'temp');
-      for (const r of rows) {
-        for (const v of [r.id, r.email, r.plan ?? 'free', r.note ?? '']) v === null ? ap.appendNull() : ap.appendVarchar(v);
-        ap.endRow();
-      }
-      ap.closeSync();
-    },
-  };
-}
+import { describe, expect, test } from 'vitest';
+import { memoryDestination, openDuckdbLedger, runSync, toSyncSpec, syncSpecFieldsSchema } from '../src/index.js';
+import { tableSource, trackLedgers } from './model-source.js';
 
 const people = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `u${i}`, email: `u${i}@example.com`, plan: 'free' }));
 const spec = (over: Record<string, unknown> = {}) =>
@@ -43,16 +17,7 @@ const spec = (over: Record<string, unknown> = {}) =>
     }),
   );
 
-let ledgers: DuckdbLedger[] = [];
-const ledger = async (path = ':memory:') => {
-  const l = await openDuckdbLedger({ path });
-  ledgers.push(l);
-  return l;
-};
-afterEach(async () => {
-  for (const l of ledgers) await l.close();
-  ledgers = [];
-});
+const ledger = trackLedgers();
 
 describe('runSync', () => {
   test('sends every row on the first run and nothing on an unchanged second run', async () => {
@@ -250,7 +215,6 @@ describe('runSync', () => {
     );
     expect(child.stdout.trim()).toBe('locked');
     await first.close();
-    ledgers = [];
     await (await ledger(file)).close();
   });
 });

@@ -1,5 +1,6 @@
 import type { JsonObject } from './deep-merge.js';
 import type { RecipientRecord } from './environment.js';
+import { skipped } from './recipients.js';
 
 /**
  * Eager bulk upserts (the throughput path, bench/emulator.ts). A bulk job's items are merged into the
@@ -20,23 +21,6 @@ const hasOwn = (o: object, key: string): boolean => Object.prototype.hasOwnPrope
 
 function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Keys of a body that are not properties (same as `upsertRecipient`). */
-function skipped(key: string): boolean {
-  switch (key) {
-    case 'id':
-    case '__typename':
-    case 'updated_at':
-    case 'collection':
-    case 'created_at':
-    case 'channel_data':
-    case 'preferences':
-    case '__proto__':
-      return true;
-    default:
-      return false;
-  }
 }
 
 function deepMergeLogged(target: JsonObject, source: JsonObject, log: UndoLog): void {

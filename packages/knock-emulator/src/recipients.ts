@@ -27,7 +27,7 @@ export function checkId(id: unknown, field: string, rules: boolean): FieldError 
  * Keys of a request body that are not stored as properties. A `switch` on (internalized) property
  * names compiles to pointer comparisons: several times faster than a dictionary lookup (hot path).
  */
-function skipped(key: string): boolean {
+export function skipped(key: string): boolean {
   switch (key) {
     case 'id':
     case '__typename':
