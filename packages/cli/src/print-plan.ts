@@ -77,6 +77,11 @@ export function formatPlan(config: LoadedConfig, r: RunResult, meta: { version: 
       `  Estimated send ≈ ${est}s (calls to different endpoints run side by side), plus Knock's processing of bulk operations (polled, not estimated).`,
     );
   }
+  for (const g of r.guards) {
+    const text = `! ${g.message}; \`syncline run\` will refuse this sync`;
+    const line = '─'.repeat(Math.min(100, text.length + 2));
+    out.push('', p.yellow(`┌${line}┐`), p.yellow(`│ ${text} │`), p.yellow(`└${line}┘`));
+  }
   const v = verbs(config);
   out.push(
     '',
@@ -109,6 +114,7 @@ export function planJson(config: LoadedConfig, r: RunResult, meta: { version: st
       ...(c.action === 'change' ? { unchanged_fields: c.unchangedFields } : {}),
     })),
     invalid: r.invalid.map((i) => ({ key: i.key, field: i.field, rule: i.rule, message: i.message })),
+    guards: r.guards,
     error: r.error ?? null,
   };
 }

@@ -60,6 +60,27 @@ describe('objects and audiences through the CLI', () => {
     expect((await get('/v1/objects/companies/globex')).body.properties.plan).toBe('enterprise');
   });
 
+  test('a mass delete is shown as a warning by plan and refused by run (exit 3, nothing deleted)', async () => {
+    const dir = copy('objects');
+    const config = join(dir, 'sync.yaml');
+    await run(config);
+    writeFileSync(
+      join(dir, 'companies.csv'),
+      readFileSync(join(dir, 'companies.csv'), 'utf8')
+        .split('\n')
+        .filter((l) => !/^(hooli|acme),/.test(l))
+        .join('\n'),
+    );
+    const io = captureIo(env);
+    expect(await main(['plan', config], io)).toBe(0);
+    expect(io.out()).toContain("! 2 removals = 40% of the synced rows, above this sync's limit (20%)");
+    expect(io.out()).toMatch(/`syncline run` will refuse this sync/);
+    expect(io.out()).toMatch(/Plan: 0 to set, 0 to change, 2 to delete\./);
+    const refused = captureIo(env);
+    expect(await main(['run', config], refused)).toBe(3);
+    expect((await get('/v1/objects/companies/acme')).status).toBe(200);
+  });
+
   test('an audience that does not exist (and createAudience off) fails the run before any write, naming the fix', async () => {
     const dir = copy('audiences');
     writeFileSync(

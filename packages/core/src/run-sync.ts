@@ -84,6 +84,8 @@ export interface RunResult {
   preview: PreviewChange[];
   invalid: (RowIssue & { seq?: number })[];
   failures: RowFailure[];
+  /** Dry run: the guards a run would refuse on (empty model, mass delete), with their messages. */
+  guards: { code: string; message: string }[];
   error?: { code: string; message: string; details?: Record<string, unknown> | undefined };
 }
 
@@ -130,6 +132,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     preview: [],
     invalid: [],
     failures: [],
+    guards: [],
   };
   const phase = async <T>(name: PhaseName, fn: () => Promise<T>, detail?: (v: T) => Record<string, unknown>): Promise<T> => {
     emit({ type: 'phase', name, status: 'start' });
@@ -217,18 +220,26 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
 
     const t = spec.target;
     const removalsSent = t.onDelete === 'delete' || (t.type === 'audiences' && t.mode === 'add') ? counts.remove : 0;
+    const refusals: SyncError[] = [];
     if (!options.allowMassDelete && rows === 0 && snapshotSize > 0)
-      throw new SyncError(
-        'guard_empty_model',
-        `the model returned 0 rows but ${snapshotSize} were synced before; refusing (use --allow-mass-delete if intended)`,
-        { details: { snapshot: snapshotSize } },
+      refusals.push(
+        new SyncError(
+          'guard_empty_model',
+          `the model returned 0 rows but ${snapshotSize} were synced before; refusing (use --allow-mass-delete if intended)`,
+          { details: { snapshot: snapshotSize } },
+        ),
       );
     if (!options.allowMassDelete && snapshotSize > 0 && removalsSent / snapshotSize > spec.maxDeleteShare)
-      throw new SyncError(
-        'guard_mass_delete',
-        `${removalsSent} removals = ${pct(removalsSent / snapshotSize)} of the synced rows, above this sync's limit (${pct(spec.maxDeleteShare)}); refusing (use --allow-mass-delete if intended)`,
-        { details: { removals: removalsSent, snapshot: snapshotSize, maxDeleteShare: spec.maxDeleteShare } },
+      refusals.push(
+        new SyncError(
+          'guard_mass_delete',
+          `${removalsSent} removals = ${pct(removalsSent / snapshotSize)} of the synced rows, above this sync's limit (${pct(spec.maxDeleteShare)}); refusing (use --allow-mass-delete if intended)`,
+          { details: { removals: removalsSent, snapshot: snapshotSize, maxDeleteShare: spec.maxDeleteShare } },
+        ),
       );
+    // A dry run shows what a run would refuse (and still computes the plan); a run refuses before any call.
+    if (refusals.length && !dryRun) throw refusals[0]!;
+    result.guards = refusals.map((e) => ({ code: e.code, message: e.message }));
     if (!dryRun) {
       if (result.mappingChanged) await ledger.setMeta('mapping_resend', salt);
       await ledger.setMeta('config_hash', salt);

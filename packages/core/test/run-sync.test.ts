@@ -145,6 +145,17 @@ describe('runSync', () => {
     expect(mass.error).toMatchObject({ code: 'guard_mass_delete' });
     expect(mass.error?.message).toMatch(/3 removals = 30% of the synced rows, above this sync's limit \(20%\)/);
     expect(dest.records.size).toBe(10);
+    // A dry run computes the plan and names the guard a run would refuse on.
+    const preview = await runSync({
+      spec: spec({ onDelete: 'delete' }),
+      source: tableSource(people(7)),
+      destination: dest,
+      ledger: l,
+      dryRun: true,
+    });
+    expect(preview.error).toBeUndefined();
+    expect(preview.rows.removed).toBe(3);
+    expect(preview.guards).toEqual([{ code: 'guard_mass_delete', message: expect.stringMatching(/^3 removals = 30% of the synced rows/) }]);
     const allowed = await runSync({
       spec: spec({ onDelete: 'delete' }),
       source: tableSource(people(7)),
