@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { isSyncError, type SyncTarget } from '@syncline/core';
 import type { RunningEmulator } from '@syncline/knock-emulator';
 import { describe, expect, test } from 'vitest';
-import { API_KEY, add, capturedHeaders, change, destination, getUser, remove, sync, useEmulator } from './support.js';
+import { API_KEY, add, audience, capturedHeaders, change, destination, getUser, remove, sync, useEmulator } from './support.js';
 
 let emulator: RunningEmulator;
 useEmulator((e) => (emulator = e));
@@ -14,14 +14,6 @@ const objects = (extra: Partial<SyncTarget> = {}): SyncTarget => ({
   onDelete: 'nothing',
   nulls: 'skip',
   collection: 'projects',
-  ...extra,
-});
-const audience = (mode: 'add' | 'remove', extra: Partial<SyncTarget> = {}): SyncTarget => ({
-  type: 'audiences',
-  mode,
-  onDelete: 'nothing',
-  nulls: 'skip',
-  audience: 'vips',
   ...extra,
 });
 const bulkOnly = { bulk: { pollIntervalMs: 20, maxPollIntervalMs: 50, singleOnlySeconds: 0 } };

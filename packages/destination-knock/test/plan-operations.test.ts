@@ -1,5 +1,6 @@
 import type { Change, SyncTarget } from '@syncline/core';
 import fc from 'fast-check';
+import { audience } from './support.js';
 import { describe, expect, test } from 'vitest';
 import { encodeId, idProblem, planOperations, type KnockOpData } from '../src/index.js';
 
@@ -7,14 +8,6 @@ const tiers = { 1: 1, 2: 5, 3: 60, 4: 200, 5: 1000 };
 const opts = { tiers, singleOnlySeconds: 1.5 };
 const users: SyncTarget = { type: 'users', mode: 'upsert', onDelete: 'delete', nulls: 'skip' };
 const objects: SyncTarget = { type: 'objects', mode: 'upsert', onDelete: 'delete', nulls: 'skip', collection: 'projects' };
-const audience = (mode: 'add' | 'remove', extra: Partial<SyncTarget> = {}): SyncTarget => ({
-  type: 'audiences',
-  mode,
-  onDelete: 'nothing',
-  nulls: 'skip',
-  audience: 'vips',
-  ...extra,
-});
 
 const add = (key: string, payload: Record<string, unknown> = { name: key }): Change => ({ action: 'add', key, payload, hash: 'h' });
 const remove = (key: string): Change => ({ action: 'remove', key, payload: null, hash: null });

@@ -7,6 +7,15 @@ import { knockDestination, type KnockOptions } from '../src/index.js';
 
 export const API_KEY = 'sk_test_SENTINEL_9f8e7d6c5b4a';
 
+/** An audience sync target for the audience `vips`. */
+export const audience = (mode: 'add' | 'remove', extra: Partial<SyncTarget> = {}): SyncTarget => ({
+  type: 'audiences',
+  mode,
+  onDelete: 'nothing',
+  nulls: 'skip',
+  audience: 'vips',
+  ...extra,
+});
 export const usersTarget = (extra: Partial<SyncTarget> = {}): SyncTarget => ({
   type: 'users',
   mode: 'upsert',
