@@ -3,9 +3,10 @@ import { Hono, type Context } from 'hono';
 import type { AppEnv, RegisterRoute } from './app-types.js';
 import { createControl, registerControlRoutes, type EmulatorControl } from './emulator-control.js';
 import { EmulatorState } from './emulator-state.js';
-import { faultResponse, rateLimitBody, retryHeaders } from './fault-response.js';
+import { faultResponse, rateLimitBody, retryHeaders, shouldRetryValue } from './fault-response.js';
 import { KnockHttpError } from './knock-http-error.js';
 import { resolveOptions, type EmulatorOptions } from './options.js';
+import { requestIds } from './request-ids.js';
 import { registerAudienceRoutes } from './routes/audiences.js';
 import { registerBulkOperationRoutes } from './routes/bulk-operations.js';
 import { registerObjectRoutes } from './routes/objects.js';
@@ -70,6 +71,8 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator & { rout
     c.header('x-request-id', requestId);
     await next();
     if (c.get('resetAfter')) destroySocket(c);
+    if (state.options.shouldRetryHeader && c.res.status >= 400 && !c.res.headers.has('x-should-retry'))
+      c.res.headers.set('x-should-retry', shouldRetryValue(c.res.status)!);
     const url = c.req.url;
     const pathStart = url.indexOf('/', url.indexOf('//') + 2);
     const q = url.indexOf('?', pathStart);
@@ -123,7 +126,9 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator & { rout
     app.on(method, template.replace(/\{(\w+)\}/g, ':$1'), async (c) => {
       c.set('route', name);
       if (settles) state.bulk.settle();
-      const fault = state.faults.idle ? undefined : state.faults.take(method, template);
+      const fault = state.faults.idle
+        ? undefined
+        : state.faults.take(method, template, state.faults.needsIds ? await requestIds(c) : undefined);
       if (fault) {
         c.set('fault', fault.source);
         c.header('x-emulator-fault', fault.source);
@@ -135,6 +140,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator & { rout
             rateLimitCode: switches.rateLimitCode,
             retryAfterMs: fault.retryAfterMs,
             body: fault.body,
+            shouldRetry: fault.shouldRetry,
           });
         }
       }
@@ -154,6 +160,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator & { rout
           rateLimitCode: switches.rateLimitCode,
           retryAfterMs: fault.retryAfterMs,
           body: fault.body,
+          shouldRetry: fault.shouldRetry,
         });
       }
       return response;

@@ -4,7 +4,7 @@ import type { BulkFaults } from './bulk-operation.js';
 import { environmentId, type EmulatorState } from './emulator-state.js';
 import type { AudienceEntryEvent, TriggerRecord } from './environment.js';
 import type { ActiveFault, FaultRule, RandomFaults } from './fault-injector.js';
-import type { RateLimitHeaderMode } from './options.js';
+import { RATE_LIMIT_HEADER_MODES, type RateLimitHeaderMode } from './options.js';
 import type { RequestLogEntry } from './request-log.js';
 
 /**
@@ -32,6 +32,8 @@ export interface EmulatorControl {
   pendingBulk(): number;
   /** Turns rate limiting on/off and sets the 429 header mode at runtime. */
   setRateLimits(settings: { enabled?: boolean; headers?: RateLimitHeaderMode }): void;
+  /** Sends (or stops sending) `x-should-retry` on every error response (option `shouldRetryHeader`). */
+  setShouldRetryHeader(enabled: boolean): void;
   /** Sets the bulk processing delay for jobs created from now on. */
   setBulkDelay(ms: number): void;
   /** The request log (only entries with `seq > since`). */
@@ -67,7 +69,13 @@ export function createControl(state: EmulatorState): EmulatorControl {
         state.rateLimits = enabled;
         state.limiter.clear();
       }
-      if (headers !== undefined) state.options.rateLimitHeaders = headers;
+      if (headers !== undefined) {
+        if (!RATE_LIMIT_HEADER_MODES.includes(headers)) throw new RangeError(`rateLimitHeaders: ${RATE_LIMIT_HEADER_MODES.join(' | ')}`);
+        state.options.rateLimitHeaders = headers;
+      }
+    },
+    setShouldRetryHeader: (enabled) => {
+      state.options.shouldRetryHeader = enabled;
     },
     setBulkDelay: (ms) => {
       state.bulk.delayMs = ms;
@@ -128,11 +136,21 @@ export function registerControlRoutes(app: Hono<AppEnv>, control: EmulatorContro
   });
   app.post(`${base}/bulk/flush`, (c) => c.json({ flushed: control.flushBulk({ force: c.req.query('force') === 'true' }) }));
   app.put(`${base}/settings`, async (c) => {
-    const body = (await json(c.req.raw)) as { rateLimits?: boolean; rateLimitHeaders?: RateLimitHeaderMode; bulkDelayMs?: number };
-    control.setRateLimits({
-      ...(body.rateLimits !== undefined ? { enabled: body.rateLimits } : {}),
-      ...(body.rateLimitHeaders !== undefined ? { headers: body.rateLimitHeaders } : {}),
-    });
+    const body = (await json(c.req.raw)) as {
+      rateLimits?: boolean;
+      rateLimitHeaders?: RateLimitHeaderMode;
+      shouldRetryHeader?: boolean;
+      bulkDelayMs?: number;
+    };
+    try {
+      control.setRateLimits({
+        ...(body.rateLimits !== undefined ? { enabled: body.rateLimits } : {}),
+        ...(body.rateLimitHeaders !== undefined ? { headers: body.rateLimitHeaders } : {}),
+      });
+    } catch (e) {
+      return c.json({ error: { code: 'invalid_settings', message: (e as Error).message } }, 400);
+    }
+    if (body.shouldRetryHeader !== undefined) control.setShouldRetryHeader(body.shouldRetryHeader === true);
     if (body.bulkDelayMs !== undefined) control.setBulkDelay(body.bulkDelayMs);
     return c.body(null, 204);
   });

@@ -25,6 +25,14 @@ export interface FaultRule {
   retryAfterMs?: number;
   /** Override the response body (sent as text/html for 502/503/504, else application/json). */
   body?: string;
+  /**
+   * Only requests that carry one of these ids: the path id (`{user_id}`, `{id}`) or an item of the body
+   * (`users[].id`, `objects[].id`, `user_ids[]`, `object_ids[]`, `members[].user.id`). With a 400/422
+   * `status` and `count: null` this rejects every batch holding a bad row, and the row's single call too.
+   */
+  ids?: string[];
+  /** With `status`: send `x-should-retry: true|false` on this fault's response (Knock's SDK obeys it). */
+  shouldRetry?: boolean;
 }
 
 /** A stored rule with its id and remaining count. */
@@ -46,7 +54,7 @@ export interface RandomFaults {
 }
 
 /** The fault chosen for one request. */
-export type ChosenFault = Pick<FaultRule, 'status' | 'afterApply' | 'delayMs' | 'reset' | 'retryAfterMs' | 'body'> & {
+export type ChosenFault = Pick<FaultRule, 'status' | 'afterApply' | 'delayMs' | 'reset' | 'retryAfterMs' | 'body' | 'shouldRetry'> & {
   source: string;
 };
 
@@ -90,6 +98,10 @@ export class FaultInjector {
     if (rule.reset !== undefined && rule.reset !== 'after' && rule.reset !== 'before') {
       throw new TypeError('"reset" must be "after" or "before"');
     }
+    if (rule.ids !== undefined && !(Array.isArray(rule.ids) && rule.ids.length > 0 && rule.ids.every((id) => typeof id === 'string'))) {
+      throw new TypeError('"ids" must be a non-empty array of strings');
+    }
+    if (rule.shouldRetry !== undefined && typeof rule.shouldRetry !== 'boolean') throw new TypeError('"shouldRetry" must be a boolean');
     const count = rule.count === undefined ? 1 : rule.count;
     const active: ActiveFault = { ...rule, match: rule.match ?? '*', id: this.nextId++, remaining: count };
     this.rules.push(active);
@@ -127,16 +139,22 @@ export class FaultInjector {
     return this.rules.length === 0 && this.random === undefined;
   }
 
-  /** Consumes and returns the fault for this request, if any. */
-  take(method: string, template: string): ChosenFault | undefined {
+  /** True when a rule matches on ids: only then must the caller read the request's ids for {@link take}. */
+  get needsIds(): boolean {
+    return this.rules.some((r) => r.ids !== undefined);
+  }
+
+  /** Consumes and returns the fault for this request, if any. `ids`: the ids the request carries (see {@link FaultRule.ids}). */
+  take(method: string, template: string, ids?: ReadonlySet<string>): ChosenFault | undefined {
     for (let i = 0; i < this.rules.length; i++) {
       const rule = this.rules[i]!;
       if (!matches(rule.match ?? '*', method, template)) continue;
+      if (rule.ids !== undefined && !(ids && rule.ids.some((id) => ids.has(id)))) continue;
       if (rule.remaining !== null) {
         rule.remaining--;
         if (rule.remaining <= 0) this.rules.splice(i, 1);
       }
-      const { id, remaining: _r, match: _m, count: _c, ...fault } = rule;
+      const { id, remaining: _r, match: _m, count: _c, ids: _ids, ...fault } = rule;
       return { ...fault, source: `rule:${id}` };
     }
     const random = this.random;

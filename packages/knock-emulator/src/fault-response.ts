@@ -8,6 +8,7 @@ const CODES: Record<number, [string, string]> = {
   400: ['bad_request', 'Bad request'],
   408: ['request_timeout', 'The request timed out'],
   409: ['conflict', 'The request conflicts with another request'],
+  422: ['invalid_params', 'One or more parameters are invalid'],
   500: ['internal_server_error', 'An internal error occurred'],
 };
 
@@ -17,8 +18,20 @@ const CODES: Record<number, [string, string]> = {
  */
 export function retryHeaders(mode: RateLimitHeaderMode, waitMs: number): Record<string, string> {
   if (mode === 'retry-after') return { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) };
+  // An HTTP date has whole seconds: round up, so the advertised time is never earlier than the real one.
+  if (mode === 'retry-after-date')
+    return { 'retry-after': new Date(Math.ceil((Date.now() + Math.max(1, waitMs)) / 1000) * 1000).toUTCString() };
   if (mode === 'retry-after-ms') return { 'retry-after-ms': String(Math.max(1, Math.ceil(waitMs))) };
   return {};
+}
+
+/**
+ * `x-should-retry` for an error status, as Knock's SDK would decide without the header (it retries 408,
+ * 409, 429 and ≥ 500: knock-node `src/client.ts shouldRetry`); undefined below 400.
+ */
+export function shouldRetryValue(status: number): 'true' | 'false' | undefined {
+  if (status < 400) return undefined;
+  return status === 408 || status === 409 || status === 429 || status >= 500 ? 'true' : 'false';
 }
 
 /** The body of a 429 in the common error shape (`code` is the `rateLimitCode` switch). */
@@ -33,9 +46,16 @@ export function rateLimitBody(code: string): Record<string, unknown> {
 export function faultResponse(
   c: Context<AppEnv>,
   status: number,
-  options: { mode: RateLimitHeaderMode; rateLimitCode: string; retryAfterMs?: number | undefined; body?: string | undefined },
+  options: {
+    mode: RateLimitHeaderMode;
+    rateLimitCode: string;
+    retryAfterMs?: number | undefined;
+    body?: string | undefined;
+    shouldRetry?: boolean | undefined;
+  },
 ): Response {
   const s = status as 500;
+  if (options.shouldRetry !== undefined) c.header('x-should-retry', String(options.shouldRetry));
   if (status === 429) {
     for (const [k, v] of Object.entries(retryHeaders(options.mode, options.retryAfterMs ?? 1000))) c.header(k, v);
     return options.body !== undefined

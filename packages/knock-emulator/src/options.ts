@@ -4,8 +4,14 @@
  * (shared/reference/knock-api.md, "Emulator notes").
  */
 
-/** How a 429 tells the client when to come back. Knock's real headers are UNCONFIRMED (§1.6). */
-export type RateLimitHeaderMode = 'none' | 'retry-after' | 'retry-after-ms';
+/**
+ * How a 429 tells the client when to come back. Knock's real headers are UNCONFIRMED (§1.6):
+ * `retry-after` in seconds, `retry-after-date` as an HTTP date (RFC 9110 §10.2.3), `retry-after-ms`.
+ */
+export type RateLimitHeaderMode = 'none' | 'retry-after' | 'retry-after-date' | 'retry-after-ms';
+
+/** Every {@link RateLimitHeaderMode}. */
+export const RATE_LIMIT_HEADER_MODES: readonly RateLimitHeaderMode[] = ['none', 'retry-after', 'retry-after-date', 'retry-after-ms'];
 
 /** Switches for behaviours the Knock reference marks UNCONFIRMED. */
 export interface KnockSwitches {
@@ -59,6 +65,11 @@ export interface EmulatorOptions {
   rateLimits?: boolean;
   /** Retry hint on 429s. Default `retry-after`. */
   rateLimitHeaders?: RateLimitHeaderMode;
+  /**
+   * Send `x-should-retry` on every error response (Knock's SDK checks it first, §1.5–1.6): `true` for
+   * 408/409/429/5xx, `false` for other statuses. A fault rule's `shouldRetry` wins. Default false.
+   */
+  shouldRetryHeader?: boolean;
   /** Time a bulk operation spends queued+processing before it applies, in ms. Default 150. */
   bulkDelayMs?: number;
   /** Only these API keys are valid (others get 401). Default: any `sk_` key, one environment each. */
@@ -78,6 +89,7 @@ export interface ResolvedOptions {
   persistDebounceMs: number;
   rateLimits: boolean;
   rateLimitHeaders: RateLimitHeaderMode;
+  shouldRetryHeader: boolean;
   bulkDelayMs: number;
   apiKeys: Set<string> | undefined;
   requestLogLimit: number;
@@ -121,8 +133,8 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
   const bulkDelayMs = options.bulkDelayMs ?? 150;
   if (!(bulkDelayMs >= 0)) throw new RangeError(`[knock-emulator] option "bulkDelayMs": must be >= 0`);
   const headers = options.rateLimitHeaders ?? 'retry-after';
-  if (!['none', 'retry-after', 'retry-after-ms'].includes(headers)) {
-    throw new RangeError(`[knock-emulator] option "rateLimitHeaders": none | retry-after | retry-after-ms`);
+  if (!RATE_LIMIT_HEADER_MODES.includes(headers)) {
+    throw new RangeError(`[knock-emulator] option "rateLimitHeaders": ${RATE_LIMIT_HEADER_MODES.join(' | ')}`);
   }
   return {
     port,
@@ -130,6 +142,7 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     persistDebounceMs: options.persistDebounceMs ?? 250,
     rateLimits: options.rateLimits ?? true,
     rateLimitHeaders: headers,
+    shouldRetryHeader: options.shouldRetryHeader ?? false,
     bulkDelayMs,
     apiKeys: options.apiKeys ? new Set(options.apiKeys) : undefined,
     requestLogLimit: options.requestLogLimit ?? 10_000,

@@ -193,3 +193,101 @@ describe('control over HTTP', () => {
     expect((await http('GET', '/v1/users')).body).toMatchObject({ entries: [] });
   });
 });
+
+describe('faults by id', () => {
+  test('a rule with ids answers only requests carrying one of them: bulk items, id lists, members, path ids', async () => {
+    const { http, emulator } = await start();
+    emulator.control.addFault({ ids: ['bad'], status: 400, count: null });
+    const users = (...ids: string[]) => ({ users: ids.map((id) => ({ id })) });
+    expect((await http('POST', '/v1/users/bulk/identify', { body: users('a', 'bad') })).status).toBe(400);
+    expect((await http('POST', '/v1/users/bulk/identify', { body: users('a', 'b') })).status).toBe(200);
+    expect((await http('POST', '/v1/users/bulk/delete', { body: { user_ids: ['x', 'bad'] } })).status).toBe(400);
+    expect((await http('POST', '/v1/objects/c/bulk/set', { body: { objects: [{ id: 'bad' }] } })).status).toBe(400);
+    expect((await http('POST', '/v1/objects/c/bulk/delete', { body: { object_ids: ['bad'] } })).status).toBe(400);
+    const members = { members: [{ user: { id: 'a' } }, { user: { id: 'bad' } }] };
+    expect((await http('POST', '/v1/audiences/vips/members?create_audience=true', { body: members })).status).toBe(400);
+    expect((await http('DELETE', '/v1/audiences/vips/members', { body: members })).status).toBe(400);
+    const query = encodeURIComponent(JSON.stringify(members.members));
+    expect((await http('DELETE', `/v1/audiences/vips/members?members=${query}`)).status).toBe(400);
+    expect((await http('PUT', '/v1/users/bad', { body: {} })).status).toBe(400);
+    expect((await http('PUT', '/v1/objects/c/bad', { body: {} })).status).toBe(400);
+    expect((await http('PUT', '/v1/users/good', { body: {} })).status).toBe(200);
+    // Rejected requests ran no handler; the rule stays until cleared.
+    const listed = (await http('GET', '/v1/users')).body as { entries: Array<{ id: string }> };
+    expect(listed.entries.map((u) => u.id).sort()).toEqual(['good']);
+    expect(emulator.control.faults()).toEqual([expect.objectContaining({ ids: ['bad'], remaining: null })]);
+  });
+
+  test('a 422 rule answers invalid_params; a bad ids field is refused', async () => {
+    const { http, emulator } = await start();
+    emulator.control.addFault({ match: 'POST /v1/users/bulk/identify', ids: ['b'], status: 422 });
+    const res = await http('POST', '/v1/users/bulk/identify', { body: { users: [{ id: 'b' }] } });
+    expect(res).toMatchObject({ status: 422, body: { code: 'invalid_params', status: 422 } });
+    expect(() => emulator.control.addFault({ ids: [], status: 400 })).toThrow(/ids/);
+    expect((await http('POST', '/__emulator/faults', { body: { ids: 'b', status: 400 }, key: null })).status).toBe(400);
+  });
+});
+
+describe('x-should-retry', () => {
+  test('a rule with shouldRetry sends the header, and the SDK obeys it both ways', async () => {
+    await withHarness(
+      {},
+      async ({ knock, emulator }) => {
+        emulator.control.addFault({ match: 'PUT /v1/users/{user_id}', status: 503, shouldRetry: false });
+        await expect(knock.users.update('u1', { name: 'A' })).rejects.toMatchObject({ status: 503 });
+        emulator.control.addFault({ match: 'PUT /v1/users/{user_id}', status: 400, shouldRetry: true });
+        await knock.users.update('u2', { name: 'B' });
+        const log = emulator.control.requests().map((r) => [r.path, r.status]);
+        expect(log).toEqual([
+          ['/v1/users/u1', 503],
+          ['/v1/users/u2', 400],
+          ['/v1/users/u2', 200],
+        ]);
+      },
+      { maxRetries: 2 },
+    );
+  });
+
+  test('option shouldRetryHeader marks every error response: true for 408/409/429/5xx, false for other 4xx', async () => {
+    await withHarness({ shouldRetryHeader: true, rateLimits: true }, async ({ http, emulator }) => {
+      const header = async (method: string, path: string, body?: unknown) =>
+        (await http(method, path, body === undefined ? {} : { body })).headers.get('x-should-retry');
+      expect(await header('PUT', '/v1/users/u1', {})).toBeNull();
+      expect(await header('GET', '/v1/users/nobody')).toBe('false');
+      expect(await header('POST', '/v1/users/bulk/identify', { users: [{}] })).toBe('false');
+      expect(await header('GET', '/v1/users', undefined)).toBeNull();
+      emulator.control.addFault({ status: 503 });
+      expect(await header('GET', '/v1/users')).toBe('true');
+      emulator.control.addFault({ status: 409 });
+      expect(await header('GET', '/v1/users')).toBe('true');
+      // The tier-1 bucket is spent by the first bulk call: the second is a real 429.
+      await header('POST', '/v1/users/bulk/identify', { users: [{ id: 'a' }] });
+      expect(await header('POST', '/v1/users/bulk/identify', { users: [{ id: 'b' }] })).toBe('true');
+      expect((await http('GET', '/v1/users', { key: null })).headers.get('x-should-retry')).toBe('false');
+      emulator.control.setShouldRetryHeader(false);
+      expect(await header('GET', '/v1/users/nobody')).toBeNull();
+    });
+  });
+});
+
+describe('Retry-After as an HTTP date', () => {
+  test('retry-after-date sends an IMF-fixdate never earlier than the wait, on forced and real 429s', async () => {
+    await withHarness({ rateLimitHeaders: 'retry-after-date', rateLimits: true }, async ({ http, emulator }) => {
+      const IMF = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+      emulator.control.addFault({ status: 429, retryAfterMs: 2500 });
+      const sent = Date.now();
+      const forced = (await http('GET', '/v1/users')).headers.get('retry-after')!;
+      expect(forced).toMatch(IMF);
+      expect(Date.parse(forced) - sent).toBeGreaterThanOrEqual(2500);
+      expect(Date.parse(forced) - sent).toBeLessThan(4000);
+      await http('POST', '/v1/users/bulk/identify', { body: { users: [{ id: 'a' }] } });
+      const before = Date.now();
+      const res = await http('POST', '/v1/users/bulk/identify', { body: { users: [{ id: 'b' }] } });
+      expect(res.status).toBe(429);
+      const date = res.headers.get('retry-after')!;
+      expect(date).toMatch(IMF);
+      expect(Date.parse(date)).toBeGreaterThan(before);
+      expect(Date.parse(date) - before).toBeLessThanOrEqual(2000);
+    });
+  });
+});
