@@ -92,6 +92,12 @@ export interface OpOutcome {
   /** HTTP requests made, retries and polls included. */
   requests: number;
   retryAfterMs?: number;
+  /**
+   * The destination takes no more calls for this long (e.g. Knock answered 429 with a `Retry-After` longer
+   * than the destination waits): the run starts no further operation, lets those in flight finish, commits
+   * what was confirmed and ends with status `resume_later` and `resumeAt`.
+   */
+  resumeAfterMs?: number;
 }
 
 /** One HTTP exchange, for the run's debugger log. Headers are redacted; bodies truncated. */

@@ -19,6 +19,11 @@ export interface MemoryFaults {
   throwAfter: number;
   /** The next N operations apply their rows, then report every row failed with `inDoubt` (a 504 after the write). */
   failAfter: number;
+  /**
+   * When > 0, the next operation applies nothing and asks the run to resume after this many ms (a 429 with a
+   * long Retry-After): its rows fail as `rate_limited_resume_later` and the outcome carries `resumeAfterMs`.
+   */
+  resumeLaterMs: number;
 }
 
 /**
@@ -32,7 +37,7 @@ export function memoryDestination(options: { batchSize?: number } = {}): MemoryD
   const records = new Map<string, Record<string, unknown>>();
   const reject = new Set<string>();
   const applied: Operation[] = [];
-  const faults: MemoryFaults = { throwBefore: 0, throwAfter: 0, failAfter: 0 };
+  const faults: MemoryFaults = { throwBefore: 0, throwAfter: 0, failAfter: 0, resumeLaterMs: 0 };
   let seq = 0;
   return {
     name: 'memory',
@@ -57,6 +62,12 @@ export function memoryDestination(options: { batchSize?: number } = {}): MemoryD
       if (faults.throwBefore > 0) {
         faults.throwBefore -= 1;
         throw new Error('memory destination: injected failure before applying');
+      }
+      if (faults.resumeLaterMs > 0) {
+        const resumeAfterMs = faults.resumeLaterMs;
+        faults.resumeLaterMs = 0;
+        const failed = op.changes.map((c) => ({ key: c.key, code: 'rate_limited_resume_later', message: 'try again later', status: 429 }));
+        return { ok: [], failed, requests: 1, retryAfterMs: resumeAfterMs, resumeAfterMs };
       }
       applied.push(op);
       const out: OpOutcome = { ok: [], failed: [], requests: 1 };

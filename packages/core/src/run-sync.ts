@@ -74,7 +74,8 @@ export interface PreviewChange {
 export interface RunResult {
   runId: string;
   sync: string;
-  status: 'succeeded' | 'partial' | 'failed' | 'aborted';
+  /** `resume_later`: the destination asked for a pause longer than it waits (see `resumeAt`); run again then. */
+  status: 'succeeded' | 'partial' | 'failed' | 'aborted' | 'resume_later';
   dryRun: boolean;
   mappingChanged: boolean;
   rows: RunCounts;
@@ -87,6 +88,8 @@ export interface RunResult {
   /** Dry run: the guards a run would refuse on (empty model, mass delete), with their messages. */
   guards: { code: string; message: string }[];
   error?: { code: string; message: string; details?: Record<string, unknown> | undefined };
+  /** Status `resume_later`: when the destination takes calls again (ISO 8601); the next run resumes. */
+  resumeAt?: string;
 }
 
 /** md5 of the parts of a sync that shape payloads; it salts every row hash, so a mapping change resends all rows. */
@@ -261,6 +264,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     result.phases.splice(result.phases.length - 1, 0, { name: 'plan', ms: Math.round(inner.plan) });
     if (!dryRun) result.phases.push({ name: 'commit', ms: Math.round(inner.commit) });
     if (options.signal?.aborted) result.status = 'aborted';
+    else if (result.resumeAt !== undefined) result.status = 'resume_later';
     else if (result.rows.failed > 0) result.status = 'partial';
     if (result.status === 'succeeded' && result.mappingChanged && !dryRun) await ledger.setMeta('mapping_resend', '');
   } catch (e) {
@@ -302,6 +306,11 @@ async function send(
   const shown = { add: 0, change: 0, remove: 0 };
   let done = 0;
   let fatal: unknown;
+  // OpOutcome.resumeAfterMs (e.g. Knock's Retry-After longer than the destination waits) stops the run the
+  // way a first Ctrl-C does: no new operation starts, those in flight finish, confirmed rows are committed.
+  const resume = new AbortController();
+  let resumeAt = 0;
+  options = { ...options, signal: options.signal ? AbortSignal.any([options.signal, resume.signal]) : resume.signal };
   const internal = new AbortController();
   const hard = options.hardSignal ? AbortSignal.any([options.hardSignal, internal.signal]) : internal.signal;
   // Every operation in flight (up to `concurrency`) and its retries listen on this one signal.
@@ -376,6 +385,11 @@ async function send(
         onSent,
       });
       result.requests += outcome.requests;
+      if (outcome.resumeAfterMs !== undefined) {
+        resumeAt = Math.max(resumeAt, Date.now() + outcome.resumeAfterMs);
+        result.resumeAt = new Date(resumeAt).toISOString();
+        resume.abort();
+      }
       await commitOutcome(op.changes, new Set(outcome.ok), new Map(outcome.failed.map((f) => [f.key, f])), exchanges);
     } catch (e) {
       fatal ??= e;
