@@ -141,7 +141,11 @@ export interface ApplyContext {
 
 export interface Destination {
   readonly name: string;
-  readonly supports: { types: SyncType[] };
+  /**
+   * `before`: the sync types whose planner reads `Change.before` (e.g. an audience member's old tenant). Only
+   * for those does the diff join every change with the snapshot's payload (a full scan of the snapshot).
+   */
+  readonly supports: { types: SyncType[]; before?: SyncType[] };
   fields(target: SyncTarget): FieldSpec[];
   validate(row: Row, target: SyncTarget): RowIssue[];
   plan(changes: Change[], ctx: PlanContext): Plan;

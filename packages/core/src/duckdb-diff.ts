@@ -102,20 +102,22 @@ export async function checkKeys(conn: DuckDBConnection, stats: StageStats, signa
 /**
  * Turns `staged` into `changes(seq, k, action, payload, h, before)`, numbered add → change → remove, then
  * by key, and physically in `seq` order so each chunk read touches one row group (zone maps), not the
- * table. `before` (the snapshot's payload, which planners use, e.g. an audience member's old tenant) is
- * joined for the changed and removed keys only (for a key in doubt that was never confirmed: the payload
- * that was attempted). `staged` is dropped afterwards: it holds one row per model
- * row and is not needed while sending.
+ * table. With `withBefore`, `before` (the snapshot's payload, which some planners use, e.g. an audience
+ * member's old tenant) is joined for the changed and removed keys (for a key in doubt that was never
+ * confirmed: the payload that was attempted). That join scans every payload of the snapshot (~0.5–1 s at
+ * 10M rows), so without it `before` is null and `befores()` fetches the few a preview shows. `staged` is
+ * dropped afterwards: it holds one row per model row and is not needed while sending.
  */
-export async function buildChanges(conn: DuckDBConnection): Promise<{ add: number; change: number; remove: number }> {
+export async function buildChanges(conn: DuckDBConnection, withBefore: boolean): Promise<{ add: number; change: number; remove: number }> {
+  const before = withBefore ? `coalesce(p.payload, d.payload)` : `NULL::VARCHAR`;
+  const joins = withBefore ? `LEFT JOIN main.snapshot AS p ON p.k = c.k LEFT JOIN main.in_doubt AS d ON d.k = c.k` : '';
   await conn.run(`CREATE OR REPLACE TEMP TABLE changes AS
-    SELECT row_number() OVER (ORDER BY c.rank, c.k) AS seq, c.k, c.action, c.payload, c.h, coalesce(p.payload, d.payload) AS before FROM (
+    SELECT row_number() OVER (ORDER BY c.rank, c.k) AS seq, c.k, c.action, c.payload, c.h, ${before} AS before FROM (
       SELECT k, payload, h,
              CASE WHEN NOT present THEN 'remove' WHEN known THEN 'change' ELSE 'add' END AS action,
              CASE WHEN NOT present THEN 2 WHEN known THEN 1 ELSE 0 END AS rank
         FROM (FROM staged WHERE payload IS NOT NULL UNION ALL FROM staged WHERE present = false)) AS c
-    LEFT JOIN main.snapshot AS p ON p.k = c.k
-    LEFT JOIN main.in_doubt AS d ON d.k = c.k
+    ${joins}
     ORDER BY seq`);
   await conn.run(`DROP TABLE IF EXISTS temp.staged`);
   const out = { add: 0, change: 0, remove: 0 };

@@ -157,9 +157,26 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     async snapshotSize(): Promise<number> {
       return Number((await all(`SELECT count(*) AS n FROM snapshot`))[0]!.n);
     },
-    /** Numbers the staged changes into `changes`, add → change → remove, then by key; returns the counts. */
-    async diff(): Promise<{ add: number; change: number; remove: number }> {
-      return buildChanges(conn);
+    /**
+     * Numbers the staged changes into `changes`, add → change → remove, then by key; returns the counts.
+     * `before: false` leaves `StagedChange.before` null (saves a scan of the snapshot's payloads; `befores()`
+     * fetches a few).
+     */
+    async diff(opts: { before?: boolean } = {}): Promise<{ add: number; change: number; remove: number }> {
+      return buildChanges(conn, opts.before ?? true);
+    },
+    /**
+     * `before` of a few keys, as `diff({ before: true })` joins it: the snapshot's payload, else (a key in
+     * doubt that was never confirmed) the payload last attempted. One scan of the snapshot, filtered by key.
+     */
+    async befores(keys: string[]): Promise<Map<string, string>> {
+      if (keys.length === 0) return new Map();
+      const list = keys.map(literal).join(', ');
+      const rows = await serial(() =>
+        all(`SELECT k, payload, 1 AS o FROM in_doubt WHERE k IN (${list}) AND payload IS NOT NULL
+             UNION ALL SELECT k, payload, 0 AS o FROM snapshot WHERE k IN (${list}) ORDER BY o DESC`),
+      );
+      return new Map(rows.map((r) => [String(r.k), String(r.payload)]));
     },
     /** Changes with `fromSeq <= seq < toSeq`, in order. */
     async readChanges(fromSeq: number, toSeq: number): Promise<StagedChange[]> {
@@ -167,14 +184,22 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
       // with a native call (~0.7 µs each), while one JSON.parse of the chunk is a single fast pass.
       const r = await serial(() =>
         all(
-          `SELECT to_json(list(json_array(seq, k, action, payload, ${rowHashToHexSql('h')}, before) ORDER BY seq))::VARCHAR AS j
+          // string_agg of ready JSON texts, not to_json(list(...)), which re-parses every element; unordered
+          // (sorted below when needed), as ordering the aggregate costs more than checking the order.
+          `SELECT '[' || string_agg(json_array(seq, k, action, payload, ${rowHashToHexSql('h')}, before)::VARCHAR, ',') || ']' AS j
              FROM changes WHERE seq >= $1 AND seq < $2`,
           [fromSeq, toSeq],
         ),
       );
       const rows = JSON.parse(String(r[0]?.j ?? '[]')) as
         [number, string, StagedChange['action'], string | null, string | null, string | null][] | null;
-      return (rows ?? []).map(([seq, key, action, payload, hash, before]) => ({
+      const list = rows ?? [];
+      for (let i = 1; i < list.length; i++)
+        if (list[i]![0] < list[i - 1]![0]) {
+          list.sort((a, b) => a[0] - b[0]);
+          break;
+        }
+      return list.map(([seq, key, action, payload, hash, before]) => ({
         seq,
         key,
         action,

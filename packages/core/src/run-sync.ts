@@ -211,9 +211,12 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     const snapshotSize = await ledger.snapshotSize();
     // A resend after a mapping change can take several runs (aborted, killed); each says so until one succeeds.
     result.mappingChanged = (previous !== null && previous !== salt && snapshotSize > 0) || (await ledger.meta('mapping_resend')) === salt;
+    // Each change's `before` costs a scan of the snapshot's payloads: joined for a planner that reads it, or
+    // for a preview of many rows; a short preview fetches its few (see `send`).
+    const withBefore = (options.destination.supports.before ?? []).includes(spec.target.type) || (dryRun && limit > PREVIEW_FETCH_MAX);
     const counts = await phase(
       'diff',
-      () => ledger.diff(),
+      () => ledger.diff({ before: withBefore }),
       (c) => ({ ...c }),
     );
     result.rows.added = counts.add;
@@ -256,7 +259,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     const inner = { plan: 0, commit: 0 };
     await phase(
       'send',
-      () => send(options, result, counts, chunkSize, limit, inner),
+      () => send(options, result, counts, chunkSize, limit, withBefore, inner),
       () => ({ ...result.rows, requests: result.requests }),
     );
     // Time spent inside destination.plan (with row validation) and ledger.commit, accumulated over the
@@ -293,6 +296,7 @@ async function send(
   totals: { add: number; change: number; remove: number },
   chunkSize: number,
   limit: number,
+  withBefore: boolean,
   inner: { plan: number; commit: number },
 ): Promise<void> {
   const { spec, destination, ledger } = options;
@@ -405,71 +409,90 @@ async function send(
     }
   };
 
-  // The next chunk is read while this one is validated and planned, so DuckDB and JavaScript overlap.
-  // A read that fails while nobody awaits it yet must not be an unhandled rejection; awaiting still throws.
+  // Changes are read READ_CHUNKS chunks at a time (a ledger query costs ~1 ms however small), and the next
+  // block is read while this one is validated and planned, so DuckDB and JavaScript overlap. A read that
+  // fails while nobody awaits it yet must not be an unhandled rejection; awaiting still throws.
+  const block = chunkSize * READ_CHUNKS;
   const read = (from: number): Promise<StagedChange[]> => {
-    const p = ledger.readChanges(from, from + chunkSize);
+    const p = ledger.readChanges(from, from + block);
     p.catch(() => undefined);
     return p;
   };
+  const going = (): boolean => fatal === undefined && !options.signal?.aborted;
+  // Without `before` in the changes, the preview's rows get theirs in one query at the end.
+  const previewLater: { item: RunResult['preview'][number]; payload: Record<string, unknown> | null }[] = [];
   let next: Promise<StagedChange[]> | undefined = total > 0 ? read(1) : undefined;
-  for (let seq = 1; seq <= total && fatal === undefined && !options.signal?.aborted; seq += chunkSize) {
-    const staged = await next!;
-    next = seq + chunkSize <= total ? read(seq + chunkSize) : undefined;
-    const t0 = performance.now();
-    const valid: Change[] = [];
-    const invalidRows: RowResult[] = [];
-    for (const s of staged) {
-      const before = s.before === null ? null : (JSON.parse(s.before) as Record<string, unknown>);
-      const change: Change = {
-        action: s.action,
-        key: s.key,
-        payload: s.payload === null ? null : JSON.parse(s.payload),
-        hash: s.hash,
-        before,
-      };
-      if (s.payload !== null) texts.set(change, s.payload);
-      if (change.payload) {
-        const issues = destination.validate({ key: change.key, payload: change.payload }, target);
-        if (issues.length > 0) {
-          result.rows.invalid += 1;
-          for (const i of issues) if (result.invalid.length < 100) result.invalid.push({ ...i, seq: s.seq });
-          invalidRows.push({
-            key: s.key,
-            action: s.action,
-            status: 'invalid',
-            code: issues[0]!.rule,
-            field: issues[0]!.field,
-            message: issues[0]!.message,
-          });
-          continue;
+  for (let from = 1; from <= total && going(); from += block) {
+    const rows = await next!;
+    next = from + block <= total ? read(from + block) : undefined;
+    for (let at = 0; at < rows.length && going(); at += chunkSize) {
+      const staged = rows.slice(at, at + chunkSize);
+      const t0 = performance.now();
+      const valid: Change[] = [];
+      const invalidRows: RowResult[] = [];
+      for (const s of staged) {
+        const before = s.before === null ? null : (JSON.parse(s.before) as Record<string, unknown>);
+        const change: Change = {
+          action: s.action,
+          key: s.key,
+          payload: s.payload === null ? null : JSON.parse(s.payload),
+          hash: s.hash,
+          before,
+        };
+        if (s.payload !== null) texts.set(change, s.payload);
+        if (change.payload) {
+          const issues = destination.validate({ key: change.key, payload: change.payload }, target);
+          if (issues.length > 0) {
+            result.rows.invalid += 1;
+            for (const i of issues) if (result.invalid.length < 100) result.invalid.push({ ...i, seq: s.seq });
+            invalidRows.push({
+              key: s.key,
+              action: s.action,
+              status: 'invalid',
+              code: issues[0]!.rule,
+              field: issues[0]!.field,
+              message: issues[0]!.message,
+            });
+            continue;
+          }
+        }
+        valid.push(change);
+        if (dryRun && shown[s.action] < limit) {
+          shown[s.action] += 1;
+          const d = diffFields(before, change.payload);
+          const item = { action: s.action, key: s.key, fields: d.fields, unchangedFields: d.unchanged };
+          result.preview.push(item);
+          if (!withBefore && s.action !== 'add') previewLater.push({ item, payload: change.payload });
         }
       }
-      valid.push(change);
-      if (dryRun && shown[s.action] < limit) {
-        shown[s.action] += 1;
-        const d = diffFields(before, change.payload);
-        result.preview.push({ action: s.action, key: s.key, fields: d.fields, unchangedFields: d.unchanged });
+      const plan = destination.plan(valid, { target, totals });
+      inner.plan += performance.now() - t0;
+      for (const op of plan.operations) {
+        const e = endpoints.get(op.endpoint) ?? { endpoint: op.endpoint, tier: op.tier, calls: 0, rows: 0 };
+        e.calls += 1;
+        e.rows += op.changes.length;
+        endpoints.set(op.endpoint, e);
+      }
+      if (dryRun) continue;
+      if (invalidRows.length || plan.skipped.length) {
+        done += invalidRows.length;
+        await commitOutcome(plan.skipped, new Set(plan.skipped.map((c) => c.key)), new Map(), [], false);
+        await timed('commit', () => ledger.commit(result.runId, { upserts: [], removes: [], results: invalidRows, exchanges: [] }));
+      }
+      for (const op of plan.operations) {
+        if (fatal !== undefined || options.signal?.aborted) break;
+        // The slot may free up only after an abort or a fatal error: then the operation is not sent.
+        await pool.start((onSent) => (fatal !== undefined || options.signal?.aborted ? Promise.resolve() : execute(op, onSent)));
       }
     }
-    const plan = destination.plan(valid, { target, totals });
-    inner.plan += performance.now() - t0;
-    for (const op of plan.operations) {
-      const e = endpoints.get(op.endpoint) ?? { endpoint: op.endpoint, tier: op.tier, calls: 0, rows: 0 };
-      e.calls += 1;
-      e.rows += op.changes.length;
-      endpoints.set(op.endpoint, e);
-    }
-    if (dryRun) continue;
-    if (invalidRows.length || plan.skipped.length) {
-      done += invalidRows.length;
-      await commitOutcome(plan.skipped, new Set(plan.skipped.map((c) => c.key)), new Map(), [], false);
-      await timed('commit', () => ledger.commit(result.runId, { upserts: [], removes: [], results: invalidRows, exchanges: [] }));
-    }
-    for (const op of plan.operations) {
-      if (fatal !== undefined || options.signal?.aborted) break;
-      // The slot may free up only after an abort or a fatal error: then the operation is not sent.
-      await pool.start((onSent) => (fatal !== undefined || options.signal?.aborted ? Promise.resolve() : execute(op, onSent)));
+  }
+  if (previewLater.length > 0) {
+    const befores = await ledger.befores(previewLater.map((p) => p.item.key));
+    for (const { item, payload } of previewLater) {
+      const b = befores.get(item.key);
+      const d = diffFields(b === undefined ? null : (JSON.parse(b) as Record<string, unknown>), payload);
+      item.fields = d.fields;
+      item.unchangedFields = d.unchanged;
     }
   }
   await pool.drain();
@@ -491,6 +514,10 @@ function checkMapping(spec: SyncSpec, columns: string[]): void {
   for (const [field, column] of Object.entries(spec.fields)) check(`sync.fields.${field}`, column);
 }
 
+/** Changes read from the ledger per query, in chunks (`chunkSize`, 1,000 by default). */
+const READ_CHUNKS = 10;
+/** Up to this preview limit, a dry run fetches its preview rows' `before` instead of joining every change's. */
+const PREVIEW_FETCH_MAX = 1000;
 const mayHaveApplied = (f: RowFailure): boolean => f.inDoubt === true || (f.status !== undefined && (f.status >= 500 || f.status === 408));
 const pct = (x: number): string => `${Math.round(x * 1000) / 10}%`;
 const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0]!;

@@ -206,6 +206,69 @@ describe('runSync', () => {
     expect(await l.runs()).toHaveLength(1);
   });
 
+  test('`before` reaches planners that declare it; a short preview fetches its own, equal to the joined one', async () => {
+    const l = await ledger();
+    const seed = await runSync({
+      spec: spec({ onDelete: 'delete' }),
+      source: tableSource(people(40)),
+      destination: memoryDestination(),
+      ledger: l,
+    });
+    expect(seed.rows.synced).toBe(40);
+    // Adds, changes and removes spread over several read blocks (chunkSize 2 → blocks of 20 changes).
+    const next = [...people(40).filter((p) => !['u3', 'u17', 'u31'].includes(p.id)), ...people(45).slice(40)];
+    for (const i of [0, 5, 11, 22, 29, 36]) next.find((p) => p.id === `u${i}`)!.plan = 'pro';
+    const opts = { spec: spec({ onDelete: 'delete' }), source: tableSource(next), ledger: l, dryRun: true, chunkSize: 2 } as const;
+    const fetched = await runSync({ ...opts, destination: memoryDestination(), previewLimit: 100 });
+    const joined = await runSync({ ...opts, destination: memoryDestination(), previewLimit: 5000 });
+    expect(fetched.preview).toHaveLength(14);
+    expect(fetched.preview).toEqual(joined.preview);
+    expect(fetched.preview.find((p) => p.key === 'u22')).toEqual({
+      action: 'change',
+      key: 'u22',
+      fields: [{ field: 'plan', before: 'free', after: 'pro' }],
+      unchangedFields: 1,
+    });
+    expect(fetched.preview.find((p) => p.key === 'u17')?.fields).toEqual([
+      { field: 'email', before: 'u17@example.com', after: null },
+      { field: 'plan', before: 'free', after: null },
+    ]);
+
+    // A real run: a destination that reads `before` gets it on every change and removal; one that does not gets none.
+    for (const declares of [true, false]) {
+      const dest = memoryDestination();
+      const planned: { key: string; before: unknown }[] = [];
+      const spy = {
+        ...dest,
+        supports: { types: dest.supports.types, ...(declares ? { before: ['users' as const] } : {}) },
+        plan: (changes: Parameters<typeof dest.plan>[0], ctx: Parameters<typeof dest.plan>[1]) => {
+          for (const c of changes) planned.push({ key: c.key, before: c.before ?? null });
+          return dest.plan(changes, ctx);
+        },
+      };
+      const copy = await ledger();
+      await runSync({
+        spec: spec({ onDelete: 'delete' }),
+        source: tableSource(people(40)),
+        destination: memoryDestination(),
+        ledger: copy,
+      });
+      planned.length = 0;
+      const r = await runSync({
+        spec: spec({ onDelete: 'delete' }),
+        source: tableSource(next),
+        destination: spy,
+        ledger: copy,
+        chunkSize: 2,
+      });
+      expect(r.rows).toMatchObject({ added: 5, changed: 6, removed: 3, failed: 0 });
+      expect(planned).toHaveLength(14);
+      const withBefore = planned.filter((p) => p.before !== null).map((p) => p.key);
+      expect(withBefore.sort()).toEqual(declares ? ['u0', 'u11', 'u17', 'u22', 'u29', 'u3', 'u31', 'u36', 'u5'] : []);
+      if (declares) expect(planned.find((p) => p.key === 'u5')?.before).toEqual({ email: 'u5@example.com', plan: 'free' });
+    }
+  });
+
   test('a second ledger open of the same sync fails fast with a clear message, in this process or another', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'syncline-')), 'sync.duckdb');
     const first = await ledger(file);

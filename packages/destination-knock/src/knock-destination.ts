@@ -27,7 +27,8 @@ export function knockDestination(options: KnockOptions): KnockDestination {
 
   return {
     name: 'knock',
-    supports: { types: ['users', 'objects', 'audiences'] },
+    // Audience planners move a member whose tenant changed (the old tenant comes from `before`).
+    supports: { types: ['users', 'objects', 'audiences'], before: ['audiences'] },
     fields: (target) => fieldCatalog(target),
     validate: (row, target) => validateRow(row, target),
     plan: (changes, ctx) => planOperations(changes, ctx, { tiers: o.tiers, singleOnlySeconds: o.bulk.singleOnlySeconds }),
