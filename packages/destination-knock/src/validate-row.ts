@@ -1,4 +1,4 @@
-import type { Row, RowIssue, SyncTarget } from '@syncline/core';
+import type { FieldSpec, Row, RowIssue, SyncTarget } from '@syncline/core';
 import { idProblem } from './encode-id.js';
 import { fieldCatalog, SERVER_OWNED_FIELDS } from './field-catalog.js';
 
@@ -92,6 +92,30 @@ const RULES: Record<string, { test: (v: string) => boolean; message: string }> =
   id: { test: (v) => idProblem(v) === undefined, message: 'is not a valid Knock id' },
 };
 
+const catalogs = new Map<SyncTarget['type'], Map<string, FieldSpec>>();
+const catalogOf = (type: SyncTarget['type']): Map<string, FieldSpec> => {
+  let c = catalogs.get(type);
+  if (!c) catalogs.set(type, (c = new Map(fieldCatalog({ type }).map((f) => [f.name, f]))));
+  return c;
+};
+
+/**
+ * An upper bound of the UTF-8 size of `JSON.stringify(record)` for a record of strings, numbers, booleans
+ * and nulls (NaN when it holds anything else): a UTF-16 unit takes at most 6 bytes in JSON (`\u001f`),
+ * a number at most 24 characters. It spares nearly every row a stringify just to learn that it is small.
+ */
+function jsonBytesAtMost(record: Record<string, unknown>): number {
+  let n = 2;
+  for (const key in record) {
+    const v = record[key];
+    n += 6 * key.length + 4;
+    if (typeof v === 'string') n += 6 * v.length + 2;
+    else if (typeof v === 'number' || typeof v === 'boolean' || v === null) n += 24;
+    else return NaN;
+  }
+  return n;
+}
+
 /**
  * Validates one mapped row against the target's field catalog. Returns one issue per bad field; messages
  * name the field and the rule, never the value.
@@ -105,7 +129,7 @@ export function validateRow(row: Row, target: Pick<SyncTarget, 'type'>): RowIssu
   const keyProblem = idProblem(row.key);
   if (keyProblem) issue('key', 'id', `${keyProblem} (it becomes the Knock ${target.type === 'objects' ? 'object' : 'user'} id)`);
 
-  const catalog = new Map(fieldCatalog(target).map((f) => [f.name, f]));
+  const catalog = catalogOf(target.type);
   const custom: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(row.payload)) {
     const spec = catalog.get(name);
@@ -125,7 +149,7 @@ export function validateRow(row: Row, target: Pick<SyncTarget, 'type'>): RowIssu
     const rule = spec.rule ? RULES[spec.rule] : undefined;
     if (rule && !rule.test(value)) issue(name, spec.rule!, rule.message);
   }
-  if (Object.keys(custom).length > 0) {
+  if (Object.keys(custom).length > 0 && !(jsonBytesAtMost(custom) <= MAX_CUSTOM_BYTES)) {
     let bytes: number;
     try {
       bytes = Buffer.byteLength(JSON.stringify(custom), 'utf8');

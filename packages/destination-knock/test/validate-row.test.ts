@@ -108,6 +108,14 @@ describe('validateRow', () => {
     const big = issuesOf({ blob: 'x'.repeat(256 * 1024) });
     expect(ok).toEqual([]);
     expect(big).toEqual([expect.objectContaining({ field: '*', rule: 'size' })]);
+    // Sized as sent: JSON escapes a control character to 6 bytes, UTF-8 takes 3 for '€'; many small
+    // properties add their names and punctuation.
+    expect(issuesOf({ blob: '\u0001'.repeat(45_000) })).toEqual([expect.objectContaining({ rule: 'size' })]);
+    expect(issuesOf({ blob: '\u0001'.repeat(43_000) })).toEqual([]);
+    expect(issuesOf({ blob: '€'.repeat(88_000) })).toEqual([expect.objectContaining({ rule: 'size' })]);
+    expect(issuesOf({ blob: '€'.repeat(87_000), n: 1, t: true, z: null })).toEqual([]);
+    const many = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`property_${i}`, i]));
+    expect(issuesOf(many)).toEqual([expect.objectContaining({ rule: 'size' })]);
   });
 
   test('leaves nested custom properties of any JSON type alone', () => {
