@@ -21,7 +21,7 @@ let dir: string;
 beforeAll(async () => {
   // Knock's rate tiers stay on (bulk identify 1 request/s), so a run takes seconds and random kills land
   // while calls are in flight; short bulk jobs keep the whole test well under a minute and a half.
-  emulator = await startEmulator({ port: 0, bulkDelayMs: 100 });
+  emulator = await startEmulator({ port: 0, bulkDelayMs: 100, logBodies: true, requestLogLimit: 100_000 });
   dir = mkdtempSync(join(tmpdir(), 'syncline-kill9-'));
   writeFileSync(
     join(dir, 'sync.yaml'),
@@ -113,11 +113,32 @@ async function knockUsers(): Promise<Map<string, Record<string, unknown>>> {
 const ledgerPath = (): string => join(dir, '.syncline', 'kill9.duckdb');
 
 /**
+ * Every user write Knock accepted since the last call (bulk identify items and single identifies answered
+ * 2xx; a bulk job accepted before a kill is applied anyway), as `id → payload` in arrival order.
+ */
+let logSeen = 0;
+function acceptedWrites(): [string, string][] {
+  const writes: [string, string][] = [];
+  for (const e of emulator.control.requests({ since: logSeen })) {
+    logSeen = Math.max(logSeen, e.seq);
+    if (e.status >= 300 || e.method === 'GET') continue;
+    const items =
+      e.route === 'POST /v1/users/bulk/identify'
+        ? (e.body as { users: Record<string, unknown>[] }).users
+        : e.route === 'PUT /v1/users/{user_id}'
+          ? [{ id: decodeURIComponent(e.path.split('/').pop()!), ...(e.body as Record<string, unknown>) }]
+          : [];
+    for (const u of items) writes.push([String(u.id), JSON.stringify([u.email, u.name, u.plan])]);
+  }
+  return writes;
+}
+
+/**
  * Right after a kill: the ledger opens, and every key in its snapshot that is not in doubt is held by
  * Knock with exactly the snapshot's payload (the snapshot only ever records what Knock confirmed).
  */
-async function checkAcknowledgedOnly(): Promise<void> {
-  if (!ledgerExists(ledgerPath())) return; // killed before the ledger was created
+async function checkAcknowledgedOnly(): Promise<number> {
+  if (!ledgerExists(ledgerPath())) return 0; // killed before the ledger was created
   await using ledger = await openDuckdbLedger({ path: ledgerPath() });
   const read = async (sql: string) => (await ledger.connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, string>[];
   const doubt = new Set((await read(`SELECT k FROM in_doubt`)).map((r) => r.k));
@@ -129,6 +150,7 @@ async function checkAcknowledgedOnly(): Promise<void> {
     return !u || u.email !== p.email || u.name !== p.name || u.plan !== p.plan;
   });
   expect(wrong.slice(0, 3)).toEqual([]);
+  return doubt.size;
 }
 
 describe('kill -9', () => {
@@ -146,6 +168,26 @@ describe('kill -9', () => {
       }));
       writeModel(model);
       const killedRuns: number[] = [];
+      // Duplicate writes: Knock accepting a user's exact payload a second time. Only rows in doubt at a kill
+      // (sent, or about to be, and not yet committed) may be written again; everything committed never is.
+      const written = new Map<string, Set<string>>();
+      let duplicates = 0;
+      let maxInDoubt = 0;
+      // Rows in doubt when the next run starts (what the last kill left); a run may write only those again.
+      let doubtAtStart = 0;
+      const tallyWrites = (): void => {
+        let again = 0;
+        for (const [id, payload] of acceptedWrites()) {
+          const seen = written.get(id) ?? new Set<string>();
+          if (seen.has(payload)) again += 1;
+          written.set(id, seen.add(payload));
+        }
+        expect({ duplicateWrites: again, inDoubtAtStart: doubtAtStart }).toEqual({
+          duplicateWrites: Math.min(again, doubtAtStart),
+          inDoubtAtStart: doubtAtStart,
+        });
+        duplicates += again;
+      };
       let kills = 0;
       let completed = 0;
       for (let attempt = 0; kills < KILLS && attempt < 60; attempt++) {
@@ -167,11 +209,14 @@ describe('kill -9', () => {
         writeModel(model);
         // Node + tsx start-up takes ~1 s; kills spread over late start-up, staging, sending and committing.
         const r = await runCli(800 + Math.floor(random() * 2400));
+        tallyWrites();
         if (r.killed) {
           kills += 1;
           killedRuns.push(attempt);
-          await checkAcknowledgedOnly();
+          doubtAtStart = await checkAcknowledgedOnly();
+          maxInDoubt = Math.max(maxInDoubt, doubtAtStart);
         } else {
+          doubtAtStart = 0;
           completed += 1;
           // A run that was not killed opened the ledger its killed predecessors left behind, and finished.
           expect({ code: r.code, error: r.last?.error ?? null }).toEqual({ code: 0, error: null });
@@ -182,6 +227,12 @@ describe('kill -9', () => {
       const final = await runCli(null);
       expect(final.code).toBe(0);
       expect(final.last).toMatchObject({ status: 'succeeded' });
+      tallyWrites();
+      console.log(`kill9: ${duplicates} duplicate writes in all; at most ${maxInDoubt} rows in doubt after one kill`);
+      // At most the in-flight batches are sent again: each run wrote again only rows that were in doubt
+      // when it started (checked in tallyWrites), and a kill never leaves more in doubt than the run loop
+      // keeps in flight (32 operations sending + 256 waiting on a bulk job, ≤ 1,000 rows each).
+      expect(maxInDoubt).toBeLessThanOrEqual((32 + 256) * 1000);
 
       const users = await knockUsers();
       expect(users.size).toBe(model.length);
