@@ -225,7 +225,8 @@ function encodable(key: string): boolean {
 
 /** Unique within a run because every key appears in one change of a run. */
 function opId(prefix: string, changes: Change[]): string {
-  const h = createHash('sha1');
-  for (const c of changes) h.update(c.key).update('\u0000');
-  return `knock-${prefix}-${h.digest('hex').slice(0, 16)}`;
+  // The keys, each followed by NUL, hashed in one call: 2,000 `update` calls per bulk operation cost more.
+  let text = '';
+  for (const c of changes) text += `${c.key}\u0000`;
+  return `knock-${prefix}-${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
 }
