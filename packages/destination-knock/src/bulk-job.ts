@@ -3,6 +3,7 @@ import { BreakerOpenError } from './circuit-breaker.js';
 import type { KnockHttp, Reservation, SendContext, SendResult } from './knock-http.js';
 import { singleRequest, type Action, type Entity } from './knock-request.js';
 import { MAX_BATCH } from './plan-operations.js';
+import { createPollPace, type PollPace } from './poll-pace.js';
 
 /** Outcome of one row. */
 export type RowResult = { ok: true } | { ok: false; code: string; message: string; status?: number };
@@ -35,6 +36,14 @@ export interface BulkJobResult {
   requests: number;
   retryAfterMs?: number;
 }
+
+/** One poll pace per transport (so per destination): jobs of one Knock environment take similar times. */
+const paces = new WeakMap<KnockHttp, PollPace>();
+const paceOf = (http: KnockHttp, options: BulkJobOptions): PollPace => {
+  let pace = paces.get(http);
+  if (!pace) paces.set(http, (pace = createPollPace(options)));
+  return pace;
+};
 
 /** Knock `BulkOperation` (OpenAPI `BulkOperation`, knock-api.md §5); only the members we read. */
 interface BulkOperation {
@@ -91,10 +100,17 @@ export async function runBulkJob(
       requests,
     });
   }
-  const deadline = performance.now() + options.pollTimeoutMs;
+  const answeredAt = performance.now();
+  const deadline = answeredAt + options.pollTimeoutMs;
+  // The first poll comes about when this endpoint's jobs have been taking (poll-pace.ts); then every
+  // pollIntervalMs, growing by half up to maxPollIntervalMs.
+  const pace = paceOf(http, options);
   let interval = options.pollIntervalMs;
+  let wait = pace.first(spec.route);
+  let polls = 0;
+  let polledAt = answeredAt;
   while (op.status === 'queued' || op.status === 'processing') {
-    if (performance.now() + interval > deadline) {
+    if (performance.now() + wait > deadline) {
       return failAll({
         ok: false,
         status: null,
@@ -103,8 +119,11 @@ export async function runBulkJob(
         requests,
       });
     }
-    await sleep(interval, ctx.signal);
-    interval = Math.min(options.maxPollIntervalMs, Math.ceil(interval * 1.5));
+    await sleep(wait, ctx.signal);
+    if (wait === interval) interval = Math.min(options.maxPollIntervalMs, Math.ceil(interval * 1.5));
+    wait = interval;
+    polls += 1;
+    polledAt = performance.now();
     const poll = await http.send(
       { method: 'GET', path: `/v1/bulk_operations/${encodeURIComponent(op.id)}`, route: 'GET /v1/bulk_operations/{id}', tier: 4 },
       ctx,
@@ -116,6 +135,7 @@ export async function runBulkJob(
   if (op.status !== 'completed') {
     return failAll({ ok: false, status: null, code: 'bulk_operation_failed', message: '[knock] bulk operation failed', requests });
   }
+  if (polls > 0) pace.done(spec.route, polledAt - answeredAt, polls > 1);
   const errored = new Set<string>();
   for (const e of op.error_items ?? []) {
     if (e && typeof e.id === 'string' && (spec.collection === undefined || e.collection == null || e.collection === spec.collection))
@@ -235,10 +255,15 @@ export function createBulkCoalescer(http: KnockHttp, options: BulkJobOptions & {
       });
       job.then(
         (r) => {
-          for (const { w, item } of batch) {
-            w.results.set(item.key, r.results.get(item.key)!);
-            w.left -= 1;
-          }
+          if (owners.size === 1 && first.results.size === 0 && first.left === batch.length) {
+            // The job held exactly this operation's rows (the usual case): its results are the operation's.
+            first.results = r.results;
+            first.left = 0;
+          } else
+            for (const { w, item } of batch) {
+              w.results.set(item.key, r.results.get(item.key)!);
+              w.left -= 1;
+            }
           first.requests += r.requests;
           for (const w of owners) {
             if (r.retryAfterMs !== undefined) w.retryAfterMs = r.retryAfterMs;
