@@ -1,7 +1,8 @@
 import { SyncError, type ApplyContext, type OpOutcome, type Operation, type RowFailure } from '@syncline/core';
 import { createBulkCoalescer, runBulkJob, type BulkItem, type BulkJobOptions, type BulkJobResult, type BulkSpec } from './bulk-job.js';
-import type { KnockHttp, SendContext } from './knock-http.js';
-import type { KnockOpData } from './plan-operations.js';
+import { RESUME_LATER, type KnockHttp, type SendContext, type SendResult } from './knock-http.js';
+import type { KnockOpData, Member } from './plan-operations.js';
+import { splitRejected } from './split-batch.js';
 
 /**
  * Builds the `apply` of the Knock destination: sends one planned operation and reports per-row outcomes.
@@ -14,6 +15,13 @@ export function createApplier(http: KnockHttp, options: BulkJobOptions & { coale
   const coalesce = createBulkCoalescer(http, options);
 
   return async function apply(op: Operation, ctx: ApplyContext): Promise<OpOutcome> {
+    const outcome = await applyOnce(op, ctx);
+    // Knock closed an endpoint for longer than we wait: tell the run to stop and resume later.
+    if (outcome.failed.some((f) => f.code === RESUME_LATER)) outcome.resumeAfterMs = Math.max(http.blockedMs(), outcome.retryAfterMs ?? 0);
+    return outcome;
+  };
+
+  async function applyOnce(op: Operation, ctx: ApplyContext): Promise<OpOutcome> {
     const data = op.data as KnockOpData | undefined;
     if (!data || typeof data !== 'object' || !('kind' in data)) {
       throw new SyncError('destination_failed', '[knock] operation was not planned by the Knock destination', { adapter: 'knock' });
@@ -45,12 +53,14 @@ export function createApplier(http: KnockHttp, options: BulkJobOptions & { coale
         if (data.action === 'remove') return { ok: keys, failed: [], requests: r.requests };
         code = 'audience_missing';
       }
+      if (data.kind === 'members' && (r.status === 400 || r.status === 422) && keys.length > 1)
+        return splitMembers(data.request, keys, r, send);
       const failed: RowFailure[] = keys.map((key) => ({
         key,
         code,
         message: r.message,
         ...(r.status === null ? {} : { status: r.status }),
-        ...doubt(code),
+        ...doubt(code, r.inDoubt),
       }));
       return { ok: [], failed, requests: r.requests, ...(r.retryAfterMs === undefined ? {} : { retryAfterMs: r.retryAfterMs }) };
     }
@@ -76,13 +86,57 @@ export function createApplier(http: KnockHttp, options: BulkJobOptions & { coale
       else
         failed.push(
           r
-            ? { key, code: r.code, message: r.message, ...(r.status === undefined ? {} : { status: r.status }), ...doubt(r.code) }
+            ? {
+                key,
+                code: r.code,
+                message: r.message,
+                ...(r.status === undefined ? {} : { status: r.status }),
+                ...doubt(r.code, r.inDoubt),
+              }
             : { key, code: 'unknown', message: '[knock] no outcome', inDoubt: true },
         );
     }
     return { ok, failed, requests: result.requests, ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }) };
-  };
+  }
+
+  /**
+   * A member call Knock rejected as a whole (400/422, no member named): split it to isolate the bad members
+   * (split-batch.ts); the good ones are added or removed, the bad ones fail with Knock's reason.
+   */
+  async function splitMembers(
+    request: Extract<KnockOpData, { kind: 'members' }>['request'],
+    keys: string[],
+    rejected: Failure,
+    send: SendContext,
+  ): Promise<OpOutcome> {
+    const items = request.body.members.map((member, i) => ({ key: keys[i]!, member }));
+    const ok: string[] = [];
+    let requests = rejected.requests;
+    let retryAfterMs: number | undefined;
+    const removal = request.method === 'DELETE';
+    const split = await splitRejected<{ key: string; member: Member }, Failure>(items, rejected, async (part) => {
+      const r = await http.send({ ...request, body: { members: part.map((p) => p.member) } }, send);
+      requests += r.requests;
+      // Removing from a missing audience is a no-op (see above).
+      if (r.ok || (removal && r.status === 404)) {
+        ok.push(...part.map((p) => p.key));
+        return { ok: true };
+      }
+      if (r.retryAfterMs !== undefined) retryAfterMs = r.retryAfterMs;
+      return { ok: false, rejected: r.status === 400 || r.status === 422, failure: r };
+    });
+    const failed = [...split.bad, ...split.unsent].map(({ item, failure: f }): RowFailure => ({
+      key: item.key,
+      code: f.code,
+      message: f.message,
+      ...(f.status === null ? {} : { status: f.status }),
+      ...doubt(f.code, f.inDoubt),
+    }));
+    return { ok, failed, requests, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+  }
 }
+
+type Failure = Extract<SendResult, { ok: false }>;
 
 /**
  * Failures after which Knock may hold the row anyway: the request left but no clear answer came back (a
@@ -90,4 +144,4 @@ export function createApplier(http: KnockHttp, options: BulkJobOptions & { coale
  * doubt and resends them whatever the model says next (5xx and 408 statuses count as in doubt in core).
  */
 const IN_DOUBT = new Set(['connection_failed', 'invalid_response', 'bulk_timeout', 'unknown']);
-const doubt = (code: string): { inDoubt?: true } => (IN_DOUBT.has(code) ? { inDoubt: true } : {});
+const doubt = (code: string, inDoubt?: boolean): { inDoubt?: true } => (inDoubt || IN_DOUBT.has(code) ? { inDoubt: true } : {});

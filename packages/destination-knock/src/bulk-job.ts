@@ -1,12 +1,13 @@
 import { sleep } from '@syncline/core';
 import { BreakerOpenError } from './circuit-breaker.js';
-import type { KnockHttp, Reservation, SendContext, SendResult } from './knock-http.js';
+import { RESUME_LATER, RESUME_LATER_MESSAGE, type KnockHttp, type Reservation, type SendContext, type SendResult } from './knock-http.js';
 import { singleRequest, type Action, type Entity } from './knock-request.js';
 import { MAX_BATCH } from './plan-operations.js';
 import { createPollPace, type PollPace } from './poll-pace.js';
+import { splitRejected } from './split-batch.js';
 
 /** Outcome of one row. */
-export type RowResult = { ok: true } | { ok: false; code: string; message: string; status?: number };
+export type RowResult = { ok: true } | { ok: false; code: string; message: string; status?: number; inDoubt?: boolean };
 
 const OK: RowResult = Object.freeze({ ok: true });
 
@@ -52,11 +53,22 @@ interface BulkOperation {
   error_items?: Array<{ id: string; collection?: string | null }> | null;
 }
 
+type Failure = Extract<SendResult, { ok: false }>;
+
+const rowFailure = (r: Failure, code = r.code): RowResult => ({
+  ok: false,
+  code,
+  message: r.message,
+  ...(r.status === null ? {} : { status: r.status }),
+  ...(r.inDoubt ? { inDoubt: true } : {}),
+});
+
 /**
  * Runs one bulk job: POST, then poll `GET /v1/bulk_operations/{id}` (tier 4) until `completed`/`failed`
  * (https://docs.knock.app/api-reference/bulk_operations). A completed job confirms every row not in
  * `error_items`; those ids carry no reason, so each is retried once with the single endpoint to get one
- * (knock-api.md §5). A bulk request rejected as a whole (400/422) falls back to single calls too.
+ * (knock-api.md §5). A bulk request rejected as a whole (400/422) is split to isolate its bad rows
+ * (split-batch.ts): each part is a bulk job of its own, and the bad rows fail with Knock's reason.
  * @example await runBulkJob(http, { entity: 'users', action: 'upsert', path: '/v1/users/bulk/identify' }, items, ctx, opts)
  */
 export async function runBulkJob(
@@ -68,28 +80,73 @@ export async function runBulkJob(
   reservation?: Reservation,
   posted?: () => void,
 ): Promise<BulkJobResult> {
+  const first = await bulkJob(http, spec, items, ctx, options, reservation, posted);
+  if (!('refused' in first)) return first;
+  const refused = first.refused;
+  const results = new Map<string, RowResult>();
+  if (!isRejection(refused)) {
+    for (const { key } of items) results.set(key, rowFailure(refused));
+    return { results, requests: first.requests, ...(refused.retryAfterMs === undefined ? {} : { retryAfterMs: refused.retryAfterMs }) };
+  }
+  let requests = first.requests;
+  let retryAfterMs: number | undefined;
+  // A part whose POST was accepted is polled in the background: the split goes on with the next part.
+  const polling: Promise<void>[] = [];
+  const split = await splitRejected<BulkItem, Failure>(items, refused, async (part) => {
+    let answered!: (accepted: boolean) => void;
+    const accepted = new Promise<boolean>((r) => (answered = r));
+    const job = bulkJob(http, spec, part, ctx, options, undefined, answered);
+    const merged = job.then((r) => {
+      requests += r.requests;
+      if ('refused' in r) return;
+      for (const [key, result] of r.results) results.set(key, result);
+      if (r.retryAfterMs !== undefined) retryAfterMs = r.retryAfterMs;
+    });
+    merged.catch(() => undefined); // awaited below or in `polling`; a rejection still reaches the caller there
+    if (await Promise.race([accepted, job.then(() => false)])) {
+      polling.push(merged);
+      return { ok: true };
+    }
+    const r = await job;
+    await merged;
+    if (!('refused' in r)) return { ok: true };
+    if (r.refused.retryAfterMs !== undefined) retryAfterMs = r.refused.retryAfterMs;
+    return { ok: false, rejected: isRejection(r.refused), failure: r.refused };
+  });
+  await Promise.all(polling);
+  for (const { item, failure } of [...split.bad, ...split.unsent]) results.set(item.key, rowFailure(failure));
+  return { results, requests, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+}
+
+/** Knock refused the request as a whole for its content (some item is bad), not for a transient reason. */
+const isRejection = (r: Failure): boolean => r.status === 400 || r.status === 422;
+
+/** One bulk job; a POST that Knock did not accept comes back as `refused` (the caller splits or fails it). */
+async function bulkJob(
+  http: KnockHttp,
+  spec: BulkSpec,
+  items: BulkItem[],
+  ctx: SendContext,
+  options: BulkJobOptions,
+  reservation?: Reservation,
+  /** Called once the POST was answered: `true` when Knock accepted the job. */
+  posted?: (accepted: boolean) => void,
+): Promise<BulkJobResult | { refused: Failure; requests: number }> {
   const results = new Map<string, RowResult>();
   let requests = 0;
-  const failAll = (r: Extract<SendResult, { ok: false }>, code = r.code): BulkJobResult => {
-    for (const { key } of items)
-      results.set(key, { ok: false, code, message: r.message, ...(r.status === null ? {} : { status: r.status }) });
+  const failAll = (r: Failure, code = r.code): BulkJobResult => {
+    for (const { key } of items) results.set(key, rowFailure(r, code));
     return { results, requests, ...(r.retryAfterMs === undefined ? {} : { retryAfterMs: r.retryAfterMs }) };
   };
 
-  let res: SendResult;
+  let res: SendResult | undefined;
   try {
     res = await http.send({ method: 'POST', path: spec.path, route: spec.route, tier: 1, body: bulkBody(spec, items) }, ctx, reservation);
   } finally {
-    posted?.();
+    posted?.(res?.ok === true);
   }
   requests += res.requests;
-  if (!res.ok) {
-    if (res.status === 400 || res.status === 422) {
-      requests += await retrySingly(http, spec, items, results, ctx);
-      return { results, requests };
-    }
-    return failAll(res);
-  }
+  if (!res.ok) return { refused: res, requests };
   let op = res.body as BulkOperation | undefined;
   if (!op || typeof op.id !== 'string') {
     return failAll({
@@ -121,7 +178,8 @@ export async function runBulkJob(
     }
     await sleep(wait, ctx.signal);
     if (wait === interval) interval = Math.min(options.maxPollIntervalMs, Math.ceil(interval * 1.5));
-    wait = interval;
+    // A job posted before any of the endpoint's jobs was seen done is polled again when they take (once known).
+    wait = Math.max(interval, pace.first(spec.route) - (performance.now() - answeredAt));
     polls += 1;
     polledAt = performance.now();
     const poll = await http.send(
@@ -171,7 +229,7 @@ async function retrySingly(
       }
       const r = await http.send(request, ctx);
       requests += r.requests;
-      results.set(key, r.ok ? OK : { ok: false, code: r.code, message: r.message, ...(r.status === null ? {} : { status: r.status }) });
+      results.set(key, r.ok ? OK : rowFailure(r));
     }),
   );
   return requests;
@@ -217,6 +275,17 @@ export function createBulkCoalescer(http: KnockHttp, options: BulkJobOptions & {
     // Let every operation started in this turn enqueue first.
     await new Promise((r) => setImmediate(r));
     while (q.queue.length > 0) {
+      const blocked = http.blockedMs(q.spec.route);
+      if (blocked > 0) {
+        // Knock closed this endpoint for longer than we wait: what is queued fails now and is sent next run.
+        for (const { w, item } of q.queue.splice(0, q.queue.length)) {
+          w.results.set(item.key, { ok: false, code: RESUME_LATER, message: RESUME_LATER_MESSAGE });
+          w.retryAfterMs = blocked;
+          w.left -= 1;
+          if (w.left === 0) w.resolve({ results: w.results, requests: w.requests, retryAfterMs: blocked });
+        }
+        continue;
+      }
       // Take the tier-1 slot first, then fill the job with everything queued by then.
       let reservation: Reservation;
       try {

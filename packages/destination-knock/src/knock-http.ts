@@ -13,6 +13,7 @@ import {
 } from '@syncline/core';
 import { Pool, type Dispatcher } from 'undici';
 import { BreakerOpenError, createCircuitBreaker, type CircuitBreaker } from './circuit-breaker.js';
+import { exactConnector } from './exact-connect.js';
 import type { ResolvedKnockOptions } from './knock-options.js';
 import { createRetryBudget, type RetryBudget } from './retry-budget.js';
 
@@ -39,7 +40,23 @@ export interface SendContext {
 
 export type SendResult =
   | { ok: true; status: number; body: unknown; requests: number }
-  | { ok: false; status: number | null; code: string; message: string; requests: number; retryAfterMs?: number };
+  | {
+      ok: false;
+      status: number | null;
+      code: string;
+      message: string;
+      requests: number;
+      retryAfterMs?: number;
+      /** An earlier attempt of this request may have been applied (a 5xx, a 408, a lost connection). */
+      inDoubt?: boolean;
+    };
+
+/**
+ * Code of rows not sent because Knock asked to wait longer than `retry.maxRetryAfterMs` (a 429 or 503 with
+ * a long `Retry-After`): the operation's outcome carries `resumeAfterMs` and the run ends "resume later".
+ */
+export const RESUME_LATER = 'rate_limited_resume_later';
+export const RESUME_LATER_MESSAGE = '[knock] Knock asked to wait longer than retry.maxRetryAfterMs; the rest of the run resumes later';
 
 /** A send slot taken ahead of time (breaker and rate limiter passed), for the request's first attempt. */
 export interface Reservation {
@@ -54,6 +71,11 @@ export interface KnockHttp {
   reserve(request: Pick<KnockRequest, 'route' | 'tier'>, signal?: AbortSignal): Promise<Reservation>;
   readonly breaker: CircuitBreaker;
   readonly budget: RetryBudget;
+  /**
+   * Ms until `route` (or, without one, every route) may be called again, after Knock asked for a wait longer
+   * than `retry.maxRetryAfterMs`; 0 when it is open.
+   */
+  blockedMs(route?: string): number;
   close(): Promise<void>;
 }
 
@@ -77,7 +99,7 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
     (pool ??= new Pool(base.origin, {
       connections: options.connections,
       pipelining: 1,
-      connect: { timeout: options.timeouts.connectMs },
+      connect: exactConnector(options.timeouts.connectMs),
       headersTimeout: options.timeouts.headersMs,
       bodyTimeout: options.timeouts.bodyMs,
     }));
@@ -131,7 +153,37 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
     return { probe, release };
   }
 
+  // Endpoints Knock closed for longer than retry.maxRetryAfterMs (until, on `clock()`): nothing more is sent
+  // to them; their rows fail as RESUME_LATER at once. Kept here rather than in the shared limiter, so no
+  // request sleeps for minutes, and a new run (the resume) asks Knock again.
+  const closedUntil = new Map<string, number>();
+  const blockedMs = (route?: string): number => {
+    const t = clock();
+    let max = 0;
+    for (const [r, until] of closedUntil) if ((route === undefined || r === route) && until - t > max) max = until - t;
+    return Math.ceil(max);
+  };
+  const resumeLater = (request: KnockRequest, status: number | null, requests: number): Extract<SendResult, { ok: false }> => ({
+    ok: false,
+    status,
+    code: RESUME_LATER,
+    message: RESUME_LATER_MESSAGE,
+    requests,
+    retryAfterMs: blockedMs(request.route),
+  });
+
   async function send(request: KnockRequest, ctx: SendContext, reservation?: Reservation): Promise<SendResult> {
+    const doubt = { may: false };
+    const r = await attempts(request, ctx, reservation, doubt);
+    return r.ok || !doubt.may ? r : { ...r, inDoubt: true };
+  }
+
+  async function attempts(
+    request: KnockRequest,
+    ctx: SendContext,
+    reservation: Reservation | undefined,
+    doubt: { may: boolean },
+  ): Promise<SendResult> {
     const body = request.body === undefined ? undefined : JSON.stringify(request.body);
     const headers: Record<string, string> = {
       authorization: `Bearer ${token}`,
@@ -152,6 +204,8 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
     for (let attempt = 1; ; attempt++) {
       if (authError) throw authError;
       ctx.signal?.throwIfAborted();
+      if (closedUntil.size > 0 && !(attempt === 1 && reservation) && blockedMs(request.route) > 0)
+        return resumeLater(request, last?.status ?? null, requests);
       let probe: boolean;
       let release: (() => void) | undefined;
       if (attempt === 1 && reservation) ({ probe, release } = reservation);
@@ -177,6 +231,12 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
       if (authError) {
         release?.();
         throw authError;
+      }
+      if (closedUntil.size > 0 && blockedMs(request.route) > 0) {
+        // Closed while this request waited for its slot: it is not sent.
+        release?.();
+        if (probe) breaker.success(probe);
+        return resumeLater(request, last?.status ?? null, requests);
       }
       requests += 1;
       const startedAt = new Date();
@@ -236,6 +296,7 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
         }
         if (ctx.signal?.aborted) throw ctx.signal.reason;
         breaker.failure(probe);
+        doubt.may = true;
         failures += 1;
         last = { ok: false, status: null, code: 'connection_failed', message: `[knock] request failed: ${errorCode(error)}`, requests };
         if (failures >= maxAttempts || !budget.tryRetry()) return { ...last, requests };
@@ -263,6 +324,7 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
         const parsed = parseJson(text);
         if (parsed === INVALID && status !== 204 && text.trim() !== '') {
           // A 2xx whose body is not JSON (a proxy page): the write may have happened; upserts are safe to repeat.
+          doubt.may = true;
           failures += 1;
           last = { ok: false, status, code: 'invalid_response', message: `[knock] HTTP ${status} with a body that is not JSON`, requests };
           if (failures >= maxAttempts || !budget.tryRetry()) return { ...last, requests };
@@ -277,7 +339,10 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
         throw authError!;
       }
       const wait = retryAfterMs(responseHeaders);
-      const noRetry = header(responseHeaders, 'x-should-retry') === 'false';
+      // Knock's SDK checks `x-should-retry` before anything else (knock-api.md §1.6): `false` never retries,
+      // `true` retries even a status it would not (401/403 still fail fast: the key is wrong).
+      const shouldRetry = header(responseHeaders, 'x-should-retry');
+      const noRetry = shouldRetry === 'false';
       last = {
         ok: false,
         status,
@@ -290,8 +355,8 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
         breaker.success(probe);
         throttles += 1;
         if (wait !== undefined && wait > options.retry.maxRetryAfterMs) {
-          limiterOf(request).throttled(clock() + wait);
-          return { ...last, code: 'rate_limited', message: '[knock] rate limited for longer than maxRetryAfterMs', requests };
+          closedUntil.set(request.route, Math.max(closedUntil.get(request.route) ?? 0, clock() + wait));
+          return resumeLater(request, status, requests);
         }
         // Honour the server's wait exactly, for every request of this tier; without one, slow down and back off.
         limiterOf(request).throttled(wait === undefined ? undefined : clock() + wait + 1);
@@ -299,7 +364,8 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
         if (wait === undefined) await sleep(backoffDelay(throttles, options.retry), ctx.signal);
         continue;
       }
-      if (!isRetryableStatus(status) || noRetry) {
+      if (status >= 500 || status === 408) doubt.may = true;
+      if ((!isRetryableStatus(status) && shouldRetry !== 'true') || noRetry) {
         breaker.success(probe);
         return last;
       }
@@ -307,7 +373,10 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
       else breaker.success(probe);
       failures += 1;
       if (failures >= maxAttempts || !budget.tryRetry()) return last;
-      if (wait !== undefined && wait > options.retry.maxRetryAfterMs) return { ...last, code: 'rate_limited' };
+      if (wait !== undefined && wait > options.retry.maxRetryAfterMs) {
+        closedUntil.set(request.route, Math.max(closedUntil.get(request.route) ?? 0, clock() + wait));
+        return resumeLater(request, status, requests);
+      }
       await sleep(wait ?? backoffDelay(failures, options.retry), ctx.signal);
     }
   }
@@ -317,6 +386,7 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
     reserve,
     breaker,
     budget,
+    blockedMs,
     async close() {
       const p = pool;
       pool = undefined;

@@ -54,16 +54,17 @@ describe('429 handling', () => {
     for (const t of after) expect(t - throttled!).toBeGreaterThanOrEqual(400);
   });
 
-  test('ends rows as rate_limited with retryAfterMs when Knock asks to wait longer than maxRetryAfterMs', async () => {
+  test('ends rows as rate_limited_resume_later with resumeAfterMs when Knock asks to wait longer than maxRetryAfterMs', async () => {
     emulator.control.setRateLimits({ headers: 'retry-after-ms' });
     emulator.control.addFault({ match: PUT, status: 429, retryAfterMs: 600_000, count: 1 });
-    // A private emulator URL scope would be cleaner, but the limiter block only affects this test's endpoint for this key.
     await using knock = knockDestination(fast(emulator, { apiKey: 'sk_test_long_wait', retry: { maxRetryAfterMs: 5_000 } }));
     const t0 = performance.now();
     const r = await sync(knock, usersTarget(), [add('u1')]);
     expect(performance.now() - t0).toBeLessThan(2000);
-    expect(r.failed).toEqual([expect.objectContaining({ key: 'u1', code: 'rate_limited', status: 429 })]);
+    expect(r.failed).toEqual([expect.objectContaining({ key: 'u1', code: 'rate_limited_resume_later', status: 429 })]);
+    expect(r.failed[0]!.inDoubt).toBeUndefined();
     expect(r.outcomes[0]!.retryAfterMs).toBeGreaterThan(590_000);
+    expect(r.outcomes[0]!.resumeAfterMs).toBeGreaterThan(590_000);
   });
 
   test("sends at Knock's tier rates without tripping the limiter", async () => {
