@@ -13,7 +13,11 @@ export function formatRunSummary(r: RunResult, config: { key: string; file: stri
   const head =
     r.status === 'aborted'
       ? `Run ${r.runId} stopped: ${n(rows.synced)} rows confirmed and committed; the rest are sent on the next run`
-      : `Run ${r.runId} completed${rows.failed ? ` with ${n(rows.failed)} failed rows` : ''} in ${secs(totalMs)}`;
+      : r.status === 'resume_later'
+        ? p.yellow(
+            `Run ${r.runId} paused: Knock asked to wait until ${r.resumeAt} (rate limited); ${n(rows.synced)} rows confirmed and committed, the rest are sent when you run again after that`,
+          )
+        : `Run ${r.runId} completed${rows.failed ? ` with ${n(rows.failed)} failed rows` : ''} in ${secs(totalMs)}`;
   out.push(head, '');
   if (r.mappingChanged) out.push(p.yellow('  the field mapping changed since the last run: every row was sent again'), '');
   out.push(
@@ -35,7 +39,8 @@ export function formatRunSummary(r: RunResult, config: { key: string; file: stri
     '',
     `Done. SENT=${n(rows.synced)} FAILED=${n(rows.failed)} INVALID=${n(rows.invalid)} UNCHANGED=${n(rows.unchanged)} TOTAL=${n(rows.total)} · ${n(r.requests)} calls`,
   );
-  if (rows.failed) out.push(`Next: syncline rows ${config.file} <key>  (or syncline runs show ${config.file} ${r.runId})`);
+  if (r.status === 'resume_later') out.push(`Next: syncline run ${config.file}  (after ${r.resumeAt})`);
+  else if (rows.failed) out.push(`Next: syncline rows ${config.file} <key>  (or syncline runs show ${config.file} ${r.runId})`);
   return out.join('\n');
 }
 
@@ -48,6 +53,7 @@ export function runJson(r: RunResult) {
     dryRun: r.dryRun,
     rows,
     requests: r.requests,
+    ...(r.resumeAt === undefined ? {} : { resumeAt: r.resumeAt }),
     ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
   };
 }

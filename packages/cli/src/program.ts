@@ -12,8 +12,11 @@ import { version } from './version.js';
 import { registerInspectCommands } from './inspect-commands.js';
 import { registerEmulatorCommands } from './emulator-commands.js';
 
-/** Exit codes (ux.md §1): 0 ok, 1 some rows failed, 2 bad config/usage, 3 the run failed, 130 interrupted. */
-export const EXIT = { ok: 0, rowsFailed: 1, usage: 2, failed: 3, changes: 4, interrupted: 130 } as const;
+/**
+ * Exit codes (ux.md §1): 0 ok, 1 some rows failed, 2 bad config/usage, 3 the run failed, 4 plan has changes,
+ * 75 resume later (Knock asked to wait longer than the destination waits; sysexits.h EX_TEMPFAIL), 130 interrupted.
+ */
+export const EXIT = { ok: 0, rowsFailed: 1, usage: 2, failed: 3, changes: 4, resumeLater: 75, interrupted: 130 } as const;
 
 export interface Io {
   stdout: NodeJS.WriteStream;
@@ -147,7 +150,9 @@ async function run(file: string, flags: SyncFlags, noColor: boolean, io: Io): Pr
           ? EXIT.rowsFailed
           : result.status === 'aborted'
             ? EXIT.interrupted
-            : EXIT.failed;
+            : result.status === 'resume_later'
+              ? EXIT.resumeLater
+              : EXIT.failed;
     } finally {
       process.off('SIGINT', onSigint);
       progress.close();

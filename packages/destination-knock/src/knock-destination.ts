@@ -2,7 +2,7 @@ import { SyncError, type Destination, type SyncTarget } from '@syncline/core';
 import { createApplier } from './apply-operation.js';
 import { encodeId } from './encode-id.js';
 import { fieldCatalog } from './field-catalog.js';
-import { createKnockHttp, type KnockHttp } from './knock-http.js';
+import { RESUME_LATER, createKnockHttp, type KnockHttp } from './knock-http.js';
 import { parseKnockOptions, type KnockOptions } from './knock-options.js';
 import { planOperations } from './plan-operations.js';
 import { validateRow } from './validate-row.js';
@@ -57,6 +57,9 @@ export function knockDestination(options: KnockOptions): KnockDestination {
             : 'GET /v1/users';
       const r = await http.send({ method: 'GET', path, route, tier: 4 }, { signal });
       if (r.ok) return;
+      // Knock closed this read for longer than we wait: the check cannot tell anything, and the writes (other
+      // endpoints, limited separately) will resume later on their own if they are closed too.
+      if (r.code === RESUME_LATER) return;
       if (target.type === 'audiences' && r.status === 404) {
         if (!target.createAudience) {
           throw new SyncError('destination_failed', '[knock] the audience does not exist (create it in Knock or set createAudience)', {

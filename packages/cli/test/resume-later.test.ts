@@ -1,0 +1,88 @@
+import { cpSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { startEmulator, type RunningEmulator } from '@syncline/knock-emulator';
+import { main } from '../src/index.js';
+import { captureIo } from './cli-io.js';
+
+const API_KEY = 'sk_test_resume_later';
+const example = fileURLToPath(new URL('../../../examples/users/', import.meta.url));
+const BULK = 'POST /v1/users/bulk/identify';
+
+let emulator: RunningEmulator;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+
+beforeEach(async () => {
+  emulator = await startEmulator({ port: 0, bulkDelayMs: 50 });
+  dir = mkdtempSync(join(tmpdir(), 'syncline-resume-'));
+  cpSync(example, dir, { recursive: true, filter: (s) => !s.includes('.syncline') });
+  env = { ...process.env, KNOCK_API_KEY: API_KEY, KNOCK_BASE_URL: emulator.url };
+});
+afterEach(async () => emulator.close());
+
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string; last: Record<string, unknown> }> {
+  const io = captureIo(env);
+  const code = await main(args, io);
+  let last = {};
+  try {
+    last = JSON.parse(io.out().trim().split('\n').at(-1)!);
+  } catch {
+    /* not --json */
+  }
+  return { code, out: io.out(), err: io.err(), last };
+}
+
+const users = async (): Promise<number> => {
+  let n = 0;
+  let after: string | null = null;
+  do {
+    const res = await fetch(`${emulator.url}/v1/users?page_size=50${after ? `&after=${after}` : ''}`, {
+      headers: { authorization: `Bearer ${API_KEY}` },
+    });
+    const page = (await res.json()) as { entries: unknown[]; page_info: { after: string | null } };
+    n += page.entries.length;
+    after = page.page_info.after;
+  } while (after);
+  return n;
+};
+
+describe('a Retry-After longer than the destination waits (H-03)', () => {
+  test('the run stops within 2 s of the 429, commits what was confirmed, exits 75 with the resume time; the next run completes', async () => {
+    emulator.control.addFault({ match: BULK, status: 429, retryAfterMs: 600_000, count: 1 });
+    const r = await cli('run', join(dir, 'sync.yaml'), '--json');
+    const ended = Date.now();
+    expect(r.code).toBe(75);
+    expect(r.last).toMatchObject({ status: 'resume_later', dryRun: false, rows: { added: 200 } });
+    const throttled = emulator.control.requests().find((e) => e.status === 429)!;
+    expect(throttled.route).toBe(BULK);
+    // The Retry-After header was 600 s (seconds mode): resume no earlier than that, measured from the 429.
+    const resumeAt = Date.parse(r.last.resumeAt as string);
+    expect(resumeAt - Date.parse(throttled.time)).toBeGreaterThanOrEqual(599_000);
+    expect(resumeAt - Date.parse(throttled.time)).toBeLessThan(602_000);
+    expect(ended - Date.parse(throttled.time)).toBeLessThan(2000);
+    expect(emulator.control.requests().filter((e) => e.route === BULK)).toHaveLength(1);
+    const rows = r.last.rows as { synced: number; failed: number };
+    expect(rows.synced).toBeGreaterThan(0);
+    expect(rows.failed).toBeGreaterThan(0);
+    expect(await users()).toBe(rows.synced);
+
+    const resumed = await cli('run', join(dir, 'sync.yaml'), '--json');
+    expect(resumed.code).toBe(0);
+    expect(resumed.last).toMatchObject({ status: 'succeeded', rows: { added: 200 - rows.synced, synced: 200 - rows.synced, failed: 0 } });
+    expect(resumed.last.resumeAt).toBeUndefined();
+    expect(await users()).toBe(200);
+  });
+
+  test('prints when to run again, never the API key', async () => {
+    emulator.control.addFault({ match: BULK, status: 429, retryAfterMs: 600_000, count: 1 });
+    const r = await cli('run', join(dir, 'sync.yaml'));
+    expect(r.code).toBe(75);
+    expect(r.out).toMatch(/paused: Knock asked to wait until \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z \(rate limited\)/);
+    expect(r.out).toMatch(/rate_limited_resume_later/);
+    expect(r.out).toMatch(/Next: syncline run .*sync\.yaml {2}\(after \d{4}-/);
+    expect(r.out + r.err).not.toContain(API_KEY);
+  });
+});
