@@ -1,7 +1,7 @@
 import type { RunningEmulator } from '@syncline/knock-emulator';
-import type { Operation } from '@syncline/core';
+import type { Operation, SyncTarget } from '@syncline/core';
 import { describe, expect, test } from 'vitest';
-import { add, audience, destination, getUser, sync, useEmulator, usersTarget } from './support.js';
+import { add, audience, destination, getUser, remove, sync, useEmulator, usersTarget } from './support.js';
 
 let emulator: RunningEmulator;
 useEmulator((e) => (emulator = e));
@@ -90,6 +90,30 @@ describe('a batch rejected as a whole is split to isolate its bad rows (H-07)', 
     expect(outcome.ok).toEqual([]);
     expect(new Set(outcome.failed.map((f) => f.code))).toEqual(new Set(['http_503']));
     expect(outcome.failed.every((f) => f.inDoubt)).toBe(true);
+  });
+});
+
+describe('every bulk endpoint splits a rejected job', () => {
+  const objects: SyncTarget = { type: 'objects', mode: 'upsert', collection: 'teams', onDelete: 'delete', nulls: 'skip' };
+  test.each([
+    ['POST /v1/users/bulk/delete', usersTarget({ onDelete: 'delete' }), 'remove'],
+    ['POST /v1/objects/{collection}/bulk/set', objects, 'add'],
+    ['POST /v1/objects/{collection}/bulk/delete', objects, 'remove'],
+  ] as const)('%s', async (route, target, action) => {
+    await using knock = destination(emulator, { bulk: { pollIntervalMs: 20, maxPollIntervalMs: 50, singleOnlySeconds: 0 } });
+    const changes = rows(600).map((c) => (action === 'remove' ? remove(c.key) : c));
+    const plan = knock.plan(changes, {
+      target,
+      totals: { add: action === 'add' ? 600 : 0, change: 0, remove: action === 'remove' ? 600 : 0 },
+    });
+    const op = plan.operations.find((o) => o.endpoint.includes('/bulk/'))!;
+    const bad = [op.changes[42]!.key, op.changes[400]!.key];
+    emulator.control.addFault({ match: route, ids: bad, status: 422, count: null });
+    const outcome = await knock.apply(op, { target });
+    expect(outcome.failed.map((f) => f.key).sort()).toEqual([...bad].sort());
+    expect(outcome.failed.every((f) => f.code === 'invalid_params' && f.status === 422)).toBe(true);
+    expect(outcome.ok).toHaveLength(op.changes.length - 2);
+    expect(count(route) - 1).toBeLessThanOrEqual(bound(op.changes.length, 2));
   });
 });
 
