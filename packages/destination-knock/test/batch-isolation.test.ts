@@ -1,7 +1,8 @@
 import type { RunningEmulator } from '@syncline/knock-emulator';
 import type { Operation, SyncTarget } from '@syncline/core';
 import { describe, expect, test } from 'vitest';
-import { add, audience, destination, getUser, remove, sync, useEmulator, usersTarget } from './support.js';
+import { knockDestination } from '../src/index.js';
+import { add, audience, destination, emulatorFor, fast, getUser, remove, sync, useEmulator, usersTarget } from './support.js';
 
 let emulator: RunningEmulator;
 useEmulator((e) => (emulator = e));
@@ -90,6 +91,30 @@ describe('a batch rejected as a whole is split to isolate its bad rows (H-07)', 
     expect(outcome.ok).toEqual([]);
     expect(new Set(outcome.failed.map((f) => f.code))).toEqual(new Set(['http_503']));
     expect(outcome.failed.every((f) => f.inDoubt)).toBe(true);
+  });
+});
+
+describe('Knock’s own validation (no injected fault)', () => {
+  test('an id over 256 chars: a sync-validating bulk identify and an audience add are split, the row fails with the field reason', async () => {
+    const strict = await emulatorFor({ switches: { bulkItemValidation: 'sync' } });
+    try {
+      await using knock = knockDestination(fast(strict, { bulk: { pollIntervalMs: 20, maxPollIntervalMs: 50, singleOnlySeconds: 0 } }));
+      const long = 'x'.repeat(300);
+      const changes = [...rows(400), add(long)];
+      const users = await sync(knock, usersTarget(), changes);
+      expect(users.failed).toEqual([expect.objectContaining({ key: long, code: 'invalid_params', status: 422 })]);
+      expect(users.failed[0]!.message).toMatch(/users\[\d+\]\.id/);
+      expect(users.ok).toHaveLength(400);
+      const members = await sync(knock, audience('add', { createAudience: true }), changes);
+      expect(members.failed).toEqual([expect.objectContaining({ key: long, code: 'invalid_params', status: 422 })]);
+      expect(members.failed[0]!.message).toMatch(/members\[\d+\]\.user\.id/);
+      expect(members.ok).toHaveLength(400);
+      const calls = (route: string) => strict.control.requests().filter((e) => e.route === route).length;
+      expect(calls(BULK) - 1).toBeLessThanOrEqual(bound(401, 1));
+      expect(calls(MEMBERS) - 1).toBeLessThanOrEqual(bound(401, 1));
+    } finally {
+      await strict.close();
+    }
   });
 });
 
