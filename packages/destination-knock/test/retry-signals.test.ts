@@ -145,6 +145,16 @@ describe('a Retry-After longer than maxRetryAfterMs (H-03)', () => {
     expect(r.failed).toEqual([expect.objectContaining({ key: 'u1', code: 'rate_limited_resume_later', status: 429, inDoubt: true })]);
   });
 
+  test('check() neither waits nor fails when its read is closed for long: the writes decide', async () => {
+    emulator.control.addFault({ match: 'GET /v1/users', status: 429, retryAfterMs: 600_000, count: 1 });
+    await using knock = destination(emulator);
+    const t0 = performance.now();
+    await knock.check(usersTarget());
+    expect(performance.now() - t0).toBeLessThan(1000);
+    const r = await sync(knock, usersTarget(), [add('u1')]);
+    expect(r.ok).toEqual(['u1']);
+  });
+
   test('a new destination (the resume) asks Knock again and sends', async () => {
     emulator.control.addFault({ match: PUT, status: 429, retryAfterMs: 600_000, count: 1 });
     {
