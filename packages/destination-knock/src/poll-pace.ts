@@ -23,7 +23,7 @@ export interface PollPace {
 /** Jobs per endpoint the estimate is the median of. */
 const WINDOW = 9;
 /** A job done at its first poll counts as done at this share of the wait (it may have been done earlier). */
-const PROBE_DOWN = 0.8;
+const PROBE_DOWN = 0.9;
 
 /**
  * @example const pace = createPollPace({ pollIntervalMs: 250, pollTimeoutMs: 600_000 }); await sleep(pace.first(route)); … pace.done(route, 180, false)
