@@ -259,6 +259,49 @@ interface Waiting {
   unposted: number;
 }
 
+/** Items `w.items[from…]` of one operation, waiting in a coalescer queue (one entry per operation, not per row). */
+interface Queued {
+  w: Waiting;
+  from: number;
+}
+
+/** Part `w.items[from, to)` of one operation in a job. */
+interface Part {
+  w: Waiting;
+  from: number;
+  to: number;
+}
+
+/** Settles the queued rows of every operation with one result (the endpoint is closed, or Knock kept failing). */
+function settleQueued(queued: Queued[], result: RowResult, retryAfterMs?: number): void {
+  for (const { w, from } of queued) {
+    for (let i = from; i < w.items.length; i++) w.results.set(w.items[i]!.key, result);
+    if (retryAfterMs !== undefined) w.retryAfterMs = retryAfterMs;
+    w.left -= w.items.length - from;
+    if (w.left === 0)
+      w.resolve({ results: w.results, requests: w.requests, ...(w.retryAfterMs === undefined ? {} : { retryAfterMs: w.retryAfterMs }) });
+  }
+}
+
+/** Takes up to `max` queued rows, whole operations first-come first-served (an operation may be split). */
+function takeBatch(queue: Queued[], max: number): { parts: Part[]; items: BulkItem[] } {
+  const parts: Part[] = [];
+  let n = 0;
+  while (n < max && queue.length > 0) {
+    const head = queue[0]!;
+    const to = Math.min(head.w.items.length, head.from + max - n);
+    parts.push({ w: head.w, from: head.from, to });
+    n += to - head.from;
+    if (to === head.w.items.length) queue.shift();
+    else head.from = to;
+  }
+  const only = parts.length === 1 ? parts[0]! : undefined;
+  // One whole operation (the usual case) is sent as is; otherwise the parts are copied into one list.
+  const items =
+    only && only.from === 0 && only.to === only.w.items.length ? only.w.items : parts.flatMap((p) => p.w.items.slice(p.from, p.to));
+  return { parts, items };
+}
+
 /**
  * Merges the bulk items of operations applied at the same time into full jobs of 1,000, one POST at a
  * time per endpoint. Bulk endpoints allow 1 request/s (tier 1), so a chunk split between bulk and single
@@ -266,7 +309,7 @@ interface Waiting {
  * @example const coalesce = createBulkCoalescer(http, opts); await coalesce(spec, items, ctx)
  */
 export function createBulkCoalescer(http: KnockHttp, options: BulkJobOptions & { parallelPosts: number }) {
-  const queues = new Map<string, { spec: BulkSpec; queue: Array<{ w: Waiting; item: BulkItem }>; pumping: boolean }>();
+  const queues = new Map<string, { spec: BulkSpec; queue: Queued[]; pumping: boolean }>();
 
   async function pump(key: string): Promise<void> {
     const q = queues.get(key)!;
@@ -278,12 +321,7 @@ export function createBulkCoalescer(http: KnockHttp, options: BulkJobOptions & {
       const blocked = http.blockedMs(q.spec.route);
       if (blocked > 0) {
         // Knock closed this endpoint for longer than we wait: what is queued fails now and is sent next run.
-        for (const { w, item } of q.queue.splice(0, q.queue.length)) {
-          w.results.set(item.key, { ok: false, code: RESUME_LATER, message: RESUME_LATER_MESSAGE });
-          w.retryAfterMs = blocked;
-          w.left -= 1;
-          if (w.left === 0) w.resolve({ results: w.results, requests: w.requests, retryAfterMs: blocked });
-        }
+        settleQueued(q.queue.splice(0, q.queue.length), { ok: false, code: RESUME_LATER, message: RESUME_LATER_MESSAGE }, blocked);
         continue;
       }
       // Take the tier-1 slot first, then fill the job with everything queued by then.
@@ -295,43 +333,34 @@ export function createBulkCoalescer(http: KnockHttp, options: BulkJobOptions & {
         if (e instanceof BreakerOpenError) {
           // Knock kept failing: these rows fail (and are sent next run); the run itself goes on.
           const message = `[knock] Knock kept failing; gave up after waiting ${Math.round(e.waitedMs / 1000)} s for it to recover`;
-          for (const { w, item } of failed) {
-            w.results.set(item.key, { ok: false, code: 'circuit_open', message });
-            w.left -= 1;
-            if (w.left === 0) w.resolve({ results: w.results, requests: w.requests });
-          }
-        } else for (const w of new Set(failed.map((b) => b.w))) w.reject(e);
+          settleQueued(failed, { ok: false, code: 'circuit_open', message });
+        } else for (const { w } of failed) w.reject(e);
         continue;
       }
-      const batch = q.queue.splice(0, MAX_BATCH);
-      const owners = new Set(batch.map((b) => b.w));
-      const first = batch[0]!.w;
+      const { parts, items } = takeBatch(q.queue, MAX_BATCH);
+      const owners = parts.map((p) => p.w); // an operation is in a job at most once
+      const first = owners[0]!;
       let posted!: () => void;
       const postedP = new Promise<void>((r) => (posted = r));
-      const job = runBulkJob(
-        http,
-        q.spec,
-        batch.map((b) => b.item),
-        first.ctx,
-        options,
-        reservation,
-        posted,
-      );
+      const job = runBulkJob(http, q.spec, items, first.ctx, options, reservation, posted);
       inflight.add(postedP);
       void postedP.then(() => {
         inflight.delete(postedP);
-        for (const { w } of batch) if (--w.unposted === 0) w.ctx.onSent?.();
+        for (const p of parts) if ((p.w.unposted -= p.to - p.from) === 0) p.w.ctx.onSent?.();
       });
       job.then(
         (r) => {
-          if (owners.size === 1 && first.results.size === 0 && first.left === batch.length) {
+          if (items === first.items && first.results.size === 0) {
             // The job held exactly this operation's rows (the usual case): its results are the operation's.
             first.results = r.results;
             first.left = 0;
           } else
-            for (const { w, item } of batch) {
-              w.results.set(item.key, r.results.get(item.key)!);
-              w.left -= 1;
+            for (const { w, from, to } of parts) {
+              for (let i = from; i < to; i++) {
+                const { key } = w.items[i]!;
+                w.results.set(key, r.results.get(key)!);
+              }
+              w.left -= to - from;
             }
           first.requests += r.requests;
           for (const w of owners) {
@@ -362,7 +391,7 @@ export function createBulkCoalescer(http: KnockHttp, options: BulkJobOptions & {
       let q = queues.get(key);
       if (!q) queues.set(key, (q = { spec, queue: [], pumping: false }));
       const w: Waiting = { items, ctx, resolve, reject, results: new Map(), requests: 0, left: items.length, unposted: items.length };
-      for (const item of items) q.queue.push({ w, item });
+      q.queue.push({ w, from: 0 });
       if (!q.pumping) void pump(key);
     });
   };
