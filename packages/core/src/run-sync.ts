@@ -285,7 +285,12 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       counts: { ...result.rows },
       phases: result.phases,
       requests: result.requests,
-      error: result.error ? { code: result.error.code, message: result.error.message } : null,
+      // A paused run says until when in its record (`syncline runs`), as its result does.
+      error: result.error
+        ? { code: result.error.code, message: result.error.message }
+        : result.resumeAt !== undefined
+          ? { code: 'resume_later', message: `the destination asked to wait until ${result.resumeAt}; run again after that` }
+          : null,
     });
   return result;
 }

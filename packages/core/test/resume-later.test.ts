@@ -38,7 +38,11 @@ describe('resume later', () => {
     expect(new Set(r.failures.map((f) => f.code))).toEqual(new Set(['rate_limited_resume_later']));
     expect(await l.snapshotSize()).toBe(20);
     const [last] = await l.runs(1);
-    expect(last).toMatchObject({ runId: r.runId, status: 'resume_later' });
+    expect(last).toMatchObject({
+      runId: r.runId,
+      status: 'resume_later',
+      error: { code: 'resume_later', message: `the destination asked to wait until ${r.resumeAt}; run again after that` },
+    });
 
     // The resume sends the 10 rate-limited rows and the 70 never sent, and nothing twice.
     const resumed = await runSync({ spec, source: tableSource(people(100)), destination: dest, ledger: l, concurrency: 1 });
