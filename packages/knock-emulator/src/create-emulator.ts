@@ -3,6 +3,7 @@ import { Hono, type Context } from 'hono';
 import type { AppEnv, RegisterRoute } from './app-types.js';
 import { createControl, registerControlRoutes, type EmulatorControl } from './emulator-control.js';
 import { EmulatorState } from './emulator-state.js';
+import type { Environment } from './environment.js';
 import { faultResponse, rateLimitBody, retryHeaders, shouldRetryValue } from './fault-response.js';
 import { KnockHttpError } from './knock-http-error.js';
 import { resolveOptions, type EmulatorOptions } from './options.js';
@@ -52,6 +53,80 @@ function destroySocket(c: Context<AppEnv>): boolean {
 }
 
 /**
+ * The environment of a request's `Authorization: Bearer <key>`; 401 for a missing or unknown key, 403
+ * (switch `publishableKeyStatus`) for a publishable key (§1.2). Shared with fast-path.ts.
+ */
+export function authenticate(state: EmulatorState, header: string | undefined): Environment {
+  const match = BEARER.exec(header ?? '');
+  const key = match?.[1];
+  const switches = state.options.switches;
+  if (!key || (!key.startsWith('sk_') && !key.startsWith('pk_')) || (state.options.apiKeys && !state.options.apiKeys.has(key))) {
+    throw new KnockHttpError({ ...switches.unauthorized, status: 401 });
+  }
+  // Publishable keys are for client-side code and cannot stand in for secret keys (§1.2).
+  if (key.startsWith('pk_')) {
+    throw new KnockHttpError({
+      code: 'incorrect_token_type',
+      message: 'A secret API key (sk_...) is required for this endpoint.',
+      status: switches.publishableKeyStatus,
+      type: 'authentication_error',
+    });
+  }
+  return state.environmentFor(key);
+}
+
+/** What the request log records of one `/v1` request (see {@link logRequest}). */
+export interface LoggedRequest {
+  method: string;
+  path: string;
+  query: string;
+  route: string | null;
+  status: number;
+  /** The `content-length` request header. */
+  contentLength: string | undefined;
+  requestId: string;
+  environment: string | null;
+  idempotencyKey: string | null;
+  fault: string | null;
+  /** The parsed body (kept only with `logBodies`). */
+  body: unknown;
+}
+
+/**
+ * Appends one `/v1` request to the request log; `start` is its `performance.now()` on arrival. Used by
+ * the Hono middleware and by fast-path.ts, so both log the same entries.
+ */
+export function logRequest(state: EmulatorState, start: number, r: LoggedRequest): void {
+  state.log.push({
+    seq: state.log.nextSeq(),
+    time: new Date(performance.timeOrigin + start).toISOString(),
+    method: r.method,
+    path: r.path,
+    query: r.query,
+    route: r.route,
+    status: r.status,
+    durationMs: Math.round((performance.now() - start) * 100) / 100,
+    bodyBytes: r.contentLength ? Number(r.contentLength) : 0,
+    requestId: r.requestId,
+    environment: r.environment,
+    idempotencyKey: r.idempotencyKey,
+    fault: r.fault,
+    ...(state.options.logBodies && r.body !== undefined ? { body: r.body } : {}),
+  });
+}
+
+/**
+ * Whether fast-path.ts may serve a request that arrives now. It serves bulk identify and bulk-operation
+ * polls without Hono, running only the steps the route wrapper below runs when nothing is planned:
+ * authentication, then the same handler functions. So it must stay closed whenever the wrapper would
+ * do more — any fault rule or random fault, rate limiting — and any new step added to the wrapper
+ * must close it too.
+ */
+export function fastPathOpen(state: EmulatorState): boolean {
+  return state.faults.idle && !state.rateLimits;
+}
+
+/**
  * Builds the emulator: a Hono app serving Knock's `/v1` API and the `/__emulator` control routes.
  * @example
  * const { app, control } = createEmulator({ rateLimits: false });
@@ -78,51 +153,26 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator & { rout
     const q = url.indexOf('?', pathStart);
     const path = q < 0 ? url.slice(pathStart) : url.slice(pathStart, q);
     if (!path.startsWith('/v1/')) return;
-    const length = c.req.header('content-length');
-    state.log.push({
-      seq: state.log.nextSeq(),
-      time: new Date(performance.timeOrigin + start).toISOString(),
+    logRequest(state, start, {
       method: c.req.method,
       path,
       query: q < 0 ? '' : url.slice(q + 1),
       route: c.get('route') ?? null,
       status: c.res.status,
-      durationMs: Math.round((performance.now() - start) * 100) / 100,
-      bodyBytes: length ? Number(length) : 0,
+      contentLength: c.req.header('content-length'),
       requestId,
       environment: c.get('environment') ?? null,
       idempotencyKey: c.req.header('idempotency-key') ?? null,
       fault: c.get('fault') ?? null,
-      ...(state.options.logBodies && c.get('body') !== undefined ? { body: c.get('body') } : {}),
+      body: c.get('body'),
     });
   });
-
-  const authenticate = (c: Context<AppEnv>) => {
-    const header = c.req.header('authorization') ?? '';
-    const match = BEARER.exec(header);
-    const key = match?.[1];
-    const unauthorized = switches.unauthorized;
-    if (!key || (!key.startsWith('sk_') && !key.startsWith('pk_')) || (state.options.apiKeys && !state.options.apiKeys.has(key))) {
-      throw new KnockHttpError({ ...unauthorized, status: 401 });
-    }
-    // Publishable keys are for client-side code and cannot stand in for secret keys (§1.2).
-    if (key.startsWith('pk_')) {
-      throw new KnockHttpError({
-        code: 'incorrect_token_type',
-        message: 'A secret API key (sk_...) is required for this endpoint.',
-        status: switches.publishableKeyStatus,
-        type: 'authentication_error',
-      });
-    }
-    const env = state.environmentFor(key);
-    c.set('environment', env.id);
-    return env;
-  };
 
   const route: RegisterRoute = (method, template, tier, handler) => {
     routes.push({ method, template, tier });
     const name = `${method} ${template}`;
     const settles = !LEAVES_EAGER_JOBS.has(name);
+    // fast-path.ts runs bulk identify and polls without this wrapper while `fastPathOpen(state)`: keep both in step.
     app.on(method, template.replace(/\{(\w+)\}/g, ':$1'), async (c) => {
       c.set('route', name);
       if (settles) state.bulk.settle();
@@ -144,7 +194,8 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator & { rout
           });
         }
       }
-      const env = authenticate(c);
+      const env = authenticate(state, c.req.header('authorization'));
+      c.set('environment', env.id);
       if (state.rateLimits) {
         const waitMs = state.limiter.take(env.id, name, tier);
         if (waitMs > 0) {

@@ -4,7 +4,16 @@ import { KnockHttpError } from '../knock-http-error.js';
 import { paginate } from '../paginate.js';
 import { objectJson, upsertRecipient } from '../recipients.js';
 import { queryArray, readObject, requireArray, requireIdList } from '../request-helpers.js';
-import { bulkDelete, bulkUpsert, checkItems, deletedResponse, deleteRecord, getOrThrow, pathId } from './recipient-helpers.js';
+import {
+  bulkDelete,
+  bulkResponse,
+  bulkUpsert,
+  checkItems,
+  deletedResponse,
+  deleteRecord,
+  getOrThrow,
+  pathId,
+} from './recipient-helpers.js';
 import { strictIds } from './users.js';
 
 /** Path `{collection}`: the id rules are assumed for collections too (reference §3.5, UNCONFIRMED). */
@@ -61,15 +70,9 @@ export function registerObjectRoutes(route: RegisterRoute): void {
     const ruleErrors = checkItems(ctx, objects, 'objects');
     const env = ctx.env;
     const reparse = () => (JSON.parse(text) as { objects: JsonObject[] }).objects;
-    return bulkUpsert(
+    return bulkResponse(
       ctx,
-      'objects.set',
-      () => env.collection(collection),
-      objects as JsonObject[],
-      ruleErrors,
-      bytes,
-      collection,
-      reparse,
+      bulkUpsert(ctx, 'objects.set', () => env.collection(collection), objects as JsonObject[], ruleErrors, bytes, collection, reparse),
     );
   });
 

@@ -1,5 +1,5 @@
 import type { RouteContext } from '../app-types.js';
-import type { BulkApply, BulkErrorItem } from '../bulk-operation.js';
+import type { BulkApply, BulkErrorItem, BulkOperationRecord } from '../bulk-operation.js';
 import { bulkOperationJson } from '../bulk-operation.js';
 import { isPlainObject, type JsonObject } from '../deep-merge.js';
 import { eagerUpsert, undo, type UndoLog } from '../eager-apply.js';
@@ -54,9 +54,17 @@ export function deletedResponse(ctx: RouteContext, existed: boolean): Response {
   return ctx.c.body(null, 204);
 }
 
-/** Response for a freshly enqueued bulk job. */
-export function bulkResponse(ctx: RouteContext, op: Parameters<typeof bulkOperationJson>[0]): Response {
+/** What enqueuing a bulk job needs: the environment and the emulator state (no HTTP context, see fast-path.ts). */
+export type JobContext = Pick<RouteContext, 'env' | 'state'>;
+
+/** Registers a freshly enqueued job, so polls find it. */
+function registered(ctx: JobContext, op: BulkOperationRecord): BulkOperationRecord {
   ctx.env.bulkOperations.set(op.id, op);
+  return op;
+}
+
+/** Response for a bulk job (200 `BulkOperation`, `progress_path` per the `progressPath` switch). */
+export function bulkResponse(ctx: RouteContext, op: BulkOperationRecord): Response {
   const base = ctx.state.options.switches.progressPath === 'absolute' ? baseUrl(ctx.c) : '';
   return ctx.c.json(bulkOperationJson(op, base), 200);
 }
@@ -66,7 +74,7 @@ export function bulkResponse(ctx: RouteContext, op: Parameters<typeof bulkOperat
  * 422, reference "Emulator notes"); id-rule failures are returned per item for the async path, or
  * thrown as one 422 under the `bulkItemValidation: "sync"` switch.
  */
-export function checkItems(ctx: RouteContext, items: unknown[], field: string): Map<number, FieldError> {
+export function checkItems(ctx: JobContext, items: unknown[], field: string): Map<number, FieldError> {
   const blank: FieldError[] = [];
   const rules = new Map<number, FieldError>();
   const validateIds = ctx.state.options.switches.validateIds;
@@ -96,11 +104,11 @@ export function checkItems(ctx: RouteContext, items: unknown[], field: string): 
 }
 
 /**
- * Applies bulk upserts later, in the bulk queue: items failing id rules, the 256 kB limit or an
- * injected fault become `error_items` (ids only, §5).
+ * Enqueues bulk upserts (applied at completion, in the bulk queue) and returns the registered job: items
+ * failing id rules, the 256 kB limit or an injected fault become `error_items` (ids only, §5).
  */
 export function bulkUpsert(
-  ctx: RouteContext,
+  ctx: JobContext,
   name: string,
   map: () => Map<string, RecipientRecord>,
   items: JsonObject[],
@@ -108,7 +116,7 @@ export function bulkUpsert(
   bodyBytes: number,
   collection: string | undefined,
   reparse?: () => JsonObject[],
-): Response {
+): BulkOperationRecord {
   const dropNulls = ctx.state.options.switches.nullProperties === 'drop';
   const errorCollection = collection ?? null;
   const rows = items.length;
@@ -185,11 +193,11 @@ export function bulkUpsert(
         undo(log);
         return applyLater(reparse());
       };
-      return bulkResponse(ctx, bulk.enqueue(name, rows, commit, rollback));
+      return registered(ctx, bulk.enqueue(name, rows, commit, rollback));
     }
     undo(log);
   }
-  return bulkResponse(ctx, bulk.enqueue(name, rows, applyLater(items)));
+  return registered(ctx, bulk.enqueue(name, rows, applyLater(items)));
 }
 
 /** Applies bulk deletes later, in the bulk queue. */
@@ -216,5 +224,5 @@ export function bulkDelete(
     }
     return { success, errors };
   });
-  return bulkResponse(ctx, op);
+  return bulkResponse(ctx, registered(ctx, op));
 }

@@ -5,7 +5,16 @@ import { KnockHttpError } from '../knock-http-error.js';
 import { paginate } from '../paginate.js';
 import { tenantJson, upsertRecipient } from '../recipients.js';
 import { queryArray, readObject, requireArray, requireIdList } from '../request-helpers.js';
-import { bulkDelete, bulkUpsert, checkItems, deletedResponse, deleteRecord, getOrThrow, pathId } from './recipient-helpers.js';
+import {
+  bulkDelete,
+  bulkResponse,
+  bulkUpsert,
+  checkItems,
+  deletedResponse,
+  deleteRecord,
+  getOrThrow,
+  pathId,
+} from './recipient-helpers.js';
 import { strictIds } from './users.js';
 
 /**
@@ -56,14 +65,17 @@ export function registerTenantRoutes(route: RegisterRoute): void {
     const tenants = requireArray(value, 'tenants').map((t) => (typeof t === 'string' ? { id: t } : t));
     const ruleErrors = checkItems(ctx, tenants, 'tenants');
     const env = ctx.env;
-    return bulkUpsert(
+    return bulkResponse(
       ctx,
-      'tenants.set',
-      () => env.collection(TENANTS),
-      tenants.filter(isPlainObject) as JsonObject[],
-      ruleErrors,
-      bytes,
-      undefined,
+      bulkUpsert(
+        ctx,
+        'tenants.set',
+        () => env.collection(TENANTS),
+        tenants.filter(isPlainObject) as JsonObject[],
+        ruleErrors,
+        bytes,
+        undefined,
+      ),
     );
   });
 

@@ -1,11 +1,22 @@
 import type { RegisterRoute, RouteContext } from '../app-types.js';
 import { isPlainObject, deepMerge, type JsonObject } from '../deep-merge.js';
 import type { Environment } from '../environment.js';
-import { KnockHttpError, required } from '../knock-http-error.js';
+import type { BulkOperationRecord } from '../bulk-operation.js';
+import { KnockHttpError, required, type FieldError } from '../knock-http-error.js';
 import { paginate } from '../paginate.js';
 import { checkId, upsertRecipient, userJson } from '../recipients.js';
 import { queryArray, readObject, requireArray, requireIdList } from '../request-helpers.js';
-import { bulkDelete, bulkUpsert, checkItems, deletedResponse, deleteRecord, getOrThrow, pathId } from './recipient-helpers.js';
+import {
+  bulkDelete,
+  bulkResponse,
+  bulkUpsert,
+  checkItems,
+  deletedResponse,
+  deleteRecord,
+  getOrThrow,
+  pathId,
+  type JobContext,
+} from './recipient-helpers.js';
 
 /** Drops a deleted user's audience memberships (a hard delete, https://docs.knock.app/managing-recipients/deleting-users). */
 export function forgetMemberships(env: Environment, userId: string): void {
@@ -74,14 +85,14 @@ export function registerUserRoutes(route: RegisterRoute): void {
     return ctx.c.json(userJson(primary), 200);
   });
 
-  // §2.5 bulk identify: ≤ 1,000 users, async BulkOperation.
+  // §2.5 bulk identify: ≤ 1,000 users, async BulkOperation. fast-path.ts serves it too, with the same two steps.
   route('POST', '/v1/users/bulk/identify', 1, async (ctx) => {
     const { value, bytes, text } = await readObject(ctx.c, false);
-    const users = requireArray(value, 'users');
-    const ruleErrors = checkItems(ctx, users, 'users');
-    const env = ctx.env;
-    const reparse = () => (JSON.parse(text) as { users: JsonObject[] }).users;
-    return bulkUpsert(ctx, 'users.identify', () => env.users, users as JsonObject[], ruleErrors, bytes, undefined, reparse);
+    const users = checkBulkIdentify(ctx, value);
+    return bulkResponse(
+      ctx,
+      bulkIdentify(ctx, users, bytes, () => (JSON.parse(text) as { users: JsonObject[] }).users),
+    );
   });
 
   // §2.6 bulk delete: POST with `user_ids`.
@@ -99,6 +110,32 @@ export function registerUserRoutes(route: RegisterRoute): void {
       (id) => forgetMemberships(env, id),
     );
   });
+}
+
+/** A bulk identify body, validated: its users and their id-rule errors (see {@link checkItems}). */
+export interface CheckedUsers {
+  users: JsonObject[];
+  ruleErrors: Map<number, FieldError>;
+}
+
+/**
+ * Validates a bulk identify body (§2.5): `users` present, an array of ≤ 1,000 objects with ids. Throws
+ * the 422 before anything changes.
+ * @example const checked = checkBulkIdentify(ctx, { users: [{ id: 'u1' }] })
+ */
+export function checkBulkIdentify(ctx: JobContext, body: JsonObject): CheckedUsers {
+  const users = requireArray(body, 'users');
+  return { users: users as JsonObject[], ruleErrors: checkItems(ctx, users, 'users') };
+}
+
+/**
+ * Enqueues a validated bulk identify and returns the job; `reparse` reads the body's `users` again
+ * (needed only if the eager merge is rolled back, eager-apply.ts).
+ * @example bulkIdentify(ctx, checked, text.length, () => JSON.parse(text).users)
+ */
+export function bulkIdentify(ctx: JobContext, checked: CheckedUsers, bytes: number, reparse: () => JsonObject[]): BulkOperationRecord {
+  const env = ctx.env;
+  return bulkUpsert(ctx, 'users.identify', () => env.users, checked.users, checked.ruleErrors, bytes, undefined, reparse);
 }
 
 /** Id rules on a list of ids, honouring `bulkItemValidation` (sync → 422). */
