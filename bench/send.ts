@@ -4,10 +4,11 @@
  * single identify 60 rows/s); (b) with tiers off, against a raw undici baseline posting the same bodies;
  * (c) the same users through a plain script using Knock's official SDK (@knocklabs/node).
  * The emulator runs in a child process of its own (as Knock is a remote server), for every side alike.
- * Run: npm run bench -- send   (env: BENCH_ROWS=100000, BENCH_ONLY=a|b, BENCH_ROUNDS=5, BENCH_CONCURRENCY, BENCH_PENDING)
+ * Run: npm run bench -- send   (env: BENCH_ROWS=100000, BENCH_ONLY=a|b, BENCH_ROUNDS=9, BENCH_CONCURRENCY, BENCH_PENDING,
+ * BENCH_DESTINATION_MODULE)
  */
 import { createOperationPool, type Change, type Destination, type SyncTarget } from '@syncline/core';
-import { knockDestination, type KnockOptions } from '@syncline/destination-knock';
+import { knockDestination as currentDestination, type KnockOptions } from '@syncline/destination-knock';
 import { startEmulator, type RunningEmulator } from '@syncline/knock-emulator';
 import Knock from '@knocklabs/node';
 import { fork } from 'node:child_process';
@@ -17,8 +18,12 @@ import { Pool } from 'undici';
 const ROWS = Number(process.env['BENCH_ROWS'] ?? 100_000);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 32); // what core's run loop keeps in flight
 const PENDING = Number(process.env['BENCH_PENDING'] ?? 256); // operations waiting for a bulk job, as core's run loop allows
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5); // measured rounds of (b), after one warm-up round
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 9); // measured rounds of (b), after one warm-up round
 const CONNECTIONS = 32; // undici Pool connections, destination (its default) and raw baseline alike
+// BENCH_DESTINATION_MODULE=<path to another build's index.ts>: the same bench against that build (before/after runs).
+const knockDestination: typeof currentDestination = process.env['BENCH_DESTINATION_MODULE']
+  ? ((await import(process.env['BENCH_DESTINATION_MODULE'])) as { knockDestination: typeof currentDestination }).knockDestination
+  : currentDestination;
 const API_KEY = 'sk_test_bench_send';
 const target: SyncTarget = { type: 'users', mode: 'upsert', onDelete: 'nothing', nulls: 'skip' };
 const CEILING = 1000 + 60; // rows/s: bulk identify (tier 1 × 1,000) + single identify (tier 3)
