@@ -56,6 +56,11 @@ export interface Change {
   hash: string | null;
   /** The last payload the destination confirmed (from the snapshot); null for `add`. */
   before?: Record<string, unknown> | null;
+  /**
+   * `payload` as JSON text, when the engine has it (the run loop reads changes as JSON): a destination may
+   * send it as is instead of serialising `payload` again. Same content as `payload`; absent for removals.
+   */
+  payloadJson?: string;
 }
 
 /** One destination call (or one bulk job) carrying some changes. Opaque to core except these members. */

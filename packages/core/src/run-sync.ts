@@ -444,7 +444,10 @@ async function send(
           hash: s.hash,
           before,
         };
-        if (s.payload !== null) texts.set(change, s.payload);
+        if (s.payload !== null) {
+          texts.set(change, s.payload);
+          change.payloadJson = s.payload;
+        }
         if (change.payload) {
           const issues = destination.validate({ key: change.key, payload: change.payload }, target);
           if (issues.length > 0) {
