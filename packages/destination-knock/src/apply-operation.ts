@@ -1,5 +1,13 @@
 import { SyncError, type ApplyContext, type OpOutcome, type Operation, type RowFailure } from '@syncline/core';
-import { createBulkCoalescer, runBulkJob, type BulkItem, type BulkJobOptions, type BulkJobResult, type BulkSpec } from './bulk-job.js';
+import {
+  createBulkCoalescer,
+  runBulkJob,
+  withBodyText,
+  type BulkItem,
+  type BulkJobOptions,
+  type BulkJobResult,
+  type BulkSpec,
+} from './bulk-job.js';
 import { RESUME_LATER, type KnockHttp, type SendContext, type SendResult } from './knock-http.js';
 import type { KnockOpData, Member } from './plan-operations.js';
 import { splitRejected } from './split-batch.js';
@@ -74,7 +82,10 @@ export function createApplier(http: KnockHttp, options: BulkJobOptions & { coale
     };
     const body = data.request.body as Record<string, unknown[]>;
     const list = (body.users ?? body.objects ?? body.user_ids ?? body.object_ids ?? []) as BulkItem['item'][];
-    const items: BulkItem[] = list.map((item, i) => ({ key: keys[i]!, item }));
+    const items = withBodyText(
+      list.map((item, i): BulkItem => ({ key: keys[i]!, item })),
+      data.request.json,
+    );
     const result: BulkJobResult = options.coalesce
       ? await coalesce(spec, items, send)
       : await runBulkJob(http, spec, items, send, options, undefined, ctx.onSent);

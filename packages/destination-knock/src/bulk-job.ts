@@ -141,7 +141,12 @@ async function bulkJob(
 
   let res: SendResult | undefined;
   try {
-    res = await http.send({ method: 'POST', path: spec.path, route: spec.route, tier: 1, body: bulkBody(spec, items) }, ctx, reservation);
+    const json = bodyTexts.get(items);
+    res = await http.send(
+      { method: 'POST', path: spec.path, route: spec.route, tier: 1, ...(json === undefined ? { body: bulkBody(spec, items) } : { json }) },
+      ctx,
+      reservation,
+    );
   } finally {
     posted?.(res?.ok === true);
   }
@@ -238,6 +243,19 @@ async function retrySingly(
 function withoutId(item: Record<string, unknown>): Record<string, unknown> {
   const { id: _id, ...rest } = item;
   return rest;
+}
+
+/**
+ * Bodies already serialised by the planner (`KnockRequest.json`), by the exact item list they hold: a job
+ * that sends that list as a whole (one operation, the usual case) posts the text as is; a merged or split
+ * list is serialised from its items.
+ */
+const bodyTexts = new WeakMap<BulkItem[], string>();
+
+/** Records that `items` serialise to `json` (the planner's body text of one operation). */
+export function withBodyText(items: BulkItem[], json: string | undefined): BulkItem[] {
+  if (json !== undefined) bodyTexts.set(items, json);
+  return items;
 }
 
 function bulkBody(spec: BulkSpec, items: BulkItem[]): unknown {

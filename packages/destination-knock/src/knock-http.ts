@@ -22,6 +22,8 @@ export interface KnockRequest {
   /** Path with encoded ids, e.g. `/v1/users/u%201`, and an optional query string. */
   path: string;
   body?: unknown;
+  /** `body` already serialised (same content), sent as is. */
+  json?: string | undefined;
   /** Knock rate tier of the endpoint. */
   tier: 1 | 2 | 3 | 4 | 5;
   /** The endpoint template, e.g. `PUT /v1/users/{user_id}`: Knock limits each endpoint separately. */
@@ -184,7 +186,7 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
     reservation: Reservation | undefined,
     doubt: { may: boolean },
   ): Promise<SendResult> {
-    const body = request.body === undefined ? undefined : JSON.stringify(request.body);
+    const body = request.json ?? (request.body === undefined ? undefined : JSON.stringify(request.body));
     const headers: Record<string, string> = {
       authorization: `Bearer ${token}`,
       'user-agent': options.userAgent,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { SyncError, type Change, type Operation, type Plan, type PlanContext, type SyncTarget } from '@syncline/core';
 import { encodeId, idProblem } from './encode-id.js';
+import { SERVER_OWNED_FIELDS } from './field-catalog.js';
 import type { KnockRequest } from './knock-http.js';
 import { endpointOf, objectsPath, recipientBody, singleRequest, singleTier, type Action, type Entity } from './knock-request.js';
 
@@ -87,6 +88,7 @@ export function planOperations(changes: Change[], ctx: PlanContext, options: Pla
     // Bulk jobs first: a run loop that dispatches in order then reserves the tier-1 slot early.
     for (let i = 0; i < bulk.length; i += MAX_BATCH) {
       const batch = bulk.slice(i, i + MAX_BATCH);
+      const json = action === 'upsert' ? bulkJson(entity, batch, target) : undefined;
       const data: KnockOpData = {
         kind: 'bulk',
         entity,
@@ -98,6 +100,7 @@ export function planOperations(changes: Change[], ctx: PlanContext, options: Pla
           route: endpointOf(entity, action, true, entity === 'users' ? undefined : '{collection}'),
           path: bulkPath(entity, action, collection),
           body: bulkBody(entity, action, batch, target),
+          ...(json === undefined ? {} : { json }),
         },
       };
       operations.push({ id: opId('b', batch), endpoint: endpointOf(entity, action, true, collection), tier: 1, changes: batch, data });
@@ -205,6 +208,30 @@ function bulkBody(entity: Entity, action: Action, batch: Change[], target: SyncT
     return item;
   });
   return entity === 'users' ? { users: items } : { objects: items };
+}
+
+/**
+ * The upsert body as JSON text built from the rows' own JSON (`Change.payloadJson`, which core's run loop
+ * has: it reads changes as JSON), so the 1,000 rows need not be serialised again. Only when every row is
+ * sent as it is: no field to drop (`id`, server-owned, nulls under `nulls: 'skip'`) and no `created_at` to
+ * rewrite; otherwise undefined and the body objects are serialised.
+ */
+function bulkJson(entity: Entity, batch: Change[], target: SyncTarget): string | undefined {
+  // Parts joined once: one flat string, no per-row concatenations kept alive until the POST.
+  const parts: string[] = [entity === 'users' ? '{"users":[' : '{"objects":['];
+  for (let i = 0; i < batch.length; i++) {
+    const c = batch[i]!;
+    const json = c.payloadJson;
+    // Compact JSON objects only (as DuckDB writes them): `{}` or `{"…`.
+    if (json === undefined || !c.payload || json.charCodeAt(0) !== 123 || (json.charCodeAt(1) !== 34 && json !== '{}')) return undefined;
+    for (const k in c.payload) {
+      const v = c.payload[k];
+      if (v === undefined || (v === null && target.nulls !== 'send') || SERVER_OWNED_FIELDS.has(k) || k === 'created_at') return undefined;
+    }
+    parts.push(i === 0 ? '{"id":' : ',{"id":', JSON.stringify(c.key), json === '{}' ? '}' : ',', json === '{}' ? '' : json.slice(1));
+  }
+  parts.push(']}');
+  return parts.join('');
 }
 
 function requireCollection(target: SyncTarget): string {
