@@ -1,6 +1,7 @@
 import { SyncError, type ApplyContext, type OpOutcome, type Operation, type RowFailure } from '@syncline/core';
 import {
   createBulkCoalescer,
+  PlannedItem,
   runBulkJob,
   withBodyText,
   type BulkItem,
@@ -80,12 +81,15 @@ export function createApplier(http: KnockHttp, options: BulkJobOptions & { coale
       path: data.request.path,
       route: data.request.route,
     };
-    const body = data.request.body as Record<string, unknown[]>;
-    const list = (body.users ?? body.objects ?? body.user_ids ?? body.object_ids ?? []) as BulkItem['item'][];
-    const items = withBodyText(
-      list.map((item, i): BulkItem => ({ key: keys[i]!, item })),
-      data.request.json,
-    );
+    // With the planned body text, the body objects are read only if a row must be sent again (PlannedItem).
+    const json = data.request.json;
+    const items =
+      json === undefined
+        ? bulkItems(data.request.body as Record<string, unknown[]>, keys)
+        : withBodyText(
+            keys.map((key, i) => new PlannedItem(key, data.request, i)),
+            json,
+          );
     const result: BulkJobResult = options.coalesce
       ? await coalesce(spec, items, send)
       : await runBulkJob(http, spec, items, send, options, undefined, ctx.onSent);
@@ -148,6 +152,11 @@ export function createApplier(http: KnockHttp, options: BulkJobOptions & { coale
 }
 
 type Failure = Extract<SendResult, { ok: false }>;
+
+function bulkItems(body: Record<string, unknown[]>, keys: string[]): BulkItem[] {
+  const list = (body.users ?? body.objects ?? body.user_ids ?? body.object_ids ?? []) as BulkItem['item'][];
+  return list.map((item, i) => ({ key: keys[i]!, item }));
+}
 
 /**
  * Failures after which Knock may hold the row anyway: the request left but no clear answer came back (a

@@ -252,6 +252,25 @@ function withoutId(item: Record<string, unknown>): Record<string, unknown> {
  */
 const bodyTexts = new WeakMap<BulkItem[], string>();
 
+/**
+ * An item of an operation whose body the planner serialised: its recipient object is read from the
+ * planned body (built on first read) only when needed, e.g. to send the row again on its own.
+ */
+export class PlannedItem implements BulkItem {
+  readonly key: string;
+  readonly #request: { body: unknown };
+  readonly #index: number;
+  constructor(key: string, request: { body: unknown }, index: number) {
+    this.key = key;
+    this.#request = request;
+    this.#index = index;
+  }
+  get item(): BulkItem['item'] {
+    const body = this.#request.body as Record<string, BulkItem['item'][] | undefined>;
+    return (body.users ?? body.objects ?? body.user_ids ?? body.object_ids)![this.#index]!;
+  }
+}
+
 /** Records that `items` serialise to `json` (the planner's body text of one operation). */
 export function withBodyText(items: BulkItem[], json: string | undefined): BulkItem[] {
   if (json !== undefined) bodyTexts.set(items, json);

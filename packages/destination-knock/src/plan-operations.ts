@@ -89,20 +89,20 @@ export function planOperations(changes: Change[], ctx: PlanContext, options: Pla
     for (let i = 0; i < bulk.length; i += MAX_BATCH) {
       const batch = bulk.slice(i, i + MAX_BATCH);
       const json = action === 'upsert' ? bulkJson(entity, batch, target) : undefined;
-      const data: KnockOpData = {
-        kind: 'bulk',
-        entity,
-        action,
-        ...(collection === undefined ? {} : { collection }),
-        request: {
-          method: 'POST',
-          tier: 1,
-          route: endpointOf(entity, action, true, entity === 'users' ? undefined : '{collection}'),
-          path: bulkPath(entity, action, collection),
-          body: bulkBody(entity, action, batch, target),
-          ...(json === undefined ? {} : { json }),
-        },
-      };
+      const request = {
+        method: 'POST',
+        tier: 1,
+        route: endpointOf(entity, action, true, entity === 'users' ? undefined : '{collection}'),
+        path: bulkPath(entity, action, collection),
+      } as KnockRequest & { body: BulkBody };
+      if (json === undefined) request.body = bulkBody(entity, action, batch, target);
+      else {
+        request.json = json;
+        // The POST sends the text; the objects are built only if something reads them (a dry run, retries
+        // of error_items, splitting a rejected batch).
+        lazyBody(request, () => bulkBody(entity, action, batch, target));
+      }
+      const data: KnockOpData = { kind: 'bulk', entity, action, ...(collection === undefined ? {} : { collection }), request };
       operations.push({ id: opId('b', batch), endpoint: endpointOf(entity, action, true, collection), tier: 1, changes: batch, data });
     }
     for (const c of single) {
@@ -232,6 +232,19 @@ function bulkJson(entity: Entity, batch: Change[], target: SyncTarget): string |
   }
   parts.push(']}');
   return parts.join('');
+}
+
+/** Defines `request.body` as computed on first read, then kept as a plain property. */
+function lazyBody(request: { body: BulkBody }, build: () => BulkBody): void {
+  Object.defineProperty(request, 'body', {
+    configurable: true,
+    enumerable: true,
+    get() {
+      const body = build();
+      Object.defineProperty(request, 'body', { value: body, writable: true, enumerable: true, configurable: true });
+      return body;
+    },
+  });
 }
 
 function requireCollection(target: SyncTarget): string {

@@ -71,4 +71,24 @@ describe('sending planned body text', () => {
     expect(r.failed).toEqual([]);
     expect(r.ok).toHaveLength(500);
   });
+
+  test('rows of a text-sent job that must go again (error_items, a rejected batch) are sent from the body objects', async () => {
+    await using knock = destination(emulator, { bulk: { pollIntervalMs: 20, maxPollIntervalMs: 50, singleOnlySeconds: 0 } });
+    const changes = rows(300);
+    const totals = { add: changes.length, change: 0, remove: 0 };
+    const bulkOp = () =>
+      knock.plan(changes, { target: usersTarget(), totals }).operations.find((o) => (o.data as KnockOpData).kind === 'bulk')!;
+
+    emulator.control.setBulkFaults({ failItemIds: ['u7'] });
+    const retried = await knock.apply(bulkOp(), { target: usersTarget() });
+    emulator.control.setBulkFaults({});
+    expect(retried.failed).toEqual([]);
+    expect(await getUser(emulator, 'u7')).toMatchObject({ id: 'u7', name: 'N7', seats: 7, co: { id: 'c' } });
+
+    emulator.control.addFault({ match: 'POST /v1/users/bulk/identify', ids: ['u9'], status: 422, count: null });
+    const split = await knock.apply(bulkOp(), { target: usersTarget() });
+    emulator.control.clearFaults();
+    expect(split.failed.map((f) => f.key)).toEqual(['u9']);
+    expect(split.ok).toContain('u10');
+  });
 });
