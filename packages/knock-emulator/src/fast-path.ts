@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TextDecoder } from 'node:util';
+import { BodyArena, type BodyRegion } from './body-arena.js';
 import { bulkOperationJson, type BulkOperationRecord } from './bulk-operation.js';
 import { authenticate, fastPathOpen, logRequest } from './create-emulator.js';
 import { isPlainObject, type JsonObject } from './deep-merge.js';
@@ -10,6 +11,20 @@ import { shouldRetryValue } from './fault-response.js';
 import { KnockHttpError } from './knock-http-error.js';
 import { pollBulkOperation } from './routes/bulk-operations.js';
 import { bulkIdentify, checkBulkIdentify, type CheckedUsers } from './routes/users.js';
+
+/** Decodes a leading byte-order mark away, as the adapter's `text()` does. */
+const BOM_DECODER = new TextDecoder();
+
+/**
+ * A body as text, exactly as the node-server adapter's `text()` (a default TextDecoder: UTF-8, BOM
+ * dropped, invalid bytes replaced by U+FFFD per the WHATWG decoder, as V8's `toString` does too)
+ * decodes it; `toString` is faster for a body without a BOM.
+ */
+function utf8({ buf, start, end }: BodyRegion): string {
+  return end - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf
+    ? BOM_DECODER.decode(buf.subarray(start, end))
+    : buf.toString('utf8', start, end);
+}
 
 /** A node:http request listener. */
 export type Listener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -42,8 +57,7 @@ const PLAIN_HOST = /^[A-Za-z0-9.-]+(?::[0-9]{1,5})?$/;
  * @example createServer(fastPath(state, getRequestListener(app.fetch)))
  */
 export function fastPath(state: EmulatorState, hono: (req: IncomingMessage, res: ServerResponse) => unknown): Listener {
-  // The adapter's `text()` decodes with a default TextDecoder too (UTF-8, BOM dropped, invalid bytes replaced).
-  const decoder = new TextDecoder();
+  const arena = new BodyArena();
   let lastHost: string | undefined;
   let lastBase = '';
 
@@ -138,8 +152,12 @@ export function fastPath(state: EmulatorState, hono: (req: IncomingMessage, res:
       return;
     }
     const chunks: Buffer[] = [];
+    let length = 0;
     let settled = false;
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      length += chunk.length;
+    });
     const fail = (): void => {
       // The body stream failed: Hono meets the same failure when it reads the body.
       if (settled) return;
@@ -151,9 +169,9 @@ export function fastPath(state: EmulatorState, hono: (req: IncomingMessage, res:
     req.once('end', () => {
       if (settled) return;
       settled = true;
-      const raw = Buffer.concat(chunks);
-      chunks.length = 0;
-      const text = decoder.decode(raw);
+      // The body goes straight into the arena (no Buffer of its own), unless it is large.
+      const region = arena.hold(chunks, length) ?? { buf: Buffer.concat(chunks, length), start: 0, end: length };
+      const text = utf8(region);
       const ctx = { env, state };
       let value: unknown;
       let checked: CheckedUsers;
@@ -163,12 +181,14 @@ export function fastPath(state: EmulatorState, hono: (req: IncomingMessage, res:
         checked = checkBulkIdentify(ctx, value);
       } catch {
         // Invalid JSON or params (nothing changed yet): Hono parses the same bytes and answers the error.
-        (req as IncomingMessage & { rawBody?: Buffer }).rawBody = raw;
+        (req as IncomingMessage & { rawBody?: Buffer }).rawBody = Buffer.concat(chunks, length);
+        arena.release(region);
         void hono(req, res);
         return;
       }
-      const reparse = usersOf(decoder, raw);
-      replyJob(req, res, start, IDENTIFY_ROUTE, env, base, () => bulkIdentify(ctx, checked, text.length, reparse), value);
+      chunks.length = 0;
+      const { reparse, release } = kept(arena, region);
+      replyJob(req, res, start, IDENTIFY_ROUTE, env, base, () => bulkIdentify(ctx, checked, text.length, reparse, release), value);
     });
   };
 
@@ -196,9 +216,13 @@ export function fastPath(state: EmulatorState, hono: (req: IncomingMessage, res:
 }
 
 /**
- * The `users` of a bulk identify body, parsed again (only if an eager merge is rolled back). Built
- * outside the request's closures so that the job keeps nothing of the request alive but the bytes.
+ * A bulk identify body kept for its job: `reparse` parses its `users` again (only if the eager merge is
+ * rolled back), `release` gives the bytes back to the arena. Built outside the request's closures, so
+ * that the job keeps nothing of the request alive.
  */
-function usersOf(decoder: TextDecoder, raw: Buffer): () => JsonObject[] {
-  return () => (JSON.parse(decoder.decode(raw)) as { users: JsonObject[] }).users;
+function kept(arena: BodyArena, region: BodyRegion): { reparse: () => JsonObject[]; release: () => void } {
+  return {
+    reparse: () => (JSON.parse(utf8(region)) as { users: JsonObject[] }).users,
+    release: () => arena.release(region),
+  };
 }

@@ -157,13 +157,20 @@ describe('fast path (bulk identify and polls without Hono)', () => {
 
   test('a job sent through the fast path applies only at completion, exactly like one sent through Hono', async () => {
     await withEmulator({ bulkDelayMs: 80 }, async (emulator) => {
+      // Invalid UTF-8 (bad continuation, truncated, surrogate, overlong, 0xff) must decode the same way.
+      const invalid = Buffer.from([0xc3, 0x28, 0xf0, 0x9f, 0x98, 0xed, 0xa0, 0x80, 0xc0, 0xaf, 0xff, 0xe2, 0x82]);
       const identify = (open: boolean, id: string) => {
         emulator.control.clearFaults();
         if (!open) emulator.control.addFault(UNRELATED_FAULT);
-        return send(emulator, 'POST', '/v1/users/bulk/identify', JSON_AUTH, JSON.stringify({ users: [{ id, plan: 'pro', n: { a: 1 } }] }));
+        const body = Buffer.concat([
+          Buffer.from(`{"users": [{"id": "${id}", "plan": "pro", "n": {"a": 1}, "bad": "`),
+          invalid,
+          Buffer.from('", "ok": "caf\u00e9 \u{1f600}"}]}'),
+        ]);
+        return send(emulator, 'POST', '/v1/users/bulk/identify', JSON_AUTH, body);
       };
-      await identify(true, 'fast');
-      await identify(false, 'hono');
+      expect((await identify(true, 'fast')).status).toBe(200);
+      expect((await identify(false, 'hono')).status).toBe(200);
       emulator.control.clearFaults();
       for (const id of ['fast', 'hono']) expect((await send(emulator, 'GET', `/v1/users/${id}`, AUTH)).status).toBe(404);
       emulator.control.flushBulk();
@@ -171,7 +178,8 @@ describe('fast path (bulk identify and polls without Hono)', () => {
       const fast = await read('fast');
       const hono = await read('hono');
       expect({ ...fast, id: 'x', updated_at: 'x' }).toEqual({ ...hono, id: 'x', updated_at: 'x' });
-      expect(fast).toMatchObject({ id: 'fast', plan: 'pro', n: { a: 1 } });
+      expect(fast).toMatchObject({ id: 'fast', plan: 'pro', n: { a: 1 }, ok: 'caf\u00e9 \u{1f600}' });
+      expect(fast['bad']).toContain('\ufffd');
     });
   });
 

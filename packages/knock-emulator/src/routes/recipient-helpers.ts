@@ -106,6 +106,8 @@ export function checkItems(ctx: JobContext, items: unknown[], field: string): Ma
 /**
  * Enqueues bulk upserts (applied at completion, in the bulk queue) and returns the registered job: items
  * failing id rules, the 256 kB limit or an injected fault become `error_items` (ids only, §5).
+ * `reparse` parses the body's items again (for an eager job's rollback); `release` is called once the
+ * job no longer needs it (at once without the eager path, else at completion or rollback).
  */
 export function bulkUpsert(
   ctx: JobContext,
@@ -116,6 +118,7 @@ export function bulkUpsert(
   bodyBytes: number,
   collection: string | undefined,
   reparse?: () => JsonObject[],
+  release?: () => void,
 ): BulkOperationRecord {
   const dropNulls = ctx.state.options.switches.nullProperties === 'drop';
   const errorCollection = collection ?? null;
@@ -187,16 +190,20 @@ export function bulkUpsert(
           record.updatedAt = now;
           record.bytes += inputBytes;
         }
+        release?.();
         return { success: touched.length, errors };
       };
       const rollback = (): BulkApply => {
         undo(log);
-        return applyLater(reparse());
+        const again = reparse();
+        release?.();
+        return applyLater(again);
       };
       return registered(ctx, bulk.enqueue(name, rows, commit, rollback));
     }
     undo(log);
   }
+  release?.();
   return registered(ctx, bulk.enqueue(name, rows, applyLater(items)));
 }
 

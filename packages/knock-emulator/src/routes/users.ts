@@ -130,12 +130,18 @@ export function checkBulkIdentify(ctx: JobContext, body: JsonObject): CheckedUse
 
 /**
  * Enqueues a validated bulk identify and returns the job; `reparse` reads the body's `users` again
- * (needed only if the eager merge is rolled back, eager-apply.ts).
+ * (needed only if the eager merge is rolled back, eager-apply.ts), `release` says it is no longer needed.
  * @example bulkIdentify(ctx, checked, text.length, () => JSON.parse(text).users)
  */
-export function bulkIdentify(ctx: JobContext, checked: CheckedUsers, bytes: number, reparse: () => JsonObject[]): BulkOperationRecord {
+export function bulkIdentify(
+  ctx: JobContext,
+  checked: CheckedUsers,
+  bytes: number,
+  reparse: () => JsonObject[],
+  release?: () => void,
+): BulkOperationRecord {
   const env = ctx.env;
-  return bulkUpsert(ctx, 'users.identify', () => env.users, checked.users, checked.ruleErrors, bytes, undefined, reparse);
+  return bulkUpsert(ctx, 'users.identify', () => env.users, checked.users, checked.ruleErrors, bytes, undefined, reparse, release);
 }
 
 /** Id rules on a list of ids, honouring `bulkItemValidation` (sync → 422). */
