@@ -63,11 +63,6 @@ export function eagerUpsert(
     return undefined;
   }
   const props = record.props;
-  const merge = shapedMerge(input, TOP_MEMO, true);
-  if (merge !== undefined) {
-    merge(props, input, log);
-    return record;
-  }
   for (const key in input) {
     if (skipped(key)) continue;
     const value = input[key];
@@ -82,113 +77,6 @@ export function eagerUpsert(
     props[key] = value;
   }
   return record;
-}
-
-/** Merges `source` into `target` as {@link deepMergeLogged} does (the loop with keyed loads, or a compiled one). */
-type CompiledMerge = (target: JsonObject, source: JsonObject, log: UndoLog) => void;
-
-/** An item shape (own keys in for-in order), how often it came, and its compiled merge once it came often. */
-interface Shape {
-  keys: string[];
-  seen: number;
-  merge: CompiledMerge | undefined;
-}
-
-/** The shapes last seen at one merge site. */
-interface ShapeMemo {
-  shapes: Shape[];
-  /** Next slot to replace. */
-  next: number;
-  /** Budget for looking up a new shape; refills with every call, so a stream of ever-new shapes falls back to the loop. */
-  credit: number;
-}
-
-const newMemo = (): ShapeMemo => ({ shapes: [], next: 0, credit: MAX_CREDIT });
-/** Compiled merges by shape; cleared when full, so odd bodies cannot make it grow without bound. */
-const compiledMerges = new Map<string, CompiledMerge>();
-const MAX_SHAPES = 256;
-const MAX_SHAPE_KEYS = 64;
-const MEMO_SHAPES = 4;
-const MAX_CREDIT = 64;
-/** A shape is compiled when it comes this often (one-off shapes stay on the loop: compiling costs ~50 µs). */
-const COMPILE_AFTER = 8;
-const TOP_MEMO = newMemo();
-
-/** Whether `source`'s own keys, in for-in order, are `keys`. */
-function hasKeys(source: JsonObject, keys: string[]): boolean {
-  let n = 0;
-  for (const key in source) if (keys[n++] !== key) return false;
-  return n === keys.length;
-}
-
-/**
- * The compiled merge for the shape of `source`, or undefined (use the loop). Items of a body nearly
- * always share one or a few shapes: checking the last ones is a for-in comparing keys. A shape is
- * compiled (or found among the compiled ones) when it has come {@link COMPILE_AFTER} times.
- */
-function shapedMerge(source: JsonObject, memo: ShapeMemo, top: boolean): CompiledMerge | undefined {
-  const shapes = memo.shapes;
-  if (memo.credit < MAX_CREDIT) memo.credit += 1 / 32;
-  for (let i = 0; i < shapes.length; i++) {
-    const shape = shapes[i]!;
-    if (!hasKeys(source, shape.keys)) continue;
-    if (shape.merge === undefined && ++shape.seen === COMPILE_AFTER && shape.keys.length <= MAX_SHAPE_KEYS) {
-      shape.merge = compiled(shape.keys, top);
-    }
-    return shape.merge;
-  }
-  if (memo.credit < 1) return undefined;
-  memo.credit -= 1;
-  const keys: string[] = [];
-  for (const key in source) keys.push(key);
-  shapes[memo.next] = { keys, seen: 1, merge: undefined };
-  memo.next = (memo.next + 1) % MEMO_SHAPES;
-  return undefined;
-}
-
-function compiled(keys: string[], top: boolean): CompiledMerge {
-  const id = (top ? 'top' : 'nested') + JSON.stringify(keys);
-  let merge = compiledMerges.get(id);
-  if (merge === undefined) {
-    if (compiledMerges.size >= MAX_SHAPES) compiledMerges.clear();
-    merge = compileMerge(keys, top);
-    compiledMerges.set(id, merge);
-  }
-  return merge;
-}
-
-function nestedMerge(target: JsonObject, source: JsonObject, log: UndoLog, memo: ShapeMemo): void {
-  const merge = shapedMerge(source, memo, false);
-  if (merge !== undefined) merge(target, source, log);
-  else deepMergeLogged(target, source, log);
-}
-
-/**
- * The merge loop unrolled for one shape: `target["name"]` instead of `target[key]`. V8 answers a keyed
- * load whose key changes from a megamorphic cache, ~3x slower than a named load: in a bulk identify the
- * keyed loads were half the merge time. Same steps, in the same order, as the loops of
- * {@link eagerUpsert} (top level: keys {@link skipped}) and {@link deepMergeLogged} (nested: `__proto__`).
- * Keys enter the code only as JSON string literals.
- */
-function compileMerge(keys: string[], top: boolean): CompiledMerge {
-  const lines: string[] = [];
-  let memos = 0;
-  for (const key of keys) {
-    if (top ? skipped(key) : key === '__proto__') continue;
-    const k = JSON.stringify(key);
-    lines.push(
-      `v = s[${k}]; c = t[${k}];`,
-      `if (v !== c && v !== undefined) {`,
-      `  if (typeof v === 'object' && v !== null && typeof c === 'object' && c !== null && !isArray(v) && !isArray(c)) nested(c, v, log, memos[${memos++}]);`,
-      `  else { log.push(t, ${k}, hasOwn(t, ${k}) ? c : ABSENT); t[${k}] = v; }`,
-      `}`,
-    );
-  }
-  const memoList: ShapeMemo[] = Array.from({ length: memos }, newMemo);
-  const body = `return function merge(t, s, log) {\n  let v, c;\n  ${lines.join('\n  ')}\n};`;
-  // Only JSON string literals of the keys enter the generated code.
-  const factory = new Function('isArray', 'hasOwn', 'ABSENT', 'nested', 'memos', body) as (...deps: unknown[]) => CompiledMerge;
-  return factory(Array.isArray, hasOwn, ABSENT, nestedMerge, memoList);
 }
 
 /** Reverts an undo log (newest change first). */

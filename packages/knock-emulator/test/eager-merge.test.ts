@@ -2,9 +2,9 @@ import { describe, expect, test } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../src/index.js';
 
 /**
- * Bulk identify merges eagerly with merges compiled per item shape (eager-apply.ts). The same bodies
- * sent to an emulator where the ordinary apply runs (a bulk fault that matches no item turns the eager
- * path off) must leave exactly the same users, property order included.
+ * Bulk identify merges eagerly on arrival, with an undo log (eager-apply.ts). The same bodies sent to an
+ * emulator where the ordinary apply runs (a bulk fault that matches no item turns the eager path off) must
+ * leave exactly the same users, property order included.
  */
 
 const KEY = 'sk_test_eager_merge';
@@ -33,7 +33,7 @@ const item = (id: string, rest: object | string): string =>
 
 /**
  * Bodies (lists of item texts) with many shapes: nested merges, replacements, nulls, odd keys (`__proto__`
- * stays an own property only in JSON text), duplicates, items wider than the compiled limit.
+ * stays an own property only in JSON text), duplicates, wide items.
  */
 const bodies: string[][] = [
   [
@@ -70,13 +70,13 @@ const bodies: string[][] = [
   ],
 ];
 
-/** Each item ten times in a row (ids `a-0` … `a-9`), so that every shape comes often enough to be compiled. */
+/** Each item ten times in a row (ids `a-0` … `a-9`): many users of each shape in one body. */
 const COPIES = 10;
 const repeated = (items: string[]): string =>
   `{"users":[${items.flatMap((text) => Array.from({ length: COPIES }, (_, r) => text.replace(/^\{"id":"([^"]*)"/, `{"id":"$1-${r}"`))).join(',')}]}`;
 const ids = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].flatMap((id) => Array.from({ length: COPIES }, (_, r) => `${id}-${r}`));
 
-describe('eager bulk merges compiled per item shape', () => {
+describe('eager bulk merges', () => {
   test('leave the same users as the ordinary apply, body after body', async () => {
     const eager = await startEmulator({ port: 0, rateLimits: false, bulkDelayMs: 1000 });
     const ordinary = await startEmulator({ port: 0, rateLimits: false, bulkDelayMs: 1000 });
@@ -101,7 +101,7 @@ describe('eager bulk merges compiled per item shape', () => {
     }
   });
 
-  test('a read while jobs are pending rolls compiled merges back exactly', async () => {
+  test('a read while jobs are pending rolls eager merges back exactly', async () => {
     const eager = await startEmulator({ port: 0, rateLimits: false, bulkDelayMs: 1000 });
     try {
       await identify(eager, repeated(bodies[0]!));
