@@ -7,7 +7,7 @@ import { n } from './format.js';
 const openExisting = (config: LoadedConfig) => {
   if (!ledgerExists(config.ledgerPath))
     throw new SyncError('ledger_failed', `${config.spec.name} has no runs yet (no ledger at ${config.ledgerPath})`);
-  return openDuckdbLedger({ path: config.ledgerPath });
+  return openDuckdbLedger({ path: config.ledgerPath, ...config.ledger });
 };
 
 /** `syncline runs <config>`, `syncline runs show <config> <runId>`, `syncline rows <config> <key>`. */

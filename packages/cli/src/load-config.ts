@@ -19,8 +19,23 @@ const destinationSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+/** How the sync's DuckDB ledger (snapshot, diff, run records) may use the machine. */
+const ledgerSchema = z.strictObject({
+  /** DuckDB `memory_limit`; beyond it DuckDB spills to `.syncline/<name>.duckdb.tmp`. Default: DuckDB's (80 % of RAM). */
+  memoryLimit: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 1.5GB or 512MB')
+    .optional(),
+  /** DuckDB worker threads. Default 2. */
+  threads: z.number().int().min(1).max(256).optional(),
+});
+
 /** The whole config file: a sync spec plus where its rows come from and go to. */
-export const configSchema = syncSpecFieldsSchema.extend({ source: sourceSchema, destination: destinationSchema });
+export const configSchema = syncSpecFieldsSchema.extend({
+  source: sourceSchema,
+  destination: destinationSchema,
+  ledger: ledgerSchema.optional(),
+});
 
 export interface LoadedConfig {
   file: string;
@@ -30,6 +45,8 @@ export interface LoadedConfig {
   destination: z.infer<typeof destinationSchema>;
   /** `.syncline/<name>.duckdb` beside the config. */
   ledgerPath: string;
+  /** The config's `ledger:` block (memory limit, threads). */
+  ledger: z.infer<typeof ledgerSchema>;
 }
 
 /**
@@ -86,6 +103,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     source: c.source,
     destination: c.destination,
     ledgerPath: join(dir, '.syncline', `${c.name}.duckdb`),
+    ledger: c.ledger ?? {},
   };
 }
 

@@ -46,5 +46,5 @@ export function openSyncParts(config: LoadedConfig, opts: { apiKeyFile?: string 
 /** The sync's ledger; a dry run before any real run uses a throwaway one, so planning changes no state. */
 export function openLedger(config: LoadedConfig, dryRun: boolean): Promise<DuckdbLedger> {
   const path = dryRun && !ledgerExists(config.ledgerPath) ? ':memory:' : config.ledgerPath;
-  return openDuckdbLedger({ path });
+  return openDuckdbLedger({ path, ...config.ledger });
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { loadConfig } from '../src/load-config.js';
+import { openLedger } from '../src/open-sync.js';
 
 const write = (text: string): string => {
   const file = join(mkdtempSync(join(tmpdir(), 'syncline-cfg-')), 'sync.yaml');
@@ -42,6 +43,13 @@ describe('loadConfig', () => {
     ['a bad enum value', base.replace('mode: upsert', 'mode: merge'), /sync\.yaml:8:9 sync\.mode: /],
     ['a missing collection for objects', base.replace('type: users', 'type: objects'), /sync\.collection: required for objects/],
     ['a YAML syntax error', base + 'sync: [\n', /sync\.yaml:\d+:\d+ /],
+    ['a ledger memory limit without a unit', base + 'ledger: { memoryLimit: 1500 }\n', /sync\.yaml:10:\d+ ledger\.memoryLimit: /],
+    [
+      'a ledger memory limit that is not a size',
+      base + 'ledger: { memoryLimit: lots }\n',
+      /sync\.yaml:10:24 ledger\.memoryLimit: a size such as 1\.5GB/,
+    ],
+    ['an unknown ledger key', base + 'ledger: { memory: 1GB }\n', /sync\.yaml:10:11 ledger\.memory: unknown key$/],
     [
       'an unset environment variable',
       base.replace('{ type: knock }', '{ type: knock, apiKey: "${NOT_SET_ANYWHERE}" }'),
@@ -49,6 +57,16 @@ describe('loadConfig', () => {
     ],
   ])('rejects %s', (_name, text, message) => {
     expect(() => loadConfig(write(text), {})).toThrow(message);
+  });
+
+  test('the ledger block sets DuckDB memory_limit and threads of the sync ledger', async () => {
+    const file = write(base + 'ledger: { memoryLimit: 512MB, threads: 1 }\n');
+    const c = loadConfig(file, {});
+    expect(c.ledger).toEqual({ memoryLimit: '512MB', threads: 1 });
+    await using ledger = await openLedger(c, false);
+    const r = await ledger.connection.runAndReadAll(`SELECT current_setting('memory_limit') AS m, current_setting('threads') AS t`);
+    expect(r.getRowObjectsJson()[0]).toEqual({ m: '488.2 MiB', t: '1' });
+    expect(loadConfig(write(base), {}).ledger).toEqual({});
   });
 
   test('interpolates ${ENV} in strings', () => {
