@@ -1,15 +1,18 @@
 /**
  * Diff and plan benchmark: a users model of 1M and 10M rows (seeded Parquet in bench/.data), a ledger whose
- * snapshot holds the previous state, and a dry run of `runSync` (stage + key checks + diff + validate +
- * plan; nothing is sent) with 1 % of rows changed, 0.5 % added and 0.5 % removed. Printed against two
- * baselines measured in the same run: the floor (DuckDB alone reading the model and hashing each row's
- * payload once) and the simple approach (both states loaded into JS Maps and compared). Every measurement
- * runs in its own child process, so its peak RSS is its own.
+ * snapshot holds the previous state, and `syncline plan` (the CLI's own `main`, in the measuring process:
+ * config, ledger, stage + key checks + diff + validate + plan, the printed plan; nothing is sent) with 1 % of
+ * rows changed, 0.5 % added and 0.5 % removed. Printed against two baselines measured in the same run: the
+ * floor (DuckDB alone reading the model and hashing each row's payload once) and the simple approach (both
+ * states loaded into JS Maps and compared). Every measurement runs in its own child process, so its peak RSS
+ * is its own. The phase breakdown comes from one more dry run of `runSync` on the same inputs;
+ * `--destination memory` times that dry run with an in-memory destination instead (the engine alone).
  *
  * Run: npm run bench -- diff [--sizes 1m,10m] [--memory 1536MB] [--repeat 2] [--destination knock|memory] [--naive-10m]
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -146,6 +149,66 @@ async function destination(): Promise<Destination> {
   }
 }
 
+/**
+ * `syncline plan <config>` as a user runs it, timed from the CLI's `main` (Node start-up excluded): the
+ * config names the same Parquet model, mapping and memory limit, and its ledger is the bench ledger.
+ */
+async function cliPlan(n: number): Promise<Result> {
+  if (args.destination === 'memory') return plan(n);
+  const f = files(n);
+  const dir = join(DATA, `cli-${n}`);
+  mkdirSync(join(dir, '.syncline'), { recursive: true });
+  const ledger = join(dir, '.syncline', 'bench-users.duckdb');
+  rmSync(ledger, { force: true });
+  symlinkSync(f.ledger, ledger);
+  const config = join(dir, 'sync.yaml');
+  writeFileSync(
+    config,
+    [
+      'name: bench-users',
+      `source: { type: duckdb, tables: { users: ${JSON.stringify(f.cur)} } }`,
+      'model: select * from users',
+      'key: id',
+      // plan sends nothing: nothing listens on this address.
+      'destination: { type: knock, apiKey: sk_test_bench, baseUrl: "http://127.0.0.1:9" }',
+      'sync:',
+      '  type: users',
+      '  mode: upsert',
+      '  onDelete: delete',
+      `  fields: ${JSON.stringify(spec.fields)}`,
+      `ledger: { memoryLimit: ${args.memory}, threads: 2 }`,
+      '',
+    ].join('\n'),
+  );
+  const { main } = await import('@syncline/cli');
+  let out = '';
+  const sink = (keep: boolean) =>
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        if (keep) out += chunk.toString();
+        done();
+      },
+    }) as unknown as NodeJS.WriteStream;
+  let heapPeak = process.memoryUsage().heapUsed;
+  const sampler = setInterval(() => (heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed)), 20);
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const code = await main(['plan', config, '--no-color'], { stdout: sink(true), stderr: sink(false), env: {} });
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
+  clearInterval(sampler);
+  if (code !== 0) throw new Error(`syncline plan exited ${code}:\n${out}`);
+  // The plan's own summary (counts), to show it planned the same changes as the dry run.
+  const summary = out.split('\n').find((l) => /\d[\d,]* (to add|adds?|added)/i.test(l)) ?? out.split('\n').slice(0, 3).join(' | ');
+  return {
+    ms,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    destination: 'knock (syncline plan)',
+    summary: summary.trim(),
+    heapPeakMB: Math.max(heapPeak, process.memoryUsage().heapUsed) / 2 ** 20,
+  };
+}
+
 async function plan(n: number): Promise<Result> {
   const f = files(n);
   const dest = await destination();
@@ -210,7 +273,7 @@ async function naive(n: number): Promise<Result> {
   return { ms, counts, heapPeakMB: process.memoryUsage().heapUsed / 2 ** 20 };
 }
 
-const TASKS: Record<string, (n: number) => Promise<Result>> = { generate, build: buildLedger, floor, plan, naive };
+const TASKS: Record<string, (n: number) => Promise<Result>> = { generate, build: buildLedger, floor, plan: cliPlan, phases: plan, naive };
 
 if (args.child) {
   const result = await TASKS[args.child]!(Number(args.n));
@@ -270,6 +333,8 @@ for (const n of sizes) {
   }
   const fl = best(floors);
   const pl = best(plans);
+  // The phase breakdown and counts: one dry run of runSync on the same inputs (the CLI prints neither).
+  const ph = args.destination === 'memory' ? pl : child('phases', n);
   const rssPeak = Math.max(...plans.map((p) => p.maxRssMB));
   // Each plan is divided by the floor measured just before it, and the median of those ratios is the
   // headline: on a shared machine a neighbour's load slows adjacent measurements alike.
@@ -283,8 +348,9 @@ for (const n of sizes) {
     `${label}: floor ${floors.map((x) => fmt(x.ms)).join(' / ')} · plan ${plans.map((x) => fmt(x.ms)).join(' / ')} → plan/floor median ${medianRatio.toFixed(2)}× (pairs ${pairRatios.map((r) => r.toFixed(2)).join(', ')}; best/best ${(pl.ms / fl.ms).toFixed(2)}×)` +
       ` · plan peak RSS ${rssPeak.toFixed(0)} MB · JS heap peak ${(pl.heapPeakMB as number).toFixed(0)} MB · destination ${pl.destination}\n` +
       `${label}: CPU time (all threads) floor ${floors.map((x) => fmt(x.cpuMs as number)).join(' / ')} · plan ${plans.map((x) => fmt(x.cpuMs as number)).join(' / ')} → median ${medianCpuRatio.toFixed(2)}×\n` +
-      `${label}: rows ${JSON.stringify(pl.rows)} · ${pl.calls} calls planned\n` +
-      `${label}: phases ${(pl.phases as { name: string; ms: number }[]).map((p) => `${p.name} ${p.ms} ms`).join(' · ')}\n`,
+      (pl.summary ? `${label}: syncline plan printed: ${pl.summary}\n` : '') +
+      `${label}: rows ${JSON.stringify(ph.rows)} · ${ph.calls} calls planned\n` +
+      `${label}: phases (runSync dry run, ${fmt(ph.ms)}) ${(ph.phases as { name: string; ms: number }[]).map((p) => `${p.name} ${p.ms} ms`).join(' · ')}\n`,
   );
   const row: Record<string, unknown> = {
     n,
@@ -296,7 +362,7 @@ for (const n of sizes) {
     planRssMB: rssPeak,
     floorRssMB: fl.maxRssMB,
     heapPeakMB: pl.heapPeakMB,
-    phases: pl.phases,
+    phases: ph.phases,
   };
   if (n <= 2e6 || args['naive-10m']) {
     try {
