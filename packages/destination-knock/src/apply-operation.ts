@@ -9,7 +9,7 @@ import {
   type BulkJobResult,
   type BulkSpec,
 } from './bulk-job.js';
-import { RESUME_LATER, type KnockHttp, type SendContext, type SendResult } from './knock-http.js';
+import { RESUME_LATER, type KnockHttp, type SendContext, type SendFailure } from './knock-http.js';
 import type { KnockOpData, Member } from './plan-operations.js';
 import { splitRejected } from './split-batch.js';
 
@@ -121,7 +121,7 @@ export function createApplier(http: KnockHttp, options: BulkJobOptions & { coale
   async function splitMembers(
     request: Extract<KnockOpData, { kind: 'members' }>['request'],
     keys: string[],
-    rejected: Failure,
+    rejected: SendFailure,
     send: SendContext,
   ): Promise<OpOutcome> {
     const items = request.body.members.map((member, i) => ({ key: keys[i]!, member }));
@@ -129,7 +129,7 @@ export function createApplier(http: KnockHttp, options: BulkJobOptions & { coale
     let requests = rejected.requests;
     let retryAfterMs: number | undefined;
     const removal = request.method === 'DELETE';
-    const split = await splitRejected<{ key: string; member: Member }, Failure>(items, rejected, async (part) => {
+    const split = await splitRejected<{ key: string; member: Member }, SendFailure>(items, rejected, async (part) => {
       const r = await http.send({ ...request, body: { members: part.map((p) => p.member) } }, send);
       requests += r.requests;
       // Removing from a missing audience is a no-op (see above).
@@ -150,8 +150,6 @@ export function createApplier(http: KnockHttp, options: BulkJobOptions & { coale
     return { ok, failed, requests, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
   }
 }
-
-type Failure = Extract<SendResult, { ok: false }>;
 
 function bulkItems(body: Record<string, unknown[]>, keys: string[]): BulkItem[] {
   const list = (body.users ?? body.objects ?? body.user_ids ?? body.object_ids ?? []) as BulkItem['item'][];

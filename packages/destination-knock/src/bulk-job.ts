@@ -1,6 +1,14 @@
 import { sleep } from '@syncline/core';
 import { BreakerOpenError } from './circuit-breaker.js';
-import { RESUME_LATER, RESUME_LATER_MESSAGE, type KnockHttp, type Reservation, type SendContext, type SendResult } from './knock-http.js';
+import {
+  RESUME_LATER,
+  RESUME_LATER_MESSAGE,
+  type KnockHttp,
+  type Reservation,
+  type SendContext,
+  type SendFailure,
+  type SendResult,
+} from './knock-http.js';
 import { singleRequest, type Action, type Entity } from './knock-request.js';
 import { MAX_BATCH } from './plan-operations.js';
 import { createPollPace, type PollPace } from './poll-pace.js';
@@ -53,9 +61,7 @@ interface BulkOperation {
   error_items?: Array<{ id: string; collection?: string | null }> | null;
 }
 
-type Failure = Extract<SendResult, { ok: false }>;
-
-const rowFailure = (r: Failure, code = r.code): RowResult => ({
+const rowFailure = (r: SendFailure, code = r.code): RowResult => ({
   ok: false,
   code,
   message: r.message,
@@ -92,7 +98,7 @@ export async function runBulkJob(
   let retryAfterMs: number | undefined;
   // A part whose POST was accepted is polled in the background: the split goes on with the next part.
   const polling: Promise<void>[] = [];
-  const split = await splitRejected<BulkItem, Failure>(items, refused, async (part) => {
+  const split = await splitRejected<BulkItem, SendFailure>(items, refused, async (part) => {
     let answered!: (accepted: boolean) => void;
     const accepted = new Promise<boolean>((r) => (answered = r));
     const job = bulkJob(http, spec, part, ctx, options, undefined, answered);
@@ -119,7 +125,7 @@ export async function runBulkJob(
 }
 
 /** Knock refused the request as a whole for its content (some item is bad), not for a transient reason. */
-const isRejection = (r: Failure): boolean => r.status === 400 || r.status === 422;
+const isRejection = (r: SendFailure): boolean => r.status === 400 || r.status === 422;
 
 /** One bulk job; a POST that Knock did not accept comes back as `refused` (the caller splits or fails it). */
 async function bulkJob(
@@ -131,10 +137,10 @@ async function bulkJob(
   reservation?: Reservation,
   /** Called once the POST was answered: `true` when Knock accepted the job. */
   posted?: (accepted: boolean) => void,
-): Promise<BulkJobResult | { refused: Failure; requests: number }> {
+): Promise<BulkJobResult | { refused: SendFailure; requests: number }> {
   const results = new Map<string, RowResult>();
   let requests = 0;
-  const failAll = (r: Failure, code = r.code): BulkJobResult => {
+  const failAll = (r: SendFailure, code = r.code): BulkJobResult => {
     for (const { key } of items) results.set(key, rowFailure(r, code));
     return { results, requests, ...(r.retryAfterMs === undefined ? {} : { retryAfterMs: r.retryAfterMs }) };
   };

@@ -53,6 +53,9 @@ export type SendResult =
       inDoubt?: boolean;
     };
 
+/** A request Knock did not accept (after retries), with why. */
+export type SendFailure = Extract<SendResult, { ok: false }>;
+
 /**
  * Code of rows not sent because Knock asked to wait longer than `retry.maxRetryAfterMs` (a 429 or 503 with
  * a long `Retry-After`): the operation's outcome carries `resumeAfterMs` and the run ends "resume later".
@@ -165,7 +168,7 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
     for (const [r, until] of closedUntil) if ((route === undefined || r === route) && until - t > max) max = until - t;
     return Math.ceil(max);
   };
-  const resumeLater = (request: KnockRequest, status: number | null, requests: number): Extract<SendResult, { ok: false }> => ({
+  const resumeLater = (request: KnockRequest, status: number | null, requests: number): SendFailure => ({
     ok: false,
     status,
     code: RESUME_LATER,
@@ -200,7 +203,7 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
     let requests = 0;
     let failures = 0;
     let throttles = 0;
-    let last: Extract<SendResult, { ok: false }> | undefined;
+    let last: SendFailure | undefined;
     budget.attempt();
 
     for (let attempt = 1; ; attempt++) {

@@ -3,6 +3,7 @@ import { Hono, type Context } from 'hono';
 import type { AppEnv, RegisterRoute } from './app-types.js';
 import { createControl, registerControlRoutes, type EmulatorControl } from './emulator-control.js';
 import { EmulatorState } from './emulator-state.js';
+import type { ChosenFault } from './fault-injector.js';
 import type { Environment } from './environment.js';
 import { faultResponse, rateLimitBody, retryHeaders, shouldRetryValue } from './fault-response.js';
 import { KnockHttpError } from './knock-http-error.js';
@@ -168,6 +169,16 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator & { rout
     });
   });
 
+  // A forced fault status, answered before or after the handler ran (with its Retry-After and x-should-retry).
+  const respondWithFault = (c: Context<AppEnv>, fault: ChosenFault, status: number): Response =>
+    faultResponse(c, status, {
+      mode: state.options.rateLimitHeaders,
+      rateLimitCode: switches.rateLimitCode,
+      retryAfterMs: fault.retryAfterMs,
+      body: fault.body,
+      shouldRetry: fault.shouldRetry,
+    });
+
   const route: RegisterRoute = (method, template, tier, handler) => {
     routes.push({ method, template, tier });
     const name = `${method} ${template}`;
@@ -184,15 +195,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator & { rout
         c.header('x-emulator-fault', fault.source);
         if (fault.delayMs) await sleep(fault.delayMs);
         if (fault.reset === 'before' && destroySocket(c)) return c.body(null, 500);
-        if (fault.status !== undefined && !fault.afterApply) {
-          return faultResponse(c, fault.status, {
-            mode: state.options.rateLimitHeaders,
-            rateLimitCode: switches.rateLimitCode,
-            retryAfterMs: fault.retryAfterMs,
-            body: fault.body,
-            shouldRetry: fault.shouldRetry,
-          });
-        }
+        if (fault.status !== undefined && !fault.afterApply) return respondWithFault(c, fault, fault.status);
       }
       const env = authenticate(state, c.req.header('authorization'));
       c.set('environment', env.id);
@@ -205,15 +208,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator & { rout
       }
       const response = await handler({ c, env, state });
       if (fault?.reset === 'after') c.set('resetAfter', true);
-      if (fault?.status !== undefined && fault.afterApply) {
-        return faultResponse(c, fault.status, {
-          mode: state.options.rateLimitHeaders,
-          rateLimitCode: switches.rateLimitCode,
-          retryAfterMs: fault.retryAfterMs,
-          body: fault.body,
-          shouldRetry: fault.shouldRetry,
-        });
-      }
+      if (fault?.status !== undefined && fault.afterApply) return respondWithFault(c, fault, fault.status);
       return response;
     });
   };

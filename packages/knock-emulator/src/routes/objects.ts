@@ -1,8 +1,7 @@
 import type { RegisterRoute, RouteContext } from '../app-types.js';
 import type { JsonObject } from '../deep-merge.js';
-import { KnockHttpError } from '../knock-http-error.js';
 import { paginate } from '../paginate.js';
-import { objectJson, upsertRecipient } from '../recipients.js';
+import { objectJson } from '../recipients.js';
 import { queryArray, readObject, requireArray, requireIdList } from '../request-helpers.js';
 import {
   bulkDelete,
@@ -13,6 +12,7 @@ import {
   deleteRecord,
   getOrThrow,
   pathId,
+  upsertOne,
 } from './recipient-helpers.js';
 import { strictIds } from './users.js';
 
@@ -30,16 +30,7 @@ export function registerObjectRoutes(route: RegisterRoute): void {
   route('PUT', '/v1/objects/{collection}/{id}', 3, async (ctx) => {
     const collection = collectionOf(ctx);
     const id = pathId(ctx, 'id');
-    const { value, bytes } = await readObject(ctx.c, true);
-    const result = upsertRecipient(ctx.env.collection(collection), id, value, {
-      now: new Date().toISOString(),
-      dropNulls: ctx.state.options.switches.nullProperties === 'drop',
-      inputBytes: bytes,
-      collection,
-    });
-    if ('field' in result) throw KnockHttpError.invalid([result]);
-    ctx.state.onChange();
-    return ctx.c.json(objectJson(result), 200);
+    return ctx.c.json(objectJson(await upsertOne(ctx, ctx.env.collection(collection), id, collection)), 200);
   });
 
   route('GET', '/v1/objects/{collection}/{id}', 4, (ctx) => {

@@ -6,7 +6,7 @@ import { eagerUpsert, undo, type UndoLog } from '../eager-apply.js';
 import type { RecipientRecord } from '../environment.js';
 import { KnockHttpError, required, type FieldError } from '../knock-http-error.js';
 import { checkId, MAX_ID_LENGTH, MAX_PROPERTY_BYTES, mergeIntoRecipient, upsertRecipient, type UpsertContext } from '../recipients.js';
-import { baseUrl } from '../request-helpers.js';
+import { baseUrl, readObject } from '../request-helpers.js';
 
 /** Throws 422 when a path id breaks the id rules (switch `validateIds`). */
 export function pathId(ctx: RouteContext, name: string): string {
@@ -14,6 +14,28 @@ export function pathId(ctx: RouteContext, name: string): string {
   const error = checkId(id, name, ctx.state.options.switches.validateIds);
   if (error) throw KnockHttpError.invalid([error]);
   return id;
+}
+
+/**
+ * A single upsert (identify, set object, set tenant): reads the JSON body, deep-merges it into the record
+ * `id` of `map` (created when missing) and returns the record; 422 for a body over the size limit.
+ */
+export async function upsertOne(
+  ctx: RouteContext,
+  map: Map<string, RecipientRecord>,
+  id: string,
+  collection?: string,
+): Promise<RecipientRecord> {
+  const { value, bytes } = await readObject(ctx.c, true);
+  const result = upsertRecipient(map, id, value, {
+    now: new Date().toISOString(),
+    dropNulls: ctx.state.options.switches.nullProperties === 'drop',
+    inputBytes: bytes,
+    ...(collection === undefined ? {} : { collection }),
+  });
+  if ('field' in result) throw KnockHttpError.invalid([result]);
+  ctx.state.onChange();
+  return result;
 }
 
 /** A record that is readable (not deleted; a delayed delete still reads, §2.4). */

@@ -1,9 +1,8 @@
 import type { RegisterRoute } from '../app-types.js';
 import { isPlainObject, type JsonObject } from '../deep-merge.js';
 import { TENANTS } from '../environment.js';
-import { KnockHttpError } from '../knock-http-error.js';
 import { paginate } from '../paginate.js';
-import { tenantJson, upsertRecipient } from '../recipients.js';
+import { tenantJson } from '../recipients.js';
 import { queryArray, readObject, requireArray, requireIdList } from '../request-helpers.js';
 import {
   bulkDelete,
@@ -14,6 +13,7 @@ import {
   deleteRecord,
   getOrThrow,
   pathId,
+  upsertOne,
 } from './recipient-helpers.js';
 import { strictIds } from './users.js';
 
@@ -25,16 +25,7 @@ import { strictIds } from './users.js';
 export function registerTenantRoutes(route: RegisterRoute): void {
   route('PUT', '/v1/tenants/{id}', 3, async (ctx) => {
     const id = pathId(ctx, 'id');
-    const { value, bytes } = await readObject(ctx.c, true);
-    const result = upsertRecipient(ctx.env.collection(TENANTS), id, value, {
-      now: new Date().toISOString(),
-      dropNulls: ctx.state.options.switches.nullProperties === 'drop',
-      inputBytes: bytes,
-      collection: TENANTS,
-    });
-    if ('field' in result) throw KnockHttpError.invalid([result]);
-    ctx.state.onChange();
-    return ctx.c.json(tenantJson(result), 200);
+    return ctx.c.json(tenantJson(await upsertOne(ctx, ctx.env.collection(TENANTS), id, TENANTS)), 200);
   });
 
   route('GET', '/v1/tenants/{id}', 4, (ctx) => {

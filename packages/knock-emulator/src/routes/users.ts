@@ -4,7 +4,7 @@ import type { Environment } from '../environment.js';
 import type { BulkOperationRecord } from '../bulk-operation.js';
 import { KnockHttpError, required, type FieldError } from '../knock-http-error.js';
 import { paginate } from '../paginate.js';
-import { checkId, upsertRecipient, userJson } from '../recipients.js';
+import { checkId, userJson } from '../recipients.js';
 import { queryArray, readObject, requireArray, requireIdList } from '../request-helpers.js';
 import {
   bulkDelete,
@@ -15,6 +15,7 @@ import {
   deleteRecord,
   getOrThrow,
   pathId,
+  upsertOne,
   type JobContext,
 } from './recipient-helpers.js';
 
@@ -33,15 +34,7 @@ export function registerUserRoutes(route: RegisterRoute): void {
   // §2.1 identify = upsert with deep merge; 200 even on create.
   route('PUT', '/v1/users/{user_id}', 3, async (ctx) => {
     const id = pathId(ctx, 'user_id');
-    const { value, bytes } = await readObject(ctx.c, true);
-    const result = upsertRecipient(ctx.env.users, id, value, {
-      now: new Date().toISOString(),
-      dropNulls: ctx.state.options.switches.nullProperties === 'drop',
-      inputBytes: bytes,
-    });
-    if ('field' in result) throw KnockHttpError.invalid([result]);
-    ctx.state.onChange();
-    return ctx.c.json(userJson(result), 200);
+    return ctx.c.json(userJson(await upsertOne(ctx, ctx.env.users, id)), 200);
   });
 
   route('GET', '/v1/users/{user_id}', 4, (ctx) => {
