@@ -59,6 +59,7 @@ export interface Change {
   /**
    * `payload` as JSON text, when the engine has it (the run loop reads changes as JSON): a destination may
    * send it as is instead of serialising `payload` again. Same content as `payload`; absent for removals.
+   * It is the text the ledger records once the row is confirmed, so a destination must not change it.
    */
   payloadJson?: string;
 }

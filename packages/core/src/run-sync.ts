@@ -309,7 +309,6 @@ async function send(
   const emit = options.onEvent ?? (() => undefined);
   const target = spec.target;
   const total = totals.add + totals.change + totals.remove;
-  const texts = new WeakMap<Change, string>();
   const endpoints = new Map<string, EndpointEstimate>();
   const pool = createOperationPool({ sending: options.concurrency ?? 32, pending: options.maxPending ?? 256 });
   const shown = { add: 0, change: 0, remove: 0 };
@@ -357,7 +356,7 @@ async function send(
       if (ok.has(c.key) || (f && !mayHaveApplied(f))) settled.push(c.key);
       if (ok.has(c.key)) {
         if (c.action === 'remove') removes.push(c.key);
-        else upserts.push({ key: c.key, hash: c.hash!, payload: texts.get(c)! });
+        else upserts.push({ key: c.key, hash: c.hash!, payload: c.payloadJson! });
         results.push({ key: c.key, action: c.action, status: 'synced' });
       } else {
         const f = failed.get(c.key) ?? { key: c.key, code: 'unconfirmed', message: 'the destination did not confirm this row' };
@@ -380,7 +379,7 @@ async function send(
       await timed('commit', () =>
         ledger.markInDoubt(
           result.runId,
-          op.changes.map((c) => ({ key: c.key, payload: texts.get(c) ?? null })),
+          op.changes.map((c) => ({ key: c.key, payload: c.payloadJson ?? null })),
         ),
       );
       sending = true;
@@ -424,84 +423,73 @@ async function send(
     return p;
   };
   const going = (): boolean => fatal === undefined && !options.signal?.aborted;
-  // Without `before` in the changes, the preview's rows get theirs in one query at the end.
-  const previewLater: { item: RunResult['preview'][number]; payload: Record<string, unknown> | null }[] = [];
   let next: Promise<StagedChange[]> | undefined = total > 0 ? read(1) : undefined;
-  for (let from = 1; from <= total && going(); from += block) {
-    const rows = await next!;
-    next = from + block <= total ? read(from + block) : undefined;
-    for (let at = 0; at < rows.length && going(); at += chunkSize) {
-      const staged = rows.slice(at, at + chunkSize);
-      const t0 = performance.now();
-      const valid: Change[] = [];
-      const invalidRows: RowResult[] = [];
-      for (const s of staged) {
-        const before = s.before === null ? null : (JSON.parse(s.before) as Record<string, unknown>);
-        const change: Change = {
-          action: s.action,
-          key: s.key,
-          payload: s.payload === null ? null : JSON.parse(s.payload),
-          hash: s.hash,
-          before,
-        };
-        if (s.payload !== null) {
-          texts.set(change, s.payload);
-          change.payloadJson = s.payload;
-        }
-        if (change.payload) {
-          const issues = destination.validate({ key: change.key, payload: change.payload }, target);
-          if (issues.length > 0) {
-            result.rows.invalid += 1;
-            for (const i of issues) if (result.invalid.length < 100) result.invalid.push({ ...i, seq: s.seq });
-            invalidRows.push({
-              key: s.key,
-              action: s.action,
-              status: 'invalid',
-              code: issues[0]!.rule,
-              field: issues[0]!.field,
-              message: issues[0]!.message,
-            });
-            continue;
-          }
-        }
-        valid.push(change);
-        if (dryRun && shown[s.action] < limit) {
-          shown[s.action] += 1;
-          const d = diffFields(before, change.payload);
-          const item = { action: s.action, key: s.key, fields: d.fields, unchangedFields: d.unchanged };
-          result.preview.push(item);
-          if (!withBefore && s.action !== 'add') previewLater.push({ item, payload: change.payload });
-        }
-      }
-      const plan = destination.plan(valid, { target, totals });
-      inner.plan += performance.now() - t0;
-      for (const op of plan.operations) {
-        const e = endpoints.get(op.endpoint) ?? { endpoint: op.endpoint, tier: op.tier, calls: 0, rows: 0 };
-        e.calls += 1;
-        e.rows += op.changes.length;
-        endpoints.set(op.endpoint, e);
-      }
-      if (dryRun) continue;
-      if (invalidRows.length || plan.skipped.length) {
-        done += invalidRows.length;
-        await commitOutcome(plan.skipped, new Set(plan.skipped.map((c) => c.key)), new Map(), [], false);
-        await timed('commit', () => ledger.commit(result.runId, { upserts: [], removes: [], results: invalidRows, exchanges: [] }));
-      }
-      for (const op of plan.operations) {
-        if (fatal !== undefined || options.signal?.aborted) break;
-        // The slot may free up only after an abort or a fatal error: then the operation is not sent.
-        await pool.start((onSent) => (fatal !== undefined || options.signal?.aborted ? Promise.resolve() : execute(op, onSent)));
-      }
+  async function* chunks(): AsyncGenerator<StagedChange[]> {
+    for (let from = 1; from <= total && going(); from += block) {
+      const rows = await next!;
+      next = from + block <= total ? read(from + block) : undefined;
+      for (let at = 0; at < rows.length && going(); at += chunkSize) yield rows.slice(at, at + chunkSize);
     }
   }
-  if (previewLater.length > 0) {
-    const befores = await ledger.befores(previewLater.map((p) => p.item.key));
-    for (const { item, payload } of previewLater) {
-      const b = befores.get(item.key);
-      const d = diffFields(b === undefined ? null : (JSON.parse(b) as Record<string, unknown>), payload);
-      item.fields = d.fields;
-      item.unchangedFields = d.unchanged;
+
+  // The preview's field diffs are computed at the end: without `before` in the changes, its rows get
+  // theirs in one query then.
+  const previewed: { item: PreviewChange; before: Record<string, unknown> | null; payload: Record<string, unknown> | null }[] = [];
+  /** The change for a staged row, or undefined when the destination finds it invalid (then recorded in `invalidRows`). */
+  const admit = (s: StagedChange, invalidRows: RowResult[]): Change | undefined => {
+    const payload = s.payload === null ? null : (JSON.parse(s.payload) as Record<string, unknown>);
+    if (payload) {
+      const issues = destination.validate({ key: s.key, payload }, target);
+      if (issues.length > 0) {
+        result.rows.invalid += 1;
+        for (const i of issues) if (result.invalid.length < 100) result.invalid.push({ ...i, seq: s.seq });
+        const first = issues[0]!;
+        invalidRows.push({ key: s.key, action: s.action, status: 'invalid', code: first.rule, field: first.field, message: first.message });
+        return undefined;
+      }
     }
+    const before = s.before === null ? null : (JSON.parse(s.before) as Record<string, unknown>);
+    if (dryRun && shown[s.action] < limit) {
+      shown[s.action] += 1;
+      const item: PreviewChange = { action: s.action, key: s.key, fields: [], unchangedFields: 0 };
+      result.preview.push(item);
+      previewed.push({ item, before, payload });
+    }
+    return { action: s.action, key: s.key, payload, hash: s.hash, before, ...(s.payload === null ? {} : { payloadJson: s.payload }) };
+  };
+
+  for await (const staged of chunks()) {
+    const t0 = performance.now();
+    const invalidRows: RowResult[] = [];
+    const valid = staged.map((s) => admit(s, invalidRows)).filter((c): c is Change => c !== undefined);
+    const plan = destination.plan(valid, { target, totals });
+    inner.plan += performance.now() - t0;
+    for (const op of plan.operations) {
+      const e = endpoints.get(op.endpoint) ?? { endpoint: op.endpoint, tier: op.tier, calls: 0, rows: 0 };
+      e.calls += 1;
+      e.rows += op.changes.length;
+      endpoints.set(op.endpoint, e);
+    }
+    if (dryRun) continue;
+    if (invalidRows.length || plan.skipped.length) {
+      done += invalidRows.length;
+      await commitOutcome(plan.skipped, new Set(plan.skipped.map((c) => c.key)), new Map(), [], false);
+      await timed('commit', () => ledger.commit(result.runId, { upserts: [], removes: [], results: invalidRows, exchanges: [] }));
+    }
+    for (const op of plan.operations) {
+      if (!going()) break;
+      // The slot may free up only after an abort or a fatal error: then the operation is not sent.
+      await pool.start((onSent) => (going() ? execute(op, onSent) : Promise.resolve()));
+    }
+  }
+  const fetched = withBefore
+    ? new Map<string, string>()
+    : await ledger.befores(previewed.filter((p) => p.item.action !== 'add').map((p) => p.item.key));
+  for (const { item, before, payload } of previewed) {
+    const text = fetched.get(item.key);
+    const d = diffFields(text === undefined ? before : (JSON.parse(text) as Record<string, unknown>), payload);
+    item.fields = d.fields;
+    item.unchangedFields = d.unchanged;
   }
   await pool.drain();
   await next?.catch(() => undefined);
