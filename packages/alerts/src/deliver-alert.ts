@@ -2,7 +2,6 @@ import { backoffDelay, sleep } from '@syncline/core';
 import type { AlertChannelConfig } from './alert-config.js';
 import type { AlertMessage } from './alert-message.js';
 import { DeliveryError } from './delivery-error.js';
-import { sendEmail } from './email-channel.js';
 import { sendKnock } from './knock-channel.js';
 import { sendPagerDuty } from './pagerduty-channel.js';
 import type { SendContext } from './send-context.js';
@@ -74,14 +73,15 @@ export async function deliverAlert(
   });
 }
 
-function send(config: AlertChannelConfig, alert: AlertMessage, ctx: SendContext): Promise<void> {
+async function send(config: AlertChannelConfig, alert: AlertMessage, ctx: SendContext): Promise<void> {
   switch (config.channel) {
     case 'slack':
       return sendSlack(config, alert, ctx);
     case 'pagerduty':
       return sendPagerDuty(config, alert, ctx);
     case 'email':
-      return sendEmail(config, alert);
+      // nodemailer loads only when an email goes out, so loading a config stays light.
+      return (await import('./email-channel.js')).sendEmail(config, alert);
     case 'sms':
       return sendSms(config, alert, ctx);
     case 'webhook':

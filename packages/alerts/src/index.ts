@@ -15,7 +15,7 @@ export type { FetchLike } from './http-send.js';
 export type { SendContext } from './send-context.js';
 export { slackPayload } from './slack-channel.js';
 export { pagerdutyEvents, pagerdutyDedupKey } from './pagerduty-channel.js';
-export { emailMessage } from './email-channel.js';
+export { emailMessage } from './email-message.js';
 export { smsBody } from './sms-channel.js';
 export { webhookRequest, webhookSignature, verifyWebhookSignature, SIGNATURE_HEADER } from './webhook-channel.js';
 export { knockTrigger } from './knock-channel.js';
@@ -27,3 +27,5 @@ export {
   type AlertLedger,
   type SendRunAlertsOptions,
 } from './run-alerts.js';
+export { scheduleSchema, nextTime, everyMs, describeSchedule, type Schedule } from './schedule-config.js';
+export { startScheduler, type Scheduler, type ScheduledJob, type SchedulerEvent, type SchedulerOptions } from './scheduler.js';
