@@ -11,6 +11,11 @@ export interface RateLimiter {
    * kept: the server said exactly when. Without it the rate halves (down to an eighth), recovering on success.
    */
   throttled(untilMs?: number): void;
+  /**
+   * Ms until the endpoint may be called again after a 429 (0 when it may). Checked right before a request
+   * leaves: a slot taken before the 429 arrived does not entitle a request to go out inside the wait.
+   */
+  blockedMs(): number;
   /** A request succeeded: recover towards the configured rate. */
   succeeded(): void;
   readonly rate: number;
@@ -72,6 +77,9 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       tokens = Math.min(tokens, 0);
       if (untilMs !== undefined) blockedUntil = Math.max(blockedUntil, untilMs);
       else rate = Math.max(max / 8, rate / 2);
+    },
+    blockedMs() {
+      return Math.max(0, blockedUntil - now());
     },
     succeeded() {
       if (rate < max) rate = Math.min(max, rate + max / 20);

@@ -57,6 +57,16 @@ describe('createRateLimiter', () => {
     expect(Math.min(...times)).toBeGreaterThanOrEqual(1500);
   });
 
+  test('blockedMs() tells a request that already holds a slot how long the endpoint is still closed', () => {
+    let t = 1000;
+    const limiter = createRateLimiter({ perSecond: 100, now: () => t });
+    expect(limiter.blockedMs()).toBe(0);
+    limiter.throttled(1400);
+    expect(limiter.blockedMs()).toBe(400);
+    t = 1500;
+    expect(limiter.blockedMs()).toBe(0);
+  });
+
   test('slows down on 429 and recovers towards the configured rate on success', () => {
     const limiter = createRateLimiter({ perSecond: 80 });
     limiter.throttled();

@@ -177,6 +177,16 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
     retryAfterMs: blockedMs(request.route),
   });
 
+  /**
+   * Honours a 429 for every request of the endpoint: exactly its wait when it gives one; without one, slow
+   * down (the rate halves). A wait longer than `retry.maxRetryAfterMs` closes the route instead (resume later).
+   */
+  const throttleOn = (request: KnockRequest, wait: number | undefined): void => {
+    if (wait !== undefined && wait > options.retry.maxRetryAfterMs)
+      closedUntil.set(request.route, Math.max(closedUntil.get(request.route) ?? 0, clock() + wait));
+    else limiterOf(request).throttled(wait === undefined ? undefined : clock() + wait + 1);
+  };
+
   async function send(request: KnockRequest, ctx: SendContext, reservation?: Reservation): Promise<SendResult> {
     const doubt = { may: false };
     const r = await attempts(request, ctx, reservation, doubt);
@@ -233,6 +243,15 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
         }
         await limiterOf(request).take(ctx.signal);
       }
+      // The endpoint's wait is re-checked as the request leaves: a 429 that arrived after this request's slot
+      // was taken (reserved ahead, or queued behind the limiter's chain) holds it too; it queues for a new slot.
+      const limiter = limiterOf(request);
+      try {
+        while (limiter.blockedMs() > 0) await limiter.take(ctx.signal);
+      } catch (error) {
+        release?.();
+        throw error;
+      }
       if (authError) {
         release?.();
         throw authError;
@@ -284,6 +303,9 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
         clearTimeout(timer);
         status = res.statusCode;
         responseHeaders = res.headers;
+        // A 429 closes the endpoint as soon as its headers arrive, not after its body was read: requests
+        // leaving meanwhile would land inside the wait.
+        if (status === 429) throttleOn(request, retryAfterMs(responseHeaders));
         // Knock may count a request anywhere between its arrival and its answer. For 1 request/s
         // endpoints (bulk), also keep a full interval after the answer, so a slow answer (a 1,000-row
         // body) cannot squeeze the next request into the same server second.
@@ -363,8 +385,7 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
           closedUntil.set(request.route, Math.max(closedUntil.get(request.route) ?? 0, clock() + wait));
           return resumeLater(request, status, requests);
         }
-        // Honour the server's wait exactly, for every request of this tier; without one, slow down and back off.
-        limiterOf(request).throttled(wait === undefined ? undefined : clock() + wait + 1);
+        // The server's wait was applied to the whole endpoint when the headers arrived (throttleOn).
         if (noRetry || throttles >= maxAttempts * 2) return { ...last, code: 'rate_limited', requests };
         if (wait === undefined) await sleep(backoffDelay(throttles, options.retry), ctx.signal);
         continue;
