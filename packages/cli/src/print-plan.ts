@@ -104,7 +104,15 @@ export function planJson(config: LoadedConfig, r: RunResult, meta: { version: st
     before_source: 'ledger',
     mapping_changed: r.mappingChanged,
     model: { rows: r.rows.total, elapsed_ms: r.phases.find((x) => x.name === 'stage')?.ms ?? 0 },
-    summary: { add: r.rows.added, change: r.rows.changed, delete: r.rows.removed, unchanged: r.rows.unchanged, invalid: r.rows.invalid },
+    summary: {
+      add: r.rows.added,
+      change: r.rows.changed,
+      delete: r.rows.removed,
+      unchanged: r.rows.unchanged,
+      invalid: r.rows.invalid,
+      // Rows that left the model but stay in Knock (onDelete: nothing): no call, never counted as deletes.
+      left_in_knock: r.rows.kept,
+    },
     requests: r.requests,
     estimate: { requests: r.endpoints.map((e) => ({ endpoint: e.endpoint, calls: e.calls, rows: e.rows, tier: e.tier ?? null })) },
     changes: r.preview.map((c) => ({

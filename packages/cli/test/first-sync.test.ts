@@ -101,13 +101,15 @@ describe('the first sync: examples/users against the Knock emulator over HTTP', 
     emulator.control.clearRequests();
 
     const plan = await cli('plan', config(), '--json');
-    expect(plan.last).toMatchObject({ summary: { add: 0, change: 3, delete: 2, unchanged: 195 } });
+    // Under onDelete: nothing the two leavers are left in Knock: never counted as deletes.
+    const gone = onDelete === 'delete' ? { delete: 2, left_in_knock: 0 } : { delete: 0, left_in_knock: 2 };
+    expect(plan.last).toMatchObject({ summary: { add: 0, change: 3, unchanged: 195, ...gone } });
     expect(v1Requests()).toHaveLength(0);
 
     const r = await cli('run', config(), '--json');
     expect(r.last).toMatchObject({
       status: 'succeeded',
-      rows: { changed: 3, removed: 2, unchanged: 195, synced: onDelete === 'delete' ? 5 : 3 },
+      rows: { changed: 3, unchanged: 195, synced: onDelete === 'delete' ? 5 : 3, removed: gone.delete, kept: gone.left_in_knock },
     });
     const sent = v1Requests();
     const upserted = sent.flatMap((x) =>

@@ -6,6 +6,7 @@ import { SyncError } from './sync-error.js';
 import { literal } from './projection.js';
 import { buildChanges, checkKeys, stageModel, type KeyHealth, type StageOptions, type StageStats } from './duckdb-diff.js';
 import { HEX_TO_ROW_HASH, rowHashSql, rowHashToHexSql } from './row-hash.js';
+import { modelRowNumbers } from './model-row-numbers.js';
 
 /** A staged change as read back from the ledger (payload/before are canonical JSON text, hash is 32 hex digits). */
 export interface StagedChange {
@@ -177,6 +178,10 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
              UNION ALL SELECT k, payload, 0 AS o FROM snapshot WHERE k IN (${list}) ORDER BY o DESC`),
       );
       return new Map(rows.map((r) => [String(r.k), String(r.payload)]));
+    },
+    /** The 1-based row numbers in the model of a few keys (see `modelRowNumbers`; reads the model again). */
+    async rowNumbers(o: { modelSql: string; key: string; keys: string[]; signal?: AbortSignal | undefined }): Promise<Map<string, number>> {
+      return serial(() => modelRowNumbers(conn, o));
     },
     /** Changes with `fromSeq <= seq < toSeq`, in order. */
     async readChanges(fromSeq: number, toSeq: number): Promise<StagedChange[]> {

@@ -1,9 +1,10 @@
 export type * from './contract.js';
 export { SyncError, isSyncError, type SyncErrorCode } from './sync-error.js';
 export { redact, redactHeaders } from './redact.js';
+export { shortValue } from './short-value.js';
 export { createRateLimiter, sharedRateLimiter, sleep, type RateLimiter, type RateLimiterOptions } from './rate-limiter.js';
 export { backoffDelay, retryAfterMs, isRetryableStatus, type BackoffOptions } from './retry-policy.js';
-export { syncBlockSchema, syncSpecFieldsSchema, toSyncSpec, type SyncBlock, type SyncSpec } from './sync-spec.js';
+export { syncBlockSchema, syncSpecFieldsSchema, toSyncSpec, sendsRemovals, type SyncBlock, type SyncSpec } from './sync-spec.js';
 export { payloadProjection, ident, literal, closest } from './projection.js';
 export { diffFields, type FieldDiff } from './field-diff.js';
 export {
@@ -23,6 +24,7 @@ export {
   type RunResult,
   type RunEvent,
   type RunCounts,
+  type InvalidRow,
   type EndpointEstimate,
   type PreviewChange,
   type PhaseName,

@@ -1,4 +1,5 @@
 import type { Change, Destination, OpOutcome, Operation, Plan } from './contract.js';
+import { sendsRemovals } from './sync-spec.js';
 
 export interface MemoryDestination extends Destination {
   /** What the destination holds: key → merged record. */
@@ -51,7 +52,7 @@ export function memoryDestination(options: { batchSize?: number } = {}): MemoryD
     plan(changes, { target }): Plan {
       const skipped: Change[] = [];
       const send: Change[] = [];
-      for (const c of changes) (c.action === 'remove' && target.onDelete === 'nothing' ? skipped : send).push(c);
+      for (const c of changes) (c.action === 'remove' && !sendsRemovals(target) ? skipped : send).push(c);
       const operations: Operation[] = [];
       for (let i = 0; i < send.length; i += batch)
         operations.push({ id: `m${++seq}`, endpoint: 'memory.write', changes: send.slice(i, i + batch) });

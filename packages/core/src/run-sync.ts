@@ -5,7 +5,8 @@ import type { Change, Destination, HttpExchange, Operation, RowFailure, RowIssue
 import type { DuckdbLedger, RowResult, StagedChange } from './duckdb-ledger.js';
 import type { KeyHealth } from './duckdb-diff.js';
 import { closest, payloadProjection } from './projection.js';
-import type { SyncSpec } from './sync-spec.js';
+import { sendsRemovals, type SyncSpec } from './sync-spec.js';
+import { shortValue } from './short-value.js';
 import { SyncError, isSyncError } from './sync-error.js';
 import { diffFields, type FieldDiff } from './field-diff.js';
 
@@ -46,15 +47,39 @@ export interface RunSyncOptions {
   onEvent?: (event: RunEvent) => void;
 }
 
+/**
+ * Row counts of a run or plan. Model rows: `added + changed + unchanged + invalid = total`, always (an
+ * invalid row is counted once, as invalid, never also as an add or a change). Rows that left the model are
+ * either `removed` (a call deletes them or removes them from the audience) or `kept` (no call: the
+ * destination keeps the record, e.g. `onDelete: nothing`); never both.
+ */
 export interface RunCounts {
+  /** Rows of the model. */
   total: number;
+  /** Valid model rows not in the snapshot. */
   added: number;
+  /** Valid model rows whose payload differs from the snapshot's (or whose last send is in doubt). */
   changed: number;
+  /** Rows that left the model and are deleted or removed from the audience by a call. */
   removed: number;
+  /** Rows that left the model and are left at the destination (no call; the ledger forgets them). */
+  kept: number;
+  /** Model rows equal to the snapshot. */
   unchanged: number;
+  /** Model rows the destination's `validate` refused: recorded, never sent. */
   invalid: number;
+  /** Rows sent but not confirmed (resent on the next run). */
   failed: number;
+  /** Rows sent and confirmed (adds, changes and removals). */
   synced: number;
+}
+
+/** An invalid row as a plan shows it: the destination's issue, the row's number in the model and the value. */
+export interface InvalidRow extends RowIssue {
+  /** 1-based position in the model's output (absent when the run stopped before it was looked up). */
+  row?: number;
+  /** The refused value as JSON text, redacted for secrets and cut at 40 characters (see `shortValue`). */
+  value?: string;
 }
 
 export interface EndpointEstimate {
@@ -83,7 +108,8 @@ export interface RunResult {
   phases: { name: PhaseName; ms: number }[];
   endpoints: EndpointEstimate[];
   preview: PreviewChange[];
-  invalid: (RowIssue & { seq?: number })[];
+  /** The first 100 invalid rows' issues (one per refused field), in change order. */
+  invalid: InvalidRow[];
   failures: RowFailure[];
   /** Dry run: the guards a run would refuse on (empty model, mass delete), with their messages. */
   guards: { code: string; message: string }[];
@@ -128,7 +154,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     status: 'succeeded',
     dryRun,
     mappingChanged: false,
-    rows: { total: 0, added: 0, changed: 0, removed: 0, unchanged: 0, invalid: 0, failed: 0, synced: 0 },
+    rows: { total: 0, added: 0, changed: 0, removed: 0, kept: 0, unchanged: 0, invalid: 0, failed: 0, synced: 0 },
     requests: 0,
     phases: [],
     endpoints: [],
@@ -219,13 +245,14 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       () => ledger.diff({ before: withBefore }),
       (c) => ({ ...c }),
     );
+    // Invalid rows are moved from added/changed to invalid as they are validated (see `admit`).
     result.rows.added = counts.add;
     result.rows.changed = counts.change;
-    result.rows.removed = counts.remove;
+    const removalsSent = sendsRemovals(spec.target) ? counts.remove : 0;
+    result.rows.removed = removalsSent;
+    result.rows.kept = counts.remove - removalsSent;
     result.rows.unchanged = rows - counts.add - counts.change;
 
-    const t = spec.target;
-    const removalsSent = t.onDelete === 'delete' || (t.type === 'audiences' && t.mode === 'add') ? counts.remove : 0;
     const refusals: SyncError[] = [];
     if (!options.allowMassDelete && rows === 0 && snapshotSize > 0)
       refusals.push(
@@ -337,7 +364,8 @@ async function send(
     }
   };
 
-  // `sent` is false for changes that need no call (skipped): they are committed but not counted as synced.
+  // `sent` is false for changes that need no call (a removal the destination keeps): they are committed
+  // (the ledger forgets a kept removal) and recorded as `skipped`, never as synced.
   const commitOutcome = async (
     changes: Change[],
     ok: Set<string>,
@@ -357,7 +385,7 @@ async function send(
       if (ok.has(c.key)) {
         if (c.action === 'remove') removes.push(c.key);
         else upserts.push({ key: c.key, hash: c.hash!, payload: c.payloadJson! });
-        results.push({ key: c.key, action: c.action, status: 'synced' });
+        results.push(sent ? { key: c.key, action: c.action, status: 'synced' } : skippedResult(c));
       } else {
         const f = failed.get(c.key) ?? { key: c.key, code: 'unconfirmed', message: 'the destination did not confirm this row' };
         results.push({ key: c.key, action: c.action, status: 'failed', code: f.code, message: f.message });
@@ -442,7 +470,8 @@ async function send(
       const issues = destination.validate({ key: s.key, payload }, target);
       if (issues.length > 0) {
         result.rows.invalid += 1;
-        for (const i of issues) if (result.invalid.length < 100) result.invalid.push({ ...i, seq: s.seq });
+        result.rows[s.action === 'add' ? 'added' : 'changed'] -= 1;
+        for (const i of issues) if (result.invalid.length < 100) result.invalid.push(invalidRow(i, payload));
         const first = issues[0]!;
         invalidRows.push({ key: s.key, action: s.action, status: 'invalid', code: first.rule, field: first.field, message: first.message });
         return undefined;
@@ -482,10 +511,12 @@ async function send(
       await pool.start((onSent) => (going() ? execute(op, onSent) : Promise.resolve()));
     }
   }
+  // A removal is shown as one line (what happens to the record), never field by field.
   const fetched = withBefore
     ? new Map<string, string>()
-    : await ledger.befores(previewed.filter((p) => p.item.action !== 'add').map((p) => p.item.key));
+    : await ledger.befores(previewed.filter((p) => p.item.action === 'change').map((p) => p.item.key));
   for (const { item, before, payload } of previewed) {
+    if (item.action === 'remove') continue;
     const text = fetched.get(item.key);
     const d = diffFields(text === undefined ? before : (JSON.parse(text) as Record<string, unknown>), payload);
     item.fields = d.fields;
@@ -493,6 +524,14 @@ async function send(
   }
   await pool.drain();
   await next?.catch(() => undefined);
+  // Where each shown invalid row is in the model: one more read of the model, only when there are some.
+  if (result.invalid.length > 0 && going()) {
+    const t0 = performance.now();
+    const keys = result.invalid.map((i) => i.key);
+    const at = await ledger.rowNumbers({ modelSql: spec.model, key: spec.key, keys, signal: options.signal });
+    for (const i of result.invalid) if (at.has(i.key)) i.row = at.get(i.key)!;
+    inner.plan += performance.now() - t0;
+  }
   result.endpoints = [...endpoints.values()];
   if (dryRun) result.requests = result.endpoints.reduce((n, e) => n + e.calls, 0);
   if (fatal !== undefined) throw fatal;
@@ -514,6 +553,19 @@ function checkMapping(spec: SyncSpec, columns: string[]): void {
 const READ_CHUNKS = 10;
 /** Up to this preview limit, a dry run fetches its preview rows' `before` instead of joining every change's. */
 const PREVIEW_FETCH_MAX = 1000;
+/** An issue of `validate`, with the refused value (for `key` issues, the key) shortened and redacted. */
+function invalidRow(issue: RowIssue, payload: Record<string, unknown>): InvalidRow {
+  const has = Object.hasOwn(payload, issue.field);
+  if (!has && issue.field !== 'key') return { ...issue };
+  return { ...issue, value: shortValue(has ? payload[issue.field] : issue.key) };
+}
+const skippedResult = (c: Change): RowResult => ({
+  key: c.key,
+  action: c.action,
+  status: 'skipped',
+  code: c.action === 'remove' ? 'kept' : 'no_call',
+  message: c.action === 'remove' ? 'left at the destination: this sync sends no removals' : 'no call needed',
+});
 const mayHaveApplied = (f: RowFailure): boolean => f.inDoubt === true || (f.status !== undefined && (f.status >= 500 || f.status === 408));
 const pct = (x: number): string => `${Math.round(x * 1000) / 10}%`;
 const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0]!;

@@ -46,6 +46,15 @@ export interface SyncSpec {
   maxDeleteShare: number;
 }
 
+/**
+ * Whether a row leaving the model becomes a call (a delete, or a removal from the audience): with
+ * `onDelete: 'delete'`, or for an audience in `add` mode. Otherwise the record is left at the destination
+ * and the removal is only forgotten by the ledger (counted as `kept`, never as `removed`).
+ */
+export function sendsRemovals(target: SyncTarget): boolean {
+  return target.type === 'audiences' ? target.mode === 'add' : target.onDelete === 'delete';
+}
+
 export const syncSpecFieldsSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'letters, digits, "_", "-", "." (max 128)'),
   model: z.string().min(1),
