@@ -8,31 +8,40 @@ const UNITS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
  * time zone unless `timezone` is given) or `{ every: 15m }` (`s`, `m`, `h`, `d`; at least 1 s).
  * @example scheduleSchema.parse('*\/15 * * * *'); scheduleSchema.parse({ every: '15m' })
  */
-export const scheduleSchema = z.union([
-  z
-    .string()
-    .min(1)
-    .superRefine((expr, ctx) => {
-      const problem = cronProblem(expr);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    }),
-  z.strictObject({
-    every: z
-      .string()
-      .regex(/^\d+(\.\d+)?\s*[smhd]$/, 'a duration such as 30s, 15m, 2h or 1d')
-      .refine((s) => everyMs(s) >= 1_000, 'at least 1s'),
-  }),
-  z.strictObject({
-    cron: z
+export const scheduleSchema = z.union(
+  [
+    z
       .string()
       .min(1)
       .superRefine((expr, ctx) => {
         const problem = cronProblem(expr);
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
       }),
-    timezone: z.string().min(1).optional(),
-  }),
-]);
+    z.strictObject({
+      every: z
+        .string()
+        .regex(/^\d+(\.\d+)?\s*[smhd]$/, 'a duration such as 30s, 15m, 2h or 1d')
+        .refine((s) => everyMs(s) >= 1_000, 'at least 1s'),
+    }),
+    z.strictObject({
+      cron: z
+        .string()
+        .min(1)
+        .superRefine((expr, ctx) => {
+          const problem = cronProblem(expr);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+      timezone: z.string().min(1).optional(),
+    }),
+  ],
+  {
+    // When no form fits, say which forms there are rather than zod's "Invalid input".
+    error: (issue) =>
+      issue.code === 'invalid_union'
+        ? 'a cron expression such as "*/15 * * * *", { every: 15m } or { cron: "0 9 * * *", timezone: Europe/Paris }'
+        : undefined,
+  },
+);
 
 export type Schedule = z.infer<typeof scheduleSchema>;
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { startEmulator } from '@syncline/knock-emulator';
 import { deliverAlert, verifyWebhookSignature } from '../src/index.js';
 import { parse, rowFailuresAlert as alert } from './fixtures.js';
-import { startReceiver } from './receiver.js';
+import { startReceiver } from '@syncline/test-utils/http-receiver';
 import { startSmtpReceiver } from './smtp-receiver.js';
 import { simpleParser } from 'mailparser';
 

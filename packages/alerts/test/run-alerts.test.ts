@@ -3,7 +3,7 @@ import { openDuckdbLedger } from '@syncline/core';
 import { startEmulator } from '@syncline/knock-emulator';
 import { readAlertDeliveries, readAlertState, sendRunAlerts, type AlertChannelConfig } from '../src/index.js';
 import { failedRun, goodRun, parse } from './fixtures.js';
-import { deadUrl, startReceiver } from './receiver.js';
+import { deadUrl, startReceiver } from '@syncline/test-utils/http-receiver';
 import { startSmtpReceiver } from './smtp-receiver.js';
 
 const closers: (() => Promise<void>)[] = [];

@@ -40,6 +40,13 @@ describe('scheduleSchema', () => {
     expect(JSON.stringify(r.error?.issues)).toContain('not a cron expression');
   });
 
+  test('a value of no known form lists the forms', () => {
+    const r = scheduleSchema.safeParse({ every: 15 });
+    expect(r.error?.issues[0]?.message).toBe(
+      'a cron expression such as "*/15 * * * *", { every: 15m } or { cron: "0 9 * * *", timezone: Europe/Paris }',
+    );
+  });
+
   test('nextTime: cron and every', () => {
     const t = new Date('2026-12-07T00:07:00Z');
     expect(nextTime('*/15 * * * *', t)?.toISOString().slice(14)).toBe('15:00.000Z');

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { LineCounter, parseDocument, isScalar, type Document } from 'yaml';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { SyncError, syncSpecFieldsSchema, toSyncSpec, type SyncSpec } from '@syncline/core';
+import { syncSpecFieldsSchema, toSyncSpec, type SyncSpec } from '@syncline/core';
 import { duckdbSourceOptionsSchema } from '@syncline/source-duckdb';
+import { alertsSchema, scheduleSchema, type AlertChannelConfig, type Schedule } from '@syncline/alerts';
+import { readYamlConfig } from './yaml-config.js';
 
 const sourceSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('duckdb'), ...duckdbSourceOptionsSchema.omit({ baseDir: true }).shape }),
@@ -35,6 +35,10 @@ export const configSchema = syncSpecFieldsSchema.extend({
   source: sourceSchema,
   destination: destinationSchema,
   ledger: ledgerSchema.optional(),
+  /** Where to alert on a change of status; replaces the folder's `syncline.yaml` alerts when present. */
+  alerts: alertsSchema.optional(),
+  /** When `syncline schedule` runs the sync: cron, or `{ every: 15m }`. */
+  schedule: scheduleSchema.optional(),
 });
 
 export interface LoadedConfig {
@@ -47,6 +51,9 @@ export interface LoadedConfig {
   ledgerPath: string;
   /** The config's `ledger:` block (memory limit, threads). */
   ledger: z.infer<typeof ledgerSchema>;
+  /** The sync's own `alerts:` (undefined: inherit the folder's `syncline.yaml`). */
+  alerts: AlertChannelConfig[] | undefined;
+  schedule: Schedule | undefined;
 }
 
 /**
@@ -55,46 +62,7 @@ export interface LoadedConfig {
  * @example const config = loadConfig('examples/users/sync.yaml')
  */
 export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  const file = resolve(path);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new SyncError('config_invalid', `${path}: cannot read the config file`);
-  }
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  const where = (offset: number | undefined): string => {
-    if (offset === undefined) return path;
-    const p = lines.linePos(offset);
-    return `${path}:${p.line}:${p.col}`;
-  };
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]! as { pos: [number, number]; message: string };
-    throw new SyncError('config_invalid', `${where(e.pos[0])} ${e.message.split('\n')[0]}`);
-  }
-  interpolate(doc, env, (node, name) => {
-    throw new SyncError('config_invalid', `${where(node.range?.[0])} environment variable ${name} is not set`);
-  });
-  const parsed = configSchema.safeParse(doc.toJS());
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const at = issue.path.map(String);
-    let node = doc.getIn(at, true) as { range?: [number, number, number] } | undefined;
-    // For unknown keys zod points at the parent map; point at the key itself.
-    if (issue.code === 'unrecognized_keys') {
-      const parent = (at.length ? doc.getIn(at, true) : doc.contents) as {
-        items?: { key?: { value?: unknown; range?: [number, number, number] } }[];
-      } | null;
-      node = parent?.items?.find((p) => p.key?.value === issue.keys[0])?.key ?? node;
-      at.push(issue.keys[0]!);
-    }
-    for (let i = at.length; !node && i > 0; i--) node = doc.getIn(at.slice(0, i), true) as typeof node;
-    const label = at.length ? at.join('.') : 'config';
-    const message = issue.code === 'unrecognized_keys' ? 'unknown key' : issue.message;
-    throw new SyncError('config_invalid', `${where(node?.range?.[0])} ${label}: ${message}`, { details: { path: at } });
-  }
-  const c = parsed.data;
+  const { file, data: c } = readYamlConfig(path, configSchema, env);
   const dir = dirname(file);
   return {
     file,
@@ -104,27 +72,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     destination: c.destination,
     ledgerPath: join(dir, '.syncline', `${c.name}.duckdb`),
     ledger: c.ledger ?? {},
+    alerts: c.alerts,
+    schedule: c.schedule,
   };
-}
-
-function interpolate(
-  doc: Document,
-  env: NodeJS.ProcessEnv,
-  missing: (node: { range?: [number, number, number] | null }, name: string) => never,
-): void {
-  const visit = (node: unknown): void => {
-    if (isScalar(node)) {
-      if (typeof node.value === 'string' && node.value.includes('${'))
-        node.value = node.value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => env[name] ?? missing(node as never, name));
-      return;
-    }
-    const items = (node as { items?: unknown[] } | null)?.items;
-    if (Array.isArray(items))
-      for (const it of items) {
-        const pair = it as { key?: unknown; value?: unknown };
-        if (pair && 'value' in pair && 'key' in pair) visit(pair.value);
-        else visit(it);
-      }
-  };
-  visit(doc.contents);
 }

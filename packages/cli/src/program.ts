@@ -11,6 +11,8 @@ import { createProgressPrinter } from './progress-printer.js';
 import { version } from './version.js';
 import { registerInspectCommands } from './inspect-commands.js';
 import { registerEmulatorCommands } from './emulator-commands.js';
+import { registerAlertsCommands } from './alerts-commands.js';
+import { registerScheduleCommand } from './schedule-command.js';
 
 /**
  * Exit codes (ux.md §1): 0 ok, 1 some rows failed, 2 bad config/usage, 3 the run failed, 4 plan has changes,
@@ -65,6 +67,8 @@ export function createProgram(io: Io, setExit: (code: number) => void): Command 
     .action(async (file: string, flags: SyncFlags) => setExit(await run(file, flags, program.opts().color === false, io)));
   registerInspectCommands(program, io, setExit);
   registerEmulatorCommands(program, io, setExit);
+  registerAlertsCommands(program, io, setExit);
+  registerScheduleCommand(program, io, setExit);
   return program;
 }
 
@@ -144,6 +148,7 @@ async function run(file: string, flags: SyncFlags, noColor: boolean, io: Io): Pr
         io.stdout.write(
           formatRunSummary(result, { key: config.spec.key, file }, performance.now() - t0, styleFor(io.stdout, noColor)) + '\n',
         );
+      await (await import('./alert-hook.js')).runAlerts({ config, file, result, ledger, io, env });
       return result.status === 'succeeded'
         ? EXIT.ok
         : result.status === 'partial'
@@ -167,9 +172,13 @@ export async function withConfig(
   io: Io,
   fn: (config: LoadedConfig, env: NodeJS.ProcessEnv) => Promise<number>,
 ): Promise<number> {
+  return withEnv(io, (env) => fn(loadConfig(file, env), env));
+}
+
+/** The environment with `./.env` under it, and errors mapped to exit codes as {@link withConfig} does. */
+export async function withEnv(io: Io, fn: (env: NodeJS.ProcessEnv) => Promise<number>): Promise<number> {
   try {
-    const env = withDotenv(io.env);
-    return await fn(loadConfig(file, env), env);
+    return await fn(withDotenv(io.env));
   } catch (e) {
     if (isSyncError(e)) {
       io.stderr.write(`Error: ${redact(e.message)}\n`);

@@ -11,7 +11,7 @@ export interface Received {
 }
 
 /**
- * A small Hono app on 127.0.0.1 standing in for Slack, PagerDuty, Twilio or a webhook receiver: it records
+ * A small Hono app on 127.0.0.1 (for alert tests) standing in for Slack, PagerDuty, Twilio or a webhook receiver: it records
  * every request and answers with `status(n)` for the n-th request (default: `ok`).
  */
 export async function startReceiver(options: { ok?: number; status?: (n: number) => number } = {}) {
