@@ -11,7 +11,8 @@ export interface RunOutcome {
 
 /**
  * The health a run shows. `aborted` (Ctrl-C) says nothing about the sync, so it returns `undefined`
- * (keep the previous state); a run's share of failed and invalid rows above `threshold` is `row_failures`.
+ * (keep the previous state); a run's share of failed and invalid rows among the rows it had to send (added,
+ * changed, removed, invalid) above `threshold` is `row_failures`.
  * @example runHealth({ status: 'partial', rows: { added: 10, changed: 0, removed: 0, failed: 1, invalid: 0 } }, 0.05) // 'row_failures'
  */
 export function runHealth(run: RunOutcome, threshold: number): SyncHealth | undefined {
@@ -19,7 +20,8 @@ export function runHealth(run: RunOutcome, threshold: number): SyncHealth | unde
   if (run.status === 'resume_later') return 'resume_later';
   if (run.status !== 'succeeded' && run.status !== 'partial') return undefined;
   const r = run.rows;
-  const sent = r.added + r.changed + r.removed;
+  // Core counts an invalid row once, as invalid (not also as added or changed), so it joins the denominator.
+  const sent = r.added + r.changed + r.removed + r.invalid;
   const bad = r.failed + r.invalid;
   return sent > 0 && bad / sent > threshold ? 'row_failures' : 'ok';
 }

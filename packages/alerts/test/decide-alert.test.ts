@@ -16,6 +16,11 @@ describe('runHealth', () => {
     expect(runHealth({ status, rows: r }, 0.05)).toBe(expected);
   });
 
+  test('invalid rows are among the rows to send (core counts them once, apart from added/changed)', () => {
+    // 1 invalid of 20 rows to send is exactly 5 %: not above the threshold.
+    expect(runHealth({ status: 'succeeded', rows: { added: 19, changed: 0, removed: 0, failed: 0, invalid: 1 } }, 0.05)).toBe('ok');
+  });
+
   test('counts invalid rows as failed rows', () => {
     expect(runHealth({ status: 'succeeded', rows: { added: 10, changed: 0, removed: 0, failed: 0, invalid: 1 } }, 0.05)).toBe(
       'row_failures',
