@@ -21,7 +21,9 @@ export const workspaceSchema = z.strictObject({
 export function loadWorkspace(dir: string, env: NodeJS.ProcessEnv): z.output<typeof workspaceSchema> | undefined {
   const file = join(dir, WORKSPACE_FILE);
   if (!existsSync(file)) return undefined;
-  return readYamlConfig(relative(process.cwd(), file) || file, workspaceSchema, env).data;
+  // Errors show the path relative to the working directory when it is below it, else the absolute path.
+  const shown = relative(process.cwd(), file);
+  return readYamlConfig(shown.startsWith('..') ? file : shown, workspaceSchema, env).data;
 }
 
 /**
