@@ -45,6 +45,8 @@ export interface RunSyncOptions {
   /** Dry run: how many changes to show field by field. Default 10 per action. */
   previewLimit?: number;
   onEvent?: (event: RunEvent) => void;
+  /** The run's id (e.g. one a server returned before the run started). Default: a new `r_…` id. */
+  runId?: string;
 }
 
 /**
@@ -149,7 +151,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   const limit = options.previewLimit ?? 10;
   const startedAt = new Date().toISOString();
   const result: RunResult = {
-    runId: newRunId(),
+    runId: options.runId ?? newRunId(),
     sync: spec.name,
     status: 'succeeded',
     dryRun,

@@ -1,0 +1,181 @@
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import { knockDestination, fieldCatalog } from '@syncline/destination-knock';
+import { redact } from '@syncline/core';
+import { ApiError } from './api-error.js';
+import * as S from './schemas.js';
+import { apiErrors, json } from './route-helpers.js';
+import type { ServerContext } from './server-context.js';
+import type { TableInfo } from './sandbox-protocol.js';
+import { dropTable, listTableFiles, saveUpload } from './workspace.js';
+
+/**
+ * Health, tables, SQL, completions and the Knock catalog/target routes.
+ * @example app.route('/', dataRoutes(ctx))
+ */
+export function dataRoutes(ctx: ServerContext) {
+  let described: { signature: string; tables: TableInfo[] } | undefined;
+  /** Tables with columns and row counts; the sandbox re-reads them only when the files changed. */
+  const tables = async () => {
+    const files = listTableFiles(ctx.ws);
+    const signature = JSON.stringify(files.map((f) => [f.name, f.path, f.bytes]));
+    if (described?.signature !== signature) described = { signature, tables: await ctx.sandbox.refresh() };
+    const info = described.tables;
+    return files.map((f) => {
+      const t = info.find((x) => x.name === f.name);
+      return {
+        name: f.name,
+        file: f.file,
+        format: f.format,
+        bytes: f.bytes,
+        columns: t?.columns ?? [],
+        rowCount: t?.rowCount ?? 0,
+        ...(t?.error ? { error: t.error } : {}),
+      };
+    });
+  };
+  const target = () => ctx.target.describe();
+
+  return new OpenAPIHono()
+    .openapi(
+      createRoute({ method: 'get', path: '/api/health', responses: { 200: json(S.Health, 'the server answers; no token needed') } }),
+      (c) => c.json({ ok: true, version: ctx.version, target: target() }, 200),
+    )
+    .openapi(
+      createRoute({ method: 'get', path: '/api/tables', responses: { 200: json(S.Tables, 'the workspace tables'), ...apiErrors } }),
+      async (c) => c.json({ tables: await tables(), target: target() }, 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/api/tables',
+        description: 'Upload a CSV, Parquet or JSON file (the raw request body) as a table. The format is read from the content.',
+        request: {
+          query: S.UploadQuery,
+          body: { content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } },
+        },
+        responses: {
+          201: json(S.Table, 'the new table'),
+          409: json(S.ErrorBody, 'a table of that name exists'),
+          413: json(S.ErrorBody, 'over the size limit'),
+          415: json(S.ErrorBody, 'not CSV, Parquet or JSON'),
+          ...apiErrors,
+        },
+      }),
+      async (c) => {
+        const q = c.req.valid('query');
+        const declared = Number(c.req.header('content-length') ?? NaN);
+        if (declared > ctx.uploadLimitBytes)
+          throw new ApiError('too_large', `the upload (${declared} bytes) is larger than the limit of ${ctx.uploadLimitBytes} bytes`, 413);
+        const saved = await saveUpload(ctx.ws, c.req.raw.body, {
+          name: q.name,
+          limitBytes: ctx.uploadLimitBytes,
+          replace: q.replace === 'true',
+        });
+        const table = (await tables()).find((t) => t.name === saved.name)!;
+        if (table.error) {
+          await dropTable(ctx.ws, saved.name);
+          throw new ApiError('invalid_request', `${saved.file}: ${table.error}`, 400);
+        }
+        return c.json(table, 201);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'delete',
+        path: '/api/tables/{name}',
+        request: { params: S.NameParam },
+        responses: { 200: json(S.Ok, 'dropped'), ...apiErrors },
+      }),
+      async (c) => {
+        await dropTable(ctx.ws, c.req.valid('param').name);
+        await tables();
+        return c.json({ ok: true, target: target() }, 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/api/query',
+        description: "Runs one read statement in the SQL sandbox. Errors carry DuckDB's message and the line/column it points at.",
+        request: { body: { content: { 'application/json': { schema: S.QueryRequest } }, required: true } },
+        responses: {
+          200: json(S.QueryResponse, 'the first `limit` rows and the total'),
+          504: json(S.ErrorBody, 'statement timeout'),
+          ...apiErrors,
+        },
+      }),
+      async (c) => {
+        const { sql, limit } = c.req.valid('json');
+        await tables(); // an upload made by hand in data/ is visible at once
+        const r = await ctx.sandbox.query(sql, limit);
+        return c.json({ ...r, target: target() }, 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/api/completions',
+        responses: { 200: json(S.CompletionsResponse, 'for the editor'), ...apiErrors },
+      }),
+      async (c) => {
+        await tables();
+        return c.json({ ...(await ctx.sandbox.completions()), target: target() }, 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/api/destinations/knock/fields',
+        request: { query: S.FieldsQuery },
+        responses: { 200: json(S.FieldsResponse, 'the Knock field catalog of the sync type'), ...apiErrors },
+      }),
+      (c) => {
+        const { type } = c.req.valid('query');
+        const fields = fieldCatalog({ type }).map((f) => ({
+          name: f.name,
+          type: f.type,
+          description: f.description,
+          ...(f.rule ? { rule: f.rule } : {}),
+          ...(f.required !== undefined ? { required: f.required } : {}),
+        }));
+        return c.json({ type, fields, target: target() }, 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/api/destinations/knock/check',
+        description: 'One cheap read call with the active key (GET /v1/users?page_size=1). Never returns the key.',
+        responses: { 200: json(S.CheckResponse, 'whether the key works'), ...apiErrors },
+      }),
+      async (c) => {
+        const { apiKey, baseUrl } = ctx.target.credentials();
+        const knock = knockDestination({ apiKey, baseUrl, retry: { maxAttempts: 1 } });
+        try {
+          await knock.check!({ type: 'users', mode: 'upsert', onDelete: 'nothing', nulls: 'skip' });
+          return c.json(
+            { ok: true, message: `${target().kind === 'emulator' ? 'the built-in emulator' : 'Knock'} accepted the key`, target: target() },
+            200,
+          );
+        } catch (e) {
+          return c.json({ ok: false, message: redact(String((e as Error).message)), target: target() }, 200);
+        } finally {
+          await knock.close?.();
+        }
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'put',
+        path: '/api/destinations/knock',
+        description: "Sets the Knock key (and base URL: Knock's API host or a local emulator). Kept in memory only; never returned.",
+        request: { body: { content: { 'application/json': { schema: S.KeyRequest } }, required: true } },
+        responses: { 200: json(S.Ok, 'the new target'), ...apiErrors },
+      }),
+      (c) => {
+        const { apiKey, baseUrl } = c.req.valid('json');
+        ctx.target.set(apiKey, baseUrl);
+        return c.json({ ok: true, target: target() }, 200);
+      },
+    );
+}

@@ -1,0 +1,161 @@
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import { streamSSE } from 'hono/streaming';
+import type { HttpExchange } from '@syncline/core';
+import { ApiError } from './api-error.js';
+import * as S from './schemas.js';
+import { apiErrors, json } from './route-helpers.js';
+import { liveRecord, type DebugExchange, type RunStreamEvent } from './run-manager.js';
+import type { ServerContext } from './server-context.js';
+
+const statusClass = (x: { status: number | null }): string => (x.status === null ? 'error' : `${Math.floor(x.status / 100)}xx`);
+
+/**
+ * Run history, one run, cancel, the live debugger (SSE) and the searchable exchange log.
+ * @example app.route('/', runRoutes(ctx))
+ */
+export function runRoutes(ctx: ServerContext) {
+  const target = () => ctx.target.describe();
+
+  /** A run's exchanges: from memory while this server keeps it, else from its ledger. */
+  const exchangesOf = async (runId: string): Promise<DebugExchange[]> => {
+    const live = ctx.runs.live(runId);
+    if (live) return live.exchanges;
+    const found = await ctx.runs.find(runId);
+    if (!found) throw new ApiError('not_found', `no run ${runId}`, 404);
+    const rows = (await ctx.runs.withLedger(found.sync, (l) => l.exchanges(runId, Number.MAX_SAFE_INTEGER))) ?? [];
+    return rows.map((x: HttpExchange, i) => ({ ...x, seq: i + 1 }));
+  };
+
+  return new OpenAPIHono()
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/api/syncs/{name}/runs',
+        request: { params: S.NameParam },
+        responses: { 200: json(S.RunList, 'newest first'), ...apiErrors },
+      }),
+      async (c) => c.json({ runs: await ctx.runs.history(c.req.valid('param').name, 50), target: target() }, 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/api/runs/{runId}',
+        request: { params: S.RunIdParam },
+        responses: { 200: json(S.RunResponse, 'one run'), ...apiErrors },
+      }),
+      async (c) => {
+        const { runId } = c.req.valid('param');
+        const live = ctx.runs.live(runId);
+        if (live)
+          return c.json(
+            {
+              run: liveRecord(live),
+              failedRows: (live.result?.failures ?? []).map((f) => ({ key: f.key, code: f.code, message: f.message })),
+              target: target(),
+            },
+            200,
+          );
+        const found = await ctx.runs.find(runId);
+        if (!found) throw new ApiError('not_found', `no run ${runId}`, 404);
+        const failed = (await ctx.runs.withLedger(found.sync, (l) => l.rowResults({ runId, status: 'failed', limit: 1000 }))) ?? [];
+        return c.json(
+          { run: found.record, failedRows: failed.map((f) => ({ key: f.key, code: f.code, message: f.message })), target: target() },
+          200,
+        );
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/api/runs/{runId}/cancel',
+        description:
+          'A clean stop, like Ctrl-C: no new calls; calls in flight finish and their confirmed rows are committed. A second cancel stops the calls in flight too.',
+        request: { params: S.RunIdParam },
+        responses: { 202: json(S.RunStarted, 'stopping'), 409: json(S.ErrorBody, 'the run already finished'), ...apiErrors },
+      }),
+      (c) => {
+        const run = ctx.runs.cancel(c.req.valid('param').runId);
+        return c.json({ runId: run.runId, sync: run.sync, target: target() }, 202);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/api/runs/{runId}/events',
+        description:
+          'The live debugger (Server-Sent Events: phase, progress, exchange, row_failed, end). A client that connects late or reconnects with Last-Event-ID first gets what it missed, then the live tail; a finished run replays its log.',
+        request: { params: S.RunIdParam },
+        responses: { 200: { content: { 'text/event-stream': { schema: z.string() } }, description: 'the event stream' }, ...apiErrors },
+      }),
+      async (c) => {
+        const { runId } = c.req.valid('param');
+        const after = Number(c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? 0) || 0;
+        const live = ctx.runs.live(runId);
+        let replay: RunStreamEvent[];
+        if (live) replay = live.events;
+        else {
+          const found = await ctx.runs.find(runId);
+          if (!found) throw new ApiError('not_found', `no run ${runId}`, 404);
+          const xs = await exchangesOf(runId);
+          replay = [
+            ...xs.map((x, i): RunStreamEvent => ({ id: i + 1, event: 'exchange', data: x as unknown as Record<string, unknown> })),
+            {
+              id: xs.length + 1,
+              event: 'end',
+              data: { status: found.record.status, rows: found.record.counts, error: found.record.error },
+            },
+          ];
+        }
+        return streamSSE(c, async (stream) => {
+          const queue: RunStreamEvent[] = [];
+          let wake: (() => void) | undefined;
+          let sent = after;
+          const unsubscribe = live && !live.finishedAt ? live.subscribe((e) => (queue.push(e), wake?.())) : () => undefined;
+          stream.onAbort(() => (unsubscribe(), wake?.()));
+          const write = async (e: RunStreamEvent) => {
+            if (e.id <= sent) return;
+            sent = e.id;
+            await stream.writeSSE({ id: String(e.id), event: e.event, data: JSON.stringify(e.data) });
+          };
+          for (const e of [...replay]) await write(e);
+          if (!live || live.finishedAt) return;
+          while (!stream.aborted) {
+            while (queue.length) {
+              const e = queue.shift()!;
+              await write(e);
+              if (e.event === 'end') return unsubscribe();
+            }
+            if (live.finishedAt && !queue.length) return unsubscribe();
+            await new Promise<void>((r) => {
+              wake = r;
+              setTimeout(r, 15_000); // heartbeat wake-up: a finished run never leaves the stream open
+            });
+            wake = undefined;
+            if (!queue.length && !stream.aborted && !live.finishedAt) await stream.write(': keep-alive\n\n');
+          }
+        }) as never;
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/api/runs/{runId}/exchanges',
+        description: "The run's HTTP exchanges, filtered by status class and by row key, in pages (`cursor` from `nextCursor`).",
+        request: { params: S.RunIdParam, query: S.ExchangesQuery },
+        responses: { 200: json(S.ExchangePage, 'one page'), ...apiErrors },
+      }),
+      async (c) => {
+        const { runId } = c.req.valid('param');
+        const q = c.req.valid('query');
+        const start = q.cursor === undefined ? 0 : Number.parseInt(Buffer.from(q.cursor, 'base64url').toString(), 10);
+        if (!Number.isSafeInteger(start) || start < 0)
+          throw new ApiError('invalid_request', 'cursor: not a cursor from nextCursor', 400, { field: 'cursor' });
+        const all = (await exchangesOf(runId)).filter(
+          (x) => (!q.status || statusClass(x) === q.status) && (!q.key || (x.keys ?? []).includes(q.key)),
+        );
+        const page = all.slice(start, start + q.limit);
+        const next = start + page.length < all.length ? Buffer.from(String(start + page.length)).toString('base64url') : null;
+        return c.json({ exchanges: page as z.infer<typeof S.Exchange>[], nextCursor: next, total: all.length, target: target() }, 200);
+      },
+    );
+}

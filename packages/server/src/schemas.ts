@@ -1,0 +1,204 @@
+/**
+ * Request and response bodies of the API as zod schemas: routes validate with them, `GET /api/openapi.json`
+ * is generated from them, and the playground's typed client (`hc`) infers its types from them.
+ */
+import { z } from '@hono/zod-openapi';
+
+export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }).catchall(z.unknown()) }).openapi('Error');
+
+export const Target = z
+  .object({
+    kind: z.enum(['emulator', 'knock']),
+    baseUrl: z.string(),
+    /** `sk_test_local` for the emulator, `sk_…redacted` otherwise: never the key. */
+    key: z.string(),
+  })
+  .openapi('Target');
+
+export const Health = z.object({ ok: z.boolean(), version: z.string(), target: Target }).openapi('Health');
+
+export const Column = z.object({ name: z.string(), type: z.string() }).openapi('Column');
+
+export const Table = z
+  .object({
+    name: z.string(),
+    file: z.string(),
+    format: z.enum(['csv', 'parquet', 'json']),
+    bytes: z.number(),
+    columns: z.array(Column),
+    rowCount: z.number(),
+    error: z.string().optional(),
+  })
+  .openapi('Table');
+
+export const Tables = z.object({ tables: z.array(Table), target: Target }).openapi('Tables');
+
+export const UploadQuery = z.object({
+  name: z.string().min(1).openapi({ description: 'table name (sanitised to letters, digits and "_")', example: 'users' }),
+  replace: z.enum(['true', 'false']).optional(),
+});
+
+export const QueryRequest = z
+  .object({ sql: z.string().min(1).max(1_000_000), limit: z.number().int().min(0).max(100_000).default(1_000) })
+  .openapi('QueryRequest');
+
+export const QueryResponse = z
+  .object({
+    columns: z.array(Column),
+    rows: z.array(z.record(z.string(), z.unknown())),
+    total: z.number(),
+    elapsedMs: z.number(),
+    target: Target,
+  })
+  .openapi('QueryResponse');
+
+export const CompletionsResponse = z
+  .object({
+    tables: z.array(z.object({ name: z.string(), columns: z.array(Column) })),
+    functions: z.array(z.object({ name: z.string(), type: z.string() })),
+    keywords: z.array(z.string()),
+    target: Target,
+  })
+  .openapi('Completions');
+
+export const FieldsQuery = z.object({ type: z.enum(['users', 'objects', 'audiences']) });
+
+export const FieldsResponse = z
+  .object({
+    type: z.enum(['users', 'objects', 'audiences']),
+    fields: z.array(
+      z.object({
+        name: z.string(),
+        type: z.string(),
+        rule: z.string().optional(),
+        description: z.string(),
+        required: z.boolean().optional(),
+      }),
+    ),
+    target: Target,
+  })
+  .openapi('KnockFields');
+
+export const CheckResponse = z.object({ ok: z.boolean(), message: z.string(), target: Target }).openapi('KnockCheck');
+
+export const KeyRequest = z
+  .object({ apiKey: z.string().min(1), baseUrl: z.string().optional() })
+  .openapi('KnockKey', { description: 'Given once; held in the server memory only, never returned.' });
+
+export const SyncSummary = z
+  .object({ name: z.string(), file: z.string(), type: z.string().optional(), valid: z.boolean(), error: z.string().optional() })
+  .openapi('SyncSummary');
+
+export const SyncList = z.object({ syncs: z.array(SyncSummary), target: Target }).openapi('SyncList');
+
+/** A sync config as JSON: the same keys as the YAML file the CLI runs. */
+export const SyncConfig = z.record(z.string(), z.unknown()).openapi('SyncConfig', {
+  description: 'The sync config (name, model, key, sync, source, destination) as in syncs/<name>.yaml',
+});
+
+export const SyncResponse = z
+  .object({ name: z.string(), file: z.string(), config: SyncConfig, yaml: z.string(), target: Target })
+  .openapi('Sync');
+
+export const NameParam = z.object({ name: z.string().openapi({ param: { name: 'name', in: 'path' } }) });
+export const RunIdParam = z.object({ runId: z.string().openapi({ param: { name: 'runId', in: 'path' } }) });
+
+export const PlanRequest = z
+  .object({
+    fullResync: z.boolean().optional(),
+    allowMassDelete: z.boolean().optional(),
+    limit: z.number().int().min(0).max(1000).optional(),
+  })
+  .openapi('PlanRequest');
+
+const FieldChange = z.object({ field: z.string(), before: z.unknown(), after: z.unknown() });
+
+export const PlanResponse = z
+  .object({
+    sync: z.object({ name: z.string(), file: z.string(), type: z.string(), mode: z.string(), onDelete: z.string(), key: z.string() }),
+    target: Target,
+    summary: z.record(z.string(), z.number()),
+    changes: z.array(z.object({ action: z.string(), key: z.string(), fields: z.array(FieldChange), unchangedFields: z.number() })),
+    invalid: z.array(
+      z.object({
+        key: z.string(),
+        field: z.string(),
+        rule: z.string(),
+        message: z.string(),
+        row: z.number().optional(),
+        value: z.string().optional(),
+      }),
+    ),
+    guards: z.array(z.object({ code: z.string(), message: z.string() })),
+    requests: z.array(
+      z.object({
+        method: z.string(),
+        path: z.string(),
+        headers: z.record(z.string(), z.string()),
+        calls: z.number(),
+        rows: z.number(),
+        tier: z.number().nullable(),
+        perSecond: z.number().nullable(),
+        seconds: z.number(),
+      }),
+    ),
+    estimate: z.object({ seconds: z.number(), excludes: z.array(z.string()) }),
+  })
+  .openapi('Plan');
+
+export const RunStarted = z.object({ runId: z.string(), sync: z.string(), target: Target }).openapi('RunStarted');
+
+export const RunRecord = z
+  .object({
+    runId: z.string(),
+    sync: z.string(),
+    startedAt: z.string(),
+    finishedAt: z.string().nullable(),
+    status: z.string(),
+    counts: z.record(z.string(), z.number()),
+    phases: z.array(z.object({ name: z.string(), ms: z.number() })),
+    requests: z.number(),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  })
+  .openapi('RunRecord');
+
+export const RunList = z.object({ runs: z.array(RunRecord), target: Target }).openapi('RunList');
+
+export const RunResponse = z
+  .object({
+    run: RunRecord,
+    failedRows: z.array(z.object({ key: z.string(), code: z.string().optional(), message: z.string().optional() })),
+    target: Target,
+  })
+  .openapi('Run');
+
+export const ExchangesQuery = z.object({
+  status: z.enum(['2xx', '3xx', '4xx', '5xx', 'error']).optional(),
+  key: z.string().optional(),
+  cursor: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export const Exchange = z
+  .object({
+    seq: z.number(),
+    method: z.string(),
+    path: z.string(),
+    status: z.number().nullable(),
+    attempt: z.number(),
+    startedAt: z.string(),
+    durationMs: z.number(),
+    requestHeaders: z.record(z.string(), z.string()),
+    requestBody: z.string().optional(),
+    responseHeaders: z.record(z.string(), z.string()).optional(),
+    responseBody: z.string().optional(),
+    error: z.string().optional(),
+    keys: z.array(z.string()).optional(),
+  })
+  .openapi('Exchange');
+
+export const ExchangePage = z
+  .object({ exchanges: z.array(Exchange), nextCursor: z.string().nullable(), total: z.number(), target: Target })
+  .openapi('ExchangePage');
+
+export const Ok = z.object({ ok: z.boolean(), target: Target }).openapi('Ok');

@@ -1,0 +1,164 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { relative } from 'node:path';
+import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import { parseDocument, stringify } from 'yaml';
+import { SyncError } from '@syncline/core';
+import { configSchema, loadConfig } from '@syncline/cli';
+import { ApiError } from './api-error.js';
+import * as S from './schemas.js';
+import { apiErrors, json } from './route-helpers.js';
+import type { ServerContext } from './server-context.js';
+import { listSyncNames, listTableFiles, syncFile, writeAtomic } from './workspace.js';
+import { planBody } from './plan-body.js';
+
+/**
+ * Sync configs (YAML files in `syncs/`, the same the CLI runs), plans and runs.
+ * @example app.route('/', syncRoutes(ctx))
+ */
+export function syncRoutes(ctx: ServerContext) {
+  const target = () => ctx.target.describe();
+  const rel = (file: string) => relative(ctx.ws.dir, file);
+
+  /**
+   * A config from the API: the same schema as the CLI's. `source` defaults to every workspace table and
+   * `destination` to Knock with the server's key; a key in the body is refused (it would land on disk).
+   */
+  const toConfig = (name: string, body: Record<string, unknown>): Record<string, unknown> => {
+    const dest = body.destination as Record<string, unknown> | undefined;
+    if (dest && ('apiKey' in dest || 'serviceToken' in dest))
+      throw new ApiError(
+        'invalid_request',
+        'destination.apiKey: keys are not stored in the workspace; set the key with PUT /api/destinations/knock',
+        400,
+        {
+          field: 'destination.apiKey',
+        },
+      );
+    const tables = Object.fromEntries(listTableFiles(ctx.ws).map((t) => [t.name, `../${t.file}`]));
+    const config = {
+      name,
+      ...body,
+      source: body.source ?? { type: 'duckdb', tables },
+      destination: body.destination ?? { type: 'knock' },
+    };
+    if (config.name !== name)
+      throw new ApiError('invalid_request', `name: "${String(config.name)}" differs from the URL's "${name}"`, 400, { field: 'name' });
+    const parsed = configSchema.safeParse(config);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = [...issue.path.map(String), ...(issue.code === 'unrecognized_keys' ? [issue.keys[0]!] : [])].join('.') || 'config';
+      throw new ApiError('config_invalid', `${field}: ${issue.code === 'unrecognized_keys' ? 'unknown key' : issue.message}`, 400, {
+        field,
+      });
+    }
+    return config;
+  };
+
+  const summary = (name: string) => {
+    const file = syncFile(ctx.ws, name);
+    try {
+      const c = loadConfig(file, ctx.env);
+      return { name, file: rel(file), type: c.spec.target.type, valid: true };
+    } catch (e) {
+      return { name, file: rel(file), valid: false, error: String((e as Error).message).replace(file, rel(file)) };
+    }
+  };
+
+  return new OpenAPIHono()
+    .openapi(
+      createRoute({ method: 'get', path: '/api/syncs', responses: { 200: json(S.SyncList, 'the workspace syncs'), ...apiErrors } }),
+      (c) => c.json({ syncs: listSyncNames(ctx.ws).map(summary), target: target() }, 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/api/syncs/{name}',
+        request: { params: S.NameParam },
+        responses: { 200: json(S.SyncResponse, 'one sync'), ...apiErrors },
+      }),
+      (c) => {
+        const { name } = c.req.valid('param');
+        const file = syncFile(ctx.ws, name);
+        if (!existsSync(file)) throw new ApiError('not_found', `no sync named "${name}"`, 404);
+        const yaml = readFileSync(file, 'utf8');
+        const doc = parseDocument(yaml);
+        if (doc.errors.length) throw new SyncError('config_invalid', `${rel(file)}: ${doc.errors[0]!.message.split('\n')[0]}`);
+        return c.json({ name, file: rel(file), config: (doc.toJS() ?? {}) as Record<string, unknown>, yaml, target: target() }, 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'put',
+        path: '/api/syncs/{name}',
+        description: 'Creates or replaces syncs/<name>.yaml. The body is the config as JSON (source and destination may be left out).',
+        request: { params: S.NameParam, body: { content: { 'application/json': { schema: S.SyncConfig } }, required: true } },
+        responses: { 200: json(S.SyncResponse, 'the stored sync'), ...apiErrors },
+      }),
+      async (c) => {
+        const { name } = c.req.valid('param');
+        const file = syncFile(ctx.ws, name);
+        const config = toConfig(name, c.req.valid('json'));
+        const yaml = stringify(config);
+        await writeAtomic(file, yaml);
+        return c.json({ name, file: rel(file), config, yaml, target: target() }, 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'delete',
+        path: '/api/syncs/{name}',
+        request: { params: S.NameParam },
+        responses: { 200: json(S.Ok, 'deleted'), ...apiErrors },
+      }),
+      async (c) => {
+        const { name } = c.req.valid('param');
+        const file = syncFile(ctx.ws, name);
+        if (!existsSync(file)) throw new ApiError('not_found', `no sync named "${name}"`, 404);
+        await rm(file);
+        return c.json({ ok: true, target: target() }, 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/api/syncs/{name}/plan',
+        description:
+          "The dry run: counts, sample rows field by field (before → after), invalid rows, the calls it would make and the time at Knock's rate limits. Sends nothing.",
+        request: { params: S.NameParam, body: { content: { 'application/json': { schema: S.PlanRequest } }, required: false } },
+        responses: {
+          200: json(S.PlanResponse, 'the plan'),
+          409: json(S.ErrorBody, 'a run of this sync is active'),
+          422: json(S.ErrorBody, 'the plan could not be made (model, keys, guards)'),
+          ...apiErrors,
+        },
+      }),
+      async (c) => {
+        const { name } = c.req.valid('param');
+        const body = (c.req.header('content-type')?.includes('json') ? c.req.valid('json') : {}) ?? {};
+        const { config, result } = await ctx.runs.plan(name, { ...body, previewLimit: body.limit });
+        if (result.error)
+          throw new SyncError(
+            result.error.code as never,
+            result.error.message,
+            result.error.details ? { details: result.error.details } : {},
+          );
+        return c.json(planBody(config, result, target(), rel(config.file)), 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/api/syncs/{name}/run',
+        description: 'Starts a run and returns its id at once; follow it at /api/runs/{runId}/events.',
+        request: { params: S.NameParam, body: { content: { 'application/json': { schema: S.PlanRequest } }, required: false } },
+        responses: { 202: json(S.RunStarted, 'started'), 409: json(S.ErrorBody, 'a run of this sync is active'), ...apiErrors },
+      }),
+      (c) => {
+        const { name } = c.req.valid('param');
+        const body = (c.req.header('content-type')?.includes('json') ? c.req.valid('json') : {}) ?? {};
+        const run = ctx.runs.start(name, body);
+        return c.json({ runId: run.runId, sync: run.sync, target: target() }, 202);
+      },
+    );
+}

@@ -1,0 +1,186 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { testServer, type TestServer } from './helpers.js';
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await testServer();
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const usersSync = {
+  model: "select id, email, full_name from users where plan = 'pro'",
+  key: 'id',
+  sync: { type: 'users', mode: 'upsert', fields: { email: 'email', name: 'full_name' }, onDelete: 'nothing' },
+};
+
+describe('routes through app.request()', () => {
+  test('GET /api/health answers without a token and says the target', async () => {
+    const r = await t.server.app.request('/api/health');
+    expect(r.status).toBe(200);
+    const body = await r.json();
+    expect(body).toMatchObject({ ok: true, version: '0.0.0', target: { kind: 'emulator', baseUrl: t.emulator.url, key: 'sk_test_local' } });
+  });
+
+  test('GET /api/tables lists the sample tables with columns, types and row counts', async () => {
+    const { status, body } = await t.json<{ tables: { name: string; rowCount: number; columns: { name: string; type: string }[] }[] }>(
+      'GET',
+      '/api/tables',
+    );
+    expect(status).toBe(200);
+    expect(body.tables.map((x) => x.name)).toEqual(['companies', 'members', 'users']);
+    const users = body.tables.find((x) => x.name === 'users')!;
+    expect(users.rowCount).toBe(200);
+    expect(users.columns).toContainEqual({ name: 'email', type: 'VARCHAR' });
+    expect(users.columns).toContainEqual({ name: 'signup_date', type: 'DATE' });
+  });
+
+  test('POST /api/tables uploads a CSV as a table and DELETE drops it', async () => {
+    const csv = 'id,score\na,1\nb,2\nc,3\n';
+    const up = await t.call('POST', '/api/tables?name=scores', csv, { 'content-type': 'text/csv' });
+    expect(up.status).toBe(201);
+    expect(await up.json()).toMatchObject({ name: 'scores', format: 'csv', rowCount: 3, file: 'data/scores.csv' });
+    const q = await t.json<{ rows: unknown[] }>('POST', '/api/query', { sql: 'select sum(score) as s from scores' });
+    expect(q.body.rows).toEqual([{ s: '6' }]);
+    const again = await t.call('POST', '/api/tables?name=scores', csv);
+    expect(again.status).toBe(409);
+    const del = await t.call('DELETE', '/api/tables/scores');
+    expect(del.status).toBe(200);
+    expect(existsSync(join(t.dir, 'data', 'scores.csv'))).toBe(false);
+    expect((await t.call('DELETE', '/api/tables/scores')).status).toBe(404);
+  });
+
+  test('POST /api/query returns columns, the first rows, the total and the time', async () => {
+    const { status, body } = await t.json<Record<string, unknown>>('POST', '/api/query', {
+      sql: 'select id, plan from users order by id',
+      limit: 2,
+    });
+    expect(status).toBe(200);
+    expect(body.columns).toEqual([
+      { name: 'id', type: 'VARCHAR' },
+      { name: 'plan', type: 'VARCHAR' },
+    ]);
+    expect(body.rows).toEqual([
+      { id: 'u_0001', plan: 'free' },
+      { id: 'u_0002', plan: 'pro' },
+    ]);
+    expect(body.total).toBe(200);
+    expect(typeof body.elapsedMs).toBe('number');
+  });
+
+  test("POST /api/query errors carry DuckDB's message with the line and column", async () => {
+    const { status, body } = await t.json<{ error: Record<string, unknown> }>('POST', '/api/query', {
+      sql: 'select id,\n  emial\nfrom users',
+    });
+    expect(status).toBe(400);
+    expect(body.error.code).toBe('query_failed');
+    expect(body.error.message).toMatch(/emial/);
+    expect(body.error).toMatchObject({ line: 2, column: 3 });
+  });
+
+  test('POST /api/query validates its body and names the field', async () => {
+    const { status, body } = await t.json<{ error: Record<string, unknown> }>('POST', '/api/query', { sql: 'select 1', limit: -1 });
+    expect(status).toBe(400);
+    expect(body.error).toMatchObject({ code: 'invalid_request', field: 'limit' });
+  });
+
+  test('GET /api/completions lists tables, columns, functions and keywords', async () => {
+    const { body } = await t.json<{
+      tables: { name: string; columns: { name: string }[] }[];
+      functions: { name: string }[];
+      keywords: string[];
+    }>('GET', '/api/completions');
+    expect(body.tables.find((x) => x.name === 'users')!.columns.map((c) => c.name)).toContain('email');
+    expect(body.functions.map((f) => f.name)).toContain('read_csv');
+    expect(body.keywords).toContain('select');
+  });
+
+  test.each(['users', 'objects', 'audiences'])('GET /api/destinations/knock/fields?type=%s gives the catalog', async (type) => {
+    const { status, body } = await t.json<{ fields: { name: string; type: string; description: string; rule?: string }[] }>(
+      'GET',
+      `/api/destinations/knock/fields?type=${type}`,
+    );
+    expect(status).toBe(200);
+    expect(body.fields.length).toBeGreaterThan(0);
+    for (const f of body.fields) expect(f.description).toBeTruthy();
+    if (type === 'users') expect(body.fields).toContainEqual(expect.objectContaining({ name: 'email', rule: 'email' }));
+  });
+
+  test('GET /api/destinations/knock/fields refuses an unknown type', async () => {
+    expect((await t.call('GET', '/api/destinations/knock/fields?type=tenants')).status).toBe(400);
+  });
+
+  test('POST /api/destinations/knock/check checks the emulator with one call and never returns the key', async () => {
+    const r = await t.call('POST', '/api/destinations/knock/check');
+    const text = await r.text();
+    expect(r.status).toBe(200);
+    expect(JSON.parse(text)).toMatchObject({ ok: true });
+  });
+
+  test('GET/PUT/DELETE /api/syncs/:name keep YAML configs that the CLI reads', async () => {
+    const list = await t.json<{ syncs: { name: string; valid: boolean }[] }>('GET', '/api/syncs');
+    expect(list.body.syncs).toEqual([expect.objectContaining({ name: 'example-users', valid: true, type: 'users' })]);
+    const put = await t.json<{ file: string; yaml: string }>('PUT', '/api/syncs/pro-users', usersSync);
+    expect(put.status).toBe(200);
+    expect(put.body.file).toBe('syncs/pro-users.yaml');
+    const yaml = readFileSync(join(t.dir, 'syncs', 'pro-users.yaml'), 'utf8');
+    expect(yaml).toContain('name: pro-users');
+    expect(yaml).toContain('users: ../data/users.csv');
+    const { loadConfig } = await import('@syncline/cli');
+    expect(loadConfig(join(t.dir, 'syncs', 'pro-users.yaml')).spec.fields).toEqual({ email: 'email', name: 'full_name' });
+    const got = await t.json<{ config: Record<string, unknown> }>('GET', '/api/syncs/pro-users');
+    expect(got.body.config).toMatchObject({ name: 'pro-users', key: 'id', sync: usersSync.sync });
+    expect((await t.call('DELETE', '/api/syncs/pro-users')).status).toBe(200);
+    expect((await t.call('GET', '/api/syncs/pro-users')).status).toBe(404);
+  });
+
+  test('PUT /api/syncs/:name names the field at fault', async () => {
+    const { status, body } = await t.json<{ error: Record<string, unknown> }>('PUT', '/api/syncs/bad', {
+      ...usersSync,
+      sync: { type: 'objects', fields: {} },
+    });
+    expect(status).toBe(400);
+    expect(body.error).toMatchObject({ code: 'config_invalid', field: 'sync.collection' });
+    expect(body.error.message).toMatch(/^sync\.collection: required for objects/);
+  });
+
+  test('GET /api/openapi.json is an OpenAPI 3.1 document of every route', async () => {
+    const r = await t.server.app.request('/api/openapi.json', { headers: { authorization: 'Bearer test-token-0123456789' } });
+    const doc = (await r.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    expect(doc.openapi).toBe('3.1.0');
+    const routes = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
+    for (const route of [
+      'GET /api/health',
+      'GET /api/tables',
+      'POST /api/tables',
+      'DELETE /api/tables/{name}',
+      'POST /api/query',
+      'GET /api/completions',
+      'GET /api/destinations/knock/fields',
+      'POST /api/destinations/knock/check',
+      'GET /api/syncs',
+      'GET /api/syncs/{name}',
+      'PUT /api/syncs/{name}',
+      'DELETE /api/syncs/{name}',
+      'POST /api/syncs/{name}/plan',
+      'POST /api/syncs/{name}/run',
+      'POST /api/runs/{runId}/cancel',
+      'GET /api/syncs/{name}/runs',
+      'GET /api/runs/{runId}',
+      'GET /api/runs/{runId}/events',
+      'GET /api/runs/{runId}/exchanges',
+    ])
+      expect(routes).toContain(route);
+  });
+
+  test('an unknown /api route is a JSON 404; / says the playground is not built', async () => {
+    const r = await t.call('GET', '/api/nope');
+    expect(r.status).toBe(404);
+    expect(await r.json()).toMatchObject({ error: { code: 'not_found' } });
+    const page = await t.server.app.request('/', { headers: { host: '127.0.0.1' } });
+    expect(await page.text()).toMatch(/playground is not built/);
+  });
+});

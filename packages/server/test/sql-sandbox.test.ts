@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { testServer, type TestServer } from './helpers.js';
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await testServer({ queryTimeoutMs: 1_500 });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const query = (sql: string) => t.json<{ error: { code: string; message: string }; rows?: unknown[] }>('POST', '/api/query', { sql });
+
+describe('the SQL sandbox', () => {
+  test('reads workspace files', async () => {
+    const r = await query(`select count(*) as n from read_csv('${t.dir}/data/users.csv')`);
+    expect(r.status).toBe(200);
+    expect(r.body.rows).toEqual([{ n: '200' }]);
+  });
+
+  test.each([
+    ["select * from read_csv('/etc/passwd')", /"\/etc\/passwd" is outside the workspace/],
+    ["select * from read_text('../../../../etc/hostname')", /outside the workspace/],
+    ["select * from read_csv('http://example.com/x.csv')", /URLs \(http:\/\/\)/],
+    ["select * from read_parquet('s3://bucket/x.parquet')", /URLs \(s3:\/\/\)/],
+    ["copy users to 'out.csv'", /COPY … TO writes files/],
+    ["attach 'other.db' as o", /ATTACH opens another database/],
+    ['install httpfs', /INSTALL downloads an extension/],
+    ['load httpfs', /LOAD loads an extension/],
+    ['set enable_external_access = true', /SET changes a setting/],
+    ['pragma threads=8', /PRAGMA changes a setting/],
+    ["create secret (type s3, key_id 'a', secret 'b')", /CREATE .*secrets/],
+    ['select 1; select 2', /one statement per request, found 2/],
+    ['delete from users', /DELETE writes data/],
+  ])('refuses %s with a clear message', async (sql, message) => {
+    const r = await query(sql);
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('sql_refused');
+    expect(r.body.error.message).toMatch(message);
+  });
+
+  test('settings are locked even if a statement got through', async () => {
+    // The locked configuration is the second wall: the statement check is the first.
+    const r = await query("select current_setting('lock_configuration') as locked, current_setting('enable_external_access') as ext");
+    expect(r.body.rows).toEqual([{ locked: true, ext: false }]);
+  });
+
+  test('interrupts a runaway statement at its timeout, then keeps serving', async () => {
+    const t0 = performance.now();
+    const r = await query('select count(*) from range(10000000000000)');
+    const ms = performance.now() - t0;
+    expect(r.status).toBe(504);
+    expect(r.body.error.code).toBe('query_timeout');
+    expect(r.body.error.message).toMatch(/interrupted after 1500 ms/);
+    expect(ms).toBeLessThan(1_500 + 2_500);
+    expect((await query('select 42 as x')).body.rows).toEqual([{ x: 42 }]);
+  });
+
+  test('a crashed sandbox process is reported and replaced', async () => {
+    const crash = await t.server.sandbox.crashForTest().catch((e: Error) => e);
+    expect(String(crash)).toMatch(/sandbox process stopped/);
+    expect(t.logs.some((l) => /sandbox process stopped/.test(l))).toBe(true);
+    const r = await query('select 1 as one');
+    expect(r.status).toBe(200);
+    expect(r.body.rows).toEqual([{ one: 1 }]);
+  });
+
+  test('GET /api/health answers quickly while a statement runs', async () => {
+    const slow = query('select count(*) from range(10000000000000)');
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = performance.now();
+    const h = await t.server.app.request('/api/health');
+    const ms = performance.now() - t0;
+    expect(h.status).toBe(200);
+    expect(ms).toBeLessThan(50 * 4); // 50 ms target; slack for a shared machine
+    await slow;
+  });
+});
