@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { SyncError } from '@syncline/core';
 import { withConfig, EXIT, type Io } from './program.js';
-import { syncAlerts, WORKSPACE_FILE } from './load-workspace.js';
 
 /**
  * `syncline alerts test <config>`: sends a test alert to every channel of a sync (its own `alerts:` or its
@@ -15,10 +13,15 @@ export function registerAlertsCommands(program: Command, io: Io, setExit: (code:
     .action(async (file: string) =>
       setExit(
         await withConfig(file, io, async (config, env) => {
+          // Loaded here, not at startup: the CLI's first line must not wait for zod, croner and the channels.
+          const [{ SyncError }, { syncAlerts, WORKSPACE_FILE }, { sendTestAlerts }] = await Promise.all([
+            import('@syncline/core'),
+            import('./load-workspace.js'),
+            import('@syncline/alerts'),
+          ]);
           const channels = syncAlerts(config, env);
           if (channels.length === 0)
             throw new SyncError('config_invalid', `${file}: no alerts: configured (in the config or in ${WORKSPACE_FILE} beside it)`);
-          const { sendTestAlerts } = await import('@syncline/alerts');
           const deliveries = await sendTestAlerts({ alerts: channels, sync: config.spec.name, configFile: file });
           for (const d of deliveries)
             io.stdout.write(

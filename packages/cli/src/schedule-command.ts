@@ -1,54 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { SyncError } from '@syncline/core';
-import type { ScheduledJob } from '@syncline/alerts';
-import { loadConfig, type LoadedConfig } from './load-config.js';
-import { syncAlerts, WORKSPACE_FILE } from './load-workspace.js';
-import { withEnv, main, EXIT, type Io } from './program.js';
-
-/** A run's exit code as words for the scheduler's log (a function: program.ts imports this module). */
-function outcome(code: number): string {
-  const words: Record<number, string> = {
-    [EXIT.ok]: 'succeeded',
-    [EXIT.rowsFailed]: 'partial (some rows failed; they are sent again next run)',
-    [EXIT.usage]: 'bad config',
-    [EXIT.failed]: 'failed',
-    [EXIT.resumeLater]: 'paused until Knock takes calls again',
-    [EXIT.interrupted]: 'interrupted',
-  };
-  return words[code] ?? `exit ${code}`;
-}
-
-/**
- * The scheduled sync configs of a folder: YAML files with a top-level `sync:` (other YAML, such as a
- * docker-compose file, is left alone) and a `schedule:`. Each is validated, with its alerts.
- * @example const configs = scheduledConfigs('syncs', process.env)
- */
-export function scheduledConfigs(dir: string, env: NodeJS.ProcessEnv): { file: string; config: LoadedConfig }[] {
-  const files = readdirSync(dir)
-    .filter((f) => /\.ya?ml$/.test(f) && f !== WORKSPACE_FILE)
-    .sort()
-    .map((f) => join(dir, f))
-    .filter((f) => /^sync:/m.test(readFileSync(f, 'utf8')));
-  const out = files.map((file) => ({ file, config: loadConfig(file, env) })).filter((c) => c.config.schedule !== undefined);
-  for (const c of out) syncAlerts(c.config, env); // a bad syncline.yaml fails now, not after the first run
-  return out;
-}
-
-/** Opens the sync's ledger for a moment to read when it last ran. */
-async function lastRunAt(config: LoadedConfig): Promise<Date | undefined> {
-  const { ledgerExists, openDuckdbLedger } = await import('@syncline/core');
-  if (!ledgerExists(config.ledgerPath)) return undefined;
-  await using ledger = await openDuckdbLedger({ path: config.ledgerPath, ...config.ledger });
-  const [last] = await ledger.runs(1);
-  return last ? new Date(last.startedAt) : undefined;
-}
+import { withEnv, type Io } from './program.js';
 
 /**
  * `syncline schedule [--dir DIR]`: runs every scheduled sync of a folder in the foreground, each as
  * `syncline run` would (alerts included). Ctrl-C or SIGTERM stops ticking and lets runs in progress finish
- * their calls in flight and commit.
+ * their calls in flight and commit. The work loads lazily (run-schedule.ts), so registering stays light.
  */
 export function registerScheduleCommand(program: Command, io: Io, setExit: (code: number) => void): void {
   program
@@ -56,40 +12,6 @@ export function registerScheduleCommand(program: Command, io: Io, setExit: (code
     .description('run the scheduled syncs of a folder (`schedule:` in each config) in the foreground')
     .option('--dir <dir>', 'the folder of sync configs', '.')
     .action(async (flags: { dir: string }) =>
-      setExit(
-        await withEnv(io, async (env) => {
-          const configs = scheduledConfigs(flags.dir, env);
-          if (configs.length === 0)
-            throw new SyncError(
-              'config_invalid',
-              `${flags.dir}: no scheduled syncs (add schedule: "*/15 * * * *" or schedule: { every: 15m } to a sync config)`,
-            );
-          const { startScheduler } = await import('@syncline/alerts');
-          const say = (line: string): void => void io.stderr.write(`[${new Date().toISOString()}] ${line}\n`);
-          const jobs: ScheduledJob[] = configs.map(({ file, config }) => ({
-            name: config.spec.name,
-            schedule: config.schedule!,
-            lastRunAt: () => lastRunAt(config),
-            run: async () => outcome(await main(['run', file], io)),
-          }));
-          say(`Scheduling ${jobs.length} sync${jobs.length > 1 ? 's' : ''} from ${flags.dir} (Ctrl-C to stop)`);
-          const scheduler = await startScheduler({ jobs, log: say });
-          const stop = (signal: string) => (): void => {
-            say(`${signal}: stopping; runs in progress finish their calls in flight and commit`);
-            void scheduler.stop();
-          };
-          const onInt = stop('SIGINT');
-          const onTerm = stop('SIGTERM');
-          process.on('SIGINT', onInt);
-          process.on('SIGTERM', onTerm);
-          try {
-            await scheduler.stopped;
-          } finally {
-            process.off('SIGINT', onInt);
-            process.off('SIGTERM', onTerm);
-          }
-          return EXIT.ok;
-        }),
-      ),
+      setExit(await withEnv(io, async (env) => (await import('./run-schedule.js')).runSchedule(flags.dir, io, env))),
     );
 }
