@@ -1,14 +1,12 @@
 import pc from 'picocolors';
+import { shortValue } from '@syncline/core';
 
 /** 48210 → "48,210" */
 export const n = (x: number): string => x.toLocaleString('en-US');
 export const secs = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
 
-/** JSON-quotes a value and cuts it at 60 characters: `"abc…(+812 chars)"`. */
-export function value(v: unknown): string {
-  const s = JSON.stringify(v ?? null);
-  return s.length > 60 ? `${s.slice(0, 60)}…(+${s.length - 60} chars)` : s;
-}
+/** JSON-quotes a value, redacts anything key-like and cuts it at 60 characters: `"abc…(+812 chars)"`. */
+export const value = (v: unknown): string => shortValue(v, 60);
 
 export interface Style {
   color: boolean;

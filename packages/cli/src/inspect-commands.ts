@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { openDuckdbLedger, ledgerExists, SyncError } from '@syncline/core';
+import { openDuckdbLedger, ledgerExists, sendsRemovals, SyncError } from '@syncline/core';
 import type { LoadedConfig } from './load-config.js';
 import { withConfig, EXIT, type Io } from './program.js';
 import { n } from './format.js';
+import { KEPT, removalEffect, ruleText } from './removal-effect.js';
 
 const openExisting = (config: LoadedConfig) => {
   if (!ledgerExists(config.ledgerPath))
@@ -32,7 +33,7 @@ export function registerInspectCommands(program: Command, io: Io, setExit: (code
             else
               for (const r of runs)
                 io.stdout.write(
-                  `${r.runId}  ${r.startedAt.slice(0, 19)}  ${r.status.padEnd(9)}  +${n(r.counts.added ?? 0)} ~${n(r.counts.changed ?? 0)} -${n(r.counts.removed ?? 0)}  synced ${n(r.counts.synced ?? 0)} failed ${n(r.counts.failed ?? 0)} invalid ${n(r.counts.invalid ?? 0)}  ${n(r.requests)} calls${r.error ? `  ${r.error.code}: ${r.error.message}` : ''}\n`,
+                  `${r.runId}  ${r.startedAt.slice(0, 19)}  ${r.status.padEnd(9)}  +${n(r.counts.added ?? 0)} ~${n(r.counts.changed ?? 0)} -${n(r.counts.removed ?? 0)}  synced ${n(r.counts.synced ?? 0)} failed ${n(r.counts.failed ?? 0)} invalid ${n(r.counts.invalid ?? 0)}${r.counts.kept ? `  ${n(r.counts.kept)} ${KEPT}` : ''}  ${n(r.requests)} calls${r.error ? `  ${r.error.code}: ${r.error.message}` : ''}\n`,
                 );
             return EXIT.ok;
           }
@@ -45,7 +46,7 @@ export function registerInspectCommands(program: Command, io: Io, setExit: (code
             io.stdout.write(`Run ${run.runId} · ${run.status} · started ${run.startedAt} · finished ${run.finishedAt ?? '—'}\n`);
             io.stdout.write(
               `  rows    ${Object.entries(run.counts)
-                .map(([k, v]) => `${k} ${n(v)}`)
+                .map(([k, v]) => `${k === 'kept' ? KEPT : k} ${n(v)}`)
                 .join(' · ')}\n`,
             );
             io.stdout.write(`  phases  ${run.phases.map((p) => `${p.name} ${p.ms}ms`).join(' · ')}\n`);
@@ -74,10 +75,26 @@ export function registerInspectCommands(program: Command, io: Io, setExit: (code
           else {
             io.stdout.write(`${config.spec.key}=${key}\n  snapshot  ${snap ? snap.payload : '(not synced)'}\n`);
             for (const r of results) {
-              // Validation messages already name their field ("email is not a valid email address").
-              const field = r.field && !r.message?.startsWith(r.field) ? `  ${r.field}` : '';
+              // A removal says what happened to the record (deleted, or left in Knock), not a generic message.
+              if (r.action === 'remove' && (r.status === 'synced' || r.status === 'skipped')) {
+                // The config may have changed since that run: the recorded status decides, the config only words it.
+                const sends = sendsRemovals(config.spec.target);
+                const what =
+                  r.status === 'skipped'
+                    ? sends
+                      ? KEPT
+                      : removalEffect(config.spec.target, key)
+                    : sends
+                      ? removalEffect(config.spec.target, key)
+                      : 'removed';
+                io.stdout.write(`  ${r.runId}  ${r.action.padEnd(6)}  ${r.status.padEnd(7)}  ${what}\n`);
+                continue;
+              }
+              // The field once, then the rule ("email  is not a valid email address").
+              const field = r.field ? `  ${r.field}` : '';
+              const message = r.message ? `  ${r.field ? ruleText({ field: r.field, message: r.message }) : r.message}` : '';
               io.stdout.write(
-                `  ${r.runId}  ${r.action.padEnd(6)}  ${r.status.padEnd(7)}${r.code && r.code !== r.field ? `  ${r.code}` : ''}${field}${r.message ? `  ${r.message}` : ''}\n`,
+                `  ${r.runId}  ${r.action.padEnd(6)}  ${r.status.padEnd(7)}${r.code && r.code !== r.field ? `  ${r.code}` : ''}${field}${message}\n`,
               );
             }
           }

@@ -1,6 +1,7 @@
-import type { RunResult } from '@syncline/core';
+import { sendsRemovals, type RunResult } from '@syncline/core';
 import type { LoadedConfig } from './load-config.js';
 import { n, paint, secs, value, type Style } from './format.js';
+import { KEPT, removalEffect, ruleText } from './removal-effect.js';
 
 const verbs = (c: LoadedConfig) => {
   const t = c.spec.target;
@@ -8,7 +9,7 @@ const verbs = (c: LoadedConfig) => {
   if (t.type === 'audiences')
     return t.mode === 'add'
       ? { add: `to add to ${t.audience}`, change: 'to update', remove: `to remove from ${t.audience}` }
-      : { add: `to remove from ${t.audience}`, change: `to remove from ${t.audience}`, remove: 'leaving the model' };
+      : { add: `to remove from ${t.audience}`, change: `to remove from ${t.audience}`, remove: 'leaving the model (no call)' };
   return { add: 'to add', change: 'to change', remove: 'to delete' };
 };
 
@@ -17,14 +18,7 @@ export function formatPlan(config: LoadedConfig, r: RunResult, meta: { version: 
   const p = paint(style);
   const t = config.spec.target;
   const out: string[] = [];
-  const removal =
-    t.type === 'audiences'
-      ? t.mode === 'add'
-        ? 'remove from audience'
-        : 'nothing'
-      : t.onDelete === 'delete'
-        ? `delete ${t.type === 'users' ? 'user' : 'object'}`
-        : 'keep in Knock';
+  const removal = removalEffect(t);
   out.push(`Syncline ${meta.version} · plan · nothing will be sent`);
   out.push(
     `  sync    ${config.spec.name} ${p.arrow} Knock ${t.type}${t.collection ? ` (${t.collection})` : ''}${t.audience ? ` (${t.audience})` : ''} (${t.mode}; row removed from model: ${removal})`,
@@ -36,14 +30,27 @@ export function formatPlan(config: LoadedConfig, r: RunResult, meta: { version: 
   if (r.mappingChanged) out.push(p.yellow(`  ! the field mapping changed since the last run: every row is sent again`));
   if (r.error) return out.concat('', p.red(`Error: ${r.error.message}`)).join('\n');
   const rows = r.rows;
-  if (rows.added + rows.changed + rows.removed + rows.invalid === 0) {
+  if (rows.added + rows.changed + rows.removed + rows.kept + rows.invalid === 0) {
     out.push('', `No changes. Knock already matches the model (${n(rows.total)} rows compared).`);
     return out.join('\n');
   }
-  out.push('', 'Row actions:  + add   ~ change   - delete   ! invalid (not sent)', '');
-  const sym = { add: p.green('+'), change: p.yellow('~'), remove: p.red('-') };
+  // The legend names only the symbols used; a kept removal is never called a delete.
+  const sends = sendsRemovals(t);
+  const legend = [
+    rows.added ? '+ add' : '',
+    rows.changed ? '~ change' : '',
+    rows.removed || rows.kept ? `- ${sends ? 'delete' : 'left the model'}` : '',
+    rows.invalid ? '! invalid (not sent)' : '',
+  ].filter(Boolean);
+  out.push('', `Row actions:  ${legend.join('   ')}`, '');
+  const sym = { add: p.green('+'), change: p.yellow('~'), remove: sends ? p.red('-') : p.dim('-') };
   for (const c of r.preview) {
-    out.push(`  ${sym[c.action]} ${config.spec.key}=${c.key}${c.action === 'remove' ? '   (no longer in the model)' : ''}`);
+    // A removal is one line saying what happens to the record, never field by field.
+    if (c.action === 'remove') {
+      out.push(`  ${sym.remove} ${config.spec.key}=${c.key}   ${removalEffect(t, c.key)}`);
+      continue;
+    }
+    out.push(`  ${sym[c.action]} ${config.spec.key}=${c.key}`);
     for (const f of c.fields) {
       if (c.action === 'add') out.push(`      + ${f.field.padEnd(12)} = ${value(f.after)}`);
       else
@@ -54,12 +61,15 @@ export function formatPlan(config: LoadedConfig, r: RunResult, meta: { version: 
     if (c.action === 'change' && c.unchangedFields) out.push(p.dim(`        # (${c.unchangedFields} unchanged fields hidden)`));
   }
   if (r.invalid.length) out.push('');
-  for (const i of r.invalid.slice(0, 10)) out.push(`  ${p.red('!')} ${config.spec.key}=${i.key}  ${i.field}  ${i.message}`);
+  const invalidShown = r.invalid.slice(0, INVALID_SHOWN);
+  for (const line of invalidLines(invalidShown, config.spec.key)) out.push(`  ${p.red('!')} ${line}`);
   const shown = (a: 'add' | 'change' | 'remove') => r.preview.filter((c) => c.action === a).length;
+  const gone = sends ? `${shown('remove')} of ${n(rows.removed)} deletes` : `${shown('remove')} of ${n(rows.kept)} left in Knock`;
+  const invalidPart = rows.invalid ? `, ${invalidShown.length} of ${n(rows.invalid)} invalid` : '';
   out.push(
     '',
     p.dim(
-      `  … ${shown('add')} of ${n(rows.added)} adds, ${shown('change')} of ${n(rows.changed)} changes, ${shown('remove')} of ${n(rows.removed)} deletes shown (--limit N, or --json for all)`,
+      `  … ${shown('add')} of ${n(rows.added)} adds, ${shown('change')} of ${n(rows.changed)} changes, ${gone}${invalidPart} shown (--limit N, or --json for all)`,
     ),
   );
   if (r.endpoints.length) {
@@ -83,12 +93,34 @@ export function formatPlan(config: LoadedConfig, r: RunResult, meta: { version: 
     out.push('', p.yellow(`┌${line}┐`), p.yellow(`│ ${text} │`), p.yellow(`└${line}┘`));
   }
   const v = verbs(config);
+  // Frozen (ux.md §2), with the kept removals appended when there are some: they are not deletes.
+  const third = sends || t.type !== 'audiences' ? `${n(rows.removed)} ${v.remove}` : `${n(rows.kept)} ${v.remove}`;
+  const kept = !sends && t.type !== 'audiences' && rows.kept ? `, ${n(rows.kept)} ${KEPT}` : '';
   out.push(
     '',
-    `Plan: ${n(rows.added)} ${v.add}, ${n(rows.changed)} ${v.change}, ${n(rows.removed)} ${v.remove}. ${n(rows.unchanged)} unchanged, ${n(rows.invalid)} invalid (not sent).`,
+    `Plan: ${n(rows.added)} ${v.add}, ${n(rows.changed)} ${v.change}, ${third}. ${n(rows.unchanged)} unchanged, ${n(rows.invalid)} invalid (not sent)${kept}.`,
   );
   out.push('', `Run \`syncline run ${config.file}\` to send (the diff is computed again).`);
   return out.join('\n');
+}
+
+/** Invalid rows shown in a plan (the JSON plan lists up to the 100 the run keeps). */
+const INVALID_SHOWN = 10;
+
+/**
+ * One line per invalid row, columns aligned: `row 3,118  user_id=u_07781  phone_number  "+1-555"  is not an E.164 phone number`.
+ * The value is already redacted and shortened by core; the field is printed once.
+ */
+export function invalidLines(invalid: RunResult['invalid'], keyColumn: string): string[] {
+  const cols = invalid.map((i) => [
+    i.row === undefined ? 'row ?' : `row ${n(i.row)}`,
+    `${keyColumn}=${i.key}`,
+    i.field,
+    i.value ?? '',
+    ruleText(i),
+  ]);
+  const width = [0, 1, 2, 3].map((c) => Math.max(0, ...cols.map((x) => x[c]!.length)));
+  return cols.map((x) => x.map((v, c) => (c < 4 ? v.padEnd(width[c]!) : v)).join('  '));
 }
 
 /** The machine plan (ux.md §2, `plan --json`). Changes are ordered add → change → delete, then by key. */
@@ -115,13 +147,25 @@ export function planJson(config: LoadedConfig, r: RunResult, meta: { version: st
     },
     requests: r.requests,
     estimate: { requests: r.endpoints.map((e) => ({ endpoint: e.endpoint, calls: e.calls, rows: e.rows, tier: e.tier ?? null })) },
-    changes: r.preview.map((c) => ({
-      action: c.action === 'remove' ? 'delete' : c.action,
-      key: c.key,
-      fields: c.fields,
-      ...(c.action === 'change' ? { unchanged_fields: c.unchangedFields } : {}),
+    changes: r.preview.map((c) =>
+      c.action === 'remove'
+        ? // One entry saying what happens to the record; a kept one is never called a delete.
+          { action: sendsRemovals(t) ? 'delete' : 'left_in_knock', key: c.key, reason: 'not_in_model', effect: removalEffect(t, c.key) }
+        : {
+            action: c.action,
+            key: c.key,
+            fields: c.fields,
+            ...(c.action === 'change' ? { unchanged_fields: c.unchangedFields } : {}),
+          },
+    ),
+    invalid: r.invalid.map((i) => ({
+      row: i.row ?? null,
+      key: i.key,
+      field: i.field,
+      value: i.value ?? null,
+      rule: i.rule,
+      message: ruleText(i),
     })),
-    invalid: r.invalid.map((i) => ({ key: i.key, field: i.field, rule: i.rule, message: i.message })),
     guards: r.guards,
     error: r.error ?? null,
   };

@@ -1,5 +1,7 @@
 import type { RunResult } from '@syncline/core';
 import { n, paint, secs, type Style } from './format.js';
+import { KEPT } from './removal-effect.js';
+import { invalidLines } from './print-plan.js';
 
 /** The run summary (ux.md §3); the `Done.` line is frozen. */
 export function formatRunSummary(r: RunResult, config: { key: string; file: string }, totalMs: number, style: Style): string {
@@ -20,21 +22,19 @@ export function formatRunSummary(r: RunResult, config: { key: string; file: stri
         : `Run ${r.runId} completed${rows.failed ? ` with ${n(rows.failed)} failed rows` : ''} in ${secs(totalMs)}`;
   out.push(head, '');
   if (r.mappingChanged) out.push(p.yellow('  the field mapping changed since the last run: every row was sent again'), '');
+  // Rows left in Knock under onDelete: nothing are named as such, never counted as removed.
   out.push(
-    `  added ${n(rows.added)} · changed ${n(rows.changed)} · removed ${n(rows.removed)} · unchanged ${n(rows.unchanged)} · invalid ${n(rows.invalid)}`,
+    `  added ${n(rows.added)} · changed ${n(rows.changed)} · removed ${n(rows.removed)} · unchanged ${n(rows.unchanged)} · invalid ${n(rows.invalid)}${rows.kept ? ` · ${n(rows.kept)} ${KEPT}` : ''}`,
   );
   if (r.failures.length) {
     out.push('', 'Failed rows (sent again on the next run):');
     for (const f of r.failures.slice(0, 10)) out.push(`  ${config.key}=${f.key}  ${f.status ?? ''} ${f.code}  ${f.message}`);
   }
-  if (r.invalid.length)
-    out.push(
-      '',
-      `Invalid rows (not sent: fix the model): ${r.invalid
-        .slice(0, 3)
-        .map((i) => `${i.key} ${i.field} ${i.message}`)
-        .join(' · ')}${r.invalid.length > 3 ? ' …' : ''}`,
-    );
+  if (r.invalid.length) {
+    out.push('', `Invalid rows (not sent: fix the model; \`syncline plan\` lists them):`);
+    for (const line of invalidLines(r.invalid.slice(0, 3), config.key)) out.push(`  ${line}`);
+    if (r.invalid.length > 3) out.push(`  … ${n(rows.invalid)} invalid rows in all`);
+  }
   out.push(
     '',
     `Done. SENT=${n(rows.synced)} FAILED=${n(rows.failed)} INVALID=${n(rows.invalid)} UNCHANGED=${n(rows.unchanged)} TOTAL=${n(rows.total)} · ${n(r.requests)} calls`,
