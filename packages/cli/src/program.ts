@@ -13,6 +13,8 @@ import { registerInspectCommands } from './inspect-commands.js';
 import { registerEmulatorCommands } from './emulator-commands.js';
 import { registerAlertsCommands } from './alerts-commands.js';
 import { registerScheduleCommand } from './schedule-command.js';
+import { registerInitCommand } from './init-command.js';
+import { registerValidateCommand } from './validate-command.js';
 
 /**
  * Exit codes (ux.md §1): 0 ok, 1 some rows failed, 2 bad config/usage, 3 the run failed, 4 plan has changes,
@@ -69,6 +71,8 @@ export function createProgram(io: Io, setExit: (code: number) => void): Command 
   registerEmulatorCommands(program, io, setExit);
   registerAlertsCommands(program, io, setExit);
   registerScheduleCommand(program, io, setExit);
+  registerInitCommand(program, io, setExit);
+  registerValidateCommand(program, io, setExit);
   return program;
 }
 
