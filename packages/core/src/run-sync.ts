@@ -245,7 +245,13 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     const counts = await phase(
       'diff',
       () => ledger.diff({ before: withBefore }),
-      (c) => ({ ...c }),
+      // `remove`: removals a call will carry; `kept`: leavers the destination keeps (never called removals).
+      (c) => ({
+        add: c.add,
+        change: c.change,
+        remove: sendsRemovals(spec.target) ? c.remove : 0,
+        kept: sendsRemovals(spec.target) ? 0 : c.remove,
+      }),
     );
     // Invalid rows are moved from added/changed to invalid as they are validated (see `admit`).
     result.rows.added = counts.add;
