@@ -81,10 +81,11 @@ export function createRunManager(opts: { ws: Workspace; target: KnockTarget; env
       name: inner.name,
       async attach(connection) {
         await inner.attach!(connection);
+        // Locked first: preparing the statement already opens the files it names.
+        await lockDown(connection, { dir: ws.dir });
         await checkReadStatement(connection, c.spec.model).catch((e: Error) => {
           throw new SyncError('model_failed', `model: ${e.message}`);
         });
-        await lockDown(connection, { dir: ws.dir });
       },
     };
     const { apiKey, baseUrl } = target.credentials();
@@ -242,7 +243,8 @@ export function createRunManager(opts: { ws: Workspace; target: KnockTarget; env
     }
     if (!ledgerExists(c.ledgerPath)) return undefined;
     await using ledger = await openDuckdbLedger({ path: c.ledgerPath, ...c.ledger });
-    return fn(ledger);
+    // `return await`: the ledger must stay open until fn's queries finish (it is disposed at scope exit).
+    return await fn(ledger);
   }
 
   async function history(sync: string, limit: number): Promise<RunRecord[]> {

@@ -1,0 +1,242 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { serve } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { createServer } from '../src/index.js';
+import { TOKEN, testServer, type TestServer } from './helpers.js';
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await testServer();
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+interface SseEvent {
+  id: number;
+  event: string;
+  data: Record<string, unknown>;
+}
+
+/** Reads SSE events over real HTTP until `stopAfter` says so or the stream ends. */
+async function readEvents(
+  url: string,
+  opts: { lastEventId?: number; stopAfter?: (e: SseEvent, all: SseEvent[]) => boolean } = {},
+): Promise<SseEvent[]> {
+  const abort = new AbortController();
+  const res = await fetch(url, {
+    headers: { authorization: `Bearer ${TOKEN}`, ...(opts.lastEventId ? { 'last-event-id': String(opts.lastEventId) } : {}) },
+    signal: abort.signal,
+  });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+  const events: SseEvent[] = [];
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let i: number;
+      while ((i = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, i);
+        buffer = buffer.slice(i + 2);
+        const fields = Object.fromEntries(
+          block
+            .split('\n')
+            .filter((l) => l && !l.startsWith(':'))
+            .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trimStart()]),
+        );
+        if (!fields.id) continue;
+        const e = { id: Number(fields.id), event: fields.event!, data: JSON.parse(fields.data!) as Record<string, unknown> };
+        events.push(e);
+        if (opts.stopAfter?.(e, events)) {
+          abort.abort();
+          return events;
+        }
+      }
+    }
+  } catch (e) {
+    if (!abort.signal.aborted) throw e;
+  }
+  return events;
+}
+
+async function listen(app: { fetch: (r: Request) => Response | Promise<Response> }) {
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+  });
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+describe('plans and runs', () => {
+  test('POST /api/syncs/:name/plan: counts, sample rows field by field, the calls and their time; sends nothing', async () => {
+    const before = t.emulator.control.requests().length;
+    const { status, body } = await t.json<{
+      summary: Record<string, number>;
+      changes: { action: string; key: string; fields: unknown[] }[];
+      requests: { headers: Record<string, string> }[];
+      estimate: { seconds: number };
+      target: unknown;
+    }>('POST', '/api/syncs/example-users/plan', { limit: 3 });
+    expect(status).toBe(200);
+    expect(body.summary).toMatchObject({ total: 200 });
+    expect(body.summary.added! + body.summary.invalid!).toBe(200);
+    expect(body.changes).toHaveLength(3);
+    expect(body.changes[0]).toMatchObject({ action: 'add', key: 'u_0001' });
+    expect(body.changes[0]!.fields).toContainEqual({ field: 'email', before: null, after: 'lucia.torvalds1@example.com' });
+    expect(body.requests[0]).toMatchObject({ method: 'POST', path: '/v1/users/bulk/identify', calls: 1, tier: 1, perSecond: 1 });
+    expect(body.requests[0]!.headers.authorization).toBe('Bearer sk_…redacted');
+    expect(body.estimate.seconds).toBeGreaterThanOrEqual(1);
+    expect(body.target).toMatchObject({ kind: 'emulator' });
+    expect(t.emulator.control.requests().length).toBe(before);
+  });
+
+  test('a plan of an unknown sync is a 404; a broken model is a 422 naming the problem', async () => {
+    expect((await t.call('POST', '/api/syncs/nope/plan')).status).toBe(404);
+    await t.json('PUT', '/api/syncs/broken', { model: 'select * from nosuch', key: 'id', sync: { type: 'users', fields: {} } });
+    const r = await t.json<{ error: { code: string; message: string } }>('POST', '/api/syncs/broken/plan');
+    expect(r.status).toBe(422);
+    expect(r.body.error.code).toBe('model_failed');
+    expect(r.body.error.message).toMatch(/nosuch/);
+    await t.call('DELETE', '/api/syncs/broken');
+  });
+
+  test('the model of a plan goes through the sandbox: a second statement or a file outside is refused', async () => {
+    await t.json('PUT', '/api/syncs/sneaky', {
+      model: "select * from read_csv('/etc/passwd')",
+      key: 'id',
+      sync: { type: 'users', fields: {} },
+    });
+    const r = await t.json<{ error: { code: string; message: string } }>('POST', '/api/syncs/sneaky/plan');
+    expect(r.status).toBe(422);
+    expect(r.body.error.message).toMatch(/"\/etc\/passwd" is outside the workspace/);
+    await t.call('DELETE', '/api/syncs/sneaky');
+  });
+
+  test('a run returns its id at once, 409 while it is active, then streams every exchange over real HTTP with Last-Event-ID replay', async () => {
+    t.emulator.control.setBulkDelay(1_500); // a bulk job that takes a while: the run stays active and polls
+    const http = await listen(t.server.app);
+    try {
+      const started = await t.json<{ runId: string }>('POST', '/api/syncs/example-users/run');
+      expect(started.status).toBe(202);
+      const { runId } = started.body;
+      expect(runId).toMatch(/^r_/);
+      const again = await t.json<{ error: { code: string } }>('POST', '/api/syncs/example-users/run');
+      expect(again.status).toBe(409);
+      expect(again.body.error.code).toBe('run_active');
+      expect((await t.call('POST', '/api/syncs/example-users/plan')).status).toBe(409);
+
+      const url = `${http.origin}/api/runs/${runId}/events`;
+      // A client follows the run, drops after its first exchange, and reconnects with Last-Event-ID.
+      const first = await readEvents(url, { stopAfter: (e) => e.event === 'exchange' });
+      const lastId = first.at(-1)!.id;
+      const rest = await readEvents(url, { lastEventId: lastId });
+      expect(rest[0]!.id).toBe(lastId + 1);
+      const all = [...first, ...rest];
+      expect(all.map((e) => e.id)).toEqual(all.map((_, i) => i + 1));
+      expect(all.at(-1)).toMatchObject({ event: 'end', data: { status: 'succeeded' } });
+      expect(all.filter((e) => e.event === 'phase').map((e) => `${e.data.name}:${e.data.status}`)).toContain('send:start');
+      const exchanges = all.filter((e) => e.event === 'exchange').map((e) => e.data);
+      expect(exchanges.length).toBeGreaterThanOrEqual(2);
+      const identify = exchanges.find((x) => x.path === '/v1/users/bulk/identify')!;
+      expect(identify).toMatchObject({ method: 'POST', status: 200, attempt: 1 });
+      // Every valid row, in one bulk call.
+      expect((identify.keys as string[]).length).toBeGreaterThan(150);
+      expect(identify.keys).toContain('u_0002');
+      expect(typeof identify.durationMs).toBe('number');
+      expect(JSON.stringify(identify.requestHeaders)).toMatch(/…redacted/);
+
+      // A late client of the finished run gets the whole log, then the stream ends.
+      const replay = await readEvents(url);
+      expect(replay.map((e) => e.id)).toEqual(all.map((e) => e.id));
+
+      // The ledger records exactly the exchanges the stream delivered.
+      const page = await t.json<{ total: number }>('GET', `/api/runs/${runId}/exchanges?limit=1000`);
+      expect(page.body.total).toBe(exchanges.length);
+
+      const run = await t.json<{ run: { counts: Record<string, number> }; failedRows: unknown[] }>('GET', `/api/runs/${runId}`);
+      expect(run.body.run).toMatchObject({ runId, sync: 'example-users', status: 'succeeded' });
+      expect(run.body.run.counts.synced).toBe(run.body.run.counts.added);
+      const history = await t.json<{ runs: { runId: string; status: string }[] }>('GET', '/api/syncs/example-users/runs');
+      expect(history.body.runs[0]).toMatchObject({ runId, status: 'succeeded' });
+      expect((await t.call('POST', `/api/runs/${runId}/cancel`)).status).toBe(409);
+    } finally {
+      t.emulator.control.setBulkDelay(0);
+      await http.close();
+    }
+  });
+
+  test('GET /api/runs/:runId/exchanges filters by status class and row key, in pages', async () => {
+    const history = await t.json<{ runs: { runId: string }[] }>('GET', '/api/syncs/example-users/runs');
+    const runId = history.body.runs[0]!.runId;
+    const all = await t.json<{ exchanges: { seq: number; status: number; keys?: string[] }[]; total: number }>(
+      'GET',
+      `/api/runs/${runId}/exchanges`,
+    );
+    expect(all.body.total).toBeGreaterThanOrEqual(2);
+    const byKey = await t.json<{ exchanges: { path: string; keys: string[] }[]; total: number }>(
+      'GET',
+      `/api/runs/${runId}/exchanges?key=u_0007`,
+    );
+    expect(byKey.body.total).toBeGreaterThanOrEqual(1);
+    for (const x of byKey.body.exchanges) expect(x.keys).toContain('u_0007');
+    expect((await t.json<{ total: number }>('GET', `/api/runs/${runId}/exchanges?key=nobody`)).body.total).toBe(0);
+    expect((await t.json<{ total: number }>('GET', `/api/runs/${runId}/exchanges?status=5xx`)).body.total).toBe(0);
+    const ok = await t.json<{ total: number }>('GET', `/api/runs/${runId}/exchanges?status=2xx`);
+    expect(ok.body.total).toBe(all.body.total);
+    const seen: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: { exchanges: { seq: number }[]; nextCursor: string | null } } = await t.json(
+        'GET',
+        `/api/runs/${runId}/exchanges?limit=1${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      seen.push(...page.body.exchanges.map((x) => x.seq));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(all.body.exchanges.map((x) => x.seq));
+  });
+
+  test('a run recorded in the ledger is found by a new server (history, run, events replay)', async () => {
+    const history = await t.json<{ runs: { runId: string }[] }>('GET', '/api/syncs/example-users/runs');
+    const runId = history.body.runs[0]!.runId;
+    const fresh = createServer({ dir: t.dir, token: TOKEN, emulatorUrl: t.emulator.url, baseUrl: t.emulator.url, log: () => undefined });
+    try {
+      const auth = { headers: { authorization: `Bearer ${TOKEN}` } };
+      const run = await (await fresh.app.request(`/api/runs/${runId}`, auth)).json();
+      expect(run).toMatchObject({ run: { runId, status: 'succeeded' } });
+      const events = await (await fresh.app.request(`/api/runs/${runId}/events`, auth)).text();
+      expect(events).toMatch(/event: exchange/);
+      expect(events).toMatch(/event: end/);
+      expect((await fresh.app.request('/api/runs/r_nope/events', auth)).status).toBe(404);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  test('cancel is a clean stop: the run ends aborted and confirmed rows stay committed', async () => {
+    await t.json('PUT', '/api/syncs/members', {
+      model: 'select user_id, email, name from members',
+      key: 'user_id',
+      sync: { type: 'users', fields: { email: 'email', name: 'name' } },
+    });
+    t.emulator.control.setBulkDelay(1_000);
+    try {
+      const { body } = await t.json<{ runId: string }>('POST', '/api/syncs/members/run');
+      await new Promise((r) => setTimeout(r, 300));
+      const cancel = await t.call('POST', `/api/runs/${body.runId}/cancel`);
+      expect(cancel.status).toBe(202);
+      await t.server.settle();
+      const run = await t.json<{ run: { status: string; counts: { synced: number } } }>('GET', `/api/runs/${body.runId}`);
+      expect(run.body.run.status).toBe('aborted');
+      // Whatever was confirmed before the stop is in the ledger: a new plan does not add it again.
+      const plan = await t.json<{ summary: { total: number; added: number; invalid: number } }>('POST', '/api/syncs/members/plan');
+      expect(plan.body.summary.added).toBe(plan.body.summary.total - run.body.run.counts.synced - plan.body.summary.invalid);
+    } finally {
+      t.emulator.control.setBulkDelay(0);
+    }
+  });
+});
