@@ -41,7 +41,8 @@ export function registerInspectCommands(program: Command, io: Io, setExit: (code
           if (!run) throw new SyncError('ledger_failed', `no run ${runId} in ${config.spec.name}`);
           const failed = await ledger.rowResults({ runId, status: 'failed', limit: 50 });
           const exchanges = await ledger.exchanges(runId, 50);
-          if (flags.json) io.stdout.write(JSON.stringify({ ...run, failed, exchanges }) + '\n');
+          const alerts = await (await import('@syncline/alerts')).readAlertDeliveries(ledger, runId);
+          if (flags.json) io.stdout.write(JSON.stringify({ ...run, failed, exchanges, alerts }) + '\n');
           else {
             io.stdout.write(`Run ${run.runId} · ${run.status} · started ${run.startedAt} · finished ${run.finishedAt ?? '—'}\n`);
             io.stdout.write(
@@ -55,6 +56,10 @@ export function registerInspectCommands(program: Command, io: Io, setExit: (code
             for (const f of failed) io.stdout.write(`  failed  ${f.key}  ${f.code ?? ''}  ${f.message ?? ''}\n`);
             for (const x of exchanges)
               io.stdout.write(`  ${x.method} ${x.path} → ${x.status ?? x.error} (attempt ${x.attempt}, ${Math.round(x.durationMs)}ms)\n`);
+            for (const a of alerts)
+              io.stdout.write(
+                `  alert   ${a.alert} (${a.channel}, ${a.event}) ${a.ok ? 'delivered' : `not delivered: ${a.error}`} (${a.attempts} attempt${a.attempts > 1 ? 's' : ''})\n`,
+              );
           }
           return EXIT.ok;
         }),

@@ -78,7 +78,12 @@ describe('syncline run with alerts', () => {
     const [last] = await ledger.runs(1);
     // The webhook never took its `failed` alert, so its state stayed ok: nothing to recover from.
     expect((await readAlertDeliveries(ledger, last!.runId)).map((d) => [d.alert, d.event, d.ok])).toEqual([['slack-1', 'recovered', true]]);
-    const all = outputs.join('\n') + JSON.stringify(await ledger.meta('alerts.state'));
+    await ledger.close();
+    // `syncline runs show` lists them.
+    const show = captureIo(env);
+    expect(await main(['runs', 'show', config, last!.runId], show)).toBe(0);
+    expect(show.out()).toContain('  alert   slack-1 (slack, recovered) delivered (1 attempt)\n');
+    const all = outputs.join('\n') + show.out();
     for (const secret of ['SLACKSECRET', 'WEBHOOKSECRET', KEY]) expect(all).not.toContain(secret);
   });
 
