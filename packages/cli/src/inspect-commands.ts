@@ -30,11 +30,15 @@ export function registerInspectCommands(program: Command, io: Io, setExit: (code
           if (!runId) {
             const runs = await ledger.runs(50);
             if (flags.json) io.stdout.write(JSON.stringify(runs) + '\n');
-            else
+            else {
+              io.stdout.write(
+                `Ledger ${config.ledgerPath} · ${bytes(ledger.sizeBytes())} (row results and calls kept ${retentionText(config)})\n`,
+              );
               for (const r of runs)
                 io.stdout.write(
                   `${r.runId}  ${r.startedAt.slice(0, 19)}  ${r.status.padEnd(9)}  +${n(r.counts.added ?? 0)} ~${n(r.counts.changed ?? 0)} -${n(r.counts.removed ?? 0)}  synced ${n(r.counts.synced ?? 0)} failed ${n(r.counts.failed ?? 0)} invalid ${n(r.counts.invalid ?? 0)}${r.counts.kept ? `  ${n(r.counts.kept)} ${KEPT}` : ''}  ${n(r.requests)} calls${r.error ? `  ${r.error.code}: ${r.error.message}` : ''}\n`,
                 );
+            }
             return EXIT.ok;
           }
           const run = await ledger.run(runId);
@@ -107,4 +111,20 @@ export function registerInspectCommands(program: Command, io: Io, setExit: (code
         }),
       ),
     );
+}
+
+/** A byte count for people: 1.2 MB. */
+function bytes(b: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (b >= 1000 && i < units.length - 1) {
+    b /= 1000;
+    i++;
+  }
+  return `${i === 0 ? b : b.toFixed(1)} ${units[i]}`;
+}
+
+function retentionText(config: LoadedConfig): string {
+  const r = config.ledger.retention ?? {};
+  return `${r.days ?? 90} days${r.runs === undefined ? '' : `, at most ${r.runs} runs`}`;
 }

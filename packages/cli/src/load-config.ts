@@ -28,6 +28,8 @@ const ledgerSchema = z.strictObject({
     .optional(),
   /** DuckDB worker threads. Default 2. */
   threads: z.number().int().min(1).max(256).optional(),
+  /** Per-row results and HTTP exchanges kept: runs of the last `days` (default 90), at most the last `runs`. */
+  retention: z.strictObject({ days: z.number().int().min(0).optional(), runs: z.number().int().min(1).optional() }).optional(),
 });
 
 /** The whole config file: a sync spec plus where its rows come from and go to. */

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { Command, CommanderError } from 'commander';
-import { isSyncError, redact, runSync } from '@syncline/core';
+import { isSyncError, ledgerExists, redact, runSync } from '@syncline/core';
 import { loadConfig, type LoadedConfig } from './load-config.js';
 import { openLedger, openSyncParts } from './open-sync.js';
 import { formatPlan, planJson } from './print-plan.js';
@@ -15,6 +15,8 @@ import { registerAlertsCommands } from './alerts-commands.js';
 import { registerScheduleCommand } from './schedule-command.js';
 import { registerInitCommand } from './init-command.js';
 import { registerValidateCommand } from './validate-command.js';
+import { registerLedgerCommands } from './ledger-commands.js';
+import { firstRunNotice } from './first-run-notice.js';
 
 /**
  * Exit codes (ux.md §1): 0 ok, 1 some rows failed, 2 bad config/usage, 3 the run failed, 4 plan has changes,
@@ -73,6 +75,7 @@ export function createProgram(io: Io, setExit: (code: number) => void): Command 
   registerScheduleCommand(program, io, setExit);
   registerInitCommand(program, io, setExit);
   registerValidateCommand(program, io, setExit);
+  registerLedgerCommands(program, io, setExit);
   return program;
 }
 
@@ -80,6 +83,7 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
   return withConfig(file, io, async (config, env) => {
     io.stderr.write('Reading model…\n');
     const parts = openSyncParts(config, { apiKeyFile: flags.apiKeyFile, env });
+    const firstRun = !ledgerExists(config.ledgerPath);
     await using ledger = await openLedger(config, true);
     const result = await runSync({
       spec: config.spec,
@@ -92,6 +96,7 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
       previewLimit: flags.json ? Number.MAX_SAFE_INTEGER : Number(flags.limit ?? 10),
     });
     await parts.destination.close?.();
+    if (firstRun && !result.error && result.rows.added > 0) io.stderr.write(firstRunNotice(result.rows.added, file, result.endpoints));
     if (flags.json) io.stdout.write(JSON.stringify(planJson(config, result, { version, baseUrl: parts.baseUrl })) + '\n');
     else
       io.stdout.write(
@@ -118,6 +123,7 @@ async function run(file: string, flags: SyncFlags, noColor: boolean, io: Io): Pr
       return EXIT.ok;
     }
     const parts = openSyncParts(config, { apiKeyFile: flags.apiKeyFile, env });
+    const firstRun = !ledgerExists(config.ledgerPath);
     await using ledger = await openLedger(config, false);
     if (!flags.json)
       io.stderr.write(
@@ -145,7 +151,11 @@ async function run(file: string, flags: SyncFlags, noColor: boolean, io: Io): Pr
         allowMassDelete: flags.allowMassDelete ?? false,
         signal: stop.signal,
         hardSignal: hard.signal,
-        onEvent: progress.onEvent,
+        onEvent: (e) => {
+          if (firstRun && e.type === 'phase' && e.name === 'diff' && e.status === 'end' && Number(e.detail?.add) > 0)
+            io.stderr.write(firstRunNotice(Number(e.detail!.add), file));
+          progress.onEvent(e);
+        },
       });
       if (flags.json) io.stdout.write(JSON.stringify(runJson(result)) + '\n');
       else

@@ -7,6 +7,8 @@ import { literal } from './projection.js';
 import { buildChanges, checkKeys, stageModel, type KeyHealth, type StageOptions, type StageStats } from './duckdb-diff.js';
 import { HEX_TO_ROW_HASH, rowHashSql, rowHashToHexSql } from './row-hash.js';
 import { modelRowNumbers } from './model-row-numbers.js';
+import { ledgerFileBytes, ledgerOpenError } from './ledger-file.js';
+import { pruneLedgerHistory, type LedgerRetention } from './ledger-maintenance.js';
 
 /** A staged change as read back from the ledger (payload/before are canonical JSON text, hash is 32 hex digits). */
 export interface StagedChange {
@@ -46,6 +48,8 @@ export interface DuckdbLedgerOptions {
   /** DuckDB `memory_limit`, e.g. `1GB`; DuckDB spills to `tempDirectory` beyond it. */
   memoryLimit?: string;
   threads?: number;
+  /** How long per-row results and HTTP exchanges are kept (default 90 days); pruned at the end of a run. */
+  retention?: LedgerRetention;
   /** Hash rows with the portable `md5()`-based SQL even when `md5_number` matches (tests). */
   portableHash?: boolean;
 }
@@ -88,10 +92,10 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
   try {
     instance = await DuckDBInstance.create(file, settings);
   } catch (e) {
-    const msg = String((e as Error).message);
-    if (/lock/i.test(msg))
-      throw new SyncError('locked', `another run of this sync is in progress (ledger ${file} is locked)`, { details: { file }, cause: e });
-    throw new SyncError('ledger_failed', `cannot open ledger ${file}: ${msg}`, { details: { file }, cause: e });
+    // Classified by the file's own headers, never by words in DuckDB's message (see ledger-file.ts).
+    throw file === ':memory:'
+      ? new SyncError('ledger_failed', `cannot open ledger: ${String((e as Error).message)}`, { cause: e })
+      : ledgerOpenError(file, e);
   }
   if (file !== ':memory:') openFiles.add(file);
   const conn = await instance.connect();
@@ -382,6 +386,14 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     async snapshotRow(key: string): Promise<{ hash: string; payload: string } | null> {
       const r = await all(`SELECT ${rowHashToHexSql('h')} AS h, payload FROM snapshot WHERE k = $1`, [key]);
       return r[0] ? { hash: String(r[0].h), payload: String(r[0].payload) } : null;
+    },
+    /** Deletes row results and exchanges of runs outside `retention` (see `pruneLedgerHistory`). */
+    async pruneHistory(): Promise<number> {
+      return serial(() => pruneLedgerHistory(conn, options.retention));
+    },
+    /** Bytes on disk (file and write-ahead log); 0 for `:memory:`. */
+    sizeBytes(): number {
+      return file === ':memory:' ? 0 : ledgerFileBytes(file);
     },
     /** Forgets the snapshot (the next run sends every row as new). */
     async reset(): Promise<void> {

@@ -31,5 +31,14 @@ export {
 } from './run-sync.js';
 export { memoryDestination, type MemoryDestination, type MemoryFaults } from './memory-destination.js';
 export { type KeyHealth, type StageOptions, type StageStats } from './duckdb-diff.js';
+export { inspectLedgerFile, ledgerOpenError, damagedLedgerError, recoverySteps, ledgerFileBytes } from './ledger-file.js';
+export {
+  verifyLedger,
+  backupLedger,
+  restoreLedger,
+  pruneLedgerHistory,
+  type LedgerVerifyReport,
+  type LedgerRetention,
+} from './ledger-maintenance.js';
 export { ROW_HASH_TEST_VECTOR } from './row-hash.js';
 export { createOperationPool, type OperationPool } from './operation-pool.js';

@@ -327,6 +327,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
           ? { code: 'resume_later', message: `the destination asked to wait until ${result.resumeAt}; run again after that` }
           : null,
     });
+  // Row results and exchanges grow with every run: keep the configured window (a failure here loses nothing).
+  if (!dryRun) await ledger.pruneHistory().catch(() => undefined);
   return result;
 }
 

@@ -10,6 +10,7 @@ export type SyncErrorCode =
   | 'guard_mass_delete'
   | 'locked'
   | 'ledger_failed'
+  | 'ledger_damaged'
   | 'auth_failed'
   | 'destination_failed'
   | 'aborted';
