@@ -64,7 +64,9 @@ describe('pruneLedgerHistory', () => {
         upserts: [],
         removes: [],
         results: [{ key: `k-${id}`, action: 'add', status: 'synced' }],
-        exchanges: [{ method: 'PUT', path: '/v1/users/x', status: 200, attempt: 1, startedAt: ago(days), durationMs: 1 }],
+        exchanges: [
+          { method: 'PUT', path: '/v1/users/x', status: 200, attempt: 1, startedAt: ago(days), durationMs: 1, requestHeaders: {} },
+        ],
       });
     }
     const kept = async () =>
