@@ -62,6 +62,12 @@ export function formatPlan(config: LoadedConfig, r: RunResult, meta: { version: 
   }
   if (r.invalid.length) out.push('');
   const invalidShown = r.invalid.slice(0, INVALID_SHOWN);
+  // Many invalid rows: counted by reason first (every row), then a sample.
+  if (rows.invalid > INVALID_SHOWN)
+    for (const x of r.invalidByReason.slice(0, 5))
+      out.push(
+        `  ${p.red('!')} ${n(x.count)} × ${x.field}  ${ruleText(x)}${r.invalidByReason.length > 5 && x === r.invalidByReason[4] ? '  (and other reasons)' : ''}`,
+      );
   for (const line of invalidLines(invalidShown, config.spec.key)) out.push(`  ${p.red('!')} ${line}`);
   const shown = (a: 'add' | 'change' | 'remove') => r.preview.filter((c) => c.action === a).length;
   const gone = sends ? `${shown('remove')} of ${n(rows.removed)} deletes` : `${shown('remove')} of ${n(rows.kept)} left in Knock`;
@@ -158,6 +164,7 @@ export function planJson(config: LoadedConfig, r: RunResult, meta: { version: st
             ...(c.action === 'change' ? { unchanged_fields: c.unchangedFields } : {}),
           },
     ),
+    invalid_by_reason: r.invalidByReason.map((x) => ({ field: x.field, rule: x.rule, message: ruleText(x), count: x.count })),
     invalid: r.invalid.map((i) => ({
       row: i.row ?? null,
       key: i.key,

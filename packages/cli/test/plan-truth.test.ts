@@ -190,6 +190,14 @@ describe('invalid rows', () => {
       expect(rerun.out).toMatch(/^ {2}row 5 {4}id=u_0005 {2}email {9}"not-an-email" {2,}is not a valid email address$/m);
       expect(rerun.out).toMatch(/Done\. SENT=0 FAILED=0 INVALID=3 UNCHANGED=197 TOTAL=200/);
       for (const text of [first.out, run.out, rerun.out, again.out]) expect(text).not.toContain('ZZZZ');
+
+      // Many invalid rows: counted by reason (every row), then the first 10.
+      writeFileSync(csv, readFileSync(csv, 'utf8').replace(/^(u_00[1-2]\d,[^,]*,[^,]*,)[^,]*,/gm, '$1555,'));
+      const many = await syncline('plan', config);
+      expect(many.out).toMatch(/^ {2}! 21 × phone_number {2}is not an E\.164 phone number/m);
+      expect(many.out).toMatch(/^ {2}! 2 × email {2}is not a valid email address$/m);
+      expect(many.out.split('\n').filter((l) => l.startsWith('  ! row '))).toHaveLength(10);
+      expect(many.out).toContain('10 of 23 invalid shown');
     },
     SLOW,
   );

@@ -112,6 +112,8 @@ export interface RunResult {
   preview: PreviewChange[];
   /** The first 100 invalid rows' issues (one per refused field), in change order. */
   invalid: InvalidRow[];
+  /** Every invalid row's issues counted by field and rule (most frequent first), for plans with many. */
+  invalidByReason: { field: string; rule: string; message: string; count: number }[];
   failures: RowFailure[];
   /** Dry run: the guards a run would refuse on (empty model, mass delete), with their messages. */
   guards: { code: string; message: string }[];
@@ -162,6 +164,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     endpoints: [],
     preview: [],
     invalid: [],
+    invalidByReason: [],
     failures: [],
     guards: [],
   };
@@ -472,6 +475,7 @@ async function send(
 
   // The preview's field diffs are computed at the end: without `before` in the changes, its rows get
   // theirs in one query then.
+  const reasons = new Map<string, RunResult['invalidByReason'][number]>();
   const previewed: { item: PreviewChange; before: Record<string, unknown> | null; payload: Record<string, unknown> | null }[] = [];
   /** The change for a staged row, or undefined when the destination finds it invalid (then recorded in `invalidRows`). */
   const admit = (s: StagedChange, invalidRows: RowResult[]): Change | undefined => {
@@ -481,7 +485,13 @@ async function send(
       if (issues.length > 0) {
         result.rows.invalid += 1;
         result.rows[s.action === 'add' ? 'added' : 'changed'] -= 1;
-        for (const i of issues) if (result.invalid.length < 100) result.invalid.push(invalidRow(i, payload));
+        for (const i of issues) {
+          if (result.invalid.length < 100) result.invalid.push(invalidRow(i, payload));
+          const reason = reasons.get(`${i.field}\u0000${i.rule}`);
+          if (reason) reason.count += 1;
+          else if (reasons.size < 100)
+            reasons.set(`${i.field}\u0000${i.rule}`, { field: i.field, rule: i.rule, message: i.message, count: 1 });
+        }
         const first = issues[0]!;
         invalidRows.push({ key: s.key, action: s.action, status: 'invalid', code: first.rule, field: first.field, message: first.message });
         return undefined;
@@ -543,6 +553,7 @@ async function send(
     inner.plan += performance.now() - t0;
   }
   result.endpoints = [...endpoints.values()];
+  result.invalidByReason = [...reasons.values()].sort((a, b) => b.count - a.count);
   if (dryRun) result.requests = result.endpoints.reduce((n, e) => n + e.calls, 0);
   if (fatal !== undefined) throw fatal;
 }

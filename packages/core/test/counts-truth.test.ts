@@ -95,6 +95,7 @@ describe('invalid rows', () => {
       expect.objectContaining({ key: 'u4', row: 5, value: expect.stringMatching(/^"sk_…redacted x+…\(\+\d+ chars\)$/) }),
     ]);
     expect(r.invalid[1]!.value!.length).toBeLessThanOrEqual(60);
+    expect(r.invalidByReason).toEqual([{ field: 'email', rule: 'email', message: 'email is not a valid email address', count: 2 }]);
     expect(JSON.stringify(r)).not.toContain('SSSS');
   });
 
