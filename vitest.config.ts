@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // Tests run against package sources through the "@syncline/source" export condition (no build step).
 const conditions = ['@syncline/source', 'import', 'module', 'node', 'default'];
-const packages = ['core', 'source-duckdb', 'destination-knock', 'knock-emulator', 'alerts', 'cli', 'test-utils', 'server'];
+const packages = ['core', 'knock-wire', 'source-duckdb', 'destination-knock', 'knock-emulator', 'alerts', 'cli', 'test-utils', 'server'];
 
 export default defineConfig({
   resolve: { conditions },

@@ -123,7 +123,7 @@ export function capturingDispatcher(url: string): Dispatcher {
   return pool;
 }
 
-/** Every request sent since the last call must validate against Knock's OpenAPI document. */
+/** Every request sent since the last call must validate against Knock's wire format (`@syncline/knock-wire`). */
 export function expectValidRequests(): void {
   const sent = captured.splice(0, captured.length);
   const problems = sent.flatMap((r) =>
@@ -138,7 +138,7 @@ export async function closeDispatchers(): Promise<void> {
 
 /**
  * One emulator per test file: started before all tests (and handed to `set`), reset before each test,
- * every request the destination sent checked against Knock's OpenAPI after each test, closed at the end.
+ * every request the destination sent checked against `@syncline/knock-wire` after each test, closed at the end.
  */
 export function useEmulator(set: (emulator: RunningEmulator) => void, options: EmulatorOptions = {}): void {
   let emulator: RunningEmulator | undefined;

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
+import type { KnockEndpoint, KnockOperation } from '@syncline/knock-wire';
 import type { Environment } from './environment.js';
 import type { EmulatorState } from './emulator-state.js';
 
@@ -21,10 +22,15 @@ export interface RouteContext {
   c: Context<AppEnv>;
   env: Environment;
   state: EmulatorState;
+  /** The route's endpoint in `@syncline/knock-wire`'s table: its body, query and response schemas. */
+  endpoint: KnockEndpoint;
 }
 
 /** A route handler. */
 export type RouteHandler = (ctx: RouteContext) => Response | Promise<Response>;
 
-/** Registers a Knock route: method, Knock path template (`/v1/users/{user_id}`), rate tier, handler. */
-export type RegisterRoute = (method: 'GET' | 'PUT' | 'POST' | 'DELETE', template: string, tier: number, handler: RouteHandler) => void;
+/**
+ * Registers a Knock route by its operation in `@syncline/knock-wire`'s `KNOCK_ENDPOINTS`, the one table
+ * of method, path template and rate tier.
+ */
+export type RegisterRoute = (operation: KnockOperation, handler: RouteHandler) => void;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { KNOCK_ENDPOINTS } from '@syncline/knock-wire';
 import { Hono, type Context } from 'hono';
 import type { AppEnv, RegisterRoute } from './app-types.js';
 import { createControl, registerControlRoutes, type EmulatorControl } from './emulator-control.js';
@@ -179,7 +180,9 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator & { rout
       shouldRetry: fault.shouldRetry,
     });
 
-  const route: RegisterRoute = (method, template, tier, handler) => {
+  const route: RegisterRoute = (operation, handler) => {
+    const endpoint = KNOCK_ENDPOINTS[operation];
+    const { method, path: template, tier } = endpoint;
     routes.push({ method, template, tier });
     const name = `${method} ${template}`;
     const settles = !LEAVES_EAGER_JOBS.has(name);
@@ -206,7 +209,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator & { rout
           throw new KnockHttpError(rateLimitBody(switches.rateLimitCode) as never, retryHeaders(state.options.rateLimitHeaders, waitMs));
         }
       }
-      const response = await handler({ c, env, state });
+      const response = await handler({ c, env, state, endpoint });
       if (fault?.reset === 'after') c.set('resetAfter', true);
       if (fault?.status !== undefined && fault.afterApply) return respondWithFault(c, fault, fault.status);
       return response;

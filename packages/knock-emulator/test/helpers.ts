@@ -1,5 +1,5 @@
 import Knock from '@knocklabs/node';
-import { knockOpenApi, validateKnockRequest, validateKnockResponse } from '@syncline/test-utils';
+import { validateKnockRequest, validateKnockResponse } from '@syncline/test-utils';
 import { afterEach, expect } from 'vitest';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../src/index.js';
 
@@ -7,13 +7,13 @@ import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../sr
 export interface Harness {
   emulator: RunningEmulator;
   knock: Knock;
-  /** Raw HTTP with an API key; every response is checked against the OpenAPI document too. */
+  /** Raw HTTP with an API key; every response is checked against @syncline/knock-wire too. */
   http(
     method: string,
     path: string,
     init?: { body?: unknown; rawBody?: string; key?: string | null; headers?: Record<string, string> },
   ): Promise<{ status: number; headers: Headers; body: unknown; text: string }>;
-  /** OpenAPI problems seen so far (asserted empty after each test). */
+  /** Wire-format problems seen so far (asserted empty after each test). */
   issues: string[];
   /** Number of responses checked. */
   checked(): number;
@@ -30,10 +30,9 @@ function parseBody(text: string, type: string | null): unknown {
 
 /**
  * Starts an emulator (rate limits off unless asked) and an SDK client without retries. All traffic is
- * validated against Knock's OpenAPI document; responses from injected HTML faults are exempt.
+ * validated against @syncline/knock-wire (Knock's wire format); responses from injected HTML faults are exempt.
  */
 export async function harness(options: EmulatorOptions = {}, sdk: { maxRetries?: number; key?: string } = {}): Promise<Harness> {
-  knockOpenApi();
   const emulator = await startEmulator({ port: 0, rateLimits: false, bulkDelayMs: 40, ...options });
   const issues: string[] = [];
   let count = 0;
@@ -49,7 +48,7 @@ export async function harness(options: EmulatorOptions = {}, sdk: { maxRetries?:
       for (const issue of validateKnockResponse({ method, path, status: response.status, body }))
         issues.push(`${method} ${path} ${response.status}: ${issue}`);
     }
-    // Requests the emulator accepted must be valid by the document too (the Census `?members=` form is the documented exception).
+    // Requests the emulator accepted must be valid by the wire format too (the Census `?members=` form is the documented exception).
     if (response.status < 300 && !url.searchParams.has('members')) {
       for (const issue of validateKnockRequest({ method, path, query: url.searchParams, body: requestBody }))
         issues.push(`request ${method} ${path}: ${issue}`);
@@ -117,7 +116,7 @@ export async function until<T>(fn: () => T | Promise<T>, ms = 3000): Promise<Exc
   }
 }
 
-/** Runs `fn` against a harness with special options, then closes it and checks the OpenAPI issues. */
+/** Runs `fn` against a harness with special options, then closes it and checks the wire-format issues. */
 export async function withHarness(
   options: EmulatorOptions,
   fn: (h: Harness) => Promise<void>,

@@ -15,7 +15,7 @@ describe('rate limits (on by default)', () => {
   test('tier 1 (bulk identify) admits 1 request per second per environment', async () => {
     await withHarness({ rateLimits: true }, async ({ http }) => {
       const body = { users: [{ id: 'u1' }] };
-      // Warm the OpenAPI checks of the harness in another environment, so the burst is really fast.
+      // Warm the wire-format checks of the harness in another environment, so the burst is really fast.
       await http('POST', '/v1/users/bulk/identify', { body, key: 'sk_test_warm' });
       await http('POST', '/v1/users/bulk/identify', { body, key: 'sk_test_warm' });
       const first = await burst(() => http('POST', '/v1/users/bulk/identify', { body }), 3);

@@ -1,11 +1,21 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { queryEntries } from '@syncline/knock-wire';
 import { parse } from 'yaml';
 
-/** Knock's OpenAPI 3.0 document; CI checks `../shared` out beside the repository, as in development. */
+/**
+ * Knock's published OpenAPI 3.0 document, when it lies next to the repository (`../shared/reference/`, as in
+ * development). It is optional: the tests validate against `@syncline/knock-wire`, and only the comparison
+ * test (test/knock-wire-openapi.test.ts) reads this file, skipping itself when it is absent.
+ */
 export const KNOCK_OPENAPI_URL = new URL('../../../../shared/reference/knock-openapi.yml', import.meta.url);
+
+/** Whether Knock's OpenAPI document is next to the repository (see {@link KNOCK_OPENAPI_URL}). */
+export function knockOpenApiPresent(): boolean {
+  return existsSync(fileURLToPath(KNOCK_OPENAPI_URL));
+}
 
 /** A request to check against the document. `path` may carry a query string. */
 export interface OpenApiRequest {
@@ -115,21 +125,6 @@ const formatErrors = (where: string, errors: ErrorObject[] | null | undefined): 
     (e) =>
       `${where}${e.instancePath}: ${e.message ?? 'invalid'}${e.params && 'allowedValues' in e.params ? ` (${(e.params['allowedValues'] as unknown[]).join(', ')})` : ''}`,
   );
-
-function queryEntries(query: OpenApiRequest['query'], path: string): Array<[string, string]> {
-  const entries: Array<[string, string]> = [];
-  const q = path.indexOf('?');
-  if (q >= 0) for (const [k, v] of new URLSearchParams(path.slice(q + 1))) entries.push([k, v]);
-  if (typeof query === 'string') for (const [k, v] of new URLSearchParams(query.replace(/^\?/, ''))) entries.push([k, v]);
-  else if (query instanceof URLSearchParams) for (const [k, v] of query) entries.push([k, v]);
-  else if (query) {
-    for (const [k, v] of Object.entries(query)) {
-      if (v === undefined) continue;
-      for (const item of Array.isArray(v) ? v : [v]) entries.push([k, item]);
-    }
-  }
-  return entries;
-}
 
 function coerce(value: string, schema: Json): unknown {
   const type = Array.isArray(schema['type']) ? schema['type'][0] : schema['type'];
@@ -272,29 +267,12 @@ export function createOpenApiValidator(doc: Json): OpenApiValidator {
 let knock: OpenApiValidator | undefined;
 
 /**
- * The validator for Knock's document (loaded once, on first use).
+ * The validator for Knock's published document (loaded once, on first use); throws when the document is
+ * not next to the repository (check {@link knockOpenApiPresent} first).
  * @example knockOpenApi().match('PUT', '/v1/users/u1')?.tier // 3
  */
 export function knockOpenApi(): OpenApiValidator {
+  if (!knockOpenApiPresent()) throw new Error(`Knock's OpenAPI document is not at ${fileURLToPath(KNOCK_OPENAPI_URL)}`);
   knock ??= createOpenApiValidator(parse(readFileSync(fileURLToPath(KNOCK_OPENAPI_URL), 'utf8')) as Json);
   return knock;
-}
-
-/**
- * Checks a request against Knock's OpenAPI document: path params, query (bracketed arrays accepted,
- * unknown parameters reported) and JSON body. Returns the problems; empty means valid.
- * @example validateKnockRequest({ method: 'POST', path: '/v1/users/bulk/identify', body: { users: [{ id: 'u1' }] } }) // []
- */
-export function validateKnockRequest(request: OpenApiRequest): string[] {
-  return knockOpenApi().validateRequest(request);
-}
-
-/**
- * Checks a response against Knock's OpenAPI document: a documented status and its JSON schema (or an
- * empty body for 204). Error statuses the document does not list must have Knock's common error body
- * `{code, message, status, type, errors?}` (reference §1.5). Returns the problems; empty means valid.
- * @example validateKnockResponse({ method: 'GET', path: '/v1/users/u1', status: 200, body: user }) // []
- */
-export function validateKnockResponse(response: OpenApiResponse): string[] {
-  return knockOpenApi().validateResponse(response);
 }

@@ -55,7 +55,7 @@ function memberUser(users: Map<string, RecipientRecord>, m: Membership): JsonObj
  * @example registerAudienceRoutes(route)
  */
 export function registerAudienceRoutes(route: RegisterRoute): void {
-  route('POST', '/v1/audiences/{key}/members', 3, async (ctx) => {
+  route('addAudienceMembers', async (ctx) => {
     const key = ctx.c.req.param('key') ?? '';
     const { value, bytes } = await readJson(ctx.c);
     if (!isPlainObject(value)) throw KnockHttpError.invalid([required('members')]);
@@ -89,7 +89,7 @@ export function registerAudienceRoutes(route: RegisterRoute): void {
     return ctx.c.body(null, 204);
   });
 
-  route('DELETE', '/v1/audiences/{key}/members', 3, async (ctx) => {
+  route('removeAudienceMembers', async (ctx) => {
     const key = ctx.c.req.param('key') ?? '';
     let { value } = await readJson(ctx.c);
     const fromQuery = ctx.c.req.query('members');
@@ -114,7 +114,7 @@ export function registerAudienceRoutes(route: RegisterRoute): void {
     return ctx.c.body(null, 204);
   });
 
-  route('GET', '/v1/audiences/{key}/members', 4, (ctx) => {
+  route('listAudienceMembers', (ctx) => {
     const audience = ctx.env.audiences.get(ctx.c.req.param('key') ?? '');
     if (!audience) throw KnockHttpError.notFound();
     const users = ctx.env.users;

@@ -10,7 +10,7 @@ import type { JobContext } from './recipient-helpers.js';
  * @example registerBulkOperationRoutes(route)
  */
 export function registerBulkOperationRoutes(route: RegisterRoute): void {
-  route('GET', '/v1/bulk_operations/{id}', 4, (ctx) => {
+  route('getBulkOperation', (ctx) => {
     const op = pollBulkOperation(ctx, ctx.c.req.param('id') ?? '');
     if (!op) throw KnockHttpError.notFound();
     const base = ctx.state.options.switches.progressPath === 'absolute' ? baseUrl(ctx.c) : '';

@@ -27,25 +27,25 @@ function collectionOf(ctx: RouteContext): string {
  * @example registerObjectRoutes(route)
  */
 export function registerObjectRoutes(route: RegisterRoute): void {
-  route('PUT', '/v1/objects/{collection}/{id}', 3, async (ctx) => {
+  route('setObject', async (ctx) => {
     const collection = collectionOf(ctx);
     const id = pathId(ctx, 'id');
     return ctx.c.json(objectJson(await upsertOne(ctx, ctx.env.collection(collection), id, collection)), 200);
   });
 
-  route('GET', '/v1/objects/{collection}/{id}', 4, (ctx) => {
+  route('getObject', (ctx) => {
     const collection = collectionOf(ctx);
     const id = pathId(ctx, 'id');
     return ctx.c.json(objectJson(getOrThrow(ctx.env.collection(collection), id)), 200);
   });
 
-  route('DELETE', '/v1/objects/{collection}/{id}', 3, (ctx) => {
+  route('deleteObject', (ctx) => {
     const collection = collectionOf(ctx);
     const id = pathId(ctx, 'id');
     return deletedResponse(ctx, deleteRecord(ctx, ctx.env.collection(collection), id));
   });
 
-  route('GET', '/v1/objects/{collection}', 4, (ctx) => {
+  route('listObjects', (ctx) => {
     const collection = collectionOf(ctx);
     const include = queryArray(ctx.c, 'include') ?? [];
     const page = paginate(ctx.env.collection(collection).values(), (o) => o.id, ctx.c.req.query(), ctx.state.options.switches);
@@ -54,7 +54,7 @@ export function registerObjectRoutes(route: RegisterRoute): void {
   });
 
   // §3.3 bulk set: ≤ 1,000 objects, async.
-  route('POST', '/v1/objects/{collection}/bulk/set', 1, async (ctx) => {
+  route('bulkSetObjects', async (ctx) => {
     const collection = collectionOf(ctx);
     const { value, bytes, text } = await readObject(ctx.c, false);
     const objects = requireArray(value, 'objects');
@@ -68,7 +68,7 @@ export function registerObjectRoutes(route: RegisterRoute): void {
   });
 
   // §3.4 bulk delete: the limit is not stated; 1,000 assumed (UNCONFIRMED).
-  route('POST', '/v1/objects/{collection}/bulk/delete', 1, async (ctx) => {
+  route('bulkDeleteObjects', async (ctx) => {
     const collection = collectionOf(ctx);
     const { value } = await readObject(ctx.c, false);
     const ids = requireIdList(value['object_ids'], 'object_ids');

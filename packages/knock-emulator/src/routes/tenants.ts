@@ -23,23 +23,23 @@ import { strictIds } from './users.js';
  * @example registerTenantRoutes(route)
  */
 export function registerTenantRoutes(route: RegisterRoute): void {
-  route('PUT', '/v1/tenants/{id}', 3, async (ctx) => {
+  route('setTenant', async (ctx) => {
     const id = pathId(ctx, 'id');
     return ctx.c.json(tenantJson(await upsertOne(ctx, ctx.env.collection(TENANTS), id, TENANTS)), 200);
   });
 
-  route('GET', '/v1/tenants/{id}', 4, (ctx) => {
+  route('getTenant', (ctx) => {
     const id = pathId(ctx, 'id');
     return ctx.c.json(tenantJson(getOrThrow(ctx.env.collection(TENANTS), id)), 200);
   });
 
-  route('DELETE', '/v1/tenants/{id}', 2, (ctx) => {
+  route('deleteTenant', (ctx) => {
     const id = pathId(ctx, 'id');
     return deletedResponse(ctx, deleteRecord(ctx, ctx.env.collection(TENANTS), id));
   });
 
   // Filters `tenant_id` (exact) and `name` (exact), [SPEC] `listTenants`.
-  route('GET', '/v1/tenants', 4, (ctx) => {
+  route('listTenants', (ctx) => {
     const q = ctx.c.req.query();
     const tenantId = q['tenant_id'];
     const name = q['name'];
@@ -51,7 +51,7 @@ export function registerTenantRoutes(route: RegisterRoute): void {
   });
 
   // Items are tenant ids or `TenantRequest` objects ([SPEC] `InlineTenantRequest`).
-  route('POST', '/v1/tenants/bulk/set', 1, async (ctx) => {
+  route('bulkSetTenants', async (ctx) => {
     const { value, bytes } = await readObject(ctx.c, false);
     const tenants = requireArray(value, 'tenants').map((t) => (typeof t === 'string' ? { id: t } : t));
     const ruleErrors = checkItems(ctx, tenants, 'tenants');
@@ -71,7 +71,7 @@ export function registerTenantRoutes(route: RegisterRoute): void {
   });
 
   // §7: ids travel in the query string as `tenant_ids[]`, with no body.
-  route('POST', '/v1/tenants/bulk/delete', 1, (ctx) => {
+  route('bulkDeleteTenants', (ctx) => {
     const ids = requireIdList(queryArray(ctx.c, 'tenant_ids'), 'tenant_ids');
     strictIds(ctx, ids, 'tenant_ids');
     const env = ctx.env;

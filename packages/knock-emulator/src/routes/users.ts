@@ -32,23 +32,23 @@ export function forgetMemberships(env: Environment, userId: string): void {
  */
 export function registerUserRoutes(route: RegisterRoute): void {
   // §2.1 identify = upsert with deep merge; 200 even on create.
-  route('PUT', '/v1/users/{user_id}', 3, async (ctx) => {
+  route('identifyUser', async (ctx) => {
     const id = pathId(ctx, 'user_id');
     return ctx.c.json(userJson(await upsertOne(ctx, ctx.env.users, id)), 200);
   });
 
-  route('GET', '/v1/users/{user_id}', 4, (ctx) => {
+  route('getUser', (ctx) => {
     const id = pathId(ctx, 'user_id');
     return ctx.c.json(userJson(getOrThrow(ctx.env.users, id)), 200);
   });
 
-  route('DELETE', '/v1/users/{user_id}', 2, (ctx) => {
+  route('deleteUser', (ctx) => {
     const id = pathId(ctx, 'user_id');
     const existed = deleteRecord(ctx, ctx.env.users, id, () => forgetMemberships(ctx.env, id));
     return deletedResponse(ctx, existed);
   });
 
-  route('GET', '/v1/users', 4, (ctx) => {
+  route('listUsers', (ctx) => {
     const q = ctx.c.req.query();
     const include = queryArray(ctx.c, 'include') ?? [];
     const page = paginate(ctx.env.users.values(), (u) => u.id, q, ctx.state.options.switches);
@@ -57,7 +57,7 @@ export function registerUserRoutes(route: RegisterRoute): void {
   });
 
   // §2.8 merge: primary wins conflicts; preferences and channel data only gain missing keys.
-  route('POST', '/v1/users/{user_id}/merge', 2, async (ctx) => {
+  route('mergeUser', async (ctx) => {
     const id = pathId(ctx, 'user_id');
     const { value } = await readObject(ctx.c, false);
     const from = value['from_user_id'];
@@ -79,7 +79,7 @@ export function registerUserRoutes(route: RegisterRoute): void {
   });
 
   // §2.5 bulk identify: ≤ 1,000 users, async BulkOperation. fast-path.ts serves it too, with the same two steps.
-  route('POST', '/v1/users/bulk/identify', 1, async (ctx) => {
+  route('bulkIdentifyUsers', async (ctx) => {
     const { value, bytes, text } = await readObject(ctx.c, false);
     const users = checkBulkIdentify(ctx, value);
     return bulkResponse(
@@ -89,7 +89,7 @@ export function registerUserRoutes(route: RegisterRoute): void {
   });
 
   // §2.6 bulk delete: POST with `user_ids`.
-  route('POST', '/v1/users/bulk/delete', 1, async (ctx) => {
+  route('bulkDeleteUsers', async (ctx) => {
     const { value } = await readObject(ctx.c, false);
     const ids = requireIdList(value['user_ids'], 'user_ids');
     const env = ctx.env;

@@ -39,7 +39,7 @@ function identifyInline(ctx: RouteContext, body: JsonObject): void {
  * @example registerWorkflowRoutes(route)
  */
 export function registerWorkflowRoutes(route: RegisterRoute): void {
-  route('POST', '/v1/workflows/{key}/trigger', 5, async (ctx) => {
+  route('triggerWorkflow', async (ctx) => {
     const { c, env } = ctx;
     const workflow = c.req.param('key') ?? '';
     const idempotencyKey = c.req.header('idempotency-key');
