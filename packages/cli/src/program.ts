@@ -17,6 +17,7 @@ import { registerInitCommand } from './init-command.js';
 import { registerValidateCommand } from './validate-command.js';
 import { registerLedgerCommands } from './ledger-commands.js';
 import { firstRunNotice } from './first-run-notice.js';
+import { registerServeCommand } from './serve-command.js';
 
 /**
  * Exit codes (ux.md §1): 0 ok, 1 some rows failed, 2 bad config/usage, 3 the run failed, 4 plan has changes,
@@ -76,6 +77,7 @@ export function createProgram(io: Io, setExit: (code: number) => void): Command 
   registerInitCommand(program, io, setExit);
   registerValidateCommand(program, io, setExit);
   registerLedgerCommands(program, io, setExit);
+  registerServeCommand(program, io, setExit);
   return program;
 }
 

@@ -14,8 +14,10 @@ export interface StartServerOptions extends Omit<ServerOptions, 'emulatorUrl' | 
   host?: string;
   /** Open the URL in the default browser. */
   open?: boolean;
-  /** Where the start lines go. Default stderr. */
+  /** Where the start lines go (the URL line included). Default stdout. */
   print?: (line: string) => void;
+  /** Where warnings go. Default stderr. */
+  warn?: (line: string) => void;
 }
 
 export interface RunningServer {
@@ -37,7 +39,8 @@ export interface RunningServer {
  * @example const running = await startServer({ dir: '.', port: 8787 }); await running.close();
  */
 export async function startServer(options: StartServerOptions): Promise<RunningServer> {
-  const print = options.print ?? ((l: string) => process.stderr.write(l + '\n'));
+  const print = options.print ?? ((l: string) => process.stdout.write(l + '\n'));
+  const warn = options.warn ?? ((l: string) => process.stderr.write(l + '\n'));
   const env = options.env ?? process.env;
   const host = options.host ?? '127.0.0.1';
   const ws = workspaceAt(options.dir);
@@ -62,7 +65,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const origin = `http://${shown}:${port}`;
   const url = `${origin}/?token=${server.token}`;
   if (host === '0.0.0.0' || host === '::')
-    print(
+    warn(
       `Warning: listening on every network interface (--host ${host}); anyone who can reach this machine can try the API. The token is still required.`,
     );
   const t = server.target.describe();
@@ -75,7 +78,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   if (options.open) {
     const cmd = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
     spawn(cmd, [url], { stdio: 'ignore', detached: true })
-      .on('error', () => print(`Could not open a browser; open the URL above.`))
+      .on('error', () => warn(`Could not open a browser; open the URL above.`))
       .unref();
   }
   let closing: Promise<void> | undefined;
