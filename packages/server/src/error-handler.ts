@@ -16,6 +16,7 @@ export const SYNC_ERROR_STATUS: Record<SyncErrorCode, number> = {
   guard_mass_delete: 422,
   locked: 409,
   ledger_failed: 500,
+  ledger_damaged: 500,
   auth_failed: 502,
   destination_failed: 502,
   aborted: 409,
