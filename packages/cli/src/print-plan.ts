@@ -129,6 +129,16 @@ export function invalidLines(invalid: RunResult['invalid'], keyColumn: string): 
   return cols.map((x) => x.map((v, c) => (c < 4 ? v.padEnd(width[c]!) : v)).join('  '));
 }
 
+/** An invalid row as `plan --json` and `run --json` give it. */
+export const invalidJson = (i: RunResult['invalid'][number]) => ({
+  row: i.row ?? null,
+  key: i.key,
+  field: i.field,
+  value: i.value ?? null,
+  rule: i.rule,
+  message: ruleText(i),
+});
+
 /** The machine plan (ux.md §2, `plan --json`). Changes are ordered add → change → delete, then by key. */
 export function planJson(config: LoadedConfig, r: RunResult, meta: { version: string; baseUrl: string }) {
   const t = config.spec.target;
@@ -165,14 +175,7 @@ export function planJson(config: LoadedConfig, r: RunResult, meta: { version: st
           },
     ),
     invalid_by_reason: r.invalidByReason.map((x) => ({ field: x.field, rule: x.rule, message: ruleText(x), count: x.count })),
-    invalid: r.invalid.map((i) => ({
-      row: i.row ?? null,
-      key: i.key,
-      field: i.field,
-      value: i.value ?? null,
-      rule: i.rule,
-      message: ruleText(i),
-    })),
+    invalid: r.invalid.map(invalidJson),
     guards: r.guards,
     error: r.error ?? null,
   };

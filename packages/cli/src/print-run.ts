@@ -1,7 +1,7 @@
 import type { RunResult } from '@syncline/core';
 import { n, paint, secs, type Style } from './format.js';
 import { KEPT } from './removal-effect.js';
-import { invalidLines } from './print-plan.js';
+import { invalidJson, invalidLines } from './print-plan.js';
 
 /** The run summary (ux.md §3); the `Done.` line is frozen. */
 export function formatRunSummary(r: RunResult, config: { key: string; file: string }, totalMs: number, style: Style): string {
@@ -53,6 +53,8 @@ export function runJson(r: RunResult) {
     dryRun: r.dryRun,
     rows,
     requests: r.requests,
+    // The first 100 invalid rows, located as in `plan --json`.
+    ...(r.invalid.length ? { invalid: r.invalid.map(invalidJson) } : {}),
     ...(r.resumeAt === undefined ? {} : { resumeAt: r.resumeAt }),
     ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
   };
