@@ -155,10 +155,40 @@ export interface Destination {
   fields(target: SyncTarget): FieldSpec[];
   validate(row: Row, target: SyncTarget): RowIssue[];
   plan(changes: Change[], ctx: PlanContext): Plan;
+  /**
+   * SQL that is TRUE only for rows `validate` certainly accepts (a sufficient condition, never a guess:
+   * rows it does not clear are validated in JavaScript). A large dry run checks every row inside DuckDB
+   * with it instead of parsing each payload in JavaScript.
+   */
+  validSql?(target: SyncTarget, row: RowSql): string;
+  /**
+   * The calls `plan` would make for chunks of valid changes, from their counts alone (a large dry run
+   * estimates without building operations). `chunks[i]` counts chunk i's upserts (adds and changes) and
+   * removals, in the order `plan` would receive them.
+   */
+  estimate?(chunks: { upserts: number; removes: number }[], ctx: PlanContext): EndpointCalls[];
   apply(op: Operation, ctx: ApplyContext): Promise<OpOutcome>;
   /** Throws a SyncError (e.g. `auth_failed`) before anything is diffed, when the destination is unusable. */
   check?(target: SyncTarget, opts?: { signal?: AbortSignal }): Promise<void>;
   close?(): Promise<void>;
+}
+
+/** SQL expressions of one staged row, for `Destination.validSql`. */
+export interface RowSql {
+  /** The key as text. */
+  key: string;
+  /** The payload as canonical JSON text. */
+  payload: string;
+  /** Each mapped field: its payload name, the SQL of its JSON value and the model column's DuckDB type. */
+  fields: { name: string; value: string; type: string }[];
+}
+
+/** Calls to one endpoint, as a plan estimates them. */
+export interface EndpointCalls {
+  endpoint: string;
+  tier: number | undefined;
+  calls: number;
+  rows: number;
 }
 
 export interface Column {

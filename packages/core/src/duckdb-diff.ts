@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { SyncError } from './sync-error.js';
-import { ident, literal } from './projection.js';
+import { STAGED_KEY, STAGED_PAYLOAD, ident, literal } from './projection.js';
 
 /** What `stageModel` needs: the model SQL, its key column, the payload projection and the hash builder. */
 export interface StageOptions {
@@ -13,6 +13,11 @@ export interface StageOptions {
   forceAll?: boolean | undefined;
   /** Interrupts the model query; nothing is staged and a SyncError `aborted` is thrown. */
   signal?: AbortSignal | undefined;
+  /**
+   * SQL over the model's columns and the staged key and payload (`rowSql`) that is TRUE for rows the
+   * destination certainly accepts (`Destination.validSql`); staged as column `ok` on a first sync.
+   */
+  validSql?: string | undefined;
 }
 
 /** Counts from staging: model rows, previous keys (snapshot and in doubt), matches, and blank keys. */
@@ -23,6 +28,9 @@ export interface StageStats {
   gone: number;
   nullKeys: number;
 }
+
+/** A staged row's action. */
+const ACTION = `CASE WHEN NOT present THEN 'remove' WHEN known THEN 'change' ELSE 'add' END`;
 
 const BLANK_KEY = `(k IS NULL OR k = '' OR (starts_with(k, ' ') AND trim(k) = ''))`;
 
@@ -46,19 +54,26 @@ const all = async (conn: DuckDBConnection, sql: string): Promise<Record<string, 
 export async function stageModel(conn: DuckDBConnection, hash: (text: string) => string, o: StageOptions): Promise<StageStats> {
   await conn.run(`DROP TABLE IF EXISTS temp.staged`);
   await conn.run(`DROP TABLE IF EXISTS temp.changes`);
-  const salted = `(${literal(o.salt)} || payload)`;
   const keep = o.forceAll ? 'TRUE' : 'p.k IS NULL OR p.h IS DISTINCT FROM s.h';
   // Keys in doubt join with a NULL hash, so they count as changed (or removed) whatever the model says.
   const doubts = Number((await all(conn, `SELECT count(*) AS n FROM main.in_doubt`))[0]!.n);
+  // A first sync (nothing confirmed, nothing in doubt) has nothing to join: every model row is an add. Only
+  // then is `validSql` evaluated while staging (on every row, all of them changes); otherwise `ok` is null
+  // and the changed rows are validated in JavaScript.
+  const first = doubts === 0 && (await all(conn, `SELECT 1 AS x FROM main.snapshot LIMIT 1`)).length === 0;
   const previous =
     doubts === 0
       ? `SELECT k, h FROM main.snapshot`
       : `SELECT coalesce(p.k, d.k) AS k, CASE WHEN d.k IS NULL THEN p.h END AS h FROM main.snapshot AS p FULL OUTER JOIN main.in_doubt AS d ON d.k = p.k`;
-  const sql = `CREATE TEMP TABLE staged AS
+  const model = `SELECT ${ident(STAGED_KEY)} AS k, ${ident(STAGED_PAYLOAD)} AS payload, ${hash(`(${literal(o.salt)} || ${ident(STAGED_PAYLOAD)})`)} AS h,
+                        TRUE AS present, ${first && o.validSql ? `(${o.validSql})` : 'NULL::BOOLEAN'} AS ok
+                   FROM (SELECT *, CAST(${ident(o.key)} AS VARCHAR) AS ${ident(STAGED_KEY)}, ${o.projection} AS ${ident(STAGED_PAYLOAD)} FROM (${o.modelSql}) AS model)`;
+  const sql = first
+    ? `CREATE TEMP TABLE staged AS SELECT k, TRUE AS present, FALSE AS known, h, payload, ok FROM (${model})`
+    : `CREATE TEMP TABLE staged AS
     SELECT coalesce(s.k, p.k) AS k, coalesce(s.present, FALSE) AS present, p.k IS NOT NULL AS known, s.h,
-           CASE WHEN s.present AND (${keep}) THEN s.payload END AS payload
-      FROM (SELECT k, payload, ${hash(salted)} AS h, TRUE AS present FROM (
-              SELECT CAST(${ident(o.key)} AS VARCHAR) AS k, ${o.projection} AS payload FROM (${o.modelSql}) AS model)) AS s
+           CASE WHEN s.present AND (${keep}) THEN s.payload END AS payload, CASE WHEN s.present AND (${keep}) THEN s.ok END AS ok
+      FROM (${model}) AS s
       FULL OUTER JOIN (${previous}) AS p ON s.k = p.k`;
   await interruptible(conn, o.signal, () => conn.run(sql));
   // One scan for every count the key checks need. A null or blank key never matches the snapshot (which
@@ -72,7 +87,7 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
       ),
     )
   )[0]!;
-  const prev = Number((await all(conn, `SELECT count(*) AS n FROM (${previous})`))[0]!.n);
+  const prev = first ? 0 : Number((await all(conn, `SELECT count(*) AS n FROM (${previous})`))[0]!.n);
   return { rows: Number(c.rows), previous: prev, knownRows: Number(c.known_rows), gone: Number(c.gone), nullKeys: Number(c.nulls) };
 }
 
@@ -108,15 +123,24 @@ export async function checkKeys(conn: DuckDBConnection, stats: StageStats, signa
  * 10M rows), so without it `before` is null and `befores()` fetches the few a preview shows. `staged` is
  * dropped afterwards: it holds one row per model row and is not needed while sending.
  */
-export async function buildChanges(conn: DuckDBConnection, withBefore: boolean): Promise<{ add: number; change: number; remove: number }> {
+export async function buildChanges(
+  conn: DuckDBConnection,
+  withBefore: boolean,
+  only: 'all' | 'unsure' = 'all',
+): Promise<{ add: number; change: number; remove: number }> {
+  // `unsure`: only the changed rows that `ok` does not clear (a large dry run validates just those in JS).
+  const rows =
+    only === 'unsure'
+      ? `FROM staged WHERE payload IS NOT NULL AND ok IS NOT TRUE`
+      : `FROM staged WHERE payload IS NOT NULL UNION ALL FROM staged WHERE present = false`;
   const before = withBefore ? `coalesce(p.payload, d.payload)` : `NULL::VARCHAR`;
   const joins = withBefore ? `LEFT JOIN main.snapshot AS p ON p.k = c.k LEFT JOIN main.in_doubt AS d ON d.k = c.k` : '';
   await conn.run(`CREATE OR REPLACE TEMP TABLE changes AS
     SELECT row_number() OVER (ORDER BY c.rank, c.k) AS seq, c.k, c.action, c.payload, c.h, ${before} AS before FROM (
       SELECT k, payload, h,
-             CASE WHEN NOT present THEN 'remove' WHEN known THEN 'change' ELSE 'add' END AS action,
+             ${ACTION} AS action,
              CASE WHEN NOT present THEN 2 WHEN known THEN 1 ELSE 0 END AS rank
-        FROM (FROM staged WHERE payload IS NOT NULL UNION ALL FROM staged WHERE present = false)) AS c
+        FROM (${rows})) AS c
     ${joins}
     ORDER BY seq`);
   await conn.run(`DROP TABLE IF EXISTS temp.staged`);
@@ -124,6 +148,30 @@ export async function buildChanges(conn: DuckDBConnection, withBefore: boolean):
   for (const row of await all(conn, `SELECT action, count(*) AS n FROM changes GROUP BY action`))
     out[row.action as keyof typeof out] = Number(row.n);
   return out;
+}
+
+/** Changes by action counted over `staged`, and how many changed rows `ok` does not clear. */
+export async function summarizeStaged(conn: DuckDBConnection): Promise<{ add: number; change: number; remove: number; unsure: number }> {
+  const r = (
+    await all(
+      conn,
+      `SELECT count(*) FILTER (WHERE payload IS NOT NULL AND NOT known) AS a, count(*) FILTER (WHERE payload IS NOT NULL AND known) AS c,
+              count(*) FILTER (WHERE NOT present) AS r, count(*) FILTER (WHERE payload IS NOT NULL AND ok IS NOT TRUE) AS u FROM staged`,
+    )
+  )[0]!;
+  return { add: Number(r.a), change: Number(r.c), remove: Number(r.r), unsure: Number(r.u) };
+}
+
+/**
+ * The first `limit` changes of each action by key (a preview), as `readChanges` returns them; `seq` only
+ * orders them (add → change → remove, then key). One top-N per action, no sort of the whole model.
+ */
+export function previewSql(limit: number): string {
+  const n = Math.max(0, Math.floor(limit));
+  const top = (rank: number, where: string): string =>
+    `(SELECT ${rank} * 1000000000000 + row_number() OVER (ORDER BY k) AS seq, k, ${ACTION} AS action, payload, h, NULL::VARCHAR AS before
+        FROM (SELECT * FROM staged WHERE ${where} ORDER BY k LIMIT ${n}))`;
+  return `${top(0, 'payload IS NOT NULL AND NOT known')} UNION ALL ${top(1, 'payload IS NOT NULL AND known')} UNION ALL ${top(2, 'NOT present')}`;
 }
 
 /**

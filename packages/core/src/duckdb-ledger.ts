@@ -1,10 +1,20 @@
-import { mkdirSync, existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { mkdirSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Column, HttpExchange } from './contract.js';
 import { SyncError } from './sync-error.js';
 import { literal } from './projection.js';
-import { buildChanges, checkKeys, stageModel, type KeyHealth, type StageOptions, type StageStats } from './duckdb-diff.js';
+import {
+  buildChanges,
+  checkKeys,
+  previewSql,
+  stageModel,
+  summarizeStaged,
+  type KeyHealth,
+  type StageOptions,
+  type StageStats,
+} from './duckdb-diff.js';
 import { HEX_TO_ROW_HASH, rowHashSql, rowHashToHexSql } from './row-hash.js';
 import { modelRowNumbers } from './model-row-numbers.js';
 import { ledgerFileBytes, ledgerOpenError } from './ledger-file.js';
@@ -45,7 +55,10 @@ export interface RunRecord {
 export interface DuckdbLedgerOptions {
   /** Ledger file; `:memory:` for a throwaway ledger (dry runs before any run, tests). */
   path: string;
-  /** DuckDB `memory_limit`, e.g. `1GB`; DuckDB spills to `tempDirectory` beyond it. */
+  /**
+   * DuckDB `memory_limit`, e.g. `1GB` (default {@link DEFAULT_LEDGER_MEMORY_LIMIT}); beyond it DuckDB spills
+   * to a temp directory: `<ledger file>.tmp`, or for `:memory:` a fresh directory under the OS temp dir.
+   */
   memoryLimit?: string;
   threads?: number;
   /** How long per-row results and HTTP exchanges are kept (default 90 days); pruned at the end of a run. */
@@ -55,6 +68,13 @@ export interface DuckdbLedgerOptions {
 }
 
 const openFiles = new Set<string>();
+
+/**
+ * DuckDB's own default `memory_limit` is 80 % of the machine's RAM, so a first plan of 10M rows (every row an
+ * add, every payload staged) grew to 4 GB. With a limit DuckDB spills to disk instead; 1 GB keeps a 10M-row
+ * plan under 2 GiB of RSS with the JavaScript heap.
+ */
+export const DEFAULT_LEDGER_MEMORY_LIMIT = '1GB';
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS meta (k VARCHAR PRIMARY KEY, v VARCHAR)`,
@@ -85,13 +105,18 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     throw new SyncError('locked', `another run of this sync is in progress (ledger ${options.path} is open)`, {
       details: { file: options.path },
     });
-  const settings: Record<string, string> = { threads: String(options.threads ?? 2) };
-  if (options.memoryLimit) settings.memory_limit = options.memoryLimit;
-  if (file !== ':memory:') settings.temp_directory = `${file}.tmp`;
+  // A `:memory:` ledger (a dry run before the first run) spills to its own temp directory, removed on close.
+  const spill = file === ':memory:' ? mkdtempSync(join(tmpdir(), 'syncline-ledger-')) : `${file}.tmp`;
+  const settings: Record<string, string> = {
+    threads: String(options.threads ?? 2),
+    memory_limit: options.memoryLimit ?? DEFAULT_LEDGER_MEMORY_LIMIT,
+    temp_directory: spill,
+  };
   let instance: DuckDBInstance;
   try {
     instance = await DuckDBInstance.create(file, settings);
   } catch (e) {
+    if (file === ':memory:') rmSync(spill, { recursive: true, force: true });
     // Classified by the file's own headers, never by words in DuckDB's message (see ledger-file.ts).
     throw file === ':memory:'
       ? new SyncError('ledger_failed', `cannot open ledger: ${String((e as Error).message)}`, { cause: e })
@@ -124,6 +149,35 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
       ap.endRow();
     }
     ap.closeSync();
+  };
+  /** Staged changes selected by `from` (a FROM clause with $1… parameters), sorted by seq. */
+  const readStaged = async (from: string, params: unknown[]): Promise<StagedChange[]> => {
+    // One JSON text per chunk instead of six values per row: @duckdb/node-api decodes every string value
+    // with a native call (~0.7 µs each), while one JSON.parse of the chunk is a single fast pass.
+    const r = await serial(() =>
+      // string_agg of ready JSON texts, not to_json(list(...)), which re-parses every element; unordered
+      // (sorted below when needed), as ordering the aggregate costs more than checking the order.
+      all(
+        `SELECT '[' || string_agg(json_array(seq, k, action, payload, ${rowHashToHexSql('h')}, before)::VARCHAR, ',') || ']' AS j ${from}`,
+        params,
+      ),
+    );
+    const rows = JSON.parse(String(r[0]?.j ?? '[]')) as
+      [number, string, StagedChange['action'], string | null, string | null, string | null][] | null;
+    const list = rows ?? [];
+    for (let i = 1; i < list.length; i++)
+      if (list[i]![0] < list[i - 1]![0]) {
+        list.sort((a, b) => a[0] - b[0]);
+        break;
+      }
+    return list.map(([seq, key, action, payload, hash, before]) => ({
+      seq,
+      key,
+      action,
+      payload,
+      hash: action === 'remove' ? null : hash,
+      before,
+    }));
   };
   let closed = false;
   // Counts of the last `stage`, for `keyHealth`'s duplicate arithmetic.
@@ -167,8 +221,8 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
      * `before: false` leaves `StagedChange.before` null (saves a scan of the snapshot's payloads; `befores()`
      * fetches a few).
      */
-    async diff(opts: { before?: boolean } = {}): Promise<{ add: number; change: number; remove: number }> {
-      return buildChanges(conn, opts.before ?? true);
+    async diff(opts: { before?: boolean; only?: 'all' | 'unsure' } = {}): Promise<{ add: number; change: number; remove: number }> {
+      return buildChanges(conn, opts.before ?? true, opts.only);
     },
     /**
      * `before` of a few keys, as `diff({ before: true })` joins it: the snapshot's payload, else (a key in
@@ -189,33 +243,18 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     },
     /** Changes with `fromSeq <= seq < toSeq`, in order. */
     async readChanges(fromSeq: number, toSeq: number): Promise<StagedChange[]> {
-      // One JSON text per chunk instead of six values per row: @duckdb/node-api decodes every string value
-      // with a native call (~0.7 µs each), while one JSON.parse of the chunk is a single fast pass.
-      const r = await serial(() =>
-        all(
-          // string_agg of ready JSON texts, not to_json(list(...)), which re-parses every element; unordered
-          // (sorted below when needed), as ordering the aggregate costs more than checking the order.
-          `SELECT '[' || string_agg(json_array(seq, k, action, payload, ${rowHashToHexSql('h')}, before)::VARCHAR, ',') || ']' AS j
-             FROM changes WHERE seq >= $1 AND seq < $2`,
-          [fromSeq, toSeq],
-        ),
-      );
-      const rows = JSON.parse(String(r[0]?.j ?? '[]')) as
-        [number, string, StagedChange['action'], string | null, string | null, string | null][] | null;
-      const list = rows ?? [];
-      for (let i = 1; i < list.length; i++)
-        if (list[i]![0] < list[i - 1]![0]) {
-          list.sort((a, b) => a[0] - b[0]);
-          break;
-        }
-      return list.map(([seq, key, action, payload, hash, before]) => ({
-        seq,
-        key,
-        action,
-        payload,
-        hash: action === 'remove' ? null : hash,
-        before,
-      }));
+      return readStaged(`FROM changes WHERE seq >= $1 AND seq < $2`, [fromSeq, toSeq]);
+    },
+    /**
+     * Counts of the staged changes by action, and `unsure`: changed rows that the stage's `validSql` did not
+     * clear (all of them when none was given). Call after `stage`, instead of `diff` or before it.
+     */
+    async summary(): Promise<{ add: number; change: number; remove: number; unsure: number }> {
+      return serial(() => summarizeStaged(conn));
+    },
+    /** The first `limit` staged changes of each action by key (`seq` 0, `before` null): a dry run's preview. */
+    async previewChanges(limit: number): Promise<StagedChange[]> {
+      return readStaged(`FROM (${previewSql(limit)})`, []);
     },
     /**
      * Records, before an operation is sent, that its keys are in doubt (one transaction). A `kill -9` from
@@ -409,6 +448,7 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
       conn.closeSync();
       instance.closeSync();
       openFiles.delete(file);
+      if (file === ':memory:') rmSync(spill, { recursive: true, force: true });
     },
     async [Symbol.asyncDispose]() {
       await ledger.close();

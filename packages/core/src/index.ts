@@ -5,7 +5,7 @@ export { shortValue } from './short-value.js';
 export { createRateLimiter, sharedRateLimiter, sleep, type RateLimiter, type RateLimiterOptions } from './rate-limiter.js';
 export { backoffDelay, retryAfterMs, isRetryableStatus, type BackoffOptions } from './retry-policy.js';
 export { syncBlockSchema, syncSpecFieldsSchema, toSyncSpec, sendsRemovals, type SyncBlock, type SyncSpec } from './sync-spec.js';
-export { payloadProjection, ident, literal, closest } from './projection.js';
+export { payloadProjection, rowSql, valueExpr, ident, literal, closest } from './projection.js';
 export { diffFields, type FieldDiff } from './field-diff.js';
 export {
   openDuckdbLedger,
@@ -40,5 +40,6 @@ export {
   type LedgerVerifyReport,
   type LedgerRetention,
 } from './ledger-maintenance.js';
+export { chunkCounts, summarizeDryRun } from './dry-run-summary.js';
 export { ROW_HASH_TEST_VECTOR } from './row-hash.js';
 export { createOperationPool, type OperationPool } from './operation-pool.js';

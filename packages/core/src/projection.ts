@@ -1,4 +1,4 @@
-import type { Column } from './contract.js';
+import type { Column, RowSql } from './contract.js';
 
 /** Quotes a SQL identifier for DuckDB/Postgres. */
 export const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
@@ -9,7 +9,7 @@ export const literal = (value: string): string => `'${value.replaceAll("'", "''"
  * The SQL expression that turns one model column into its JSON-ready value. Timestamps become ISO-8601
  * in UTC (Knock's `created_at` is ISO-8601); everything else is left to `json_object`.
  */
-function valueExpr(column: Column): string {
+export function valueExpr(column: Column): string {
   const c = ident(column.name);
   const t = column.type.toUpperCase();
   if (t === 'TIMESTAMP WITH TIME ZONE' || t === 'TIMESTAMPTZ') return `strftime(timezone('UTC', ${c}), '%Y-%m-%dT%H:%M:%S.%gZ')`;
@@ -33,6 +33,27 @@ export function payloadProjection(fields: Record<string, string>, columns: Colum
       return `${literal(field)}, ${valueExpr(column)}`;
     });
   return parts.length === 0 ? `'{}'` : `json_object(${parts.join(', ')})::VARCHAR`;
+}
+
+/** Names under which staging exposes each model row's key text and payload text next to its columns. */
+export const STAGED_KEY = '__syncline_k';
+export const STAGED_PAYLOAD = '__syncline_payload';
+
+/**
+ * The SQL of a staged model row as `Destination.validSql` sees it: the key and the payload texts (columns
+ * computed once by staging) and each mapped field's JSON value with its column type.
+ */
+export function rowSql(fields: Record<string, string>, columns: Column[]): RowSql {
+  const byName = new Map(columns.map((c) => [c.name, c]));
+  return {
+    key: ident(STAGED_KEY),
+    payload: ident(STAGED_PAYLOAD),
+    fields: Object.entries(fields).map(([name, col]) => {
+      const column = byName.get(col);
+      if (!column) throw new Error(`unknown column ${col}`);
+      return { name, value: valueExpr(column), type: column.type };
+    }),
+  };
 }
 
 /** Levenshtein distance, for "did you mean" hints. */

@@ -1,14 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { createOperationPool } from './operation-pool.js';
-import type { Change, Destination, HttpExchange, Operation, RowFailure, RowIssue, Source } from './contract.js';
+import type { Change, Destination, EndpointCalls, HttpExchange, Operation, RowFailure, RowIssue, Source } from './contract.js';
 import type { DuckdbLedger, RowResult, StagedChange } from './duckdb-ledger.js';
 import type { KeyHealth } from './duckdb-diff.js';
-import { closest, payloadProjection } from './projection.js';
+import { closest, payloadProjection, rowSql } from './projection.js';
 import { sendsRemovals, type SyncSpec } from './sync-spec.js';
 import { shortValue } from './short-value.js';
+import { diffPreview, locateInvalid, summarizeDryRun, type PendingPreview } from './dry-run-summary.js';
 import { SyncError, isSyncError } from './sync-error.js';
-import { diffFields, type FieldDiff } from './field-diff.js';
+import type { FieldDiff } from './field-diff.js';
 
 export type RunEvent =
   | { type: 'phase'; name: PhaseName; status: 'start' | 'end'; ms?: number; detail?: Record<string, unknown> }
@@ -44,6 +45,12 @@ export interface RunSyncOptions {
   chunkSize?: number;
   /** Dry run: how many changes to show field by field. Default 10 per action. */
   previewLimit?: number;
+  /**
+   * Dry run: from this many changes on, and when the destination has `validSql` and `estimate`, the dry
+   * run validates inside DuckDB and estimates calls from counts instead of reading every change into
+   * JavaScript (see `summarizeDryRun`). Default 20,000.
+   */
+  summarizeFrom?: number;
   onEvent?: (event: RunEvent) => void;
   /** The run's id (e.g. one a server returned before the run started). Default: a new `r_…` id. */
   runId?: string;
@@ -84,12 +91,8 @@ export interface InvalidRow extends RowIssue {
   value?: string;
 }
 
-export interface EndpointEstimate {
-  endpoint: string;
-  tier: number | undefined;
-  calls: number;
-  rows: number;
-}
+/** Calls to one endpoint that a plan makes (a dry run) or made (a run). */
+export type EndpointEstimate = EndpointCalls;
 
 export interface PreviewChange {
   action: Change['action'];
@@ -202,13 +205,18 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       columns.map((c) => c.name),
     );
 
+    // A dry run whose destination can validate in SQL and estimate from counts (see `summarizeDryRun`).
+    const d = options.destination;
+    const summarizable = dryRun && d.validSql && d.estimate ? { validSql: d.validSql.bind(d), estimate: d.estimate.bind(d) } : undefined;
     let health: KeyHealth = { nullKeys: 0, duplicateKeys: 0, duplicateSamples: [] };
     const rows = await phase(
       'stage',
       async () => {
         try {
           const projection = payloadProjection(spec.fields, columns);
+          const validSql = summarizable ? summarizable.validSql(spec.target, rowSql(spec.fields, columns)) : undefined;
           const n = await ledger.stage({
+            validSql,
             modelSql: spec.model,
             key: spec.key,
             projection,
@@ -245,9 +253,17 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     // Each change's `before` costs a scan of the snapshot's payloads: joined for a planner that reads it, or
     // for a preview of many rows; a short preview fetches its few (see `send`).
     const withBefore = (options.destination.supports.before ?? []).includes(spec.target.type) || (dryRun && limit > PREVIEW_FETCH_MAX);
+    let summarize = false;
     const counts = await phase(
       'diff',
-      () => ledger.diff({ before: withBefore }),
+      async () => {
+        if (summarizable) {
+          const c = await ledger.summary();
+          summarize = c.add + c.change + c.remove >= (options.summarizeFrom ?? 20_000);
+          if (summarize) return { add: c.add, change: c.change, remove: c.remove };
+        }
+        return ledger.diff({ before: withBefore });
+      },
       // `remove`: removals a call will carry; `kept`: leavers the destination keeps (never called removals).
       (c) => ({
         add: c.add,
@@ -297,7 +313,23 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     const inner = { plan: 0, commit: 0 };
     await phase(
       'send',
-      () => send(options, result, counts, chunkSize, limit, withBefore, inner),
+      () =>
+        summarize && summarizable
+          ? summarizeDryRun({
+              ledger,
+              destination: d,
+              estimate: summarizable.estimate,
+              target: spec.target,
+              result,
+              totals: counts,
+              limit,
+              chunkSize,
+              inner,
+              recordInvalid: (s, issues, payload) => recordInvalid(result, s, issues, payload),
+              spec,
+              signal: options.signal,
+            })
+          : send(options, result, counts, chunkSize, limit, withBefore, inner),
       () => ({ ...result.rows, requests: result.requests }),
     );
     // Time spent inside destination.plan (with row validation) and ledger.commit, accumulated over the
@@ -475,23 +507,14 @@ async function send(
 
   // The preview's field diffs are computed at the end: without `before` in the changes, its rows get
   // theirs in one query then.
-  const reasons = new Map<string, RunResult['invalidByReason'][number]>();
-  const previewed: { item: PreviewChange; before: Record<string, unknown> | null; payload: Record<string, unknown> | null }[] = [];
+  const previewed: PendingPreview[] = [];
   /** The change for a staged row, or undefined when the destination finds it invalid (then recorded in `invalidRows`). */
   const admit = (s: StagedChange, invalidRows: RowResult[]): Change | undefined => {
     const payload = s.payload === null ? null : (JSON.parse(s.payload) as Record<string, unknown>);
     if (payload) {
       const issues = destination.validate({ key: s.key, payload }, target);
       if (issues.length > 0) {
-        result.rows.invalid += 1;
-        result.rows[s.action === 'add' ? 'added' : 'changed'] -= 1;
-        for (const i of issues) {
-          if (result.invalid.length < 100) result.invalid.push(invalidRow(i, payload));
-          const reason = reasons.get(`${i.field}\u0000${i.rule}`);
-          if (reason) reason.count += 1;
-          else if (reasons.size < 100)
-            reasons.set(`${i.field}\u0000${i.rule}`, { field: i.field, rule: i.rule, message: i.message, count: 1 });
-        }
+        recordInvalid(result, s, issues, payload);
         const first = issues[0]!;
         invalidRows.push({ key: s.key, action: s.action, status: 'invalid', code: first.rule, field: first.field, message: first.message });
         return undefined;
@@ -531,29 +554,12 @@ async function send(
       await pool.start((onSent) => (going() ? execute(op, onSent) : Promise.resolve()));
     }
   }
-  // A removal is shown as one line (what happens to the record), never field by field.
-  const fetched = withBefore
-    ? new Map<string, string>()
-    : await ledger.befores(previewed.filter((p) => p.item.action === 'change').map((p) => p.item.key));
-  for (const { item, before, payload } of previewed) {
-    if (item.action === 'remove') continue;
-    const text = fetched.get(item.key);
-    const d = diffFields(text === undefined ? before : (JSON.parse(text) as Record<string, unknown>), payload);
-    item.fields = d.fields;
-    item.unchangedFields = d.unchanged;
-  }
+  await diffPreview(ledger, previewed, withBefore);
   await pool.drain();
   await next?.catch(() => undefined);
-  // Where each shown invalid row is in the model: one more read of the model, only when there are some.
-  if (result.invalid.length > 0 && going()) {
-    const t0 = performance.now();
-    const keys = result.invalid.map((i) => i.key);
-    const at = await ledger.rowNumbers({ modelSql: spec.model, key: spec.key, keys, signal: options.signal });
-    for (const i of result.invalid) if (at.has(i.key)) i.row = at.get(i.key)!;
-    inner.plan += performance.now() - t0;
-  }
+  if (going()) await locateInvalid(ledger, spec, result, inner, options.signal);
   result.endpoints = [...endpoints.values()];
-  result.invalidByReason = [...reasons.values()].sort((a, b) => b.count - a.count);
+  result.invalidByReason.sort((a, b) => b.count - a.count);
   if (dryRun) result.requests = result.endpoints.reduce((n, e) => n + e.calls, 0);
   if (fatal !== undefined) throw fatal;
 }
@@ -574,6 +580,22 @@ function checkMapping(spec: SyncSpec, columns: string[]): void {
 const READ_CHUNKS = 10;
 /** Up to this preview limit, a dry run fetches its preview rows' `before` instead of joining every change's. */
 const PREVIEW_FETCH_MAX = 1000;
+/**
+ * Counts an invalid row once (as invalid, no longer as an add or change), keeps its first 100 issues and
+ * counts every issue by field and rule (up to 100 reasons; sorted by `sortReasons`).
+ */
+function recordInvalid(result: RunResult, s: StagedChange, issues: RowIssue[], payload: Record<string, unknown>): void {
+  result.rows.invalid += 1;
+  result.rows[s.action === 'add' ? 'added' : 'changed'] -= 1;
+  for (const i of issues) {
+    if (result.invalid.length < 100) result.invalid.push(invalidRow(i, payload));
+    const reason = result.invalidByReason.find((r) => r.field === i.field && r.rule === i.rule);
+    if (reason) reason.count += 1;
+    else if (result.invalidByReason.length < 100)
+      result.invalidByReason.push({ field: i.field, rule: i.rule, message: i.message, count: 1 });
+  }
+}
+
 /** An issue of `validate`, with the refused value (for `key` issues, the key) shortened and redacted. */
 function invalidRow(issue: RowIssue, payload: Record<string, unknown>): InvalidRow {
   const has = Object.hasOwn(payload, issue.field);

@@ -4,7 +4,8 @@ import { encodeId } from './encode-id.js';
 import { fieldCatalog } from './field-catalog.js';
 import { RESUME_LATER, createKnockHttp, type KnockHttp } from './knock-http.js';
 import { parseKnockOptions, type KnockOptions } from './knock-options.js';
-import { planOperations } from './plan-operations.js';
+import { estimateOperations, planOperations } from './plan-operations.js';
+import { validRowSql } from './valid-row-sql.js';
 import { validateRow } from './validate-row.js';
 
 /** The Knock destination: the core `Destination` contract, with `check` and `close` always present. */
@@ -32,6 +33,8 @@ export function knockDestination(options: KnockOptions): KnockDestination {
     fields: (target) => fieldCatalog(target),
     validate: (row, target) => validateRow(row, target),
     plan: (changes, ctx) => planOperations(changes, ctx, { tiers: o.tiers, singleOnlySeconds: o.bulk.singleOnlySeconds }),
+    validSql: (target, row) => validRowSql(target, row),
+    estimate: (chunks, ctx) => estimateOperations(chunks, ctx, { tiers: o.tiers, singleOnlySeconds: o.bulk.singleOnlySeconds }),
     apply,
 
     /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { SyncError, type Change, type Operation, type Plan, type PlanContext, type SyncTarget } from '@syncline/core';
+import { SyncError, type Change, type EndpointCalls, type Operation, type Plan, type PlanContext, type SyncTarget } from '@syncline/core';
 import { encodeId, idProblem } from './encode-id.js';
 import { SERVER_OWNED_FIELDS } from './field-catalog.js';
 import type { KnockRequest } from './knock-http.js';
@@ -269,4 +269,61 @@ function opId(prefix: string, changes: Change[]): string {
   let text = '';
   for (const c of changes) text += `${c.key}\u0000`;
   return `knock-${prefix}-${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * The calls `planOperations` makes for chunks of valid changes, from counts alone (a large dry run's
+ * estimate). The same arithmetic: users and objects split each chunk's group into ⌊n·share⌋ single calls
+ * (the evenly spaced picks) and bulk jobs of ≤ 1,000; audiences send member calls of ≤ 1,000. Valid keys
+ * are always encodable, so no pick falls back to bulk.
+ * @example estimateOperations([{ upserts: 1000, removes: 0 }], ctx, options) // [{ endpoint: 'POST /v1/users/bulk/identify', calls: 1, … }, …]
+ */
+export function estimateOperations(
+  chunks: { upserts: number; removes: number }[],
+  ctx: PlanContext,
+  options: PlanOptions,
+): EndpointCalls[] {
+  const { target, totals } = ctx;
+  const out = new Map<string, EndpointCalls>();
+  const add = (endpoint: string, tier: number, calls: number, rows: number): void => {
+    if (rows === 0) return;
+    const e = out.get(endpoint) ?? { endpoint, tier, calls: 0, rows: 0 };
+    e.calls += calls;
+    e.rows += rows;
+    out.set(endpoint, e);
+  };
+  if (target.type === 'audiences') {
+    const audience = target.audience;
+    if (!audience || idProblem(audience))
+      throw new SyncError('config_invalid', '[knock] audience syncs need a valid audience key', { adapter: 'knock' });
+    const base = `/v1/audiences/${encodeId(audience)}/members`;
+    for (const c of chunks) {
+      const adds = target.mode === 'add' ? c.upserts : 0;
+      const removes = target.mode === 'add' ? c.removes : c.upserts;
+      add(`POST ${base}`, 3, Math.ceil(adds / MAX_BATCH), adds);
+      add(`DELETE ${base}`, 3, Math.ceil(removes / MAX_BATCH), removes);
+    }
+    return [...out.values()];
+  }
+  const entity: Entity = target.type;
+  const collection = entity === 'objects' ? requireCollection(target) : undefined;
+  if (target.mode !== 'upsert')
+    throw new SyncError('config_invalid', `[knock] ${entity} syncs only support mode "upsert"`, { adapter: 'knock' });
+  for (const c of chunks) {
+    const groups: Array<[Action, number, number]> = [
+      ['upsert', c.upserts, totals.add + totals.change],
+      ['delete', target.onDelete === 'delete' ? c.removes : 0, target.onDelete === 'delete' ? totals.remove : 0],
+    ];
+    for (const [action, n, total] of groups) {
+      if (n === 0) continue;
+      const tier = singleTier(entity, action);
+      const singleRate = options.tiers[tier];
+      const bulkRate = options.tiers[1] * MAX_BATCH;
+      const singleOnly = Math.max(total, n) <= singleRate * options.singleOnlySeconds;
+      const singles = singleOnly ? n : Math.floor(n * (singleRate / (singleRate + bulkRate)));
+      add(endpointOf(entity, action, true, collection), 1, Math.ceil((n - singles) / MAX_BATCH), n - singles);
+      add(endpointOf(entity, action, false, collection), tier, singles, singles);
+    }
+  }
+  return [...out.values()];
 }

@@ -6,10 +6,10 @@ import { fieldCatalog, SERVER_OWNED_FIELDS } from './field-catalog.js';
 export const MAX_CUSTOM_BYTES = 256 * 1024;
 
 // Pragmatic email syntax (WHATWG `input type=email`), not RFC 5322: local@domain with a dotted or single-label domain.
-const EMAIL =
+export const EMAIL =
   /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 // E.164: '+', country code 1-9, at most 15 digits (ITU-T E.164; Knock: "phone_number … E.164").
-const E164 = /^\+[1-9]\d{1,14}$/;
+export const E164 = /^\+[1-9]\d{1,14}$/;
 // ISO-8601 date or date-time, optionally with fraction and offset.
 const ISO8601 = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
 
@@ -93,7 +93,8 @@ const RULES: Record<string, { test: (v: string) => boolean; message: string }> =
 };
 
 const catalogs = new Map<SyncTarget['type'], Map<string, FieldSpec>>();
-const catalogOf = (type: SyncTarget['type']): Map<string, FieldSpec> => {
+/** The field catalog of a target type by field name (built once per type). */
+export const catalogOf = (type: SyncTarget['type']): Map<string, FieldSpec> => {
   let c = catalogs.get(type);
   if (!c) catalogs.set(type, (c = new Map(fieldCatalog({ type }).map((f) => [f.name, f]))));
   return c;
