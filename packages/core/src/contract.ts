@@ -170,6 +170,12 @@ export interface Destination {
   apply(op: Operation, ctx: ApplyContext): Promise<OpOutcome>;
   /** Throws a SyncError (e.g. `auth_failed`) before anything is diffed, when the destination is unusable. */
   check?(target: SyncTarget, opts?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * The destination's current records for these keys (`null`: it has none), for the dry run's "now" column
+   * and drift (fields changed at the destination since the ledger's last confirmed send). Reads go through
+   * the destination's rate limiter.
+   */
+  read?(keys: string[], target: SyncTarget, opts?: { signal?: AbortSignal }): Promise<Map<string, Record<string, unknown> | null>>;
   close?(): Promise<void>;
 }
 

@@ -7,9 +7,11 @@ import { parseKnockOptions, type KnockOptions } from './knock-options.js';
 import { estimateOperations, planOperations } from './plan-operations.js';
 import { validRowSql } from './valid-row-sql.js';
 import { validateRow } from './validate-row.js';
+import { readRecords } from './read-records.js';
 
 /** The Knock destination: the core `Destination` contract, with `check` and `close` always present. */
-export type KnockDestination = Destination & AsyncDisposable & { check: NonNullable<Destination['check']>; close(): Promise<void> };
+export type KnockDestination = Destination &
+  AsyncDisposable & { check: NonNullable<Destination['check']>; read: NonNullable<Destination['read']>; close(): Promise<void> };
 
 /**
  * The Knock destination: users (upsert, optional delete), objects (upsert within a collection, optional
@@ -32,6 +34,7 @@ export function knockDestination(options: KnockOptions): KnockDestination {
     supports: { types: ['users', 'objects', 'audiences'], before: ['audiences'] },
     fields: (target) => fieldCatalog(target),
     validate: (row, target) => validateRow(row, target),
+    read: (keys, target, opts) => readRecords(http, keys, target, opts),
     plan: (changes, ctx) => planOperations(changes, ctx, { tiers: o.tiers, singleOnlySeconds: o.bulk.singleOnlySeconds }),
     validSql: (target, row) => validRowSql(target, row),
     estimate: (chunks, ctx) => estimateOperations(chunks, ctx, { tiers: o.tiers, singleOnlySeconds: o.bulk.singleOnlySeconds }),

@@ -54,6 +54,15 @@ export interface RunOptions {
   fullResync?: boolean | undefined;
   allowMassDelete?: boolean | undefined;
   previewLimit?: number | undefined;
+  /** Plan only: read the sample rows' current records from the destination (remote before, drift). */
+  remote?: boolean | undefined;
+}
+
+/** One sample row of a remote plan: per field, the destination now → what Syncline last sent → what it will send. */
+export interface RemoteRow {
+  key: string;
+  found: boolean;
+  fields: { field: string; now: unknown; lastSent: unknown; willSend: unknown; drift: boolean }[];
 }
 
 /**
@@ -114,7 +123,7 @@ export function createRunManager(opts: { ws: Workspace; target: KnockTarget; env
     openDuckdbLedger({ path: dryRun && !ledgerExists(c.ledgerPath) ? ':memory:' : c.ledgerPath, ...c.ledger });
 
   /** The dry run: counts, sample rows field by field, invalid rows, the calls and Knock's rate-limit time. */
-  async function plan(name: string, o: RunOptions): Promise<{ config: LoadedConfig; result: RunResult }> {
+  async function plan(name: string, o: RunOptions): Promise<{ config: LoadedConfig; result: RunResult; remote?: RemoteRow[] }> {
     const c = config(name);
     claim(c.spec.name);
     activeBySync.set(c.spec.name, 'plan');
@@ -131,8 +140,9 @@ export function createRunManager(opts: { ws: Workspace; target: KnockTarget; env
         allowMassDelete: o.allowMassDelete ?? false,
         previewLimit: o.previewLimit ?? 10,
       });
+      const remote = o.remote && !result.error ? await remoteBefore(destination, ledger, c, result) : undefined;
       await destination.close?.();
-      return { config: c, result };
+      return { config: c, result, ...(remote ? { remote } : {}) };
     } finally {
       activeBySync.delete(c.spec.name);
     }
@@ -283,6 +293,46 @@ export function createRunManager(opts: { ws: Workspace; target: KnockTarget; env
 }
 
 export type RunManager = ReturnType<typeof createRunManager>;
+
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/**
+ * "Remote before" for the plan's sample rows: reads them from the destination (through its rate limiter)
+ * and sets each field's value there beside the ledger's last confirmed payload and the planned one. A field
+ * whose destination value differs from what Syncline last sent is drift: someone else changed it.
+ */
+async function remoteBefore(destination: Destination, ledger: DuckdbLedger, c: LoadedConfig, result: RunResult): Promise<RemoteRow[]> {
+  if (!destination.read) throw new ApiError('invalid_request', `remote: the ${destination.name} destination cannot read its records`, 400);
+  const now = await destination.read(
+    result.preview.map((p) => p.key),
+    c.spec.target,
+  );
+  const rows: RemoteRow[] = [];
+  for (const p of result.preview) {
+    const snap = await ledger.snapshotRow(p.key);
+    const last = snap ? (JSON.parse(snap.payload) as Record<string, unknown>) : null;
+    const record = now.get(p.key) ?? null;
+    const props = (record?.properties ?? {}) as Record<string, unknown>;
+    const fields = [...new Set([...Object.keys(last ?? {}), ...p.fields.map((f) => f.field)])].sort();
+    rows.push({
+      key: p.key,
+      found: record !== null,
+      fields: fields.map((field) => {
+        const planned = p.fields.find((f) => f.field === field);
+        const lastSent = last?.[field] ?? null;
+        const value = record === null ? null : field in record ? record[field] : (props[field] ?? null);
+        return {
+          field,
+          now: value,
+          lastSent,
+          willSend: p.action === 'remove' ? null : planned ? planned.after : lastSent,
+          drift: last !== null && !same(value, lastSent),
+        };
+      }),
+    });
+  }
+  return rows;
+}
 
 /** A live run as a run record (counts so far while it runs). */
 export function liveRecord(r: LiveRun): RunRecord {

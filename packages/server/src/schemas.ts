@@ -108,6 +108,8 @@ export const PlanRequest = z
     fullResync: z.boolean().optional(),
     allowMassDelete: z.boolean().optional(),
     limit: z.number().int().min(0).max(1000).optional(),
+    /** Plan only: read the sample rows from Knock (or the emulator) and mark drift. */
+    remote: z.boolean().optional(),
   })
   .openapi('PlanRequest');
 
@@ -143,6 +145,18 @@ export const PlanResponse = z
       }),
     ),
     estimate: z.object({ seconds: z.number(), excludes: z.array(z.string()) }),
+    /** With `remote: true`: per sample row and field, Knock now → Syncline last sent → will send; drift marked. */
+    remote: z
+      .array(
+        z.object({
+          key: z.string(),
+          found: z.boolean(),
+          fields: z.array(
+            z.object({ field: z.string(), now: z.unknown(), lastSent: z.unknown(), willSend: z.unknown(), drift: z.boolean() }),
+          ),
+        }),
+      )
+      .optional(),
   })
   .openapi('Plan');
 

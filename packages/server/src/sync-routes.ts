@@ -136,14 +136,14 @@ export function syncRoutes(ctx: ServerContext) {
       async (c) => {
         const { name } = c.req.valid('param');
         const body = (c.req.header('content-type')?.includes('json') ? c.req.valid('json') : {}) ?? {};
-        const { config, result } = await ctx.runs.plan(name, { ...body, previewLimit: body.limit });
+        const { config, result, remote } = await ctx.runs.plan(name, { ...body, previewLimit: body.limit });
         if (result.error)
           throw new SyncError(
             result.error.code as never,
             result.error.message,
             result.error.details ? { details: result.error.details } : {},
           );
-        return c.json(planBody(config, result, target(), rel(config.file)), 200);
+        return c.json({ ...planBody(config, result, target(), rel(config.file)), ...(remote ? { remote } : {}) }, 200);
       },
     )
     .openapi(

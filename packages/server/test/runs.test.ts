@@ -1,3 +1,5 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
@@ -237,6 +239,54 @@ describe('plans and runs', () => {
       expect(plan.body.summary.added).toBe(plan.body.summary.total - run.body.run.counts.synced - plan.body.summary.invalid);
     } finally {
       t.emulator.control.setBulkDelay(0);
+    }
+  });
+
+  test('plan with remote: true reads the sample rows from Knock: now → last sent → will send, drift marked', async () => {
+    // After the run above: someone edits u_0002's name in Knock, and the model changes u_0002's plan.
+    const edit = await fetch(`${t.emulator.url}/v1/users/u_0002`, {
+      method: 'PUT',
+      headers: { authorization: 'Bearer sk_test_local', 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Edited in Knock' }),
+    });
+    expect(edit.status).toBe(200);
+    const csvPath = join(t.dir, 'data', 'users.csv');
+    const csv = readFileSync(csvPath, 'utf8');
+    writeFileSync(csvPath, csv.replace(/^(u_0002,.*),pro,/m, '$1,enterprise,'));
+    try {
+      const reads = t.emulator.control.requests().length;
+      const { status, body } = await t.json<{
+        changes: { key: string }[];
+        remote: {
+          key: string;
+          found: boolean;
+          fields: { field: string; now: unknown; lastSent: unknown; willSend: unknown; drift: boolean }[];
+        }[];
+      }>('POST', '/api/syncs/example-users/plan', { remote: true });
+      expect(status).toBe(200);
+      expect(body.changes.map((c) => c.key)).toContain('u_0002');
+      const row = body.remote.find((r) => r.key === 'u_0002')!;
+      expect(row.found).toBe(true);
+      expect(row.fields.find((f) => f.field === 'name')).toEqual({
+        field: 'name',
+        now: 'Edited in Knock',
+        lastSent: 'Leslie Lamport',
+        willSend: 'Leslie Lamport',
+        drift: true,
+      });
+      expect(row.fields.find((f) => f.field === 'plan')).toEqual({
+        field: 'plan',
+        now: 'pro',
+        lastSent: 'pro',
+        willSend: 'enterprise',
+        drift: false,
+      });
+      // One read per sample row, through the destination (GET /v1/users/{id}); nothing written.
+      const sent = t.emulator.control.requests().slice(reads);
+      expect(sent.every((r) => r.method === 'GET')).toBe(true);
+      expect(sent.length).toBe(body.remote.length);
+    } finally {
+      writeFileSync(csvPath, csv);
     }
   });
 });
