@@ -1,2 +1,3 @@
 export { main, createProgram, EXIT, type Io } from './program.js';
 export { loadConfig, configSchema, type LoadedConfig } from './load-config.js';
+export { scheduledConfigs, workspaceJobs, runSchedule } from './run-schedule.js';

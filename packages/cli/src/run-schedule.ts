@@ -45,6 +45,21 @@ async function lastRunAt(config: LoadedConfig): Promise<Date | undefined> {
 }
 
 /**
+ * The scheduler's jobs for scheduled configs: each runs `syncline run <file>` in this process (its output
+ * goes to `io`) and reads its last run time from the sync's ledger. `syncline serve` can start these with
+ * `startScheduler` from `@syncline/alerts`.
+ * @example const scheduler = await startScheduler({ jobs: workspaceJobs(scheduledConfigs('syncs', env), io) })
+ */
+export function workspaceJobs(configs: { file: string; config: LoadedConfig }[], io: Io): ScheduledJob[] {
+  return configs.map(({ file, config }) => ({
+    name: config.spec.name,
+    schedule: config.schedule!,
+    lastRunAt: () => lastRunAt(config),
+    run: async () => outcome(await main(['run', file], io)),
+  }));
+}
+
+/**
  * Runs the scheduled syncs of `dir` until SIGINT or SIGTERM; resolves to the exit code (0 after a clean stop).
  * @example process.exitCode = await runSchedule('syncs', io, env)
  */
@@ -57,12 +72,7 @@ export async function runSchedule(dir: string, io: Io, env: NodeJS.ProcessEnv): 
     );
   const { startScheduler } = await import('@syncline/alerts');
   const say = (line: string): void => void io.stderr.write(`[${new Date().toISOString()}] ${line}\n`);
-  const jobs: ScheduledJob[] = configs.map(({ file, config }) => ({
-    name: config.spec.name,
-    schedule: config.schedule!,
-    lastRunAt: () => lastRunAt(config),
-    run: async () => outcome(await main(['run', file], io)),
-  }));
+  const jobs = workspaceJobs(configs, io);
   say(`Scheduling ${jobs.length} sync${jobs.length > 1 ? 's' : ''} from ${dir} (Ctrl-C to stop)`);
   const scheduler = await startScheduler({ jobs, log: say });
   const stop = (signal: string) => (): void => {
