@@ -30,6 +30,13 @@ const ledgerSchema = z.strictObject({
   threads: z.number().int().min(1).max(256).optional(),
   /** Per-row results and HTTP exchanges kept: runs of the last `days` (default 90), at most the last `runs`. */
   retention: z.strictObject({ days: z.number().int().min(0).optional(), runs: z.number().int().min(1).optional() }).optional(),
+  /**
+   * Confirmed rows are written to the ledger together, at most this many ms after their confirmation
+   * (a kill in between only resends them). Default 200.
+   */
+  commitWindowMs: z.number().int().min(0).max(60_000).optional(),
+  /** Confirmed rows that start a ledger write before the window ends. Default 5,000. */
+  commitWindowRows: z.number().int().min(1).optional(),
 });
 
 /** The whole config file: a sync spec plus where its rows come from and go to. */

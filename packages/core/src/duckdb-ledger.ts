@@ -1,7 +1,7 @@
 import { mkdirSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, DuckDBTimestampValue, type DuckDBConnection } from '@duckdb/node-api';
 import type { Column, HttpExchange } from './contract.js';
 import { SyncError } from './sync-error.js';
 import { literal } from './projection.js';
@@ -65,6 +65,10 @@ export interface DuckdbLedgerOptions {
   retention?: LedgerRetention;
   /** Hash rows with the portable `md5()`-based SQL even when `md5_number` matches (tests). */
   portableHash?: boolean;
+  /** Default of `runSync`'s `commitWindowMs` for runs on this ledger (see there). */
+  commitWindowMs?: number;
+  /** Default of `runSync`'s `commitWindowRows` for runs on this ledger. */
+  commitWindowRows?: number;
 }
 
 const openFiles = new Set<string>();
@@ -78,7 +82,14 @@ export const DEFAULT_LEDGER_MEMORY_LIMIT = '1GB';
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS meta (k VARCHAR PRIMARY KEY, v VARCHAR)`,
-  `CREATE TABLE IF NOT EXISTS snapshot (k VARCHAR PRIMARY KEY, h UHUGEINT NOT NULL, payload VARCHAR NOT NULL, run_id VARCHAR, synced_at TIMESTAMP)`,
+  // No PRIMARY KEY: its index made every commit cost grow with the snapshot (an ART insert per key and the
+  // whole index rewritten at checkpoints) and held ~100 bytes per key in memory. Keys stay unique by
+  // construction: a run appends only keys the diff found new, and `fold` replaces changed keys in one pass.
+  `CREATE TABLE IF NOT EXISTS snapshot (k VARCHAR NOT NULL, h UHUGEINT NOT NULL, payload VARCHAR NOT NULL, run_id VARCHAR, synced_at TIMESTAMP)`,
+  // Confirmed changes and removals (payload NULL) of keys already in the snapshot, appended per commit and
+  // folded into `snapshot` at the end of a run and on open (after a kill): replacing a key in place would
+  // scan the snapshot at every commit. Unindexed, so a commit costs the same at 0 or 10M synced rows.
+  `CREATE TABLE IF NOT EXISTS acked (k VARCHAR NOT NULL, h UHUGEINT, payload VARCHAR, run_id VARCHAR, synced_at TIMESTAMP)`,
   // Keys sent (or about to be) whose outcome is not known yet: the destination may hold the attempted
   // payload. The diff treats them as changed until a definite outcome, so a crash or lost
   // acknowledgement is resent even if the model meanwhile went back to the snapshot's value.
@@ -127,6 +138,9 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
   for (const s of SCHEMA) await conn.run(s);
   const hash = await rowHashSql(conn, { portable: options.portableHash ?? false });
   await migrateSnapshotHash(conn);
+  await migrateSnapshotKey(conn);
+  // A run killed before its end left its confirmed changes in the log: fold them before anything reads.
+  await foldAcked(conn);
   // Commits from concurrent operations are serialised on the one connection.
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -138,18 +152,8 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     const r = params ? await conn.runAndReadAll(sql, params as never) : await conn.runAndReadAll(sql);
     return r.getRowObjectsJson() as Record<string, unknown>[];
   };
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ack (k VARCHAR, h UHUGEINT, payload VARCHAR)`);
-  await conn.run(`CREATE OR REPLACE TEMP TABLE ackdel (k VARCHAR)`);
-  await conn.run(`CREATE OR REPLACE TEMP TABLE settled (k VARCHAR)`);
+  await conn.run(`CREATE OR REPLACE TEMP TABLE settled (k VARCHAR, confirmed BOOLEAN)`);
   await conn.run(`CREATE OR REPLACE TEMP TABLE doubt (k VARCHAR, payload VARCHAR)`);
-  const appendKeys = async (table: string, keys: string[]): Promise<void> => {
-    const ap = await conn.createAppender(table, 'main', 'temp');
-    for (const k of keys) {
-      ap.appendVarchar(k);
-      ap.endRow();
-    }
-    ap.closeSync();
-  };
   /** Staged changes selected by `from` (a FROM clause with $1… parameters), sorted by seq. */
   const readStaged = async (from: string, params: unknown[]): Promise<StagedChange[]> => {
     // One JSON text per chunk instead of six values per row: @duckdb/node-api decodes every string value
@@ -186,6 +190,8 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
   const ledger = {
     file,
     connection: conn as DuckDBConnection,
+    /** How long and how many rows confirmed outcomes may wait to be written together (runSync's defaults). */
+    commitWindow: { ms: options.commitWindowMs, rows: options.commitWindowRows },
     /** A ledger that existed before this open (a dry run must not create one). */
     async meta(key: string): Promise<string | null> {
       const r = await all(`SELECT v FROM meta WHERE k = $1`, [key]);
@@ -205,6 +211,8 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
      * All or nothing: a failed or interrupted query stages nothing and throws.
      */
     async stage(opts: StageOptions): Promise<number> {
+      // The diff must see every confirmed change, also those a failed run on this connection left in the log.
+      await serial(() => foldAcked(conn));
       staged = await stageModel(conn, hash, opts);
       return staged.rows;
     },
@@ -262,23 +270,7 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
      */
     async markInDoubt(runId: string, changes: { key: string; payload: string | null }[]): Promise<void> {
       if (changes.length === 0) return;
-      await serial(async () => {
-        const ap = await conn.createAppender('doubt', 'main', 'temp');
-        for (const c of changes) {
-          ap.appendVarchar(c.key);
-          c.payload === null ? ap.appendNull() : ap.appendVarchar(c.payload);
-          ap.endRow();
-        }
-        ap.closeSync();
-        try {
-          await conn.run(`INSERT INTO in_doubt SELECT k, payload, ${literal(runId)}, now(), false FROM doubt
-            ON CONFLICT (k) DO UPDATE SET payload = coalesce(excluded.payload, in_doubt.payload), run_id = excluded.run_id, since = excluded.since, sticky = true`);
-        } catch (e) {
-          throw new SyncError('ledger_failed', `ledger write failed: ${(e as Error).message}`, { cause: e });
-        } finally {
-          await conn.run(`DELETE FROM doubt`);
-        }
-      });
+      await ledger.write(runId, { ...EMPTY_WRITE, doubts: changes });
     },
     /** Keys whose last send has no known outcome (see `markInDoubt`). */
     async inDoubtCount(): Promise<number> {
@@ -289,44 +281,70 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
      * hash, confirmed removals leave it, settled keys leave `in_doubt`, and every row's result and HTTP
      * exchange is recorded.
      */
-    async commit(
-      runId: string,
-      batch: {
-        upserts: { key: string; hash: string; payload: string }[];
-        removes: string[];
-        results: RowResult[];
-        exchanges: HttpExchange[];
-        /** Keys with a definite outcome (confirmed or rejected): they leave `in_doubt`. */
-        settled?: string[];
-      },
-    ): Promise<void> {
+    async commit(runId: string, batch: Omit<LedgerWrite, 'doubts' | 'settled'> & { settled?: string[] }): Promise<void> {
+      await ledger.write(runId, { ...EMPTY_WRITE, ...batch, settled: batch.settled ?? [] });
+    },
+    /**
+     * Writes what a window of operations produced in one transaction (one WAL sync): acknowledgements and
+     * settled keys first, then the keys about to be sent are marked in doubt. New keys (`added`) are
+     * appended to the snapshot; changed and removed ones go to the `acked` log until `fold`. Every part
+     * costs time in proportion to its own rows, not to the snapshot's size.
+     */
+    async write(runId: string, batch: LedgerWrite): Promise<void> {
       await serial(async () => {
-        const settled = batch.settled ?? [];
-        if (settled.length) await appendKeys('settled', settled);
-        if (batch.upserts.length) {
-          const ap = await conn.createAppender('ack', 'main', 'temp');
-          for (const u of batch.upserts) {
-            ap.appendVarchar(u.key);
-            ap.appendUHugeInt(BigInt(`0x${u.hash}`));
-            ap.appendVarchar(u.payload);
+        // Few statements (each costs ~1-5 ms): acknowledgements are appended straight into their tables
+        // inside the transaction; only the in-doubt upsert and delete go through staging tables.
+        const confirmed = new Set<string>(batch.removes);
+        for (const u of batch.upserts) confirmed.add(u.key);
+        if (batch.settled.length) {
+          const ap = await conn.createAppender('settled', 'main', 'temp');
+          for (const k of batch.settled) {
+            ap.appendVarchar(k);
+            ap.appendBoolean(confirmed.has(k));
             ap.endRow();
           }
           ap.closeSync();
         }
-        if (batch.removes.length) await appendKeys('ackdel', batch.removes);
+        if (batch.doubts.length) {
+          const ap = await conn.createAppender('doubt', 'main', 'temp');
+          for (const c of batch.doubts) {
+            ap.appendVarchar(c.key);
+            c.payload === null ? ap.appendNull() : ap.appendVarchar(c.payload);
+            ap.endRow();
+          }
+          ap.closeSync();
+        }
+        const run = literal(runId);
+        const at = new DuckDBTimestampValue(BigInt(Date.now()) * 1000n);
         await conn.run('BEGIN TRANSACTION');
         try {
-          if (batch.upserts.length)
-            await conn.run(`INSERT OR REPLACE INTO snapshot SELECT k, h, payload, ${literal(runId)}, now() FROM ack`);
-          if (batch.removes.length) await conn.run(`DELETE FROM snapshot WHERE k IN (SELECT k FROM ackdel)`);
-          if (settled.length) {
+          // New keys go straight into the snapshot, changed and removed ones (payload null) into the log.
+          const append = async (table: 'snapshot' | 'acked', rows: { key: string; hash?: string; payload?: string }[]) => {
+            if (rows.length === 0) return;
+            const ap = await conn.createAppender(table);
+            for (const u of rows) {
+              ap.appendVarchar(u.key);
+              u.hash === undefined ? ap.appendNull() : ap.appendUHugeInt(BigInt(`0x${u.hash}`));
+              u.payload === undefined ? ap.appendNull() : ap.appendVarchar(u.payload);
+              ap.appendVarchar(runId);
+              ap.appendTimestamp(at);
+              ap.endRow();
+            }
+            ap.closeSync();
+          };
+          await append(
+            'snapshot',
+            batch.upserts.filter((u) => u.added === true),
+          );
+          await append('acked', [...batch.upserts.filter((u) => u.added !== true), ...batch.removes.map((key) => ({ key }))]);
+          if (batch.settled.length)
             // Confirmed keys always leave; rejected ones only if this attempt is what put them in doubt.
-            await conn.run(`DELETE FROM in_doubt WHERE k IN (SELECT k FROM settled)
-              AND (NOT sticky OR k IN (SELECT k FROM ack) OR k IN (SELECT k FROM ackdel))`);
-            await conn.run(`DELETE FROM settled`);
-          }
-          if (batch.upserts.length) await conn.run(`DELETE FROM ack`);
-          if (batch.removes.length) await conn.run(`DELETE FROM ackdel`);
+            await conn.run(
+              `DELETE FROM in_doubt USING settled WHERE in_doubt.k = settled.k AND (settled.confirmed OR NOT in_doubt.sticky)`,
+            );
+          if (batch.doubts.length)
+            await conn.run(`INSERT INTO in_doubt SELECT k, payload, ${run}, now(), false FROM doubt
+              ON CONFLICT (k) DO UPDATE SET payload = coalesce(excluded.payload, in_doubt.payload), run_id = excluded.run_id, since = excluded.since, sticky = true`);
           if (batch.results.length) {
             const ap = await conn.createAppender('row_results');
             for (const r of batch.results) {
@@ -361,11 +379,21 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
           await conn.run('COMMIT');
         } catch (e) {
           await conn.run('ROLLBACK').catch(() => undefined);
-          // The staged acknowledgements belong to the failed batch; never let a later commit pick them up.
-          for (const t of ['ack', 'ackdel', 'settled']) await conn.run(`DELETE FROM ${t}`).catch(() => undefined);
           throw new SyncError('ledger_failed', `ledger commit failed: ${(e as Error).message}`, { cause: e });
+        } finally {
+          // The staged rows belong to this batch only; never let a later write pick them up.
+          if (batch.settled.length) await conn.run(`DELETE FROM settled`).catch(() => undefined);
+          if (batch.doubts.length) await conn.run(`DELETE FROM doubt`).catch(() => undefined);
         }
       });
+    },
+    /**
+     * Folds the `acked` log into the snapshot in one transaction: one pass over the snapshot's keys for all
+     * the changed and removed keys of a run. Runs at the end of every run and on open (a killed run's log).
+     * Returns the log rows folded.
+     */
+    async fold(): Promise<number> {
+      return serial(() => foldAcked(conn));
     },
     async saveRun(run: RunRecord): Promise<void> {
       await serial(() =>
@@ -438,6 +466,7 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     async reset(): Promise<void> {
       await serial(async () => {
         await conn.run(`DELETE FROM snapshot`);
+        await conn.run(`DELETE FROM acked`);
         await conn.run(`DELETE FROM in_doubt`);
       });
     },
@@ -458,6 +487,65 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
 }
 
 export type DuckdbLedger = Awaited<ReturnType<typeof openDuckdbLedger>>;
+
+/** One transaction of ledger writes (see `DuckdbLedger.write`). */
+export interface LedgerWrite {
+  /** Keys about to be sent, with the payload attempted (null for a removal): they enter `in_doubt`. */
+  doubts: { key: string; payload: string | null }[];
+  /** Confirmed payloads; `added`: the key is new to the snapshot (the diff's `add`), so it is appended. */
+  upserts: { key: string; hash: string; payload: string; added?: boolean }[];
+  /** Confirmed removals. */
+  removes: string[];
+  results: RowResult[];
+  exchanges: HttpExchange[];
+  /** Keys with a definite outcome (confirmed or rejected): they leave `in_doubt`. */
+  settled: string[];
+}
+
+const EMPTY_WRITE: LedgerWrite = { doubts: [], upserts: [], removes: [], results: [], exchanges: [], settled: [] };
+
+async function foldAcked(conn: DuckDBConnection): Promise<number> {
+  const n = Number((await conn.runAndReadAll(`SELECT count(*) AS n FROM acked`)).getRowObjectsJson()[0]!.n);
+  if (n === 0) return 0;
+  await conn.run('BEGIN TRANSACTION');
+  try {
+    await conn.run(`DELETE FROM snapshot WHERE k IN (SELECT k FROM acked)`);
+    // The last acknowledgement of a key wins (a key is normally acknowledged once per run).
+    await conn.run(`INSERT INTO snapshot SELECT k, h, payload, run_id, synced_at FROM (
+        SELECT *, row_number() OVER (PARTITION BY k ORDER BY synced_at DESC, i DESC) AS last FROM (SELECT rowid AS i, * FROM acked))
+      WHERE last = 1 AND payload IS NOT NULL`);
+    await conn.run(`DELETE FROM acked`);
+    await conn.run('COMMIT');
+  } catch (e) {
+    await conn.run('ROLLBACK').catch(() => undefined);
+    throw new SyncError('ledger_failed', `ledger fold failed: ${(e as Error).message}`, { cause: e });
+  }
+  return n;
+}
+
+/**
+ * Ledgers written before the snapshot lost its PRIMARY KEY (see SCHEMA) are copied once into the new
+ * table; DuckDB cannot drop a primary key in place.
+ */
+async function migrateSnapshotKey(conn: DuckDBConnection): Promise<void> {
+  const r = await conn.runAndReadAll(
+    `SELECT count(*) AS n FROM duckdb_constraints() WHERE table_name = 'snapshot' AND schema_name = 'main' AND constraint_type = 'PRIMARY KEY'`,
+  );
+  if (Number(r.getRowObjectsJson()[0]!.n) === 0) return;
+  await conn.run('BEGIN TRANSACTION');
+  try {
+    await conn.run(
+      `CREATE TABLE snapshot_v2 (k VARCHAR NOT NULL, h UHUGEINT NOT NULL, payload VARCHAR NOT NULL, run_id VARCHAR, synced_at TIMESTAMP)`,
+    );
+    await conn.run(`INSERT INTO snapshot_v2 SELECT k, h, payload, run_id, synced_at FROM snapshot`);
+    await conn.run(`DROP TABLE snapshot`);
+    await conn.run(`ALTER TABLE snapshot_v2 RENAME TO snapshot`);
+    await conn.run('COMMIT');
+  } catch (e) {
+    await conn.run('ROLLBACK').catch(() => undefined);
+    throw new SyncError('ledger_failed', `cannot migrate the ledger's snapshot: ${(e as Error).message}`, { cause: e });
+  }
+}
 
 export function ledgerExists(path: string): boolean {
   return path !== ':memory:' && existsSync(path);

@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { createOperationPool } from './operation-pool.js';
 import type { Change, Destination, EndpointCalls, HttpExchange, Operation, RowFailure, RowIssue, Source } from './contract.js';
-import type { DuckdbLedger, RowResult, StagedChange } from './duckdb-ledger.js';
+import type { DuckdbLedger, LedgerWrite, RowResult, StagedChange } from './duckdb-ledger.js';
+import { createLedgerWriter } from './ledger-writer.js';
 import type { KeyHealth } from './duckdb-diff.js';
 import { closest, payloadProjection, rowSql } from './projection.js';
 import { sendsRemovals, type SyncSpec } from './sync-spec.js';
@@ -43,6 +44,14 @@ export interface RunSyncOptions {
   maxPending?: number;
   /** Changes per chunk read from the ledger. Default 1,000. */
   chunkSize?: number;
+  /**
+   * Confirmed outcomes are written to the ledger at most this long after the confirmation, in one
+   * transaction for all operations that finished meanwhile (a kill loses at most this window: its keys
+   * stay in doubt and are resent). Default 200 ms.
+   */
+  commitWindowMs?: number;
+  /** Confirmed rows that start a ledger write before the window ends. Default 5,000. */
+  commitWindowRows?: number;
   /** Dry run: how many changes to show field by field. Default 10 per action. */
   previewLimit?: number;
   /**
@@ -396,18 +405,17 @@ async function send(
   // Every operation in flight (up to `concurrency`) and its retries listen on this one signal.
   setMaxListeners(0, hard);
 
-  // Wall time during which at least one ledger write was pending (writes overlap while calls run
-  // concurrently, so summing each call's time would count the same milliseconds several times).
-  let writing = 0;
-  let writingSince = 0;
-  const timed = async <T>(_name: 'commit', fn: () => Promise<T>): Promise<T> => {
-    if (writing++ === 0) writingSince = performance.now();
-    try {
-      return await fn();
-    } finally {
-      if (--writing === 0) inner.commit += performance.now() - writingSince;
-    }
-  };
+  // Ledger writes of all operations are grouped into few transactions (see ledger-writer.ts); their time
+  // (one write at a time) is the run's `commit` phase.
+  const windowMs = options.commitWindowMs ?? ledger.commitWindow.ms;
+  const windowRows = options.commitWindowRows ?? ledger.commitWindow.rows;
+  const writer = createLedgerWriter({
+    ledger,
+    runId: result.runId,
+    ...(windowMs !== undefined ? { windowMs } : {}),
+    ...(windowRows !== undefined ? { windowRows } : {}),
+    onWrite: (ms) => (inner.commit += ms),
+  });
 
   // `sent` is false for changes that need no call (a removal the destination keeps): they are committed
   // (the ledger forgets a kept removal) and recorded as `skipped`, never as synced.
@@ -418,7 +426,7 @@ async function send(
     exchanges: HttpExchange[],
     sent = true,
   ): Promise<void> => {
-    const upserts: { key: string; hash: string; payload: string }[] = [];
+    const upserts: LedgerWrite['upserts'] = [];
     const removes: string[] = [];
     const results: RowResult[] = [];
     // Confirmed and definitely rejected rows are settled; unconfirmed rows and failures that may have been
@@ -429,7 +437,7 @@ async function send(
       if (ok.has(c.key) || (f && !mayHaveApplied(f))) settled.push(c.key);
       if (ok.has(c.key)) {
         if (c.action === 'remove') removes.push(c.key);
-        else upserts.push({ key: c.key, hash: c.hash!, payload: c.payloadJson! });
+        else upserts.push({ key: c.key, hash: c.hash!, payload: c.payloadJson!, added: c.action === 'add' });
         results.push(sent ? { key: c.key, action: c.action, status: 'synced' } : skippedResult(c));
       } else {
         const f = failed.get(c.key) ?? { key: c.key, code: 'unconfirmed', message: 'the destination did not confirm this row' };
@@ -438,24 +446,29 @@ async function send(
         emit({ type: 'row_failed', key: f.key, code: f.code, message: f.message });
       }
     }
-    await timed('commit', () => ledger.commit(result.runId, { upserts, removes, results, exchanges, settled }));
     if (sent) result.rows.synced += upserts.length + removes.length;
     result.rows.failed += changes.length - upserts.length - removes.length;
     done += changes.length;
     emit({ type: 'progress', done, total, requests: result.requests });
+    await writer.record({ upserts, removes, results, exchanges, settled });
   };
 
-  const execute = async (op: Operation, onSent: () => void): Promise<void> => {
+  // Operations whose keys were marked in doubt but that were not started (an abort or a fatal error
+  // stopped the run first): their marks are withdrawn at the end.
+  const unstarted = new Set<Operation>();
+  const execute = async (op: Operation, onSent: () => void, marked: Promise<void>): Promise<void> => {
     const exchanges: HttpExchange[] = [];
-    let sending = false;
     try {
-      await timed('commit', () =>
-        ledger.markInDoubt(
-          result.runId,
-          op.changes.map((c) => ({ key: c.key, payload: c.payloadJson ?? null })),
-        ),
-      );
-      sending = true;
+      await marked;
+    } catch (e) {
+      // Not sent: the keys could not be marked in doubt.
+      fatal ??= e;
+      internal.abort(e);
+      return;
+    }
+    if (!going()) return;
+    unstarted.delete(op);
+    try {
       const outcome = await destination.apply(op, {
         target,
         signal: hard,
@@ -476,13 +489,11 @@ async function send(
       fatal ??= e;
       internal.abort(e);
       result.requests += exchanges.length;
-      if (sending) {
-        // The call may or may not have been applied: its rows stay in doubt (resent next run); record why.
-        const message = `the call failed before a confirmation: ${firstLine(e)}`;
-        const results = op.changes.map((c): RowResult => ({ key: c.key, action: c.action, status: 'failed', code: 'in_doubt', message }));
-        result.rows.failed += op.changes.length;
-        await ledger.commit(result.runId, { upserts: [], removes: [], results, exchanges }).catch(() => undefined);
-      }
+      // The call may or may not have been applied: its rows stay in doubt (resent next run); record why.
+      const message = `the call failed before a confirmation: ${firstLine(e)}`;
+      const results = op.changes.map((c): RowResult => ({ key: c.key, action: c.action, status: 'failed', code: 'in_doubt', message }));
+      result.rows.failed += op.changes.length;
+      await writer.record({ results, exchanges }).catch(() => undefined);
     }
   };
 
@@ -543,21 +554,46 @@ async function send(
       endpoints.set(op.endpoint, e);
     }
     if (dryRun) continue;
-    if (invalidRows.length || plan.skipped.length) {
-      done += invalidRows.length;
-      await commitOutcome(plan.skipped, new Set(plan.skipped.map((c) => c.key)), new Map(), [], false);
-      await timed('commit', () => ledger.commit(result.runId, { upserts: [], removes: [], results: invalidRows, exchanges: [] }));
+    try {
+      if (invalidRows.length || plan.skipped.length) {
+        done += invalidRows.length;
+        await commitOutcome(plan.skipped, new Set(plan.skipped.map((c) => c.key)), new Map(), [], false);
+        await writer.record({ results: invalidRows });
+      }
+    } catch (e) {
+      fatal ??= e;
+      break;
     }
+    if (!going() || plan.operations.length === 0) continue;
+    // Every key of the chunk is durably in doubt before the first of its requests leaves: one write per
+    // chunk (or fewer: marks made while a write runs share the next one) instead of one per operation.
+    // Its operations take pool slots meanwhile and wait for it; the loop goes on reading and planning.
+    const marked = writer.mark(plan.operations.flatMap((op) => op.changes.map((c) => ({ key: c.key, payload: c.payloadJson ?? null }))));
+    marked.catch(() => undefined);
+    for (const op of plan.operations) unstarted.add(op);
     for (const op of plan.operations) {
       if (!going()) break;
       // The slot may free up only after an abort or a fatal error: then the operation is not sent.
-      await pool.start((onSent) => (going() ? execute(op, onSent) : Promise.resolve()));
+      await pool.start((onSent) => (going() ? execute(op, onSent, marked) : Promise.resolve()));
     }
   }
   await diffPreview(ledger, previewed, withBefore);
   await pool.drain();
   await next?.catch(() => undefined);
   if (going()) await locateInvalid(ledger, spec, result, inner, options.signal);
+  if (!dryRun) {
+    try {
+      // Keys marked but never sent leave `in_doubt` again, unless an earlier run left them there (sticky).
+      const withdrawn = [...unstarted].flatMap((op) => op.changes.map((c) => c.key));
+      if (withdrawn.length) await writer.record({ settled: withdrawn });
+      await writer.close();
+      const t0 = performance.now();
+      await ledger.fold();
+      inner.commit += performance.now() - t0;
+    } catch (e) {
+      fatal ??= e;
+    }
+  }
   result.endpoints = [...endpoints.values()];
   result.invalidByReason.sort((a, b) => b.count - a.count);
   if (dryRun) result.requests = result.endpoints.reduce((n, e) => n + e.calls, 0);
