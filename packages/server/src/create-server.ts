@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { redact } from '@syncline/core';
+import type { KnockOptions } from '@syncline/destination-knock';
 import { accessGuard } from './access-guard.js';
 import { ApiError } from './api-error.js';
 import { errorResponse } from './error-handler.js';
@@ -46,6 +47,8 @@ export interface ServerOptions {
   playgroundDir?: string | undefined;
   /** Variables for `${NAME}` in configs. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /** Knock destination options besides the key and base URL, e.g. `tiers` (benchmarks against an emulator without rate limits). */
+  knock?: Omit<KnockOptions, 'apiKey' | 'baseUrl'>;
   /** Where the server logs (already redacted). Default stderr. */
   log?: (line: string) => void;
 }
@@ -76,7 +79,7 @@ export function createServer(options: ServerOptions) {
     memoryLimit: options.sandboxMemoryLimit ?? '1GB',
     onReplace: (reason) => log(reason),
   });
-  const runs = createRunManager({ ws, target, env, log });
+  const runs = createRunManager({ ws, target, env, log, knock: options.knock });
   const ctx: ServerContext = { ws, sandbox, target, runs, version, uploadLimitBytes: options.uploadLimitBytes ?? 2 ** 30, env, log };
 
   const api = new OpenAPIHono({

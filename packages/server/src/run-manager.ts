@@ -15,7 +15,7 @@ import {
   type Source,
 } from '@syncline/core';
 import { duckdbSource } from '@syncline/source-duckdb';
-import { knockDestination } from '@syncline/destination-knock';
+import { knockDestination, type KnockOptions } from '@syncline/destination-knock';
 import { loadConfig, type LoadedConfig } from '@syncline/cli';
 import { ApiError } from './api-error.js';
 import { checkReadStatement } from './check-statement.js';
@@ -70,7 +70,14 @@ export interface RemoteRow {
  * ledger, locked down like the SQL sandbox (one read statement, workspace files only, settings locked),
  * and every exchange is streamed to the debugger. One run (or plan) per sync at a time.
  */
-export function createRunManager(opts: { ws: Workspace; target: KnockTarget; env: NodeJS.ProcessEnv; log: (line: string) => void }) {
+export function createRunManager(opts: {
+  ws: Workspace;
+  target: KnockTarget;
+  env: NodeJS.ProcessEnv;
+  log: (line: string) => void;
+  /** Knock destination options besides the key and base URL (e.g. `tiers` for an emulator without rate limits). */
+  knock?: Omit<KnockOptions, 'apiKey' | 'baseUrl'> | undefined;
+}) {
   const { ws, target } = opts;
   const live = new Map<string, LiveRun>();
   const activeBySync = new Map<string, string>();
@@ -98,7 +105,7 @@ export function createRunManager(opts: { ws: Workspace; target: KnockTarget; env
       },
     };
     const { apiKey, baseUrl } = target.credentials();
-    const knock = knockDestination({ apiKey, baseUrl });
+    const knock = knockDestination({ ...opts.knock, apiKey, baseUrl });
     // Each exchange carries the keys of the rows its call sent, so the debugger can be searched by key.
     const destination: Destination = {
       ...knock,

@@ -1,6 +1,8 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createServer } from '../src/index.js';
 import { testServer, type TestServer } from './helpers.js';
 
 let t: TestServer;
@@ -182,5 +184,19 @@ describe('routes through app.request()', () => {
     expect(await r.json()).toMatchObject({ error: { code: 'not_found' } });
     const page = await t.server.app.request('/', { headers: { host: '127.0.0.1' } });
     expect(await page.text()).toMatch(/playground is not built/);
+  });
+
+  test('serves the built playground at / (and its files) when it is present', async () => {
+    const dist = mkdtempSync(join(tmpdir(), 'syncline-dist-'));
+    writeFileSync(join(dist, 'index.html'), '<!doctype html><title>Playground</title>');
+    writeFileSync(join(dist, 'app.js'), 'console.log(1)');
+    const s = createServer({ dir: t.dir, token: 'x'.repeat(20), playgroundDir: dist, log: () => undefined });
+    try {
+      expect(await (await s.app.request('/')).text()).toMatch(/<title>Playground<\/title>/);
+      expect(await (await s.app.request('/app.js')).text()).toBe('console.log(1)');
+      expect(await (await s.app.request('/data')).text()).toMatch(/Playground/); // client-side routes get index.html
+    } finally {
+      await s.close();
+    }
   });
 });

@@ -1,4 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { checkBaseUrl } from '../src/index.js';
@@ -185,5 +187,37 @@ describe('the Knock key and base URL', () => {
     expect(r.status).toBe(400);
     expect(r.body.error).toMatchObject({ field: 'destination.apiKey' });
     expect(existsSync(join(t.dir, 'syncs', 'leaky.yaml'))).toBe(false);
+  });
+
+  test('a redirect from the base URL is never followed with the key', async () => {
+    const seen: IncomingMessage[] = [];
+    const listen = (handler: (req: IncomingMessage, res: import('node:http').ServerResponse) => void) =>
+      new Promise<{ url: string; close: () => void }>((resolve) => {
+        const srv = createHttpServer(handler).listen(0, '127.0.0.1', () =>
+          resolve({ url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, close: () => srv.close() }),
+        );
+      });
+    const elsewhere = await listen((req, res) => {
+      seen.push(req);
+      res.end('{}');
+    });
+    const redirecting = await listen((_req, res) => {
+      res.writeHead(307, { location: `${elsewhere.url}/v1/users?page_size=1` });
+      res.end();
+    });
+    try {
+      const s = await testServer();
+      try {
+        await s.call('PUT', '/api/destinations/knock', { apiKey: 'sk_test_REDIRECTED_0123456789', baseUrl: redirecting.url });
+        const r = await s.json<{ ok: boolean }>('POST', '/api/destinations/knock/check');
+        expect(r.body.ok).toBe(false);
+        expect(seen).toHaveLength(0);
+      } finally {
+        await s.close();
+      }
+    } finally {
+      elsewhere.close();
+      redirecting.close();
+    }
   });
 });
