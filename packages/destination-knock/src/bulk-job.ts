@@ -1,4 +1,6 @@
 import { sleep } from '@syncline/core';
+import { BulkOperation } from '@syncline/knock-wire';
+import type { z } from 'zod';
 import { BreakerOpenError } from './circuit-breaker.js';
 import {
   RESUME_LATER,
@@ -54,12 +56,26 @@ const paceOf = (http: KnockHttp, options: BulkJobOptions): PollPace => {
   return pace;
 };
 
-/** Knock `BulkOperation` (OpenAPI `BulkOperation`, knock-api.md §5); only the members we read. */
-interface BulkOperation {
-  id: string;
-  status: 'queued' | 'processing' | 'completed' | 'failed';
-  error_items?: Array<{ id: string; collection?: string | null }> | null;
-}
+/**
+ * Knock's `BulkOperation` as `@syncline/knock-wire` describes it, narrowed to the members we read: a
+ * field we do not use (e.g. a relative `progress_path`) must not fail a job Knock ran.
+ */
+const BulkOperationRead = BulkOperation.pick({ id: true, status: true, error_items: true });
+type BulkOperationRead = z.infer<typeof BulkOperationRead>;
+
+/** A response body as the BulkOperation we read, or undefined when it is not one. */
+const readOperation = (body: unknown): BulkOperationRead | undefined => {
+  const parsed = BulkOperationRead.safeParse(body);
+  return parsed.success ? parsed.data : undefined;
+};
+
+const notAnOperation = (requests: number, status: number | null): SendFailure => ({
+  ok: false,
+  status,
+  code: 'invalid_response',
+  message: '[knock] bulk endpoint did not return a BulkOperation',
+  requests,
+});
 
 const rowFailure = (r: SendFailure, code = r.code): RowResult => ({
   ok: false,
@@ -158,16 +174,8 @@ async function bulkJob(
   }
   requests += res.requests;
   if (!res.ok) return { refused: res, requests };
-  let op = res.body as BulkOperation | undefined;
-  if (!op || typeof op.id !== 'string') {
-    return failAll({
-      ok: false,
-      status: res.status,
-      code: 'invalid_response',
-      message: '[knock] bulk endpoint did not return a BulkOperation',
-      requests,
-    });
-  }
+  let op = readOperation(res.body);
+  if (!op) return failAll(notAnOperation(requests, res.status));
   const answeredAt = performance.now();
   const deadline = answeredAt + options.pollTimeoutMs;
   // The first poll comes about when this endpoint's jobs have been taking (poll-pace.ts); then every
@@ -199,7 +207,8 @@ async function bulkJob(
     );
     requests += poll.requests;
     if (!poll.ok) return failAll(poll, poll.code === 'resource_missing' ? 'bulk_operation_missing' : poll.code);
-    op = poll.body as BulkOperation;
+    op = readOperation(poll.body);
+    if (!op) return failAll(notAnOperation(requests, poll.status));
   }
   if (op.status !== 'completed') {
     return failAll({ ok: false, status: null, code: 'bulk_operation_failed', message: '[knock] bulk operation failed', requests });
@@ -207,8 +216,7 @@ async function bulkJob(
   if (polls > 0) pace.done(spec.route, polledAt - answeredAt, polls > 1);
   const errored = new Set<string>();
   for (const e of op.error_items ?? []) {
-    if (e && typeof e.id === 'string' && (spec.collection === undefined || e.collection == null || e.collection === spec.collection))
-      errored.add(e.id);
+    if (spec.collection === undefined || e.collection == null || e.collection === spec.collection) errored.add(e.id);
   }
   const retry: BulkItem[] = [];
   for (const it of items) {

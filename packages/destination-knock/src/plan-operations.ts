@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { KnockRequestBody } from '@syncline/knock-wire';
 import { SyncError, type Change, type EndpointCalls, type Operation, type Plan, type PlanContext, type SyncTarget } from '@syncline/core';
 import { encodeId, idProblem } from './encode-id.js';
 import { SERVER_OWNED_FIELDS } from './field-catalog.js';
@@ -25,16 +26,15 @@ export type KnockOpData =
       leave?: KnockRequest & { body: { members: Member[] } };
     };
 
+/** The body of a bulk call, typed from `@syncline/knock-wire`'s schemas of the four bulk endpoints. */
 export type BulkBody =
-  | { users: Array<{ id: string } & Record<string, unknown>> }
-  | { objects: Array<{ id: string } & Record<string, unknown>> }
-  | { user_ids: string[] }
-  | { object_ids: string[] };
+  | KnockRequestBody<'bulkIdentifyUsers'>
+  | KnockRequestBody<'bulkSetObjects'>
+  | KnockRequestBody<'bulkDeleteUsers'>
+  | KnockRequestBody<'bulkDeleteObjects'>;
 
-export interface Member {
-  user: { id: string } & Record<string, unknown>;
-  tenant?: string | null;
-}
+/** One audience member of an add or remove call (knock-wire `AudienceMemberRequest`). */
+export type Member = KnockRequestBody<'addAudienceMembers'>['members'][number];
 
 export interface PlanOptions {
   /** Requests per second of each tier (defaults: Knock's 1/5/60/200/1000). */

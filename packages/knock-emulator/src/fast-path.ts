@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TextDecoder } from 'node:util';
+import { KNOCK_ENDPOINTS } from '@syncline/knock-wire';
 import { BodyArena, type BodyRegion } from './body-arena.js';
 import { bulkOperationJson, type BulkOperationRecord } from './bulk-operation.js';
+import { compileCheck } from './compiled-check.js';
 import { authenticate, fastPathOpen, logRequest } from './create-emulator.js';
 import { isPlainObject, type JsonObject } from './deep-merge.js';
 import type { EmulatorState } from './emulator-state.js';
@@ -39,6 +41,8 @@ const INTERNAL_ERROR = { code: 'internal_server_error', message: 'An internal er
 const PLAIN_ID = /^[A-Za-z0-9_-]+$/;
 /** A Host header the node-server adapter puts into the request URL as it is. */
 const PLAIN_HOST = /^[A-Za-z0-9.-]+(?::[0-9]{1,5})?$/;
+/** knock-wire's bulk identify body schema, compiled (compiled-check.ts); Hono's route parses with zod itself. */
+const validBulkIdentify = compileCheck(KNOCK_ENDPOINTS.bulkIdentifyUsers.body);
 
 /**
  * The emulator's request listener: `POST /v1/users/bulk/identify` and `GET /v1/bulk_operations/{id}`
@@ -177,8 +181,8 @@ export function fastPath(state: EmulatorState, hono: (req: IncomingMessage, res:
       let checked: CheckedUsers;
       try {
         value = text.length === 0 ? undefined : JSON.parse(text);
-        if (!isPlainObject(value)) throw new TypeError('not an object');
-        checked = checkBulkIdentify(ctx, value);
+        if (!isPlainObject(value) || !validBulkIdentify(value)) throw new TypeError('not a valid bulk identify body');
+        checked = checkBulkIdentify(ctx, value, true);
       } catch {
         // Invalid JSON or params (nothing changed yet): Hono parses the same bytes and answers the error.
         (req as IncomingMessage & { rawBody?: Buffer }).rawBody = Buffer.concat(chunks, length);

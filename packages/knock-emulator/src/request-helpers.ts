@@ -1,7 +1,9 @@
+import { knockFieldErrors } from '@syncline/knock-wire';
 import type { Context } from 'hono';
-import type { AppEnv } from './app-types.js';
+import type { z } from 'zod';
+import type { AppEnv, RouteContext } from './app-types.js';
 import { isPlainObject, type JsonObject } from './deep-merge.js';
-import { KnockHttpError, required, type FieldError } from './knock-http-error.js';
+import { KnockHttpError, required } from './knock-http-error.js';
 
 /**
  * Reads the body as JSON once (the hot path: one `JSON.parse`, no copies). Empty body → `undefined`;
@@ -22,57 +24,33 @@ export async function readJson(c: Context<AppEnv>): Promise<{ value: unknown; by
 }
 
 /**
- * Reads a JSON object body; a missing body counts as `{}` only when `emptyOk`.
- * @example const { value } = await readObject(c, true)
+ * Validates a value with a schema of `@syncline/knock-wire`; throws Knock's 422 `invalid_params` naming
+ * each field at fault (`users[3].id`, `can't be blank`/`required`, …) when it does not match.
+ * @example checkWire(KNOCK_ENDPOINTS.mergeUser.body, value)
  */
-export async function readObject(c: Context<AppEnv>, emptyOk: boolean): Promise<{ value: JsonObject; bytes: number; text: string }> {
-  const { value, bytes, text } = await readJson(c);
-  if (value === undefined && emptyOk) return { value: {}, bytes: 2, text: '{}' };
-  if (!isPlainObject(value)) {
-    throw KnockHttpError.invalid([
-      value === undefined ? required('body') : { field: 'body', message: 'must be an object', type: 'object' },
-    ]);
+export function checkWire(schema: z.ZodType | undefined, value: unknown): void {
+  if (!schema) return;
+  const result = schema.safeParse(value);
+  if (!result.success) throw KnockHttpError.invalid(knockFieldErrors(result.error, value));
+}
+
+/**
+ * Reads the JSON body of a route and validates it with the route's body schema (`ctx.endpoint.body`, from
+ * `@syncline/knock-wire`). A missing body is read as `{}`, so the 422 names the required field it lacks
+ * (`users: can't be blank`); it is accepted only when `emptyOk` and the schema allows `{}`. Only
+ * validates: the value returned is the parsed JSON as sent (key order and unknown keys kept).
+ * @example const { value } = await readBody(ctx)
+ */
+export async function readBody(ctx: RouteContext, emptyOk = false): Promise<{ value: JsonObject; bytes: number; text: string }> {
+  const { value, bytes, text } = await readJson(ctx.c);
+  if (value === undefined) {
+    checkWire(ctx.endpoint.body, {});
+    if (!emptyOk) throw KnockHttpError.invalid([required('body')]);
+    return { value: {}, bytes: 2, text: '{}' };
   }
+  checkWire(ctx.endpoint.body, value);
+  if (!isPlainObject(value)) throw KnockHttpError.invalid([{ field: 'body', message: 'must be an object', type: 'object' }]);
   return { value, bytes, text };
-}
-
-/** Knock caps bulk calls and audience add/remove at 1,000 items (reference §1.7). */
-export const MAX_BATCH = 1000;
-
-/**
- * Checks a required array field: present, an array, at most 1,000 items.
- * @example const users = requireArray(body, 'users')
- */
-export function requireArray(body: JsonObject, field: string): unknown[] {
-  const value = body[field];
-  if (value === undefined || value === null) throw KnockHttpError.invalid([required(field)]);
-  if (!Array.isArray(value)) throw KnockHttpError.invalid([{ field, message: 'must be an array', type: 'array' }]);
-  if (value.length > MAX_BATCH) throw KnockHttpError.invalid([tooMany(field)]);
-  return value;
-}
-
-/** The field error for a batch over 1,000 items. */
-export function tooMany(field: string): FieldError {
-  return { field, message: 'should have at most 1000 item(s)', type: 'length' };
-}
-
-/**
- * Checks an array of id strings (`user_ids`, `object_ids`, `tenant_ids`).
- * @example const ids = requireIdList(body.user_ids, 'user_ids')
- */
-export function requireIdList(value: unknown, field: string): string[] {
-  if (value === undefined || value === null) throw KnockHttpError.invalid([required(field)]);
-  if (!Array.isArray(value)) throw KnockHttpError.invalid([{ field, message: 'must be an array', type: 'array' }]);
-  if (value.length > MAX_BATCH) throw KnockHttpError.invalid([tooMany(field)]);
-  const errors: FieldError[] = [];
-  value.forEach((id, i) => {
-    if (typeof id !== 'string' || id === '')
-      errors.push(
-        id === '' || id == null ? required(`${field}[${i}]`) : { field: `${field}[${i}]`, message: 'must be a string', type: 'string' },
-      );
-  });
-  if (errors.length) throw KnockHttpError.invalid(errors);
-  return value as string[];
 }
 
 /** Bracketed query arrays (`tenant_ids[]=a&tenant_ids[]=b`, reference §1.3); the plain name is accepted too. */

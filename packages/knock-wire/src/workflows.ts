@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { InlineIdentifyObjectRequest, InlineIdentifyUserRequest, InlineTenantRequest } from './recipients.js';
+import { InlineIdentifyObjectRequest, InlineIdentifyUserRequest, InlineTenantRequest, MAX_BATCH } from './recipients.js';
 
 /** A recipient or actor: a user id, or a user or object identified inline (OpenAPI `RecipientRequest`). */
 export const RecipientRequest = z.union([z.string(), InlineIdentifyUserRequest, InlineIdentifyObjectRequest]);
 
-/** `POST /v1/workflows/{key}/trigger` body (OpenAPI `TriggerWorkflowRequest`). */
+/** `POST /v1/workflows/{key}/trigger` body (OpenAPI `TriggerWorkflowRequest`): at most 1,000 recipients. */
 export const TriggerWorkflowRequest = z.object({
-  recipients: z.array(RecipientRequest),
+  recipients: z.array(RecipientRequest).max(MAX_BATCH),
   actor: RecipientRequest.nullable().optional(),
   cancellation_key: z.string().nullable().optional(),
   data: z.record(z.string(), z.unknown()).nullable().optional(),

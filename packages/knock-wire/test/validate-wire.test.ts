@@ -134,4 +134,13 @@ describe('knockFieldErrors', () => {
     ]);
     expect(knockFieldErrors(schema.safeParse({}).error!, {})).toEqual([{ field: 'users', message: "can't be blank", type: 'required' }]);
   });
+
+  test('a value matching no branch of a union is reported by the branch of its own type', () => {
+    const schema = KNOCK_ENDPOINTS.bulkSetTenants.body;
+    const body = { tenants: ['t1', { name: 'x' }, 3] };
+    expect(knockFieldErrors(schema.safeParse(body).error!, body)).toEqual([
+      { field: 'tenants[1].id', message: "can't be blank", type: 'required' },
+      { field: 'tenants[2]', message: 'Invalid input', type: 'invalid_union' },
+    ]);
+  });
 });

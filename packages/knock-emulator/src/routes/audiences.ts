@@ -1,10 +1,10 @@
 import type { RegisterRoute, RouteContext } from '../app-types.js';
-import { isPlainObject, type JsonObject } from '../deep-merge.js';
+import type { JsonObject } from '../deep-merge.js';
 import type { Audience, Membership, RecipientRecord } from '../environment.js';
-import { KnockHttpError, required, type FieldError } from '../knock-http-error.js';
+import { KnockHttpError, type FieldError } from '../knock-http-error.js';
 import { paginate } from '../paginate.js';
 import { checkId, upsertRecipient, userJson } from '../recipients.js';
-import { MAX_BATCH, readJson, tooMany } from '../request-helpers.js';
+import { checkWire, readBody, readJson } from '../request-helpers.js';
 import { memberKey } from '../snapshot.js';
 
 interface MemberInput {
@@ -14,30 +14,17 @@ interface MemberInput {
   tenant: string | null | undefined;
 }
 
-/** Checks `members` (≤ 1,000, each `{user: {id}, tenant?}`, reference §4.1–4.2); all-or-nothing 422. */
-function parseMembers(ctx: RouteContext, value: unknown): MemberInput[] {
-  if (value === undefined || value === null) throw KnockHttpError.invalid([required('members')]);
-  if (!Array.isArray(value)) throw KnockHttpError.invalid([{ field: 'members', message: 'must be an array', type: 'array' }]);
-  if (value.length > MAX_BATCH) throw KnockHttpError.invalid([tooMany('members')]);
+/**
+ * Reads `members` of a body that knock-wire's schema already checked (≤ 1,000, each `{user: {id},
+ * tenant?}`, reference §4.1–4.2) and applies the id rules (switch `validateIds`); all-or-nothing 422.
+ */
+function parseMembers(ctx: RouteContext, value: JsonObject): MemberInput[] {
   const errors: FieldError[] = [];
   const members: MemberInput[] = [];
-  value.forEach((m: unknown, i) => {
-    const user = isPlainObject(m) ? m['user'] : undefined;
-    if (!isPlainObject(m) || !isPlainObject(user)) {
-      errors.push(required(`members[${i}].user`));
-      return;
-    }
-    const error = checkId(user['id'], `members[${i}].user.id`, ctx.state.options.switches.validateIds);
-    if (error) {
-      errors.push(error);
-      return;
-    }
-    const tenant = m['tenant'];
-    if (tenant !== undefined && tenant !== null && typeof tenant !== 'string') {
-      errors.push({ field: `members[${i}].tenant`, message: 'must be a string', type: 'string' });
-      return;
-    }
-    members.push({ user, userId: user['id'] as string, tenant: tenant as string | null | undefined });
+  (value['members'] as Array<{ user: JsonObject; tenant?: string | null }>).forEach((m, i) => {
+    const error = checkId(m.user['id'], `members[${i}].user.id`, ctx.state.options.switches.validateIds);
+    if (error) errors.push(error);
+    else members.push({ user: m.user, userId: m.user['id'] as string, tenant: m.tenant });
   });
   if (errors.length) throw KnockHttpError.invalid(errors);
   return members;
@@ -57,9 +44,8 @@ function memberUser(users: Map<string, RecipientRecord>, m: Membership): JsonObj
 export function registerAudienceRoutes(route: RegisterRoute): void {
   route('addAudienceMembers', async (ctx) => {
     const key = ctx.c.req.param('key') ?? '';
-    const { value, bytes } = await readJson(ctx.c);
-    if (!isPlainObject(value)) throw KnockHttpError.invalid([required('members')]);
-    const members = parseMembers(ctx, value['members']);
+    const { value, bytes } = await readBody(ctx);
+    const members = parseMembers(ctx, value);
     const env = ctx.env;
     const switches = ctx.state.options.switches;
     let audience = env.audiences.get(key);
@@ -100,8 +86,9 @@ export function registerAudienceRoutes(route: RegisterRoute): void {
         throw KnockHttpError.invalid([{ field: 'members', message: 'is not valid JSON', type: 'json' }]);
       }
     }
-    if (!isPlainObject(value)) throw KnockHttpError.invalid([required('members')]);
-    const members = parseMembers(ctx, value['members']);
+    // The body (or the Census query form) as knock-wire's `AudienceMembersRequest`; a missing one lacks `members`.
+    checkWire(ctx.endpoint.body, value ?? {});
+    const members = parseMembers(ctx, value as JsonObject);
     const audience: Audience | undefined = ctx.env.audiences.get(key);
     if (!audience) throw KnockHttpError.notFound();
     const all = ctx.state.options.switches.removeWithoutTenant === 'all';

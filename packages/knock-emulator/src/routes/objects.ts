@@ -2,7 +2,7 @@ import type { RegisterRoute, RouteContext } from '../app-types.js';
 import type { JsonObject } from '../deep-merge.js';
 import { paginate } from '../paginate.js';
 import { objectJson } from '../recipients.js';
-import { queryArray, readObject, requireArray, requireIdList } from '../request-helpers.js';
+import { queryArray, readBody } from '../request-helpers.js';
 import {
   bulkDelete,
   bulkResponse,
@@ -56,8 +56,8 @@ export function registerObjectRoutes(route: RegisterRoute): void {
   // §3.3 bulk set: ≤ 1,000 objects, async.
   route('bulkSetObjects', async (ctx) => {
     const collection = collectionOf(ctx);
-    const { value, bytes, text } = await readObject(ctx.c, false);
-    const objects = requireArray(value, 'objects');
+    const { value, bytes, text } = await readBody(ctx);
+    const objects = value['objects'] as JsonObject[];
     const ruleErrors = checkItems(ctx, objects, 'objects');
     const env = ctx.env;
     const reparse = () => (JSON.parse(text) as { objects: JsonObject[] }).objects;
@@ -70,8 +70,8 @@ export function registerObjectRoutes(route: RegisterRoute): void {
   // §3.4 bulk delete: the limit is not stated; 1,000 assumed (UNCONFIRMED).
   route('bulkDeleteObjects', async (ctx) => {
     const collection = collectionOf(ctx);
-    const { value } = await readObject(ctx.c, false);
-    const ids = requireIdList(value['object_ids'], 'object_ids');
+    const { value } = await readBody(ctx);
+    const ids = value['object_ids'] as string[];
     strictIds(ctx, ids, 'object_ids');
     const env = ctx.env;
     return bulkDelete(ctx, 'objects.delete', () => env.collection(collection), ids, collection);

@@ -1,12 +1,12 @@
 import type { RouteContext } from '../app-types.js';
 import type { BulkApply, BulkErrorItem, BulkOperationRecord } from '../bulk-operation.js';
 import { bulkOperationJson } from '../bulk-operation.js';
-import { isPlainObject, type JsonObject } from '../deep-merge.js';
+import type { JsonObject } from '../deep-merge.js';
 import { eagerUpsert, undo, type UndoLog } from '../eager-apply.js';
 import type { RecipientRecord } from '../environment.js';
-import { KnockHttpError, required, type FieldError } from '../knock-http-error.js';
+import { KnockHttpError, type FieldError } from '../knock-http-error.js';
 import { checkId, MAX_ID_LENGTH, MAX_PROPERTY_BYTES, mergeIntoRecipient, upsertRecipient, type UpsertContext } from '../recipients.js';
-import { baseUrl, readObject } from '../request-helpers.js';
+import { baseUrl, readBody } from '../request-helpers.js';
 
 /** Throws 422 when a path id breaks the id rules (switch `validateIds`). */
 export function pathId(ctx: RouteContext, name: string): string {
@@ -26,7 +26,7 @@ export async function upsertOne(
   id: string,
   collection?: string,
 ): Promise<RecipientRecord> {
-  const { value, bytes } = await readObject(ctx.c, true);
+  const { value, bytes } = await readBody(ctx, true);
   const result = upsertRecipient(map, id, value, {
     now: new Date().toISOString(),
     dropNulls: ctx.state.options.switches.nullProperties === 'drop',
@@ -92,35 +92,19 @@ export function bulkResponse(ctx: RouteContext, op: BulkOperationRecord): Respon
 }
 
 /**
- * Checks bulk upsert items: each an object with a string `id` (a missing id is always a synchronous
- * 422, reference "Emulator notes"); id-rule failures are returned per item for the async path, or
- * thrown as one 422 under the `bulkItemValidation: "sync"` switch.
+ * Id rules of bulk upsert items whose shape knock-wire's schema already checked (objects with a non-empty
+ * string `id`; a missing id is a synchronous 422, reference "Emulator notes"): failures of the id rules
+ * (switch `validateIds`) are returned per item for the async path, or thrown as one 422 under the
+ * `bulkItemValidation: "sync"` switch.
  */
-export function checkItems(ctx: JobContext, items: unknown[], field: string): Map<number, FieldError> {
-  const blank: FieldError[] = [];
+export function checkItems(ctx: JobContext, items: JsonObject[], field: string): Map<number, FieldError> {
   const rules = new Map<number, FieldError>();
-  const validateIds = ctx.state.options.switches.validateIds;
+  if (!ctx.state.options.switches.validateIds) return rules;
   for (let i = 0; i < items.length; i++) {
-    const item = items[i];
-    if (!isPlainObject(item)) {
-      blank.push({ field: `${field}[${i}]`, message: 'must be an object', type: 'object' });
-      continue;
-    }
-    const id = item['id'];
-    if (typeof id !== 'string' || id === '') {
-      blank.push(
-        id === undefined || id === null || id === ''
-          ? required(`${field}[${i}].id`)
-          : { field: `${field}[${i}].id`, message: 'must be a string', type: 'string' },
-      );
-      continue;
-    }
+    const id = items[i]!['id'] as string;
     // The common case (a short id without '/' or '#') builds no field name (hot path).
-    if (validateIds && (id.length > MAX_ID_LENGTH || id.includes('/') || id.includes('#'))) {
-      rules.set(i, checkId(id, `${field}[${i}].id`, true)!);
-    }
+    if (id.length > MAX_ID_LENGTH || id.includes('/') || id.includes('#')) rules.set(i, checkId(id, `${field}[${i}].id`, true)!);
   }
-  if (blank.length) throw KnockHttpError.invalid(blank);
   if (rules.size && ctx.state.options.switches.bulkItemValidation === 'sync') throw KnockHttpError.invalid([...rules.values()]);
   return rules;
 }

@@ -3,7 +3,7 @@ import { isPlainObject, type JsonObject } from '../deep-merge.js';
 import { TENANTS } from '../environment.js';
 import { paginate } from '../paginate.js';
 import { tenantJson } from '../recipients.js';
-import { queryArray, readObject, requireArray, requireIdList } from '../request-helpers.js';
+import { checkWire, queryArray, readBody } from '../request-helpers.js';
 import {
   bulkDelete,
   bulkResponse,
@@ -52,8 +52,8 @@ export function registerTenantRoutes(route: RegisterRoute): void {
 
   // Items are tenant ids or `TenantRequest` objects ([SPEC] `InlineTenantRequest`).
   route('bulkSetTenants', async (ctx) => {
-    const { value, bytes } = await readObject(ctx.c, false);
-    const tenants = requireArray(value, 'tenants').map((t) => (typeof t === 'string' ? { id: t } : t));
+    const { value, bytes } = await readBody(ctx);
+    const tenants = (value['tenants'] as Array<string | JsonObject>).map((t) => (typeof t === 'string' ? { id: t } : t));
     const ruleErrors = checkItems(ctx, tenants, 'tenants');
     const env = ctx.env;
     return bulkResponse(
@@ -72,7 +72,9 @@ export function registerTenantRoutes(route: RegisterRoute): void {
 
   // §7: ids travel in the query string as `tenant_ids[]`, with no body.
   route('bulkDeleteTenants', (ctx) => {
-    const ids = requireIdList(queryArray(ctx.c, 'tenant_ids'), 'tenant_ids');
+    const query = { tenant_ids: queryArray(ctx.c, 'tenant_ids') };
+    checkWire(ctx.endpoint.query, query);
+    const ids = query.tenant_ids!;
     strictIds(ctx, ids, 'tenant_ids');
     const env = ctx.env;
     return bulkDelete(ctx, 'tenants.delete', () => env.collection(TENANTS), ids, undefined);

@@ -2,10 +2,11 @@ import type { RegisterRoute, RouteContext } from '../app-types.js';
 import { isPlainObject, deepMerge, type JsonObject } from '../deep-merge.js';
 import type { Environment } from '../environment.js';
 import type { BulkOperationRecord } from '../bulk-operation.js';
-import { KnockHttpError, required, type FieldError } from '../knock-http-error.js';
+import { KnockHttpError, type FieldError } from '../knock-http-error.js';
 import { paginate } from '../paginate.js';
 import { checkId, userJson } from '../recipients.js';
-import { queryArray, readObject, requireArray, requireIdList } from '../request-helpers.js';
+import { checkWire, queryArray, readBody } from '../request-helpers.js';
+import { KNOCK_ENDPOINTS } from '@syncline/knock-wire';
 import {
   bulkDelete,
   bulkResponse,
@@ -59,9 +60,8 @@ export function registerUserRoutes(route: RegisterRoute): void {
   // §2.8 merge: primary wins conflicts; preferences and channel data only gain missing keys.
   route('mergeUser', async (ctx) => {
     const id = pathId(ctx, 'user_id');
-    const { value } = await readObject(ctx.c, false);
-    const from = value['from_user_id'];
-    if (typeof from !== 'string' || from === '') throw KnockHttpError.invalid([required('from_user_id')]);
+    const { value } = await readBody(ctx);
+    const from = value['from_user_id'] as string;
     const primary = getOrThrow(ctx.env.users, id);
     const secondary = getOrThrow(ctx.env.users, from);
     if (from !== id) {
@@ -80,8 +80,8 @@ export function registerUserRoutes(route: RegisterRoute): void {
 
   // §2.5 bulk identify: ≤ 1,000 users, async BulkOperation. fast-path.ts serves it too, with the same two steps.
   route('bulkIdentifyUsers', async (ctx) => {
-    const { value, bytes, text } = await readObject(ctx.c, false);
-    const users = checkBulkIdentify(ctx, value);
+    const { value, bytes, text } = await readBody(ctx);
+    const users = checkBulkIdentify(ctx, value, true);
     return bulkResponse(
       ctx,
       bulkIdentify(ctx, users, bytes, () => (JSON.parse(text) as { users: JsonObject[] }).users),
@@ -90,8 +90,8 @@ export function registerUserRoutes(route: RegisterRoute): void {
 
   // §2.6 bulk delete: POST with `user_ids`.
   route('bulkDeleteUsers', async (ctx) => {
-    const { value } = await readObject(ctx.c, false);
-    const ids = requireIdList(value['user_ids'], 'user_ids');
+    const { value } = await readBody(ctx);
+    const ids = value['user_ids'] as string[];
     const env = ctx.env;
     strictIds(ctx, ids, 'user_ids');
     return bulkDelete(
@@ -112,13 +112,16 @@ export interface CheckedUsers {
 }
 
 /**
- * Validates a bulk identify body (§2.5): `users` present, an array of ≤ 1,000 objects with ids. Throws
- * the 422 before anything changes.
+ * Validates a bulk identify body (§2.5) with knock-wire's schema (`users` present, ≤ 1,000 objects with
+ * ids, typed fields), unless the caller already did (`validated`: the route's {@link readBody}, or the
+ * fast path's compiled check of the same schema); throws the 422 before anything changes. Then the id
+ * rules (switch `validateIds`, see {@link checkItems}).
  * @example const checked = checkBulkIdentify(ctx, { users: [{ id: 'u1' }] })
  */
-export function checkBulkIdentify(ctx: JobContext, body: JsonObject): CheckedUsers {
-  const users = requireArray(body, 'users');
-  return { users: users as JsonObject[], ruleErrors: checkItems(ctx, users, 'users') };
+export function checkBulkIdentify(ctx: JobContext, body: JsonObject, validated = false): CheckedUsers {
+  if (!validated) checkWire(KNOCK_ENDPOINTS.bulkIdentifyUsers.body, body);
+  const users = body['users'] as JsonObject[];
+  return { users, ruleErrors: checkItems(ctx, users, 'users') };
 }
 
 /**
