@@ -90,8 +90,9 @@ describe('removals say what happens to the record, never field by field', () => 
       expect(run.code).toBe(0);
       expect(run.out).toMatch(/removed 0 · unchanged 198 · invalid 0 · 2 left in Knock \(onDelete: nothing\)/);
       const runs = await syncline('runs', config);
-      expect(runs.out.split('\n')[0]).toMatch(/-0 {2}synced 0 failed 0 invalid 0 {2}2 left in Knock \(onDelete: nothing\)/);
-      const runId = runs.out.split(' ')[0]!;
+      const latest = runs.out.split('\n').find((l) => l.startsWith('r_'))!; // newest first
+      expect(latest).toMatch(/-0 {2}synced 0 failed 0 invalid 0 {2}2 left in Knock \(onDelete: nothing\)/);
+      const runId = latest.split(' ')[0]!;
       expect((await inProcess('runs', 'show', config, runId)).out).toMatch(
         /removed 0 · left in Knock \(onDelete: nothing\) 2 · unchanged 198/,
       );

@@ -40,7 +40,8 @@ export async function locateInvalid(
   if (result.invalid.length === 0) return;
   const t0 = performance.now();
   const keys = result.invalid.map((i) => i.key);
-  const at = await ledger.rowNumbers({ modelSql: spec.model, key: spec.key, keys, signal });
+  // Only a label: if the second read fails (or is interrupted), the rows are shown without their number.
+  const at = await ledger.rowNumbers({ modelSql: spec.model, key: spec.key, keys, signal }).catch(() => new Map<string, number>());
   for (const i of result.invalid) if (at.has(i.key)) i.row = at.get(i.key)!;
   inner.plan += performance.now() - t0;
 }
