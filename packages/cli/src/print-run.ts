@@ -15,11 +15,13 @@ export function formatRunSummary(r: RunResult, config: { key: string; file: stri
   const head =
     r.status === 'aborted'
       ? `Run ${r.runId} stopped: ${n(rows.synced)} rows confirmed and committed; the rest are sent on the next run`
-      : r.status === 'resume_later'
-        ? p.yellow(
-            `Run ${r.runId} paused: Knock asked to wait until ${r.resumeAt} (rate limited); ${n(rows.synced)} rows confirmed and committed, the rest are sent when you run again after that`,
-          )
-        : `Run ${r.runId} completed${rows.failed ? ` with ${n(rows.failed)} failed rows` : ''} in ${secs(totalMs)}`;
+      : r.status === 'stopped'
+        ? `Run ${r.runId} stopped at its limit (--max-rows/--max-duration): ${n(rows.synced)} rows confirmed and committed, ${n(r.remaining ?? 0)} left for the next run`
+        : r.status === 'resume_later'
+          ? p.yellow(
+              `Run ${r.runId} paused: Knock asked to wait until ${r.resumeAt} (rate limited); ${n(rows.synced)} rows confirmed and committed, the rest are sent when you run again after that`,
+            )
+          : `Run ${r.runId} completed${rows.failed ? ` with ${n(rows.failed)} failed rows` : ''} in ${secs(totalMs)}`;
   out.push(head, '');
   if (r.mappingChanged) out.push(p.yellow('  the field mapping changed since the last run: every row was sent again'), '');
   // Rows left in Knock under onDelete: nothing are named as such, never counted as removed.
@@ -56,6 +58,7 @@ export function runJson(r: RunResult) {
     // The first 100 invalid rows, located as in `plan --json`.
     ...(r.invalid.length ? { invalid: r.invalid.map(invalidJson) } : {}),
     ...(r.resumeAt === undefined ? {} : { resumeAt: r.resumeAt }),
+    ...(r.remaining === undefined ? {} : { remaining: r.remaining }),
     ...(r.error ? { error: { code: r.error.code, message: r.error.message } } : {}),
   };
 }

@@ -1,12 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { Command, CommanderError } from 'commander';
-import { isSyncError, ledgerExists, redact, runSync } from '@syncline/core';
+import { SyncError, chunkCounts, isSyncError, ledgerExists, redact, runSync, type Destination, type SyncSpec } from '@syncline/core';
 import { loadConfig, type LoadedConfig } from './load-config.js';
 import { openLedger, openSyncParts } from './open-sync.js';
 import { formatPlan, planJson } from './print-plan.js';
 import { formatRunSummary, runJson } from './print-run.js';
-import { styleFor } from './format.js';
+import { n, styleFor } from './format.js';
+import { duration, estimateSeconds, readPlanHeader, writePlanFile, type SavedPlanHeader } from './saved-plan.js';
+import { parseCount, parseDuration } from './parse-duration.js';
 import { createProgressPrinter } from './progress-printer.js';
 import { version } from './version.js';
 import { registerInspectCommands } from './inspect-commands.js';
@@ -40,6 +43,10 @@ interface SyncFlags {
   limit?: string;
   detailedExitcode?: boolean;
   apiKeyFile?: string;
+  out?: string;
+  plan?: string;
+  maxRows?: string;
+  maxDuration?: string;
 }
 
 /** Builds the `syncline` program. `run` resolves to the exit code. */
@@ -54,7 +61,7 @@ export function createProgram(io: Io, setExit: (code: number) => void): Command 
 
   const syncCommand = (name: 'plan' | 'run') =>
     program
-      .command(`${name} <config>`)
+      .command(`${name} ${name === 'plan' ? '<config>' : '[config]'}`)
       .description(
         name === 'plan' ? 'dry run: show what would be sent; sends nothing, changes no state' : 'send the changes and commit the ledger',
       )
@@ -66,10 +73,16 @@ export function createProgram(io: Io, setExit: (code: number) => void): Command 
 
   syncCommand('plan')
     .option('--detailed-exitcode', 'exit 4 when there are changes to send (0 when none)')
+    .option('--out <file>', 'also write every change to this file (NDJSON after a header line) for `syncline run --plan`')
     .action(async (file: string, flags: SyncFlags) => setExit(await plan(file, flags, program.opts().color === false, io)));
   syncCommand('run')
     .option('--reset', 'forget the snapshot (the next run sends every row) without sending anything')
-    .action(async (file: string, flags: SyncFlags) => setExit(await run(file, flags, program.opts().color === false, io)));
+    .option('--plan <file>', 'send exactly this saved plan (`plan --out`); refused if the model, config or ledger moved since')
+    .option('--max-rows <n>', 'send at most N changes, then stop cleanly (the next run sends the rest)')
+    .option('--max-duration <time>', 'start no new call after this long (e.g. 30m, 2h, 90s), then stop cleanly')
+    .action(async (file: string | undefined, flags: SyncFlags) =>
+      setExit(await runCommand(file, flags, program.opts().color === false, io)),
+    );
   registerInspectCommands(program, io, setExit);
   registerEmulatorCommands(program, io, setExit);
   registerAlertsCommands(program, io, setExit);
@@ -87,6 +100,8 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
     const parts = openSyncParts(config, { apiKeyFile: flags.apiKeyFile, env });
     const firstRun = !ledgerExists(config.ledgerPath);
     await using ledger = await openLedger(config, true);
+    // DuckDB writes the changes next to the plan file; they are copied after its header line.
+    const changesFile = flags.out ? `${resolve(flags.out)}.changes.tmp` : undefined;
     const result = await runSync({
       spec: config.spec,
       source: parts.source,
@@ -95,10 +110,30 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
       dryRun: true,
       fullResync: flags.fullResync ?? false,
       allowMassDelete: flags.allowMassDelete ?? false,
-      previewLimit: flags.json ? Number.MAX_SAFE_INTEGER : Number(flags.limit ?? 10),
+      // --json prints the summary and a sample, like the text plan; --out writes every change.
+      previewLimit: Number(flags.limit ?? 10),
+      ...(changesFile ? { planFile: changesFile } : {}),
     });
     await parts.destination.close?.();
     if (firstRun && !result.error && result.rows.added > 0) io.stderr.write(firstRunNotice(result.rows.added, file, result.endpoints));
+    if (flags.out && changesFile && !result.error) {
+      const doc = planJson(config, result, { version, baseUrl: parts.baseUrl });
+      const { changes: _sample, ...rest } = doc;
+      await writePlanFile(
+        flags.out,
+        {
+          ...rest,
+          kind: 'syncline.plan',
+          format: 'ndjson',
+          config_path: resolve(config.file),
+          digests: result.digests!,
+          summary: doc.summary,
+          estimate: { seconds: estimateSeconds(result.endpoints), requests: doc.estimate.requests },
+        },
+        changesFile,
+      );
+      io.stderr.write(`Wrote every change to ${flags.out}; send exactly this plan with \`syncline run --plan ${flags.out}\`\n`);
+    } else if (changesFile) rmSync(changesFile, { force: true });
     if (flags.json) io.stdout.write(JSON.stringify(planJson(config, result, { version, baseUrl: parts.baseUrl })) + '\n');
     else
       io.stdout.write(
@@ -115,7 +150,37 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
   });
 }
 
-async function run(file: string, flags: SyncFlags, noColor: boolean, io: Io): Promise<number> {
+/**
+ * `syncline run [config]`: with `--plan`, the config comes from the saved plan (a config given too must be
+ * the same file) and the run sends exactly that plan or refuses. Options are checked before anything opens.
+ */
+async function runCommand(file: string | undefined, flags: SyncFlags, noColor: boolean, io: Io): Promise<number> {
+  try {
+    const limits = {
+      ...(flags.maxRows === undefined ? {} : { maxRows: parseCount(flags.maxRows, '--max-rows') }),
+      ...(flags.maxDuration === undefined ? {} : { maxDurationMs: parseDuration(flags.maxDuration, '--max-duration') }),
+    };
+    const saved = flags.plan ? await readPlanHeader(flags.plan) : undefined;
+    if (saved && file && resolve(file) !== saved.config_path)
+      throw new SyncError('invalid_option', `--plan ${flags.plan} was made for ${saved.config_path}, not ${resolve(file)}`);
+    const config = file ?? saved?.config_path;
+    if (!config)
+      throw new SyncError('invalid_option', 'run needs a config file, or --plan <file> made by `syncline plan <config> --out <file>`');
+    return await run(config, flags, noColor, io, { ...limits, saved });
+  } catch (e) {
+    if (!isSyncError(e)) throw e;
+    io.stderr.write(`Error: ${redact(e.message)}\n`);
+    return EXIT.usage;
+  }
+}
+
+async function run(
+  file: string,
+  flags: SyncFlags,
+  noColor: boolean,
+  io: Io,
+  extra: { maxRows?: number; maxDurationMs?: number; saved?: SavedPlanHeader | undefined } = {},
+): Promise<number> {
   return withConfig(file, io, async (config, env) => {
     const t0 = performance.now();
     if (flags.reset) {
@@ -127,9 +192,11 @@ async function run(file: string, flags: SyncFlags, noColor: boolean, io: Io): Pr
     const parts = openSyncParts(config, { apiKeyFile: flags.apiKeyFile, env });
     const firstRun = !ledgerExists(config.ledgerPath);
     await using ledger = await openLedger(config, false);
+    // The ETA comes from Knock's tier ceilings: known on the first line with a saved plan, else once diffed.
+    const eta = extra.saved ? ` · ETA ≈ ${duration(extra.saved.estimate.seconds)} at Knock's rate limits` : '';
     if (!flags.json)
       io.stderr.write(
-        `Syncline ${version} · run · ${config.spec.name} → Knock ${config.spec.target.type} (${parts.baseUrl})\nReading model…\n`,
+        `Syncline ${version} · run · ${config.spec.name} → Knock ${config.spec.target.type} (${parts.baseUrl})${eta}\nReading model…\n`,
       );
     const stop = new AbortController();
     const hard = new AbortController();
@@ -156,8 +223,13 @@ async function run(file: string, flags: SyncFlags, noColor: boolean, io: Io): Pr
         onEvent: (e) => {
           if (firstRun && e.type === 'phase' && e.name === 'diff' && e.status === 'end' && Number(e.detail?.add) > 0)
             io.stderr.write(firstRunNotice(Number(e.detail!.add), file));
+          if (!flags.json && !extra.saved && e.type === 'phase' && e.name === 'diff' && e.status === 'end' && e.detail)
+            io.stderr.write(sendEta(parts.destination, config.spec.target, e.detail as DiffCounts, extra.maxRows));
           progress.onEvent(e);
         },
+        ...(extra.saved ? { expectDigests: extra.saved.digests } : {}),
+        ...(extra.maxRows === undefined ? {} : { maxRows: extra.maxRows }),
+        ...(extra.maxDurationMs === undefined ? {} : { maxDurationMs: extra.maxDurationMs }),
       });
       if (flags.json) io.stdout.write(JSON.stringify(runJson(result)) + '\n');
       else
@@ -165,21 +237,36 @@ async function run(file: string, flags: SyncFlags, noColor: boolean, io: Io): Pr
           formatRunSummary(result, { key: config.spec.key, file }, performance.now() - t0, styleFor(io.stdout, noColor)) + '\n',
         );
       await (await import('./alert-hook.js')).runAlerts({ config, file, result, ledger, io, env });
-      return result.status === 'succeeded'
+      if (result.error?.code === 'plan_stale') return EXIT.usage;
+      return result.status === 'succeeded' || (result.status === 'stopped' && result.rows.failed === 0)
         ? EXIT.ok
-        : result.status === 'partial'
+        : result.status === 'stopped'
           ? EXIT.rowsFailed
-          : result.status === 'aborted'
-            ? EXIT.interrupted
-            : result.status === 'resume_later'
-              ? EXIT.resumeLater
-              : EXIT.failed;
+          : result.status === 'partial'
+            ? EXIT.rowsFailed
+            : result.status === 'aborted'
+              ? EXIT.interrupted
+              : result.status === 'resume_later'
+                ? EXIT.resumeLater
+                : EXIT.failed;
     } finally {
       process.off('SIGINT', onSigint);
       progress.close();
       await parts.destination.close?.();
     }
   });
+}
+
+type DiffCounts = { add: number; change: number; remove: number };
+
+/** `Send: 10,000,000 changes · ETA ≈ 2h37m at Knock's rate limits` from the destination's estimate of the calls. */
+function sendEta(destination: Destination, target: SyncSpec['target'], counts: DiffCounts, maxRows: number | undefined): string {
+  const all = counts.add + counts.change + counts.remove;
+  const rows = Math.min(all, maxRows ?? all);
+  if (rows === 0 || !destination.estimate) return '';
+  const seconds = estimateSeconds(destination.estimate(chunkCounts(counts, 0, 1000), { target, totals: counts }));
+  const share = all === 0 ? 0 : rows / all;
+  return `Send: ${n(rows)}${rows < all ? ` of ${n(all)}` : ''} changes · ETA ≈ ${duration(Math.ceil(seconds * share))} at Knock's rate limits\n`;
 }
 
 /** Loads the config and maps errors to exit codes: config errors 2, run errors 3. Secrets are redacted. */

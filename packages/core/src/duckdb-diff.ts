@@ -175,6 +175,34 @@ export function previewSql(limit: number): string {
 }
 
 /**
+ * Digests of what a plan is computed from (a saved plan records them; `run --plan` refuses when they
+ * moved): the staged model's rows (each key with its row hash, which covers the payload and the mapping)
+ * and the ledger's snapshot and keys in doubt. Order-free: a count and the XOR of one MD5 per row.
+ */
+export async function stateDigests(conn: DuckDBConnection): Promise<{ model: string; ledger: string }> {
+  const digest = (from: string, row: string): string =>
+    `(SELECT count(*) || ':' || coalesce(lower(to_hex(bit_xor(md5_number(${row})))), '0') FROM ${from})`;
+  const r = (
+    await all(
+      conn,
+      `SELECT ${digest('staged WHERE present', `k || chr(0) || h::VARCHAR`)} AS model,
+              ${digest('main.snapshot', `k || chr(0) || h::VARCHAR`)} || '/' || ${digest('main.in_doubt', `k || chr(1) || coalesce(payload, '')`)} AS ledger`,
+    )
+  )[0]!;
+  return { model: String(r.model), ledger: String(r.ledger) };
+}
+
+/**
+ * Writes every staged change as NDJSON to `path` (`{"action","key","payload"}` per line; the payload as
+ * JSON, null for a removal), ordered add → change → remove, then by key. DuckDB sorts (spilling to disk
+ * beyond its memory limit) and writes; nothing passes through JavaScript.
+ */
+export async function exportStaged(conn: DuckDBConnection, path: string): Promise<void> {
+  await conn.run(`COPY (SELECT ${ACTION} AS action, k AS key, payload::JSON AS payload FROM staged WHERE payload IS NOT NULL OR NOT present
+      ORDER BY CASE WHEN NOT present THEN 2 WHEN known THEN 1 ELSE 0 END, k) TO ${literal(path)} (FORMAT json)`);
+}
+
+/**
  * Runs a statement that `signal` can interrupt. DuckDB discards an interrupt that arrives before the
  * query starts executing, so it is re-sent every 20 ms until the statement settles (reliability.md §0.7).
  */

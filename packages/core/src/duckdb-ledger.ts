@@ -7,6 +7,8 @@ import { SyncError } from './sync-error.js';
 import { literal } from './projection.js';
 import {
   buildChanges,
+  exportStaged,
+  stateDigests,
   checkKeys,
   previewSql,
   stageModel,
@@ -249,6 +251,10 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     async rowNumbers(o: { modelSql: string; key: string; keys: string[]; signal?: AbortSignal | undefined }): Promise<Map<string, number>> {
       return serial(() => modelRowNumbers(conn, o));
     },
+    /** Keeps only the first `count` numbered changes (a run limited by `maxRows`); the rest wait for the next run. */
+    async keepChanges(count: number): Promise<void> {
+      await serial(() => conn.run(`DELETE FROM changes WHERE seq > ${Math.max(0, Math.floor(count))}`));
+    },
     /** Changes with `fromSeq <= seq < toSeq`, in order. */
     async readChanges(fromSeq: number, toSeq: number): Promise<StagedChange[]> {
       return readStaged(`FROM changes WHERE seq >= $1 AND seq < $2`, [fromSeq, toSeq]);
@@ -259,6 +265,14 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
      */
     async summary(): Promise<{ add: number; change: number; remove: number; unsure: number }> {
       return serial(() => summarizeStaged(conn));
+    },
+    /** Digests of the staged model and of the ledger's state (see `stateDigests`); after `stage`, before `diff`. */
+    async digests(): Promise<{ model: string; ledger: string }> {
+      return serial(() => stateDigests(conn));
+    },
+    /** Writes every staged change to `path` as NDJSON (see `exportStaged`); after `stage`, before `diff`. */
+    async exportChanges(path: string): Promise<void> {
+      await serial(() => exportStaged(conn, path));
     },
     /** The first `limit` staged changes of each action by key (`seq` 0, `before` null): a dry run's preview. */
     async previewChanges(limit: number): Promise<StagedChange[]> {

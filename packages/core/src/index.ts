@@ -19,6 +19,8 @@ export {
 export {
   runSync,
   configHash,
+  specDigest,
+  type PlanDigests,
   newRunId,
   type RunSyncOptions,
   type RunResult,

@@ -63,6 +63,14 @@ export interface RunSyncOptions {
   onEvent?: (event: RunEvent) => void;
   /** The run's id (e.g. one a server returned before the run started). Default: a new `r_…` id. */
   runId?: string;
+  /** Dry run: also write every change to this file as NDJSON (see `exportStaged`) and fill `digests`. */
+  planFile?: string;
+  /** Run: refuse (SyncError `plan_stale`) unless the model, config and ledger still have these digests. */
+  expectDigests?: PlanDigests;
+  /** Run: send at most this many changes (in plan order), then end with status `stopped`. */
+  maxRows?: number;
+  /** Run: start no new call after this many ms from the start, then end with status `stopped`. */
+  maxDurationMs?: number;
 }
 
 /**
@@ -114,7 +122,8 @@ export interface RunResult {
   runId: string;
   sync: string;
   /** `resume_later`: the destination asked for a pause longer than it waits (see `resumeAt`); run again then. */
-  status: 'succeeded' | 'partial' | 'failed' | 'aborted' | 'resume_later';
+  /** `stopped`: `maxRows` or `maxDuration` ended the run cleanly; the next run sends the rest (`remaining`). */
+  status: 'succeeded' | 'partial' | 'failed' | 'aborted' | 'resume_later' | 'stopped';
   dryRun: boolean;
   mappingChanged: boolean;
   rows: RunCounts;
@@ -132,6 +141,17 @@ export interface RunResult {
   error?: { code: string; message: string; details?: Record<string, unknown> | undefined };
   /** Status `resume_later`: when the destination takes calls again (ISO 8601); the next run resumes. */
   resumeAt?: string;
+  /** Status `stopped` (or aborted): changes of this run's diff not sent, left for the next run. */
+  remaining?: number;
+  /** With `planFile` or `expectDigests`: what the plan was computed from. */
+  digests?: PlanDigests;
+}
+
+/** What a saved plan was computed from: the model's rows, the sync's config and the ledger's state. */
+export interface PlanDigests {
+  model: string;
+  config: string;
+  ledger: string;
 }
 
 /** md5 of the parts of a sync that shape payloads; it salts every row hash, so a mapping change resends all rows. */
@@ -149,6 +169,11 @@ export function configHash(spec: SyncSpec): string {
   return createHash('md5').update(JSON.stringify(shape)).digest('hex');
 }
 
+/** md5 of the whole sync spec (model SQL, key, mapping, target and guards): a saved plan's config digest. */
+export function specDigest(spec: SyncSpec): string {
+  return createHash('md5').update(JSON.stringify(spec)).digest('hex');
+}
+
 export const newRunId = (): string => `r_${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
 
 /**
@@ -164,6 +189,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   const chunkSize = options.chunkSize ?? 1000;
   const limit = options.previewLimit ?? 10;
   const startedAt = new Date().toISOString();
+  const startMs = Date.now();
   const result: RunResult = {
     runId: options.runId ?? newRunId(),
     sync: spec.name,
@@ -255,6 +281,19 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         { details: { column: spec.key, count: health.duplicateKeys, samples: health.duplicateSamples } },
       );
 
+    if (options.planFile || options.expectDigests) {
+      const digests: PlanDigests = { ...(await ledger.digests()), config: specDigest(spec) };
+      result.digests = digests;
+      const expected = options.expectDigests;
+      const moved = expected ? (['model', 'config', 'ledger'] as const).filter((k) => digests[k] !== expected[k]) : [];
+      if (moved.length)
+        throw new SyncError(
+          'plan_stale',
+          `the saved plan is out of date: the ${moved.join(' and the ')} changed since it was made; nothing was sent (make a new plan with \`syncline plan --out\`)`,
+          { details: { moved } },
+        );
+      if (dryRun && options.planFile) await ledger.exportChanges(options.planFile);
+    }
     const previous = await ledger.meta('config_hash');
     const snapshotSize = await ledger.snapshotSize();
     // A resend after a mapping change can take several runs (aborted, killed); each says so until one succeeds.
@@ -320,6 +359,25 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     if (!dryRun && counts.add + counts.change + counts.remove > 0 && options.destination.check)
       await options.destination.check(spec.target, options.hardSignal ? { signal: options.hardSignal } : {});
     const inner = { plan: 0, commit: 0 };
+    // --max-rows: this run sends the first maxRows changes (add → change → remove); --max-duration: no new
+    // call starts after the deadline. Both end like a first Ctrl-C: calls in flight finish and commit.
+    const all = counts.add + counts.change + counts.remove;
+    const cap = dryRun || options.maxRows === undefined ? all : Math.max(0, Math.min(all, Math.floor(options.maxRows)));
+    const sendCounts = capCounts(counts, cap);
+    if (cap < all) await ledger.keepChanges(cap);
+    const deadline =
+      !dryRun && options.maxDurationMs !== undefined
+        ? AbortSignal.timeout(Math.max(1, startMs + options.maxDurationMs - Date.now()))
+        : undefined;
+    let processed = 0;
+    const sendOptions: RunSyncOptions = {
+      ...options,
+      onEvent: (e) => {
+        if (e.type === 'progress') processed = e.done;
+        emit(e);
+      },
+      ...(deadline ? { signal: options.signal ? AbortSignal.any([options.signal, deadline]) : deadline } : {}),
+    };
     await phase(
       'send',
       () =>
@@ -338,15 +396,17 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
               spec,
               signal: options.signal,
             })
-          : send(options, result, counts, chunkSize, limit, withBefore, inner),
+          : send(sendOptions, result, sendCounts, chunkSize, limit, withBefore, inner),
       () => ({ ...result.rows, requests: result.requests }),
     );
     // Time spent inside destination.plan (with row validation) and ledger.commit, accumulated over the
     // chunks of the send phase, so a slow planner or ledger shows up in the run record.
     result.phases.splice(result.phases.length - 1, 0, { name: 'plan', ms: Math.round(inner.plan) });
     if (!dryRun) result.phases.push({ name: 'commit', ms: Math.round(inner.commit) });
+    if (!dryRun && processed < all) result.remaining = all - processed;
     if (options.signal?.aborted) result.status = 'aborted';
     else if (result.resumeAt !== undefined) result.status = 'resume_later';
+    else if (!dryRun && processed < all && (cap < all || deadline?.aborted)) result.status = 'stopped';
     else if (result.rows.failed > 0) result.status = 'partial';
     if (result.status === 'succeeded' && result.mappingChanged && !dryRun) await ledger.setMeta('mapping_resend', '');
   } catch (e) {
@@ -598,6 +658,13 @@ async function send(
   result.invalidByReason.sort((a, b) => b.count - a.count);
   if (dryRun) result.requests = result.endpoints.reduce((n, e) => n + e.calls, 0);
   if (fatal !== undefined) throw fatal;
+}
+
+/** The first `cap` changes of a diff by action, in the order they are numbered (add → change → remove). */
+function capCounts(c: { add: number; change: number; remove: number }, cap: number): { add: number; change: number; remove: number } {
+  const add = Math.min(c.add, cap);
+  const change = Math.min(c.change, cap - add);
+  return { add, change, remove: Math.min(c.remove, cap - add - change) };
 }
 
 function checkMapping(spec: SyncSpec, columns: string[]): void {

@@ -13,7 +13,9 @@ export type SyncErrorCode =
   | 'ledger_damaged'
   | 'auth_failed'
   | 'destination_failed'
-  | 'aborted';
+  | 'aborted'
+  /** A saved plan no longer matches the model, the config or the ledger (`run --plan`). */
+  | 'plan_stale';
 
 const brand = Symbol.for('syncline.SyncError');
 

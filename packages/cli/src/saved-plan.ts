@@ -1,0 +1,81 @@
+import { createReadStream, createWriteStream, rmSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { pipeline } from 'node:stream/promises';
+import { SyncError, type EndpointEstimate, type PlanDigests } from '@syncline/core';
+
+/** Knock's rate-limit tiers, requests per second (Knock API reference, "Rate limits"). */
+const TIER_PER_SECOND = [1, 5, 60, 200, 1000] as const;
+
+/** The first line of a saved plan (`plan --out`): the plan's JSON document with what it was computed from. */
+export interface SavedPlanHeader {
+  kind: 'syncline.plan';
+  format: 'ndjson';
+  /** Absolute path of the sync's config. */
+  config_path: string;
+  digests: PlanDigests;
+  summary: Record<string, number>;
+  estimate: { seconds: number; requests: unknown[] };
+  [key: string]: unknown;
+}
+
+/**
+ * Seconds the calls take at Knock's tier ceilings: endpoints run side by side, so the slowest endpoint's
+ * calls ÷ its tier's rate (Knock's own processing of bulk jobs excluded).
+ */
+export function estimateSeconds(endpoints: Pick<EndpointEstimate, 'calls' | 'tier'>[]): number {
+  let s = 0;
+  for (const e of endpoints) if (e.tier) s = Math.max(s, Math.ceil(e.calls / TIER_PER_SECOND[e.tier - 1]!));
+  return s;
+}
+
+/** 9,420 s → "2h37m"; 75 → "1m15s". */
+export function duration(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = Math.round(seconds % 60);
+  return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
+}
+
+/**
+ * Writes a saved plan: the header as the first line, then the NDJSON changes DuckDB wrote to `changesFile`
+ * (copied as a stream, then removed), so memory stays bounded however many changes there are.
+ */
+export async function writePlanFile(out: string, header: SavedPlanHeader, changesFile: string): Promise<void> {
+  const file = createWriteStream(out);
+  file.write(`${JSON.stringify(header)}\n`);
+  try {
+    await pipeline(createReadStream(changesFile), file);
+  } finally {
+    rmSync(changesFile, { force: true });
+  }
+}
+
+/** Reads a saved plan's header (its first line only). Errors name the file and the `--plan` option. */
+export async function readPlanHeader(file: string): Promise<SavedPlanHeader> {
+  let first: string | undefined;
+  try {
+    const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+    for await (const line of lines) {
+      first = line;
+      break;
+    }
+    lines.close();
+  } catch (e) {
+    throw new SyncError(
+      'invalid_option',
+      `--plan ${file}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
+  }
+  let header: Partial<SavedPlanHeader> | undefined;
+  try {
+    header = first ? (JSON.parse(first) as Partial<SavedPlanHeader>) : undefined;
+  } catch {
+    header = undefined;
+  }
+  if (!header || header.kind !== 'syncline.plan' || header.format !== 'ndjson' || !header.digests || !header.config_path)
+    throw new SyncError(
+      'invalid_option',
+      `--plan ${file}: line 1 is not a saved plan header (make one with \`syncline plan <config> --out ${file}\`)`,
+    );
+  return header as SavedPlanHeader;
+}
