@@ -19,7 +19,7 @@ import { createServer, seedWorkspace, workspaceAt } from '@syncline/server';
 
 const ROWS = Number(process.argv[2] ?? 200_000);
 const TOKEN = 'bench-token-0123456789';
-const TIMEOUT_MS = 2_000;
+const TIMEOUT_MS = 5_000;
 
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -57,7 +57,10 @@ const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/js
 let errors = 0;
 const api = async (method: string, path: string, body?: unknown): Promise<Response> => {
   const r = await fetch(origin + path, { method, headers: auth, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-  if (r.status >= 400 && !(path === '/api/query' && r.status === 504)) errors++;
+  if (r.status >= 400 && !(path === '/api/query' && r.status === 504)) {
+    errors++;
+    if (process.env.BENCH_DEBUG) console.error(method, path, r.status, await r.clone().text());
+  }
   return r;
 };
 /** Polls /api/health every 10 ms until `stop` resolves; returns the latencies. */
@@ -110,7 +113,7 @@ await api('PUT', '/api/syncs/many', {
   sync: { type: 'users', fields: { email: 'email', name: 'name' } },
 });
 const t0 = performance.now();
-const { runId } = (await (await api('POST', '/api/syncs/many/run')).json()) as { runId: string };
+const { runId } = (await (await api('POST', '/api/syncs/many/run', {})).json()) as { runId: string };
 const follow = (async () => {
   const res = await fetch(`${origin}/api/runs/${runId}/events`, { headers: auth });
   let buffer = '';

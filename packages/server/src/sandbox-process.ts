@@ -13,9 +13,18 @@ import { lockDown } from './lock-down.js';
 import { duckdbSource } from '@syncline/source-duckdb';
 import { checkReadStatement, toSqlError } from './check-statement.js';
 import { isApiError } from './api-error.js';
-import type { Completions, QueryResult, SandboxInit, SandboxReply, SandboxRequest, SandboxTable, TableInfo } from './sandbox-protocol.js';
+import type {
+  Completions,
+  QueryResult,
+  SandboxInit,
+  SandboxReply,
+  SandboxRequest,
+  SandboxStarted,
+  SandboxTable,
+  TableInfo,
+} from './sandbox-protocol.js';
 
-const send = (m: SandboxReply): void => void process.send!(m);
+const send = (m: SandboxReply | SandboxStarted): void => void process.send!(m);
 
 const pool: { conn: DuckDBConnection; job: number | undefined }[] = [];
 const waiting: ((c: (typeof pool)[number]) => void)[] = [];
@@ -125,6 +134,7 @@ async function handle(m: SandboxRequest): Promise<void> {
   }
   if (m.type === 'crash') process.abort(); // for the "a crashed sandbox is replaced" test
   const slot = await take(m.id);
+  send({ type: 'started', id: m.id });
   try {
     let value: unknown;
     if (m.type === 'query') value = await query(slot.conn, m.sql, m.limit);

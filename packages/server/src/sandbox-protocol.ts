@@ -44,6 +44,12 @@ export interface Completions {
   keywords: string[];
 }
 
+/** A statement left the queue and runs now: its timeout starts here. */
+export interface SandboxStarted {
+  type: 'started';
+  id: number;
+}
+
 export interface SandboxReply {
   type: 'reply';
   id: number;

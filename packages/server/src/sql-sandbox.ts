@@ -3,7 +3,15 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ApiError } from './api-error.js';
-import type { Completions, QueryResult, SandboxReply, SandboxRequest, SandboxTable, TableInfo } from './sandbox-protocol.js';
+import type {
+  Completions,
+  QueryResult,
+  SandboxReply,
+  SandboxRequest,
+  SandboxStarted,
+  SandboxTable,
+  TableInfo,
+} from './sandbox-protocol.js';
 
 /** Options of {@link createSqlSandbox}. */
 export interface SqlSandboxOptions {
@@ -61,7 +69,10 @@ export function createSqlSandbox(options: SqlSandboxOptions): SqlSandbox {
   let child: ChildProcess | undefined;
   let ready: Promise<ChildProcess> | undefined;
   let nextId = 1;
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; child: ChildProcess }>();
+  const pending = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void; child: ChildProcess; started?: () => void }
+  >();
 
   const failAll = (c: ChildProcess, error: ApiError): void => {
     for (const [id, p] of pending)
@@ -80,9 +91,10 @@ export function createSqlSandbox(options: SqlSandboxOptions): SqlSandbox {
     const started = new Promise<ChildProcess>((resolve, reject) => {
       pending.set(0, { resolve: () => resolve(c), reject, child: c });
     });
-    c.on('message', (m: SandboxReply) => {
+    c.on('message', (m: SandboxReply | SandboxStarted) => {
       const p = pending.get(m.id);
       if (!p) return;
+      if (m.type === 'started') return p.started?.();
       pending.delete(m.id);
       if (m.ok) p.resolve(m.value);
       else p.reject(new ApiError(m.error!.code as never, m.error!.message, m.error!.status, m.error!.details));
@@ -113,27 +125,32 @@ export function createSqlSandbox(options: SqlSandboxOptions): SqlSandbox {
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       let hung: NodeJS.Timeout | undefined;
-      const timer = timed
-        ? setTimeout(() => {
-            c.send({ type: 'interrupt', id });
-            hung = setTimeout(() => {
-              options.onReplace?.(`the SQL sandbox did not stop a statement within ${GRACE_MS} ms of its interrupt; replaced`);
-              const p = pending.get(id);
-              pending.delete(id);
-              c.kill('SIGKILL');
-              p?.reject(
-                new ApiError(
-                  'query_timeout',
-                  `the statement ran past ${timeoutMs} ms and the sandbox did not stop it; the sandbox was replaced`,
-                  504,
-                ),
-              );
-            }, GRACE_MS);
-          }, timeoutMs)
-        : undefined;
+      let timer: NodeJS.Timeout | undefined;
+      // The timeout counts from when the statement starts running in the sandbox, not while it waits for
+      // a free connection behind others.
+      const started = (): void => {
+        if (!timed) return;
+        timer = setTimeout(() => {
+          c.send({ type: 'interrupt', id });
+          hung = setTimeout(() => {
+            options.onReplace?.(`the SQL sandbox did not stop a statement within ${GRACE_MS} ms of its interrupt; replaced`);
+            const p = pending.get(id);
+            pending.delete(id);
+            c.kill('SIGKILL');
+            p?.reject(
+              new ApiError(
+                'query_timeout',
+                `the statement ran past ${timeoutMs} ms and the sandbox did not stop it; the sandbox was replaced`,
+                504,
+              ),
+            );
+          }, GRACE_MS);
+        }, timeoutMs);
+      };
       const done = (): void => (clearTimeout(timer), clearTimeout(hung));
       pending.set(id, {
         child: c,
+        started,
         resolve: (v) => (done(), resolve(v as T)),
         reject: (e) => {
           done();

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createSqlSandbox } from '../src/index.js';
 import { testServer, type TestServer } from './helpers.js';
 
 let t: TestServer;
@@ -74,5 +75,17 @@ describe('the SQL sandbox', () => {
     expect(h.status).toBe(200);
     expect(ms).toBeLessThan(50 * 4); // 50 ms target; slack for a shared machine
     await slow;
+  });
+
+  test('the timeout counts from when a statement runs, not while it waits behind others', async () => {
+    const sandbox = createSqlSandbox({ dir: t.dir, tables: () => [], timeoutMs: 1_000, connections: 1 });
+    try {
+      const runaway = sandbox.query('select count(*) from range(10000000000000)', 10).catch((e: Error) => e);
+      const queued = sandbox.query('select 7 as seven', 10);
+      expect(String(await runaway)).toMatch(/interrupted after 1000 ms/);
+      expect((await queued).rows).toEqual([{ seven: 7 }]);
+    } finally {
+      await sandbox.close();
+    }
   });
 });
