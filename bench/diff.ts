@@ -8,7 +8,8 @@
  * is its own. The phase breakdown comes from one more dry run of `runSync` on the same inputs;
  * `--destination memory` times that dry run with an in-memory destination instead (the engine alone).
  *
- * Run: npm run bench -- diff [--sizes 1m,10m] [--memory 1536MB] [--repeat 2] [--destination knock|memory] [--naive-10m]
+ * Run: npm run bench -- diff [--sizes 1m,10m] [--memory 1536MB] [--repeat 2] [--destination knock|memory] [--naive-10m] [--first]
+ * (`--first`: no ledger, every row an add: a new user's first plan)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -43,6 +44,8 @@ const { values: args } = parseArgs({
     memory: { type: 'string', default: '1536MB' },
     repeat: { type: 'string', default: '2' },
     'naive-10m': { type: 'boolean', default: false },
+    /** A first plan: no ledger (every row is an add), as a new user's first `syncline plan`. */
+    first: { type: 'boolean', default: false },
     /** `knock` (default): the real Knock destination's validate + plan; `memory`: the engine alone. */
     destination: { type: 'string', default: 'knock' },
     child: { type: 'string' },
@@ -160,7 +163,8 @@ async function cliPlan(n: number): Promise<Result> {
   mkdirSync(join(dir, '.syncline'), { recursive: true });
   const ledger = join(dir, '.syncline', 'bench-users.duckdb');
   rmSync(ledger, { force: true });
-  symlinkSync(f.ledger, ledger);
+  // A first plan has no ledger: the CLI plans against a throwaway ':memory:' one.
+  if (!args.first) symlinkSync(f.ledger, ledger);
   const config = join(dir, 'sync.yaml');
   writeFileSync(
     config,
@@ -212,7 +216,7 @@ async function cliPlan(n: number): Promise<Result> {
 async function plan(n: number): Promise<Result> {
   const f = files(n);
   const dest = await destination();
-  const ledger = await openDuckdbLedger({ path: f.ledger, memoryLimit: args.memory! });
+  const ledger = await openDuckdbLedger({ path: args.first ? ':memory:' : f.ledger, memoryLimit: args.memory! });
   const source = duckdbSource({ tables: { users: f.cur } });
   let heapPeak = process.memoryUsage().heapUsed;
   const sampler = setInterval(() => (heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed)), 20);
@@ -297,6 +301,7 @@ function child(task: string, n: number): Result & { ms: number; maxRssMB: number
       args.memory!,
       '--destination',
       args.destination!,
+      ...(args.first ? ['--first'] : []),
     ],
     {
       encoding: 'utf8',
@@ -314,7 +319,9 @@ const repeat = Number(args.repeat);
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const best = <T extends { ms: number }>(xs: T[]): T => xs.reduce((a, b) => (b.ms < a.ms ? b : a));
 mkdirSync(DATA, { recursive: true });
-process.stdout.write(`diff/plan benchmark · memory_limit ${args.memory} · best of ${repeat} · node ${process.version}\n`);
+process.stdout.write(
+  `${args.first ? 'FIRST plan (no ledger) · ' : ''}diff/plan benchmark · memory_limit ${args.memory} · best of ${repeat} · node ${process.version}\n`,
+);
 const summary: Record<string, unknown>[] = [];
 for (const n of sizes) {
   const label = n >= 1e6 ? `${n / 1e6}M` : String(n);
