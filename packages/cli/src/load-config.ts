@@ -2,6 +2,7 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { syncSpecFieldsSchema, toSyncSpec, type SyncSpec } from '@syncline/core';
 import { duckdbSourceOptionsSchema } from '@syncline/source-duckdb';
+import { knockTiersSchema } from '@syncline/destination-knock';
 import { alertsSchema, scheduleSchema, type AlertChannelConfig, type Schedule } from '@syncline/alerts';
 import { readYamlConfig } from './yaml-config.js';
 
@@ -16,6 +17,8 @@ const destinationSchema = z.discriminatedUnion('type', [
     apiKey: z.string().min(1).optional(),
     baseUrl: z.url().optional(),
     serviceToken: z.string().min(1).optional(),
+    /** Requests per second per Knock rate tier (`{ 1: 1, 3: 60 }`, Knock's defaults for the rest), or `off`. */
+    tiers: knockTiersSchema.optional(),
   }),
 ]);
 

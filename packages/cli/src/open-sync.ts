@@ -37,7 +37,12 @@ export function openSyncParts(config: LoadedConfig, opts: { apiKeyFile?: string 
   const serviceToken = config.destination.serviceToken ?? env.KNOCK_SERVICE_TOKEN;
   return {
     source: duckdbSource({ tables: config.source.tables, baseDir: config.dir }),
-    destination: knockDestination({ apiKey, baseUrl, ...(serviceToken ? { serviceToken } : {}) }),
+    destination: knockDestination({
+      apiKey,
+      baseUrl,
+      ...(serviceToken ? { serviceToken } : {}),
+      ...(config.destination.tiers ? { tiers: config.destination.tiers } : {}),
+    }),
     baseUrl,
     keyFrom: from,
   };

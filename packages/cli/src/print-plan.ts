@@ -1,4 +1,5 @@
 import { sendsRemovals, type RunResult } from '@syncline/core';
+import { chooseSplit, splitRates, UNPACED_RATE } from '@syncline/destination-knock';
 import type { LoadedConfig } from './load-config.js';
 import { n, paint, secs, value, type Style } from './format.js';
 import { KEPT, removalEffect, ruleText } from './removal-effect.js';
@@ -14,6 +15,25 @@ const verbs = (c: LoadedConfig) => {
 };
 
 /** The human plan (ux.md §2): header, row actions with field-level before → after, requests, the frozen summary. */
+/** Knock's default requests per second per tier (the destination's `tiers` defaults). */
+const KNOCK_TIERS = { 1: 1, 2: 5, 3: 60, 4: 200, 5: 1000 };
+
+/** Why the upserts go as they go: bulk jobs alone, or with single calls because that finishes sooner. */
+function splitChoiceLine(config: LoadedConfig, upserts: number): string | undefined {
+  const t = config.spec.target;
+  if ((t.type !== 'users' && t.type !== 'objects') || upserts === 0) return undefined;
+  const tiers = config.destination.tiers;
+  const all =
+    tiers === 'off'
+      ? { 1: UNPACED_RATE, 2: UNPACED_RATE, 3: UNPACED_RATE, 4: UNPACED_RATE, 5: UNPACED_RATE }
+      : { ...KNOCK_TIERS, ...(tiers ?? {}) };
+  const c = chooseSplit(upserts, splitRates({ tiers: all, singleOnlySeconds: 1.5 }, t.type, 'upsert'));
+  const s = (x: number): string => `${Math.ceil(x)}s`;
+  if (c.singles === 0) return `Plan: bulk jobs only (≈ ${s(c.bulkOnlySeconds)}); single calls would not finish sooner.`;
+  if (c.bulkCalls === 0) return `Plan: single calls only (≈ ${s(c.seconds)}), sooner than a bulk job (≈ ${s(c.bulkOnlySeconds)}).`;
+  return `Plan: ${c.bulkCalls} bulk jobs beside ${c.singles} single calls (≈ ${s(c.seconds)}), sooner than bulk jobs only (≈ ${s(c.bulkOnlySeconds)}).`;
+}
+
 export function formatPlan(config: LoadedConfig, r: RunResult, meta: { version: string; target: string }, style: Style): string {
   const p = paint(style);
   const t = config.spec.target;
@@ -79,10 +99,12 @@ export function formatPlan(config: LoadedConfig, r: RunResult, meta: { version: 
     ),
   );
   if (r.endpoints.length) {
-    out.push('', 'Requests (Knock rate limits):');
+    const tiers = config.destination.tiers;
+    out.push('', tiers === 'off' ? 'Requests (pacing off: tiers: off in the config):' : 'Requests (Knock rate limits):');
+    const rates = tiers === 'off' ? undefined : { ...KNOCK_TIERS, ...(tiers ?? {}) };
     let est = 0;
     for (const e of r.endpoints) {
-      const perSecond = e.tier ? [1, 5, 60, 200, 1000][e.tier - 1]! : undefined;
+      const perSecond = e.tier && rates ? (rates as Record<number, number>)[e.tier] : undefined;
       const s = perSecond ? Math.ceil(e.calls / perSecond) : 0;
       est = Math.max(est, s);
       out.push(
@@ -92,6 +114,8 @@ export function formatPlan(config: LoadedConfig, r: RunResult, meta: { version: 
     out.push(
       `  Estimated send ≈ ${est}s (calls to different endpoints run side by side), plus Knock's processing of bulk operations (polled, not estimated).`,
     );
+    const choice = splitChoiceLine(config, rows.added + rows.changed);
+    if (choice) out.push(`  ${choice}`);
   }
   for (const g of r.guards) {
     const text = `! ${g.message}; \`syncline run\` will refuse this sync`;

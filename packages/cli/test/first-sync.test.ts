@@ -196,6 +196,20 @@ describe('the first sync: examples/users against the Knock emulator over HTTP', 
     for (const id of bulkIds) expect(await ledger.snapshotRow(id)).toBeNull();
   });
 
+  test('plan prints its choice of calls by estimated finish time, at the tiers of the config (issue 10)', async () => {
+    const paced = await cli('plan', config());
+    // 200 rows: one bulk job (≈ 1.5 s) finishes before 200 single calls at 60/s (≈ 3.3 s).
+    expect(paced.out).toMatch(/Plan: bulk jobs only \(≈ 2s\); single calls would not finish sooner\./);
+    expect(paced.out).toMatch(/Requests \(Knock rate limits\):/);
+    const text = readFileSync(config(), 'utf8');
+    writeFileSync(config(), text.replace('{ type: knock }', '{ type: knock, tiers: { 3: 600 } }'));
+    // At 600 single calls/s, 200 single calls (≈ 0.3 s) finish first.
+    expect((await cli('plan', config())).out).toMatch(/Plan: single calls only \(≈ 1s\), sooner than a bulk job \(≈ 2s\)\./);
+    writeFileSync(config(), text.replace('{ type: knock }', '{ type: knock, tiers: off }'));
+    expect((await cli('plan', config())).out).toMatch(/Requests \(pacing off: tiers: off in the config\):/);
+    writeFileSync(config(), text);
+  });
+
   test('bad config exits 2 naming the line; a missing API key exits 2', async () => {
     writeFileSync(config(), readFileSync(config(), 'utf8').replace('key: id', 'key: id\nkye: id'));
     const bad = await cli('plan', config());

@@ -69,6 +69,19 @@ describe('loadConfig', () => {
     expect(loadConfig(write(base), {}).ledger).toEqual({});
   });
 
+  test('destination tiers: raised rates, off, and a bad rate named at its line and column', () => {
+    const raised = loadConfig(write(base.replace('{ type: knock }', '{ type: knock, tiers: { 1: 10, 3: 600 } }')), {});
+    expect(raised.destination.tiers).toEqual({ 1: 10, 2: 5, 3: 600, 4: 200, 5: 1000 });
+    expect(loadConfig(write(base.replace('{ type: knock }', '{ type: knock, tiers: off }')), {}).destination.tiers).toBe('off');
+    expect(loadConfig(write(base), {}).destination.tiers).toEqual({ 1: 1, 2: 5, 3: 60, 4: 200, 5: 1000 });
+    expect(() => loadConfig(write(base.replace('{ type: knock }', '{ type: knock, tiers: { 3: 0 } }')), {})).toThrow(
+      /sync\.yaml:5:\d+ destination\.tiers(\.3)?: /,
+    );
+    expect(() => loadConfig(write(base.replace('{ type: knock }', '{ type: knock, tiers: { 9: 1 } }')), {})).toThrow(
+      /sync\.yaml:5:\d+ destination\.tiers/,
+    );
+  });
+
   test('interpolates ${ENV} in strings', () => {
     const c = loadConfig(write(base.replace('{ type: knock }', '{ type: knock, apiKey: "${MY_KEY}" }')), { MY_KEY: 'sk_test_x' });
     expect(c.destination.apiKey).toBe('sk_test_x');

@@ -1,9 +1,26 @@
 export { knockDestination, type KnockDestination } from './knock-destination.js';
-export { knockOptionsSchema, parseKnockOptions, type KnockOptions, type ResolvedKnockOptions } from './knock-options.js';
+export {
+  knockOptionsSchema,
+  knockTiersSchema,
+  UNPACED_RATE,
+  parseKnockOptions,
+  type KnockOptions,
+  type ResolvedKnockOptions,
+} from './knock-options.js';
 export { fieldCatalog } from './field-catalog.js';
 export { validateRow, isTimeZone, isLocale, isIso8601, MAX_CUSTOM_BYTES } from './validate-row.js';
 export { encodeId, idProblem } from './encode-id.js';
-export { planOperations, MAX_BATCH, type KnockOpData, type BulkBody, type Member, type PlanOptions } from './plan-operations.js';
+export {
+  planOperations,
+  chooseSplit,
+  splitRates,
+  MAX_BATCH,
+  type KnockOpData,
+  type BulkBody,
+  type Member,
+  type PlanOptions,
+  type SplitChoice,
+} from './plan-operations.js';
 export { createKnockHttp, type KnockHttp, type KnockRequest, type SendContext, type SendResult } from './knock-http.js';
 export { createCircuitBreaker, type CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js';
 export { createRetryBudget, type RetryBudget } from './retry-budget.js';

@@ -7,6 +7,27 @@ const version: string = (createRequire(import.meta.url)('../package.json') as { 
 
 const positive = z.number().positive();
 
+/**
+ * Requests per second per Knock rate tier (https://docs.knock.app/api-reference/overview/rate-limits):
+ * Knock's defaults, raised per tier for accounts with higher limits, or `off` for no pacing at all (a
+ * local emulator run with `--no-rate-limits`, benchmarks). Also the `tiers:` of a sync.yaml destination.
+ */
+export const knockTiersSchema = z
+  .union([
+    z.literal('off'),
+    z.strictObject({
+      1: positive.default(1),
+      2: positive.default(5),
+      3: positive.default(60),
+      4: positive.default(200),
+      5: positive.default(1_000),
+    }),
+  ])
+  .prefault({});
+
+/** `tiers: off`: every tier this fast, so the rate limiters never wait (a finite rate keeps their arithmetic finite). */
+export const UNPACED_RATE = 1_000_000;
+
 /** Options of `knockDestination`, validated with zod when the factory runs. */
 export const knockOptionsSchema = z.object({
   /** Secret API key (`sk_…`) of the Knock environment. */
@@ -60,16 +81,8 @@ export const knockOptionsSchema = z.object({
       maxWaitMs: positive.default(60_000),
     })
     .prefault({}),
-  /** Requests per second per Knock rate tier (https://docs.knock.app/api-reference/overview/rate-limits). */
-  tiers: z
-    .object({
-      1: positive.default(1),
-      2: positive.default(5),
-      3: positive.default(60),
-      4: positive.default(200),
-      5: positive.default(1_000),
-    })
-    .prefault({}),
+  /** Requests per second per Knock rate tier, or `off` (see `knockTiersSchema`). */
+  tiers: knockTiersSchema,
   /** Share of each tier's rate actually used, so network jitter never pushes two sends into one server second. */
   rateSafety: z.number().gt(0).max(1).default(0.97),
   bulk: z
@@ -89,7 +102,8 @@ export const knockOptionsSchema = z.object({
 });
 
 export type KnockOptions = z.input<typeof knockOptionsSchema>;
-export type ResolvedKnockOptions = z.output<typeof knockOptionsSchema>;
+/** Tiers resolved to rates (`off` → `UNPACED_RATE` for every tier). */
+export type ResolvedKnockOptions = Omit<z.output<typeof knockOptionsSchema>, 'tiers'> & { tiers: Record<1 | 2 | 3 | 4 | 5, number> };
 
 /**
  * Validates options; a failure throws `SyncError('invalid_option', '[knock] option "apiKey": required')`.
@@ -97,7 +111,11 @@ export type ResolvedKnockOptions = z.output<typeof knockOptionsSchema>;
  */
 export function parseKnockOptions(options: KnockOptions): ResolvedKnockOptions {
   const r = knockOptionsSchema.safeParse(options ?? {});
-  if (r.success) return r.data;
+  if (r.success) {
+    const t = r.data.tiers;
+    const tiers = t === 'off' ? { 1: UNPACED_RATE, 2: UNPACED_RATE, 3: UNPACED_RATE, 4: UNPACED_RATE, 5: UNPACED_RATE } : t;
+    return { ...r.data, tiers };
+  }
   const first = r.error.issues[0]!;
   const name = first.path.map(String).join('.') || 'options';
   const message = first.code === 'invalid_type' && first.input === undefined ? 'required' : first.message;

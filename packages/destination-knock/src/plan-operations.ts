@@ -74,10 +74,8 @@ export function planOperations(changes: Change[], ctx: PlanContext, options: Pla
   ];
   for (const [action, group, total] of groups) {
     if (group.length === 0) continue;
-    const singleRate = options.tiers[singleTier(entity, action)];
-    const bulkRate = options.tiers[1] * MAX_BATCH;
-    const singleOnly = Math.max(total, group.length) <= singleRate * options.singleOnlySeconds;
-    const share = singleOnly ? 1 : singleRate / (singleRate + bulkRate);
+    const choice = chooseSplit(Math.max(total, group.length), splitRates(options, entity, action));
+    const share = choice.singles / Math.max(total, group.length);
     const single: Change[] = [];
     const bulk: Change[] = [];
     group.forEach((c, i) => {
@@ -119,6 +117,65 @@ export function planOperations(changes: Change[], ctx: PlanContext, options: Pla
     }
   }
   return { operations, skipped };
+}
+
+/**
+ * Rates beyond which one process does not get, whatever the tiers allow (`tiers: off`): about what the send
+ * bench measured against the emulator without pacing (bench/RESULTS.md, send (b)). They keep the estimate
+ * honest when pacing is off, where a 1,000,000/s tier would make every row a single call.
+ */
+const TRANSPORT_CEILING = { singlePerSecond: 1_000, bulkPerSecond: 20 };
+
+/** The rates `chooseSplit` weighs for one kind of change: the tiers, capped by the transport ceiling. */
+export function splitRates(
+  options: PlanOptions,
+  entity: Entity,
+  action: Action,
+): { singlePerSecond: number; bulkPerSecond: number; bulkLatencySeconds: number } {
+  return {
+    singlePerSecond: Math.min(options.tiers[singleTier(entity, action)], TRANSPORT_CEILING.singlePerSecond),
+    bulkPerSecond: Math.min(options.tiers[1], TRANSPORT_CEILING.bulkPerSecond),
+    bulkLatencySeconds: options.singleOnlySeconds,
+  };
+}
+
+/** What `chooseSplit` decided for a run's rows of one kind, with the estimates it compared. */
+export interface SplitChoice {
+  /** Rows sent as single calls (the rest go in bulk jobs of ≤ 1,000). */
+  singles: number;
+  bulkCalls: number;
+  /** Estimated seconds until the last call of the chosen plan is done. */
+  seconds: number;
+  /** The same estimate for bulk jobs alone. */
+  bulkOnlySeconds: number;
+}
+
+/**
+ * Chooses how many of `rows` go as single calls by the estimated finish time of each plan: `b` bulk jobs
+ * finish after (b − 1) / bulkPerSecond + bulkLatencySeconds (the first POST leaves at once; a job is
+ * processed after its POST), and `s` single calls after s / singlePerSecond. Every b from 0 to
+ * ⌈rows / 1,000⌉ is tried; singles are used only when they make the run finish sooner (a tie goes to
+ * fewer requests), so a 1 % rerun of 1M rows is ~10 bulk jobs, not 574 single calls besides 22 jobs.
+ * @example chooseSplit(10_000, { singlePerSecond: 60, bulkPerSecond: 1, bulkLatencySeconds: 1.5 }) // { singles: 0, bulkCalls: 10, … }
+ */
+export function chooseSplit(
+  rows: number,
+  rates: { singlePerSecond: number; bulkPerSecond: number; bulkLatencySeconds: number },
+): SplitChoice {
+  const bulkTime = (b: number): number => (b === 0 ? 0 : (b - 1) / rates.bulkPerSecond + rates.bulkLatencySeconds);
+  const most = Math.ceil(rows / MAX_BATCH);
+  const bulkOnlySeconds = bulkTime(most);
+  let best: SplitChoice = { singles: 0, bulkCalls: most, seconds: bulkOnlySeconds, bulkOnlySeconds };
+  for (let b = most - 1; b >= 0; b--) {
+    const singles = rows - b * MAX_BATCH;
+    const seconds = Math.max(bulkTime(b), singles / rates.singlePerSecond);
+    // Fewer requests win a tie: each single call is a request (and a row of ledger work) more.
+    if (seconds < best.seconds - 1e-9 || (seconds <= best.seconds + 1e-9 && b + singles < best.bulkCalls + best.singles))
+      best = { singles, bulkCalls: b, seconds, bulkOnlySeconds };
+    // Fewer bulk jobs only add singles from here on once singles are the slower side.
+    if (singles / rates.singlePerSecond > bulkOnlySeconds) break;
+  }
+  return best;
 }
 
 function planAudience(changes: Change[], target: SyncTarget, operations: Operation[], skipped: Change[]): Plan {

@@ -2,7 +2,7 @@ import type { Change, SyncTarget } from '@syncline/core';
 import fc from 'fast-check';
 import { audience } from './support.js';
 import { describe, expect, test } from 'vitest';
-import { encodeId, idProblem, planOperations, type KnockOpData } from '../src/index.js';
+import { chooseSplit, encodeId, idProblem, planOperations, type KnockOpData } from '../src/index.js';
 
 const tiers = { 1: 1, 2: 5, 3: 60, 4: 200, 5: 1000 };
 const opts = { tiers, singleOnlySeconds: 1.5 };
@@ -31,16 +31,33 @@ describe('planOperations', () => {
     });
   });
 
-  test('spreads a large run over bulk jobs and single calls by throughput', () => {
+  test('spreads a large run over bulk jobs and single calls by estimated finish time', () => {
     const chunk = many(1000);
     const { operations } = planOperations(chunk, { target: users, totals: { add: 100_000, change: 0, remove: 0 } }, opts);
     const bulk = operations.filter((o) => data(o).kind === 'bulk');
     const single = operations.filter((o) => data(o).kind === 'single');
     expect(bulk).toHaveLength(1);
     expect(bulk[0]).toMatchObject({ endpoint: 'POST /v1/users/bulk/identify', tier: 1 });
-    // 60 rows/s single next to 1,000 rows/s bulk: 60/1060 of the rows go single.
-    expect(single).toHaveLength(Math.floor((1000 * 60) / 1060));
+    // 100k rows: 100 bulk jobs take 100.5 s; 95 jobs (95.5 s) beside 5,000 single calls (83 s) finish
+    // first, so 5 % of the rows go single.
+    expect(single).toHaveLength(50);
     expect((data(bulk[0]!).request.body as { users: unknown[] }).users).toHaveLength(1000 - single.length);
+  });
+
+  test('uses single calls only when they shorten the run (issue 10: a 1 % rerun of 1M rows)', () => {
+    expect(chooseSplit(10_000, { singlePerSecond: 60, bulkPerSecond: 1, bulkLatencySeconds: 1.5 })).toEqual({
+      singles: 0,
+      bulkCalls: 10,
+      seconds: 10.5,
+      bulkOnlySeconds: 10.5,
+    });
+    const small = chooseSplit(80, { singlePerSecond: 60, bulkPerSecond: 1, bulkLatencySeconds: 1.5 });
+    expect(small).toMatchObject({ singles: 80, bulkCalls: 0 });
+    const big = chooseSplit(1_000_000, { singlePerSecond: 60, bulkPerSecond: 1, bulkLatencySeconds: 1.5 });
+    expect(big.seconds).toBeLessThan(big.bulkOnlySeconds);
+    expect(big.bulkCalls * 1000 + big.singles).toBe(1_000_000);
+    const { operations } = planOperations(many(1000), { target: users, totals: { add: 10_000, change: 0, remove: 0 } }, opts);
+    expect(operations.map((o) => data(o).kind)).toEqual(['bulk']);
   });
 
   test('uses the run totals, not the chunk size, to choose', () => {
