@@ -7,7 +7,7 @@ import { alertsSchema, scheduleSchema, type AlertChannelConfig, type Schedule } 
 import { readYamlConfig } from './yaml-config.js';
 
 const sourceSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('duckdb'), ...duckdbSourceOptionsSchema.omit({ baseDir: true }).shape }),
+  z.strictObject({ type: z.literal('duckdb'), ...duckdbSourceOptionsSchema.omit({ baseDir: true, restrictFiles: true }).shape }),
 ]);
 
 const destinationSchema = z.discriminatedUnion('type', [

@@ -36,7 +36,13 @@ export function openSyncParts(config: LoadedConfig, opts: { apiKeyFile?: string 
   const baseUrl = config.destination.baseUrl ?? env.KNOCK_BASE_URL ?? 'https://api.knock.app';
   const serviceToken = config.destination.serviceToken ?? env.KNOCK_SERVICE_TOKEN;
   return {
-    source: duckdbSource({ tables: config.source.tables, baseDir: config.dir }),
+    // The model reads only the config's folder, its tables and `source.allowPaths` (issue 11 §1).
+    source: duckdbSource({
+      tables: config.source.tables,
+      baseDir: config.dir,
+      allowPaths: config.source.allowPaths ?? [],
+      restrictFiles: true,
+    }),
     destination: knockDestination({
       apiKey,
       baseUrl,

@@ -21,6 +21,8 @@ import { registerValidateCommand } from './validate-command.js';
 import { registerLedgerCommands } from './ledger-commands.js';
 import { firstRunNotice } from './first-run-notice.js';
 import { registerServeCommand } from './serve-command.js';
+import { handleStopSignals } from './stop-signals.js';
+import { deleteWindowLine } from './delete-window-line.js';
 
 /**
  * Exit codes (ux.md §1): 0 ok, 1 some rows failed, 2 bad config/usage, 3 the run failed, 4 plan has changes,
@@ -43,6 +45,7 @@ interface SyncFlags {
   limit?: string;
   detailedExitcode?: boolean;
   apiKeyFile?: string;
+  stopTimeout?: string;
   out?: string;
   plan?: string;
   maxRows?: string;
@@ -77,6 +80,7 @@ export function createProgram(io: Io, setExit: (code: number) => void): Command 
     .action(async (file: string, flags: SyncFlags) => setExit(await plan(file, flags, program.opts().color === false, io)));
   syncCommand('run')
     .option('--reset', 'forget the snapshot (the next run sends every row) without sending anything')
+    .option('--stop-timeout <seconds>', 'on SIGINT/SIGTERM/SIGHUP, how long calls in flight may take to finish', '20')
     .option('--plan <file>', 'send exactly this saved plan (`plan --out`); refused if the model, config or ledger moved since')
     .option('--max-rows <n>', 'send at most N changes, then stop cleanly (the next run sends the rest)')
     .option('--max-duration <time>', 'start no new call after this long (e.g. 30m, 2h, 90s), then stop cleanly')
@@ -134,7 +138,11 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
       );
       io.stderr.write(`Wrote every change to ${flags.out}; send exactly this plan with \`syncline run --plan ${flags.out}\`\n`);
     } else if (changesFile) rmSync(changesFile, { force: true });
-    if (flags.json) io.stdout.write(JSON.stringify(planJson(config, result, { version, baseUrl: parts.baseUrl })) + '\n');
+    if (flags.json)
+      io.stdout.write(
+        JSON.stringify({ ...planJson(config, result, { version, baseUrl: parts.baseUrl }), delete_window: result.deleteWindow ?? null }) +
+          '\n',
+      );
     else
       io.stdout.write(
         formatPlan(
@@ -144,7 +152,9 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
           styleFor(io.stdout, noColor),
         ) + '\n',
       );
-    if (result.error) return EXIT.failed;
+    const window = flags.json ? undefined : deleteWindowLine(result);
+    if (window) io.stdout.write(window + '\n');
+    if (result.error) return result.error.code === 'config_invalid' ? EXIT.usage : EXIT.failed;
     const r = result.rows;
     return flags.detailedExitcode && r.added + r.changed + r.removed > 0 ? EXIT.changes : EXIT.ok;
   });
@@ -198,17 +208,10 @@ async function run(
       io.stderr.write(
         `Syncline ${version} · run · ${config.spec.name} → Knock ${config.spec.target.type} (${parts.baseUrl})${eta}\nReading model…\n`,
       );
-    const stop = new AbortController();
-    const hard = new AbortController();
-    const onSigint = (): void => {
-      if (!stop.signal.aborted) {
-        io.stderr.write(
-          'Interrupt received. Finishing calls in flight and committing confirmed rows… (press Ctrl-C again to stop now; unconfirmed rows are sent again on the next run)\n',
-        );
-        stop.abort();
-      } else hard.abort();
-    };
-    process.on('SIGINT', onSigint);
+    const stopTimeout = Number(flags.stopTimeout ?? 20);
+    if (!Number.isFinite(stopTimeout) || stopTimeout < 0)
+      throw new SyncError('invalid_option', `--stop-timeout ${flags.stopTimeout}: expected a number of seconds, e.g. 20`);
+    const signals = handleStopSignals(io, stopTimeout * 1000);
     const progress = createProgressPrinter(io, { json: flags.json ?? false, style: styleFor(io.stderr, noColor) });
     try {
       const result = await runSync({
@@ -218,8 +221,8 @@ async function run(
         ledger,
         fullResync: flags.fullResync ?? false,
         allowMassDelete: flags.allowMassDelete ?? false,
-        signal: stop.signal,
-        hardSignal: hard.signal,
+        signal: signals.stop,
+        hardSignal: signals.hard,
         onEvent: (e) => {
           if (firstRun && e.type === 'phase' && e.name === 'diff' && e.status === 'end' && Number(e.detail?.add) > 0)
             io.stderr.write(firstRunNotice(Number(e.detail!.add), file));
@@ -245,12 +248,14 @@ async function run(
           : result.status === 'partial'
             ? EXIT.rowsFailed
             : result.status === 'aborted'
-              ? EXIT.interrupted
+              ? (signals.exitCode() ?? EXIT.interrupted)
               : result.status === 'resume_later'
                 ? EXIT.resumeLater
-                : EXIT.failed;
+                : result.error?.code === 'config_invalid'
+                  ? EXIT.usage
+                  : EXIT.failed;
     } finally {
-      process.off('SIGINT', onSigint);
+      signals.dispose();
       progress.close();
       await parts.destination.close?.();
     }

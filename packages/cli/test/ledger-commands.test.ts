@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, mkdtempSync, openSync, closeSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { runBin } from './cli-io.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startEmulator, type RunningEmulator } from '@syncline/knock-emulator';
 import { openDuckdbLedger } from '@syncline/core';
@@ -11,8 +10,6 @@ import { openDuckdbLedger } from '@syncline/core';
 // Issue 11 §3: a damaged ledger is named (never mistaken for a lock), `syncline ledger verify|backup|restore`,
 // the first-run notice, and retention of row results and exchanges. Every command runs the real bin.
 const example = fileURLToPath(new URL('../../../examples/users/', import.meta.url));
-const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 let emulator: RunningEmulator;
 
 beforeAll(async () => {
@@ -28,18 +25,7 @@ function newSync(extraYaml = ''): { config: string; ledger: string; dir: string 
   return { config: join(dir, 'sync.yaml'), ledger: join(dir, '.syncline', 'example-users.duckdb'), dir };
 }
 
-function cli(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--conditions=@syncline/source', '--import', tsx, bin, ...args], {
-      env: { ...process.env, KNOCK_API_KEY: 'sk_test_ledger_SENTINEL', KNOCK_BASE_URL: emulator.url },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => resolve({ code, out, err }));
-  });
-}
+const cli = (...args: string[]) => runBin(args, { KNOCK_API_KEY: 'sk_test_ledger_SENTINEL', KNOCK_BASE_URL: emulator.url });
 
 /** Overwrites `length` bytes at `at` with the letter b (the field report: "b" + "lock" read as a lock). */
 function overwrite(file: string, at: number, length = 64): void {
@@ -49,7 +35,7 @@ function overwrite(file: string, at: number, length = 64): void {
 }
 
 // Each test starts the real bin several times; on a shared 2-core machine one start takes seconds.
-describe('a damaged ledger is named', { timeout: 180_000 }, () => {
+describe('a damaged ledger is named', { timeout: 300_000 }, () => {
   test('an overwritten header: run says "the ledger file is damaged", names the file and the recovery, never "locked"', async () => {
     const s = newSync();
     expect((await cli('run', s.config)).code).toBe(0);
@@ -109,7 +95,7 @@ describe('a damaged ledger is named', { timeout: 180_000 }, () => {
   });
 });
 
-describe('no ledger, retention', { timeout: 180_000 }, () => {
+describe('no ledger, retention', { timeout: 300_000 }, () => {
   test('plan and run without a ledger say it is a first run, how many rows will be sent and to restore a lost ledger', async () => {
     const s = newSync();
     const plan = await cli('plan', s.config);

@@ -33,7 +33,8 @@ export {
 } from './run-sync.js';
 export { memoryDestination, type MemoryDestination, type MemoryFaults } from './memory-destination.js';
 export { type KeyHealth, type StageOptions, type StageStats } from './duckdb-diff.js';
-export { inspectLedgerFile, ledgerOpenError, damagedLedgerError, recoverySteps, ledgerFileBytes } from './ledger-file.js';
+export { checkReadStatement } from './read-statement.js';
+export { LEDGER_TABLES, inspectLedgerFile, ledgerOpenError, damagedLedgerError, recoverySteps, ledgerFileBytes } from './ledger-file.js';
 export {
   verifyLedger,
   backupLedger,

@@ -1,6 +1,24 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { SyncError } from './sync-error.js';
 
+/** Tables of the ledger (persistent and per-connection temp), which a model may never name. */
+export const LEDGER_TABLES: readonly string[] = [
+  'meta',
+  'snapshot',
+  'in_doubt',
+  'runs',
+  'row_results',
+  'exchanges',
+  'delete_log',
+  'ack',
+  'ackdel',
+  'settled',
+  'doubt',
+  'changes',
+  'staged',
+  'dup_keys',
+];
+
 /** DuckDB's storage header layout: a main header, then two database headers, each one 4 KiB block. */
 const HEADER_BLOCK = 4096;
 const HEADERS = [0, HEADER_BLOCK, 2 * HEADER_BLOCK];

@@ -41,10 +41,6 @@ const CHECKS: [string, string][] = [
     'in-doubt rows have a key and a JSON payload (or none)',
     `SELECT count(*) AS n FROM in_doubt WHERE k IS NULL OR (payload IS NOT NULL AND NOT json_valid(payload))`,
   ],
-  [
-    'in-doubt rows name a recorded or running run',
-    `SELECT count(*) AS n FROM in_doubt WHERE run_id IS NOT NULL AND run_id NOT IN (SELECT run_id FROM runs)`,
-  ],
 ];
 
 /**

@@ -2,11 +2,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { createOperationPool } from './operation-pool.js';
 import type { Change, Destination, EndpointCalls, HttpExchange, Operation, RowFailure, RowIssue, Source } from './contract.js';
-import type { DuckdbLedger, LedgerWrite, RowResult, StagedChange } from './duckdb-ledger.js';
+import type { DuckdbLedger, LedgerWrite, RowResult, RunRecord, StagedChange } from './duckdb-ledger.js';
 import { createLedgerWriter } from './ledger-writer.js';
+import { RUNNING, closeCrashedRuns } from './crashed-runs.js';
+import { readDeleteWindow, recordDeletes, type DeleteWindow } from './delete-window.js';
+import { checkReadStatement } from './read-statement.js';
+import { LEDGER_TABLES } from './ledger-file.js';
 import type { KeyHealth } from './duckdb-diff.js';
 import { closest, payloadProjection, rowSql } from './projection.js';
-import { sendsRemovals, type SyncSpec } from './sync-spec.js';
+import { MODEL_TIMEOUT_MS, sendsRemovals, type SyncSpec } from './sync-spec.js';
 import { shortValue } from './short-value.js';
 import { diffPreview, locateInvalid, summarizeDryRun, type PendingPreview } from './dry-run-summary.js';
 import { SyncError, isSyncError } from './sync-error.js';
@@ -139,6 +143,11 @@ export interface RunResult {
   /** Dry run: the guards a run would refuse on (empty model, mass delete), with their messages. */
   guards: { code: string; message: string }[];
   error?: { code: string; message: string; details?: Record<string, unknown> | undefined };
+  /**
+   * The rolling mass-delete guard: rows deleted in the last 24 h, the removals planned now, and their share
+   * of the snapshot at the window's start (against `limit`, the sync's `maxDeleteShare`).
+   */
+  deleteWindow?: DeleteWindow & { planned: number; share: number; limit: number };
   /** Status `resume_later`: when the destination takes calls again (ISO 8601); the next run resumes. */
   resumeAt?: string;
   /** Status `stopped` (or aborted): changes of this run's diff not sent, left for the next run. */
@@ -172,6 +181,26 @@ export function configHash(spec: SyncSpec): string {
 /** md5 of the whole sync spec (model SQL, key, mapping, target and guards): a saved plan's config digest. */
 export function specDigest(spec: SyncSpec): string {
   return createHash('md5').update(JSON.stringify(spec)).digest('hex');
+}
+
+/** The ledger's record of a run (its outcome so far). */
+function runRecordOf(result: RunResult, startedAt: string): RunRecord {
+  return {
+    runId: result.runId,
+    sync: result.sync,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    status: result.status,
+    counts: { ...result.rows },
+    phases: result.phases,
+    requests: result.requests,
+    // A paused run says until when in its record (`syncline runs`), as its result does.
+    error: result.error
+      ? { code: result.error.code, message: result.error.message }
+      : result.resumeAt !== undefined
+        ? { code: 'resume_later', message: `the destination asked to wait until ${result.resumeAt}; run again after that` }
+        : null,
+  };
 }
 
 export const newRunId = (): string => `r_${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
@@ -222,6 +251,13 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       throw new SyncError('aborted', 'the run was aborted before anything was sent', { cause: options.signal.reason });
   };
 
+  let snapshotAtStart: number | undefined;
+  if (!dryRun) {
+    // Runs killed hard left their record open: close them as crashed, then open this run's own record, so a
+    // kill from here on is found by the next run too.
+    await closeCrashedRuns(ledger.connection);
+    await ledger.saveRun({ ...runRecordOf(result, startedAt), finishedAt: null, status: RUNNING });
+  }
   try {
     const salt = configHash(spec);
     stopIfAborted();
@@ -229,6 +265,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       if (!source.attach)
         throw new SyncError('source_failed', `[${source.name}] source cannot run inside the DuckDB ledger`, { adapter: source.name });
       await source.attach(ledger.connection);
+      // Exactly one read query, and none of the ledger's tables: parsed by DuckDB before anything runs.
+      await checkReadStatement(ledger.connection, spec.model, { what: 'model', forbidden: LEDGER_TABLES });
       try {
         return await ledger.describe(spec.model);
       } catch (e) {
@@ -244,6 +282,9 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     const d = options.destination;
     const summarizable = dryRun && d.validSql && d.estimate ? { validSql: d.validSql.bind(d), estimate: d.estimate.bind(d) } : undefined;
     let health: KeyHealth = { nullKeys: 0, duplicateKeys: 0, duplicateSamples: [] };
+    const modelTimeoutMs = spec.modelTimeoutMs ?? MODEL_TIMEOUT_MS;
+    const modelDeadline = AbortSignal.timeout(modelTimeoutMs);
+    const modelSignal = options.signal ? AbortSignal.any([options.signal, modelDeadline]) : modelDeadline;
     const rows = await phase(
       'stage',
       async () => {
@@ -257,11 +298,18 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
             projection,
             salt,
             forceAll: options.fullResync ?? false,
-            signal: options.signal,
+            signal: modelSignal,
           });
-          health = await ledger.keyHealth({ signal: options.signal });
+          health = await ledger.keyHealth({ signal: modelSignal });
           return n;
         } catch (e) {
+          // A runaway model is interrupted (DuckDB's interrupt, re-sent until it takes) at model.timeout.
+          if (modelDeadline.aborted)
+            throw new SyncError(
+              'model_failed',
+              `the model ran longer than model.timeout (${Math.round(modelTimeoutMs / 1000)} s) and was interrupted; nothing was diffed or sent`,
+              { details: { timeoutMs: modelTimeoutMs }, cause: e },
+            );
           if (isSyncError(e)) throw e;
           throw new SyncError('model_failed', `model query failed: ${firstLine(e)}`, { cause: e });
         }
@@ -296,6 +344,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     }
     const previous = await ledger.meta('config_hash');
     const snapshotSize = await ledger.snapshotSize();
+    snapshotAtStart = snapshotSize;
     // A resend after a mapping change can take several runs (aborted, killed); each says so until one succeeds.
     result.mappingChanged = (previous !== null && previous !== salt && snapshotSize > 0) || (await ledger.meta('mapping_resend')) === salt;
     // Each change's `before` costs a scan of the snapshot's payloads: joined for a planner that reads it, or
@@ -343,6 +392,37 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
           'guard_mass_delete',
           `${removalsSent} removals = ${pct(removalsSent / snapshotSize)} of the synced rows, above this sync's limit (${pct(spec.maxDeleteShare)}); refusing (use --allow-mass-delete if intended)`,
           { details: { removals: removalsSent, snapshot: snapshotSize, maxDeleteShare: spec.maxDeleteShare } },
+        ),
+      );
+    // The same limit over a rolling 24 h: small deletions run after run add up to a mass delete too.
+    const window = await readDeleteWindow(ledger.connection, snapshotSize);
+    const windowTotal = window.deleted + removalsSent;
+    result.deleteWindow = {
+      ...window,
+      planned: removalsSent,
+      share: window.base > 0 ? windowTotal / window.base : 0,
+      limit: spec.maxDeleteShare,
+    };
+    if (
+      !options.allowMassDelete &&
+      refusals.length === 0 &&
+      window.deleted > 0 &&
+      window.base > 0 &&
+      windowTotal / window.base > spec.maxDeleteShare
+    )
+      refusals.push(
+        new SyncError(
+          'guard_mass_delete',
+          `${window.deleted} rows deleted in the last 24 h (since ${window.since}) + ${removalsSent} now = ${pct(windowTotal / window.base)} of the ${window.base} synced rows at the window's start, above this sync's limit (${pct(spec.maxDeleteShare)}); refusing (use --allow-mass-delete if intended)`,
+          {
+            details: {
+              removals: removalsSent,
+              deletedInWindow: window.deleted,
+              since: window.since,
+              base: window.base,
+              maxDeleteShare: spec.maxDeleteShare,
+            },
+          },
         ),
       );
     // A dry run shows what a run would refuse (and still computes the plan); a run refuses before any call.
@@ -414,23 +494,13 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     const err = isSyncError(e) ? e : new SyncError('destination_failed', firstLine(e), { cause: e });
     result.error = { code: err.code, message: err.message, details: err.details };
   }
-  if (!dryRun)
-    await ledger.saveRun({
-      runId: result.runId,
-      sync: spec.name,
-      startedAt,
-      finishedAt: new Date().toISOString(),
-      status: result.status,
-      counts: { ...result.rows },
-      phases: result.phases,
-      requests: result.requests,
-      // A paused run says until when in its record (`syncline runs`), as its result does.
-      error: result.error
-        ? { code: result.error.code, message: result.error.message }
-        : result.resumeAt !== undefined
-          ? { code: 'resume_later', message: `the destination asked to wait until ${result.resumeAt}; run again after that` }
-          : null,
-    });
+  if (!dryRun) {
+    await ledger.saveRun(runRecordOf(result, startedAt));
+    // Counted from the committed row results, so only deletions Knock confirmed enter the rolling window.
+    // A failure here must not turn a finished run into a failed one; the per-run guard still holds.
+    if (snapshotAtStart !== undefined && result.rows.removed > 0)
+      await recordDeletes(ledger.connection, result.runId, snapshotAtStart).catch(() => undefined);
+  }
   // Row results and exchanges grow with every run: keep the configured window (a failure here loses nothing).
   if (!dryRun) await ledger.pruneHistory().catch(() => undefined);
   return result;

@@ -44,7 +44,27 @@ export interface SyncSpec {
   fields: Record<string, string>;
   /** Refuse a run that would remove more than this share of the snapshot (default 0.2). */
   maxDeleteShare: number;
+  /** The model query is interrupted after this long (`model.timeout`, default 30 min). */
+  modelTimeoutMs?: number;
 }
+
+/** A duration: seconds as a number, or `90s`, `15m`, `2h`. */
+const durationMs = z.union([
+  z
+    .number()
+    .positive()
+    .transform((s) => s * 1000),
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(ms|s|m|h)$/, 'a duration such as 90s, 15m or 2h')
+    .transform((t) => {
+      const [, n, unit] = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/.exec(t)!;
+      return Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
+    }),
+]);
+
+/** Default of `model.timeout`: a runaway model is interrupted after 30 minutes. */
+export const MODEL_TIMEOUT_MS = 30 * 60_000;
 
 /**
  * Whether a row leaving the model becomes a call (a delete, or a removal from the audience): with
@@ -57,7 +77,8 @@ export function sendsRemovals(target: SyncTarget): boolean {
 
 export const syncSpecFieldsSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'letters, digits, "_", "-", "." (max 128)'),
-  model: z.string().min(1),
+  /** The SQL, or `{ sql, timeout }` (timeout: a duration, default 30m). */
+  model: z.union([z.string().min(1), z.strictObject({ sql: z.string().min(1), timeout: durationMs.optional() })]),
   key: z.string().min(1),
   maxDeleteShare: z.number().min(0).max(1).default(0.2),
   sync: syncBlockSchema,
@@ -68,7 +89,8 @@ export function toSyncSpec(c: z.infer<typeof syncSpecFieldsSchema>): SyncSpec {
   const s = c.sync;
   return {
     name: c.name,
-    model: c.model,
+    model: typeof c.model === 'string' ? c.model : c.model.sql,
+    modelTimeoutMs: typeof c.model === 'string' ? MODEL_TIMEOUT_MS : (c.model.timeout ?? MODEL_TIMEOUT_MS),
     key: c.key,
     fields: s.fields,
     maxDeleteShare: c.maxDeleteShare,

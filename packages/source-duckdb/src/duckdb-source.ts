@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { extname, isAbsolute, resolve } from 'node:path';
+import { extname, isAbsolute, resolve, sep } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
 import { SyncError, ident, literal, type Column, type Source } from '@syncline/core';
@@ -22,6 +22,17 @@ export const duckdbSourceOptionsSchema = z.strictObject({
   tables: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a table name: letters, digits, "_"'), tableFileSchema).default({}),
   /** Relative file paths resolve against this folder (the config's folder). */
   baseDir: z.string().optional(),
+  /**
+   * Folders (relative to `baseDir`) a model may read besides `baseDir` and the configured tables. Everything
+   * else is closed to it: DuckDB's `allowed_directories`, then `enable_external_access = false` and
+   * `lock_configuration = true` (reliability.md §3: allowed paths must be set before access is disabled).
+   */
+  allowPaths: z.array(z.string().min(1)).default([]),
+  /**
+   * Close every other file to the connection `attach` prepares (the CLI sets it for every sync). Off by
+   * default for embedders that lock their connection down themselves (the server's sandbox).
+   */
+  restrictFiles: z.boolean().default(false),
 });
 
 export type DuckdbSourceOptions = z.input<typeof duckdbSourceOptionsSchema>;
@@ -49,7 +60,7 @@ export function duckdbSource(options: DuckdbSourceOptions): Source {
     const message = issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
     throw new SyncError('invalid_option', `[duckdb] option "${issue.path.join('.')}": ${message}`, { adapter: 'duckdb' });
   }
-  const { tables, baseDir } = parsed.data;
+  const { tables, baseDir, allowPaths, restrictFiles } = parsed.data;
   const files = Object.entries(tables).map(([name, spec]) => {
     const { file, ...csv } = typeof spec === 'string' ? { file: spec } : spec;
     const path = isAbsolute(file) || !baseDir ? resolve(file) : resolve(baseDir, file);
@@ -68,8 +79,20 @@ export function duckdbSource(options: DuckdbSourceOptions): Source {
     return { name, file, path, reader, args };
   });
   let own: { instance: DuckDBInstance; connection: DuckDBConnection } | undefined;
+  const root = resolve(baseDir ?? '.');
+  const dirs = [root, ...allowPaths.map((p) => resolve(root, p))].map((d) => (d.endsWith(sep) ? d : d + sep));
 
   const attach = async (connection: DuckDBConnection): Promise<void> => {
+    await createViews(connection);
+    if (!restrictFiles) return;
+    // The model may read only the config's folder, `allowPaths` and the tables' files; then the settings are
+    // locked, so no statement can open them again (issue 11 §1).
+    await connection.run(`SET allowed_directories = [${dirs.map(literal).join(', ')}]`);
+    await connection.run(`SET allowed_paths = [${files.map((t) => literal(t.path)).join(', ')}]`);
+    await connection.run(`SET enable_external_access = false`);
+    await connection.run(`SET lock_configuration = true`);
+  };
+  const createViews = async (connection: DuckDBConnection): Promise<void> => {
     for (const t of files) {
       if (!existsSync(t.path))
         throw new SyncError('source_failed', `[duckdb] table "${t.name}": file not found: ${t.file}`, {
