@@ -10,6 +10,7 @@ export const LEDGER_TABLES: readonly string[] = [
   'row_results',
   'exchanges',
   'delete_log',
+  'acked',
   'ack',
   'ackdel',
   'settled',
