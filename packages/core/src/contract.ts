@@ -168,8 +168,11 @@ export interface Destination {
    */
   estimate?(chunks: { upserts: number; removes: number }[], ctx: PlanContext): EndpointCalls[];
   apply(op: Operation, ctx: ApplyContext): Promise<OpOutcome>;
-  /** Throws a SyncError (e.g. `auth_failed`) before anything is diffed, when the destination is unusable. */
-  check?(target: SyncTarget, opts?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Throws a SyncError (e.g. `auth_failed`) before anything is diffed, when the destination is unusable.
+   * `dryRun` (a plan): only look; create nothing the run would create (e.g. a missing audience).
+   */
+  check?(target: SyncTarget, opts?: { signal?: AbortSignal; dryRun?: boolean }): Promise<void>;
   /**
    * The destination's current records for these keys (`null`: it has none), for the dry run's "now" column
    * and drift (fields changed at the destination since the ledger's last confirmed send). Reads go through

@@ -45,9 +45,10 @@ export function knockDestination(options: KnockOptions): KnockDestination {
      * (`GET /v1/audiences/{key}/members`) answers 404 when the audience is missing; then, with
      * `createAudience`, a service token creates it as a static audience through the Management API, and
      * without one the first add creates it (`?create_audience=true`); without `createAudience` it is
-     * `destination_failed`.
+     * `destination_failed`. With `dryRun` (a plan) nothing is created. A connection that fails names the URL,
+     * the cause (`ECONNREFUSED`) and a hint.
      */
-    async check(target: SyncTarget, opts?: { signal?: AbortSignal }) {
+    async check(target: SyncTarget, opts?: { signal?: AbortSignal; dryRun?: boolean }) {
       const signal = opts?.signal;
       const path =
         target.type === 'audiences' && target.audience
@@ -61,7 +62,8 @@ export function knockDestination(options: KnockOptions): KnockDestination {
           : target.type === 'objects'
             ? 'GET /v1/objects/{collection}'
             : 'GET /v1/users';
-      const r = await http.send({ method: 'GET', path, route, tier: 4 }, { signal });
+      // Three attempts (retry waits of about a second in all), not a run's six: a dead URL fails a plan quickly.
+      const r = await http.send({ method: 'GET', path, route, tier: 4, maxAttempts: 3 }, { signal });
       if (r.ok) return;
       // Knock closed this read for longer than we wait: the check cannot tell anything, and the writes (other
       // endpoints, limited separately) will resume later on their own if they are closed too.
@@ -73,10 +75,27 @@ export function knockDestination(options: KnockOptions): KnockDestination {
             details: { audience: target.audience },
           });
         }
-        if (o.serviceToken) await createStaticAudience(target.audience!, signal);
+        // A plan only looks: the run creates the audience.
+        if (o.serviceToken && !opts?.dryRun) await createStaticAudience(target.audience!, signal);
         return;
       }
-      throw new SyncError('destination_failed', `[knock] check failed: ${r.code}`, { adapter: 'knock', details: { status: r.status } });
+      if (r.code === 'connection_failed') {
+        const url = new URL(o.baseUrl);
+        const local = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+        const hint = local ? 'is `syncline emulator` running?' : 'check the base URL (KNOCK_BASE_URL) and the network';
+        throw new SyncError(
+          'destination_failed',
+          `[knock] cannot reach ${url.origin}${url.pathname.replace(/\/$/, '')} (${r.cause}): ${hint}`,
+          {
+            adapter: 'knock',
+            details: { cause: r.cause ?? null },
+          },
+        );
+      }
+      throw new SyncError('destination_failed', `[knock] check failed: ${r.message.replace(/^\[knock\] /, '')}`, {
+        adapter: 'knock',
+        details: { status: r.status },
+      });
     },
 
     async close() {

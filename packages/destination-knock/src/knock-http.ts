@@ -30,6 +30,8 @@ export interface KnockRequest {
   route: string;
   /** Statuses that count as success besides 2xx (404 on delete: already gone). */
   okStatuses?: number[];
+  /** Attempts at most, the first included (default `retry.maxAttempts`): a quick check gives up sooner. */
+  maxAttempts?: number;
 }
 
 export interface SendContext {
@@ -51,6 +53,8 @@ export type SendResult =
       retryAfterMs?: number;
       /** An earlier attempt of this request may have been applied (a 5xx, a 408, a lost connection). */
       inDoubt?: boolean;
+      /** `connection_failed`: the system's reason, e.g. `ECONNREFUSED`, `ENOTFOUND`. */
+      cause?: string;
     };
 
 /** A request Knock did not accept (after retries), with why. */
@@ -209,7 +213,7 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
     // Knock ignores Idempotency-Key outside workflow triggers, but the official SDK sends one per logical
     // write and keeps it across retries (docs: /api-reference/overview/idempotent-requests); so do we.
     if (request.method !== 'GET') headers['idempotency-key'] = `syncline-${randomUUID()}`;
-    const { maxAttempts } = options.retry;
+    const maxAttempts = request.maxAttempts ?? options.retry.maxAttempts;
     let requests = 0;
     let failures = 0;
     let throttles = 0;
@@ -325,7 +329,8 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
         breaker.failure(probe);
         doubt.may = true;
         failures += 1;
-        last = { ok: false, status: null, code: 'connection_failed', message: `[knock] request failed: ${errorCode(error)}`, requests };
+        const cause = errorCode(error);
+        last = { ok: false, status: null, code: 'connection_failed', message: `[knock] request failed: ${cause}`, requests, cause };
         if (failures >= maxAttempts || !budget.tryRetry()) return { ...last, requests };
         await sleep(backoffDelay(failures, options.retry), ctx.signal);
         continue;
@@ -338,7 +343,7 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
         ctx.log!(exchange);
       }
       if (status === 401 || status === 403) {
-        authError ??= new SyncError('auth_failed', `[knock] the API key was rejected (HTTP ${status})`, {
+        authError ??= new SyncError('auth_failed', `[knock] the API key was rejected (${status})`, {
           adapter: 'knock',
           details: { status },
         });
