@@ -203,7 +203,9 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
       await serial(() => conn.run(`INSERT OR REPLACE INTO meta VALUES ($1, $2)`, [key, value]));
     },
     async describe(modelSql: string): Promise<Column[]> {
-      const rows = await all(`DESCRIBE (${modelSql})`);
+      // On lines of their own: a model ending in a `-- comment` still parses, and DuckDB's `LINE n:` is the
+      // model's line n - 1 (see sqlErrorPosition).
+      const rows = await all(`DESCRIBE (\n${modelSql}\n)`);
       return rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
     },
     /** SQL of the row hash of a text expression (see row-hash.ts), e.g. for benchmarks' floor. */

@@ -7,6 +7,7 @@ export { backoffDelay, retryAfterMs, isRetryableStatus, type BackoffOptions } fr
 export { syncBlockSchema, syncSpecFieldsSchema, toSyncSpec, sendsRemovals, type SyncBlock, type SyncSpec } from './sync-spec.js';
 export { payloadProjection, rowSql, valueExpr, ident, literal, closest } from './projection.js';
 export { diffFields, type FieldDiff } from './field-diff.js';
+export { sqlErrorPosition } from './sql-error-position.js';
 export {
   openDuckdbLedger,
   ledgerExists,

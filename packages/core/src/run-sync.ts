@@ -13,6 +13,7 @@ import { closest, payloadProjection, rowSql } from './projection.js';
 import { MODEL_TIMEOUT_MS, sendsRemovals, type SyncSpec } from './sync-spec.js';
 import { shortValue } from './short-value.js';
 import { diffPreview, locateInvalid, summarizeDryRun, type PendingPreview } from './dry-run-summary.js';
+import { sqlErrorPosition } from './sql-error-position.js';
 import { SyncError, isSyncError } from './sync-error.js';
 import type { FieldDiff } from './field-diff.js';
 
@@ -270,7 +271,15 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       try {
         return await ledger.describe(spec.model);
       } catch (e) {
-        throw new SyncError('model_failed', `model query failed: ${firstLine(e)}`, { cause: e });
+        const message = String((e as Error)?.message ?? e);
+        // `details.line`/`column`: where in the model (the CLI maps it into the config file).
+        const at = sqlErrorPosition(message, spec.model, 2);
+        // DuckDB's own did-you-mean (`Candidate bindings: "email"`) sits on the line after the first.
+        const candidates = /^Candidate bindings: (.+)$/m.exec(message)?.[1];
+        throw new SyncError('model_failed', `model query failed: ${firstLine(e)}${candidates ? ` (did you mean ${candidates}?)` : ''}`, {
+          cause: e,
+          ...(at ? { details: at } : {}),
+        });
       }
     });
     checkMapping(
