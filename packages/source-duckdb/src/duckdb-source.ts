@@ -3,6 +3,7 @@ import { extname, isAbsolute, resolve, sep } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { z } from 'zod';
 import { SyncError, ident, literal, type Column, type Source } from '@syncline/core';
+import { csvProblem, type CsvOptions } from './csv-problem.js';
 
 /** Options of `duckdbSource`; `tables` maps a table name to a CSV, TSV, Parquet or JSON/NDJSON file. */
 const tableFileSchema = z.union([
@@ -15,6 +16,8 @@ const tableFileSchema = z.union([
     quote: z.string().length(1).optional(),
     /** CSV only: the first line holds the column names (default true). */
     header: z.boolean().optional(),
+    /** CSV only: the text encoding (default utf-8). */
+    encoding: z.enum(['utf-8', 'utf-16', 'latin-1']).optional(),
   }),
 ]);
 
@@ -72,11 +75,12 @@ export function duckdbSource(options: DuckdbSourceOptions): Source {
       });
     // CSV dialect is fixed rather than sniffed: DuckDB's sniffer can silently fall back to one column on a
     // ragged file (a partial, wrong read). Types are still detected.
+    const defaultDelim = ext === '.tsv' ? '\t' : ',';
     const args =
       reader === 'read_csv'
-        ? `, delim=${literal(csv.delim ?? (ext === '.tsv' ? '\t' : ','))}, quote=${literal(csv.quote ?? '"')}, escape=${literal(csv.quote ?? '"')}, header=${csv.header ?? true}, strict_mode=true`
+        ? `, delim=${literal(csv.delim ?? defaultDelim)}, quote=${literal(csv.quote ?? '"')}, escape=${literal(csv.quote ?? '"')}, header=${csv.header ?? true}${csv.encoding ? `, encoding=${literal(csv.encoding)}` : ''}, strict_mode=true`
         : '';
-    return { name, file, path, reader, args };
+    return { name, file, path, reader, args, csv: { ...csv, defaultDelim } };
   });
   let own: { instance: DuckDBInstance; connection: DuckDBConnection } | undefined;
   const root = resolve(baseDir ?? '.');
@@ -99,6 +103,16 @@ export function duckdbSource(options: DuckdbSourceOptions): Source {
           adapter: 'duckdb',
           details: { table: t.name, file: t.file },
         });
+      const problem = t.reader === 'read_csv' ? await csvProblem(connection, t.path, t.csv) : undefined;
+      if (problem) {
+        const fix = problem.options
+          ? `; read it with the table options { file: ${JSON.stringify(t.file)}, ${optionsText(problem.options)} }`
+          : '';
+        throw new SyncError('source_failed', `[duckdb] table "${t.name}" (${t.file}): ${problem.message}${fix}`, {
+          adapter: 'duckdb',
+          details: { table: t.name, file: t.file, reason: problem.reason, ...(problem.options ? { options: problem.options } : {}) },
+        });
+      }
       try {
         await connection.run(`CREATE OR REPLACE TEMP VIEW ${ident(t.name)} AS SELECT * FROM ${t.reader}(${literal(t.path)}${t.args})`);
       } catch (e) {
@@ -169,5 +183,11 @@ async function firstCsvReject(connection: DuckDBConnection, path: string, args: 
     return undefined;
   }
 }
+
+/** `delim: ";", header: false` */
+const optionsText = (o: CsvOptions): string =>
+  Object.entries(o)
+    .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+    .join(', ');
 
 const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0]!;
