@@ -39,7 +39,7 @@ test('the API key never appears in output, errors, run records or the debugger l
   };
   // A wrong key that contains the sentinel: Knock answers 401, the run fails after the first response.
   expect(await cli(`${SENTINEL}x`, 'run', config)).toBe(3);
-  expect(outputs.join('\n')).toMatch(/the API key was rejected \(HTTP 401\)/);
+  expect(outputs.join('\n')).toMatch(/the API key was rejected \(401\)/);
   // Row failures carry Knock's messages, never the key.
   emulator.control.addFault({ match: 'PUT /v1/users/{user_id}', status: 422, count: null });
   expect(await cli(SENTINEL, 'run', config, '--json')).toBe(1);
