@@ -20,6 +20,7 @@ export const SYNC_ERROR_STATUS: Record<SyncErrorCode, number> = {
   auth_failed: 502,
   destination_failed: 502,
   aborted: 409,
+  plan_stale: 409,
 };
 
 /**
