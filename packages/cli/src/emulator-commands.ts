@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { startEmulator } from '@syncline/knock-emulator';
 import { EXIT, type Io } from './program.js';
 import { runDemo } from './run-demo.js';
+import { untilStopSignal } from './until-stop-signal.js';
 
 /** `syncline emulator` (a local Knock) and `syncline demo` (the example sync against it). */
 export function registerEmulatorCommands(program: Command, io: Io, setExit: (code: number) => void): void {
@@ -19,15 +20,7 @@ export function registerEmulatorCommands(program: Command, io: Io, setExit: (cod
       }
       const emulator = await startEmulator({ port, ...(flags.data ? { dataDir: flags.data } : {}), rateLimits: flags.rateLimits });
       io.stdout.write(`Knock emulator listening on ${emulator.url}\n  export KNOCK_BASE_URL=${emulator.url} KNOCK_API_KEY=sk_test_local\n`);
-      await new Promise<void>((resolve) => {
-        const stop = (): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          resolve();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await untilStopSignal();
       await emulator.close();
       setExit(EXIT.ok);
     });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { EXIT, type Io } from './program.js';
+import { untilStopSignal } from './until-stop-signal.js';
 
 /** What `syncline serve` uses of `@syncline/server` (loaded only when the command runs). */
 interface ServerModule {
@@ -69,15 +70,7 @@ export function registerServeCommand(program: Command, io: Io, setExit: (code: n
         );
         return setExit(code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' ? EXIT.usage : EXIT.failed);
       }
-      await new Promise<void>((resolve) => {
-        const stop = (): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          resolve();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await untilStopSignal();
       io.stderr.write('Stopping: runs in flight finish their calls and commit what was confirmed…\n');
       await running.close();
       setExit(EXIT.ok);

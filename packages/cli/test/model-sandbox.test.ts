@@ -17,8 +17,8 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'syncline-sandbox-'));
   dir = join(root, 'sync');
   mkdirSync(dir);
-  mkdirSync(join(root, 'shared'));
-  writeFileSync(join(root, 'shared', 'plans.csv'), 'id,plan\nu1,pro\n');
+  mkdirSync(join(root, 'sibling'));
+  writeFileSync(join(root, 'sibling', 'plans.csv'), 'id,plan\nu1,pro\n');
   writeFileSync(join(dir, 'users.csv'), 'id,email\nu1,u1@example.com\nu2,u2@example.com\n');
   config = join(dir, 'sync.yaml');
 });
@@ -83,7 +83,7 @@ describe('the model is one read-only query', { timeout: 600_000 }, () => {
     expect(passwd.code).toBe(3);
     expect(passwd.out + passwd.err).toMatch(/Permission Error: Cannot access file "\/etc\/passwd"/);
     const sibling =
-      "select u.id, u.email || coalesce(p.plan, '') as email from users u left join read_csv('../shared/plans.csv') p using (id)";
+      "select u.id, u.email || coalesce(p.plan, '') as email from users u left join read_csv('../sibling/plans.csv') p using (id)";
     writeConfig(sibling);
     const closed = await cli('plan', config);
     expect(closed.out + closed.err).toMatch(/Permission Error: Cannot access file/);
@@ -93,8 +93,8 @@ describe('the model is one read-only query', { timeout: 600_000 }, () => {
   // Skipped: this exits 3 inside the test run on the shared machine although the same config plans fine by
   // hand (`1 to add`/`No changes`); the cause is not found yet (issue 11 §1 report, "what is left").
   test.skip('source.allowPaths opens a folder to the model', async () => {
-    const sibling = `select u.id, u.email || coalesce(p.plan, '') as email from users u left join read_csv('${join(root, 'shared', 'plans.csv')}') p using (id)`;
-    writeConfig(sibling, '{ type: duckdb, tables: { users: ./users.csv }, allowPaths: [../shared] }');
+    const sibling = `select u.id, u.email || coalesce(p.plan, '') as email from users u left join read_csv('${join(root, 'sibling', 'plans.csv')}') p using (id)`;
+    writeConfig(sibling, '{ type: duckdb, tables: { users: ./users.csv }, allowPaths: [../sibling] }');
     const allowed = await cli('plan', config);
     expect(allowed.code).toBe(0);
     expect(allowed.out).toMatch(/1 to change/);
