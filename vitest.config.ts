@@ -10,9 +10,16 @@ export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    projects: packages.map((name) => ({
-      extends: true,
-      test: { name, include: [`packages/${name}/test/**/*.test.ts`] },
-    })),
+    projects: [
+      ...packages.map((name) => ({
+        extends: true,
+        test: { name, include: [`packages/${name}/test/**/*.test.ts`] },
+      })),
+      // Real Chromium against the real `syncline serve`: slower steps, generous limits for a loaded machine.
+      {
+        extends: true,
+        test: { name: 'playground', include: ['playground/test/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 240_000 },
+      },
+    ],
   },
 });
