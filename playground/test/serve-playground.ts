@@ -10,11 +10,12 @@ const bin = fileURLToPath(new URL('../../packages/cli/src/bin.ts', import.meta.u
 // Absolute, so the child started in the temp workspace still finds tsx.
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
+/** The newest change under `dir` (a folder's own time counts: a removed or renamed file changes it). */
 const newest = (dir: string): number =>
   readdirSync(dir, { withFileTypes: true }).reduce((t, e) => {
     const p = join(dir, e.name);
     return Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }, 0);
+  }, statSync(dir).mtimeMs);
 
 /**
  * Builds the playground when `dist/` is missing or older than its sources (a fresh `npm ci` + `npm test`

@@ -35,6 +35,8 @@ export async function testServer(opts: Partial<ServerOptions> & { emptyWorkspace
     emulatorUrl: emulator.url,
     baseUrl: opts.apiKey ? undefined : emulator.url,
     log: (l) => logs.push(l),
+    // Not the repository's playground/dist: whether it was built must not change what these tests see.
+    playgroundDir: join(dir, 'no-playground-build'),
     ...opts,
   });
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> =>
