@@ -109,10 +109,107 @@ describe('playground in Chromium', () => {
     expect(readFileSync(join(served.dir, 'syncs', 'example-users.yaml'), 'utf8')).not.toMatch(/emial/);
   }, 120_000);
 
-  test('the page requested nothing outside its origin and logged no error besides the failed query', async () => {
+  test('a bad mapping shows its reason, on the Sync screen and in the dry run', async () => {
+    const { page } = w;
+    // The example sync maps phone_number ← phone, which the new model does not have.
+    await page.getByRole('link', { name: 'Sync', exact: true }).click();
+    const problems = page.getByRole('alert', { name: 'Sync problems' });
+    await problems.getByText(/phone_number ← phone: no such column in the model/).waitFor();
+    await page.screenshot({ path: join(shots, '5-sync-problem.png') });
+    await page.getByRole('link', { name: 'Dry run', exact: true }).click();
+    await page.getByRole('button', { name: 'Dry run' }).click();
+    await page
+      .getByRole('alert', { name: 'Dry run error' })
+      .getByText(/column "phone" not in model/)
+      .waitFor();
+  }, 120_000);
+
+  test('the mapping is edited with selects named by Knock field and saved to the sync file', async () => {
+    const { page } = w;
+    await page.getByRole('link', { name: 'Sync', exact: true }).click();
+    await page.getByRole('combobox', { name: 'Sync type' }).waitFor();
+    expect(await page.getByRole('combobox', { name: 'Sync type' }).inputValue()).toBe('users');
+    expect(await page.getByRole('combobox', { name: 'On delete' }).inputValue()).toBe('nothing');
+    await page.getByRole('combobox', { name: 'Key column' }).selectOption('id');
+    await page.getByRole('status', { name: 'Key health' }).getByText('0 null · 0 duplicate · 3 rows').waitFor();
+    for (const field of ['phone_number', 'timezone', 'plan'])
+      await page.getByRole('combobox', { name: field, exact: true }).selectOption('');
+    await page.getByLabel('Custom field name').fill('age');
+    await page.getByRole('button', { name: 'Add field' }).click();
+    await page.getByRole('combobox', { name: 'age', exact: true }).selectOption('age');
+    await expect.poll(() => page.getByRole('alert', { name: 'Sync problems' }).count(), { timeout: WAIT }).toBe(0);
+    await expect.poll(() => readFileSync(join(served.dir, 'syncs', 'example-users.yaml'), 'utf8'), { timeout: WAIT }).toMatch(/age: age/);
+    const yaml = readFileSync(join(served.dir, 'syncs', 'example-users.yaml'), 'utf8');
+    expect(yaml).toMatch(/email: email/);
+    expect(yaml).toMatch(/name: full_name/);
+    expect(yaml).not.toMatch(/phone_number/);
+    expect(await page.getByRole('combobox', { name: 'email', exact: true }).inputValue()).toBe('email');
+    await page.screenshot({ path: join(shots, '6-sync.png'), fullPage: true });
+  }, 120_000);
+
+  test('the dry run shows the counts and the field-level changes', async () => {
+    const { page } = w;
+    await page.getByRole('link', { name: 'Dry run', exact: true }).click();
+    await page.getByRole('button', { name: 'Dry run' }).click();
+    const counts = page.getByRole('list', { name: 'Counts' });
+    await counts.getByText('+ 3').waitFor();
+    const changes = page.getByRole('region', { name: 'Changes' });
+    await changes.getByText('grace@example.com').waitFor();
+    await page.screenshot({ path: join(shots, '7-dry-run.png'), fullPage: true });
+  }, 120_000);
+
+  test('a run reaches the emulator, and the debugger lists its calls and filters them by row key', async () => {
+    const { page } = w;
+    await page.getByRole('link', { name: 'Runs', exact: true }).click();
+    await page.getByRole('button', { name: 'Run sync' }).click();
+    await page
+      .getByRole('status', { name: 'Run status' })
+      .getByText(/Run succeeded: 3 synced, 0 failed/)
+      .waitFor();
+    // The emulator in the serve process received exactly the model's users.
+    const res = await fetch(`${served.emulatorUrl}/v1/users?page_size=50`, { headers: { authorization: 'Bearer sk_test_local' } });
+    const users = ((await res.json()) as { entries: { id: string; email?: string; name?: string; age?: unknown }[] }).entries;
+    expect(users.map((u) => [u.id, u.email, u.name, Number(u.age)]).sort()).toEqual([
+      ['p_1', 'ada@example.com', 'Ada', 36],
+      ['p_2', 'alan@example.com', 'Alan', 41],
+      ['p_3', 'grace@example.com', 'Grace', 85],
+    ]);
+    const debug = page.getByRole('region', { name: 'Debugger' });
+    const rows = debug
+      .getByRole('table', { name: 'HTTP exchanges' })
+      .getByRole('row')
+      .filter({ has: page.getByRole('cell') });
+    await rows.first().waitFor();
+    await expect.poll(() => rows.count(), { timeout: WAIT }).toBe(3);
+    const all = await rows.count();
+    await page.screenshot({ path: join(shots, '8-runs.png'), fullPage: true });
+    // Filter by row key: a key of this run keeps the calls that carried it; another key shows none.
+    expect(all).toBe(3); // one PUT per user
+    await debug.getByRole('textbox', { name: 'Filter by row key' }).fill('p_2');
+    await expect.poll(() => rows.count(), { timeout: WAIT }).toBe(1);
+    await rows.getByRole('cell', { name: '/v1/users/p_2' }).waitFor();
+    await debug.getByRole('textbox', { name: 'Filter by row key' }).fill('u_0001');
+    await expect.poll(() => rows.count(), { timeout: WAIT }).toBe(0);
+    await debug.getByText('No API calls yet').waitFor();
+    await debug.getByRole('textbox', { name: 'Filter by row key' }).fill('');
+    // Opening a call shows its redacted request body.
+    await rows.first().click();
+    const detail = debug.getByRole('group', { name: /^Exchange \d+$/ });
+    await detail.getByText('Request (redacted)').waitFor();
+    expect(await detail.textContent()).toMatch(/example\.com/);
+    // The run is in the URL: a reload replays it from the server's log.
+    expect(new URL(page.url()).searchParams.get('run')).toBeTruthy();
+    await page.reload();
+    await rows.first().waitFor();
+    expect(await rows.count()).toBe(all);
+    await page.getByRole('region', { name: 'Run history' }).getByText('succeeded').waitFor();
+  }, 180_000);
+
+  test('the page requested nothing outside its origin and logged no error besides the two refused requests', async () => {
     expect(w.outside).toEqual([]);
-    // Chromium logs the 400 of the invalid SQL as a failed resource; nothing else may be logged.
-    expect(w.consoleErrors.filter((m) => !/status of 400/.test(m))).toEqual([]);
-    expect(w.consoleErrors.length).toBeLessThanOrEqual(1);
+    // Chromium logs the invalid SQL's 400 and the bad mapping's 422 as failed resources; nothing else may be logged.
+    const expected = /^Failed to load resource: the server responded with a status of (400|422) /;
+    expect(w.consoleErrors.filter((m) => !expected.test(m))).toEqual([]);
+    expect(w.consoleErrors.length).toBeLessThanOrEqual(2);
   });
 });
