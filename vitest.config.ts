@@ -1,8 +1,21 @@
 import { defineConfig } from 'vitest/config';
 
 // Tests run against package sources through the "@syncline/source" export condition (no build step).
-const conditions = ['@syncline/source', 'import', 'module', 'node', 'default'];
-const packages = ['core', 'knock-wire', 'source-duckdb', 'destination-knock', 'knock-emulator', 'alerts', 'cli', 'test-utils', 'server'];
+// Not 'import': vitest passes these to Node as --conditions, and with 'import' a CommonJS require() of a dual package
+// (pg → pg-pool) would get its ESM build. Vite adds import/require/default by itself.
+const conditions = ['@syncline/source', 'module', 'node', 'development|production'];
+const packages = [
+  'core',
+  'knock-wire',
+  'source-duckdb',
+  'source-postgres',
+  'destination-knock',
+  'knock-emulator',
+  'alerts',
+  'cli',
+  'test-utils',
+  'server',
+];
 
 export default defineConfig({
   resolve: { conditions },

@@ -207,7 +207,16 @@ export interface Column {
 
 export interface Source {
   readonly name: string;
+  /**
+   * The model's columns. A source without `attach` gives each the DuckDB type its `read` values are stored
+   * as in the ledger: `BOOLEAN`, `SMALLINT`, `INTEGER`, `BIGINT`, `DOUBLE`, `VARCHAR` or `JSON` (values are
+   * then JSON text, kept exact). See `loadModel`.
+   */
   describe(sql: string, opts?: { signal?: AbortSignal }): Promise<Column[]>;
+  /**
+   * Runs the model and yields its rows in batches of at most `batchSize`. Core uses it for a source without
+   * `attach` (local-ledger mode): each batch is appended to the ledger before the next is pulled.
+   */
   read(sql: string, opts?: { signal?: AbortSignal; batchSize?: number }): AsyncIterable<Record<string, unknown>[]>;
   /**
    * When the source can run inside the ledger's DuckDB connection, it makes its tables visible there

@@ -7,6 +7,7 @@ import { createLedgerWriter } from './ledger-writer.js';
 import { RUNNING, closeCrashedRuns } from './crashed-runs.js';
 import { readDeleteWindow, recordDeletes, type DeleteWindow } from './delete-window.js';
 import { checkReadStatement } from './read-statement.js';
+import { LOCAL_MODEL_SQL, loadModel } from './load-model.js';
 import { LEDGER_TABLES } from './ledger-file.js';
 import type { KeyHealth } from './duckdb-diff.js';
 import { closest, payloadProjection, rowSql } from './projection.js';
@@ -262,9 +263,19 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   try {
     const salt = configHash(spec);
     stopIfAborted();
+    // A source without `attach` runs the model itself: its rows stream into the ledger (local-ledger mode, see
+    // `loadModel`) and the ledger stages them from there.
+    const local = !source.attach;
+    let modelSql = spec.model;
     const columns = await phase('query', async () => {
-      if (!source.attach)
-        throw new SyncError('source_failed', `[${source.name}] source cannot run inside the DuckDB ledger`, { adapter: source.name });
+      if (!source.attach) {
+        try {
+          return await source.describe(spec.model, options.signal ? { signal: options.signal } : {});
+        } catch (e) {
+          if (isSyncError(e)) throw e;
+          throw new SyncError('model_failed', `model query failed: ${firstLine(e)}`, { cause: e });
+        }
+      }
       await source.attach(ledger.connection);
       // Exactly one read query, and none of the ledger's tables: parsed by DuckDB before anything runs.
       await checkReadStatement(ledger.connection, spec.model, { what: 'model', forbidden: LEDGER_TABLES });
@@ -300,9 +311,13 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         try {
           const projection = payloadProjection(spec.fields, columns);
           const validSql = summarizable ? summarizable.validSql(spec.target, rowSql(spec.fields, columns)) : undefined;
+          if (local) {
+            await loadModel(ledger.connection, source, spec.model, columns, { signal: modelSignal });
+            modelSql = LOCAL_MODEL_SQL;
+          }
           const n = await ledger.stage({
             validSql,
-            modelSql: spec.model,
+            modelSql,
             key: spec.key,
             projection,
             salt,
@@ -461,6 +476,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     let processed = 0;
     const sendOptions: RunSyncOptions = {
       ...options,
+      // Invalid rows are numbered from the staged model (the streamed copy in local-ledger mode).
+      spec: { ...spec, model: modelSql },
       onEvent: (e) => {
         if (e.type === 'progress') processed = e.done;
         emit(e);
@@ -482,7 +499,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
               chunkSize,
               inner,
               recordInvalid: (s, issues, payload) => recordInvalid(result, s, issues, payload),
-              spec,
+              spec: { ...spec, model: modelSql },
               signal: options.signal,
             })
           : send(sendOptions, result, sendCounts, chunkSize, limit, withBefore, inner),
