@@ -1,3 +1,4 @@
 export { main, createProgram, EXIT, type Io } from './program.js';
 export { loadConfig, configSchema, type LoadedConfig } from './load-config.js';
+export { openSource } from './open-sync.js';
 export { scheduledConfigs, workspaceJobs, runSchedule } from './run-schedule.js';

@@ -2,12 +2,22 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { syncSpecFieldsSchema, toSyncSpec, type SyncSpec } from '@syncline/core';
 import { duckdbSourceOptionsSchema } from '@syncline/source-duckdb';
+import { postgresSourceOptionsSchema } from '@syncline/source-postgres';
 import { knockTiersSchema } from '@syncline/destination-knock';
 import { alertsSchema, scheduleSchema, type AlertChannelConfig, type Schedule } from '@syncline/alerts';
 import { readYamlConfig } from './yaml-config.js';
 
 const sourceSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('duckdb'), ...duckdbSourceOptionsSchema.omit({ baseDir: true, restrictFiles: true }).shape }),
+  z.strictObject({
+    type: z.literal('postgres'),
+    ...postgresSourceOptionsSchema.omit({ baseDir: true }).shape,
+    /**
+     * Where the snapshot and the diff live. `local` (the default): the model streams from Postgres into the
+     * sync's DuckDB ledger. The warehouse ledger (the diff inside Postgres) is not built yet.
+     */
+    ledger: z.literal('local', { error: 'only "local" is available (the warehouse ledger of issue 15 is not built yet)' }).default('local'),
+  }),
 ]);
 
 const destinationSchema = z.discriminatedUnion('type', [

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { SyncError, openDuckdbLedger, ledgerExists, type Destination, type DuckdbLedger, type Source } from '@syncline/core';
 import { duckdbSource } from '@syncline/source-duckdb';
+import { postgresSource } from '@syncline/source-postgres';
 import { knockDestination } from '@syncline/destination-knock';
 import type { LoadedConfig } from './load-config.js';
 
@@ -36,13 +37,7 @@ export function openSyncParts(config: LoadedConfig, opts: { apiKeyFile?: string 
   const baseUrl = config.destination.baseUrl ?? env.KNOCK_BASE_URL ?? 'https://api.knock.app';
   const serviceToken = config.destination.serviceToken ?? env.KNOCK_SERVICE_TOKEN;
   return {
-    // The model reads only the config's folder, its tables and `source.allowPaths` (issue 11 §1).
-    source: duckdbSource({
-      tables: config.source.tables,
-      baseDir: config.dir,
-      allowPaths: config.source.allowPaths ?? [],
-      restrictFiles: true,
-    }),
+    source: openSource(config, env),
     destination: knockDestination({
       apiKey,
       baseUrl,
@@ -52,6 +47,26 @@ export function openSyncParts(config: LoadedConfig, opts: { apiKeyFile?: string 
     baseUrl,
     keyFrom: from,
   };
+}
+
+/**
+ * The config's source. DuckDB: the model reads only the config's folder, its tables and `source.allowPaths`
+ * (issue 11 §1). Postgres: the model runs in Postgres (read-only) and streams into the local ledger; the URL
+ * defaults to `DATABASE_URL`.
+ */
+export function openSource(config: LoadedConfig, env: NodeJS.ProcessEnv = process.env): Source {
+  const s = config.source;
+  if (s.type === 'postgres') {
+    const url = s.url ?? env.DATABASE_URL;
+    if (!url) throw new SyncError('config_invalid', `${config.file}: source.url: required (or set DATABASE_URL)`);
+    return postgresSource({
+      url,
+      baseDir: config.dir,
+      ...(s.ssl !== undefined ? { ssl: s.ssl } : {}),
+      ...(s.batchSize ? { batchSize: s.batchSize } : {}),
+    });
+  }
+  return duckdbSource({ tables: s.tables, baseDir: config.dir, allowPaths: s.allowPaths ?? [], restrictFiles: true });
 }
 
 /** The sync's ledger; a dry run before any real run uses a throwaway one, so planning changes no state. */

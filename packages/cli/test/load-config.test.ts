@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { loadConfig } from '../src/load-config.js';
-import { openLedger } from '../src/open-sync.js';
+import { openLedger, openSource } from '../src/open-sync.js';
 
 const write = (text: string): string => {
   const file = join(mkdtempSync(join(tmpdir(), 'syncline-cfg-')), 'sync.yaml');
@@ -51,12 +51,37 @@ describe('loadConfig', () => {
     ],
     ['an unknown ledger key', base + 'ledger: { memory: 1GB }\n', /sync\.yaml:10:11 ledger\.memory: unknown key$/],
     [
+      'a postgres source asking for the warehouse ledger (not built yet)',
+      base.replace(
+        'source: { type: duckdb, tables: { users: ./users.csv } }',
+        'source:\n  type: postgres\n  url: postgres://h/db\n  ledger: warehouse',
+      ),
+      /sync\.yaml:5:11 source\.ledger: only "local" is available/,
+    ],
+    [
+      'a postgres source with a bad batch size',
+      base.replace('source: { type: duckdb, tables: { users: ./users.csv } }', 'source: { type: postgres, batchSize: 0 }'),
+      /sync\.yaml:2:\d+ source\.batchSize: /,
+    ],
+    [
       'an unset environment variable',
       base.replace('{ type: knock }', '{ type: knock, apiKey: "${NOT_SET_ANYWHERE}" }'),
       /sync\.yaml:5:\d+ environment variable NOT_SET_ANYWHERE is not set/,
     ],
   ])('rejects %s', (_name, text, message) => {
     expect(() => loadConfig(write(text), {})).toThrow(message);
+  });
+
+  test('a postgres source: block style with ${DATABASE_URL}, ledger local by default, the URL from DATABASE_URL when left out', () => {
+    const pg = base.replace(
+      'source: { type: duckdb, tables: { users: ./users.csv } }',
+      'source:\n  type: postgres\n  url: ${DATABASE_URL}',
+    );
+    const c = loadConfig(write(pg), { DATABASE_URL: 'postgres://u:p@h:5432/db' });
+    expect(c.source).toEqual({ type: 'postgres', url: 'postgres://u:p@h:5432/db', ledger: 'local', batchSize: 10_000 });
+    const bare = loadConfig(write(base.replace('{ type: duckdb, tables: { users: ./users.csv } }', '{ type: postgres }')), {});
+    expect(openSource(bare, { DATABASE_URL: 'postgres://h/db' }).name).toBe('postgres');
+    expect(() => openSource(bare, {})).toThrow(/sync\.yaml: source\.url: required \(or set DATABASE_URL\)$/);
   });
 
   test('the ledger block sets DuckDB memory_limit and threads of the sync ledger', async () => {

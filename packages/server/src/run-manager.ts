@@ -14,9 +14,9 @@ import {
   type RunResult,
   type Source,
 } from '@syncline/core';
-import { duckdbSource } from '@syncline/source-duckdb';
+import { duckdbSource, type DuckdbSourceOptions } from '@syncline/source-duckdb';
 import { knockDestination, type KnockOptions } from '@syncline/destination-knock';
-import { loadConfig, type LoadedConfig } from '@syncline/cli';
+import { loadConfig, openSource, type LoadedConfig } from '@syncline/cli';
 import { ApiError } from './api-error.js';
 import { checkReadStatement } from './check-statement.js';
 import { lockDown } from './lock-down.js';
@@ -89,10 +89,10 @@ export function createRunManager(opts: {
     return loadConfig(file, opts.env);
   };
 
-  /** The sync's parts: its source (locked down once attached), the Knock destination with the server's key. */
-  const parts = (c: LoadedConfig): { source: Source; destination: Destination } => {
-    const inner = duckdbSource({ tables: c.source.tables, baseDir: c.dir });
-    const source: Source = {
+  /** A workspace's DuckDB source, locked down once attached, its model checked as one read statement. */
+  const sandboxed = (c: LoadedConfig, tables: DuckdbSourceOptions['tables']): Source => {
+    const inner = duckdbSource({ tables, baseDir: c.dir });
+    return {
       ...inner,
       name: inner.name,
       async attach(connection) {
@@ -104,6 +104,14 @@ export function createRunManager(opts: {
         });
       },
     };
+  };
+
+  /**
+   * The sync's parts: its source (DuckDB locked down in the workspace; Postgres runs the model read-only in
+   * the database), the Knock destination with the server's key.
+   */
+  const parts = (c: LoadedConfig): { source: Source; destination: Destination } => {
+    const source = c.source.type === 'postgres' ? openSource(c, opts.env) : sandboxed(c, c.source.tables);
     const { apiKey, baseUrl } = target.credentials();
     const knock = knockDestination({ ...opts.knock, apiKey, baseUrl });
     // Each exchange carries the keys of the rows its call sent, so the debugger can be searched by key.
