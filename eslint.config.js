@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'bench/.data/**', '.tmp/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'bench/.data/**', '.tmp/**', 'workspace/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -31,7 +31,13 @@ export default defineConfig({
       // Real Chromium against the real `syncline serve`: slower steps, generous limits for a loaded machine.
       {
         extends: true,
-        test: { name: 'playground', include: ['playground/test/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 240_000 },
+        test: {
+          name: 'playground',
+          include: ['playground/test/**/*.test.ts'],
+          globalSetup: ['playground/test/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 240_000,
+        },
       },
     ],
   },

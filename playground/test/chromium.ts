@@ -44,7 +44,7 @@ export async function openChromium(origin: string): Promise<PageWatch> {
     if (!u.startsWith(origin + '/') && !u.startsWith('data:') && !u.startsWith('blob:')) outside.push(u);
   });
   page.on('console', (m) => {
-    if (m.type() === 'error') consoleErrors.push(m.text());
+    if (m.type() === 'error') consoleErrors.push(`${m.text()} @ ${m.location().url}`);
   });
   page.on('pageerror', (e) => consoleErrors.push(`uncaught: ${e.message}`));
   return { page, context, outside, consoleErrors, close: () => context.close() };

@@ -1,34 +1,13 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const playground = fileURLToPath(new URL('..', import.meta.url));
 const bin = fileURLToPath(new URL('../../packages/cli/src/bin.ts', import.meta.url));
 // Absolute, so the child started in the temp workspace still finds tsx.
 const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-
-/** The newest change under `dir` (a folder's own time counts: a removed or renamed file changes it). */
-const newest = (dir: string): number =>
-  readdirSync(dir, { withFileTypes: true }).reduce((t, e) => {
-    const p = join(dir, e.name);
-    return Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }, statSync(dir).mtimeMs);
-
-/**
- * Builds the playground when `dist/` is missing or older than its sources (a fresh `npm ci` + `npm test`
- * needs no separate build step).
- */
-export function ensureBuilt(): void {
-  const index = join(playground, 'dist', 'index.html');
-  const sources = Math.max(newest(join(playground, 'src')), statSync(join(playground, 'index.html')).mtimeMs);
-  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  const vite = fileURLToPath(new URL('../../node_modules/vite/bin/vite.js', import.meta.url));
-  const r = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: playground, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`vite build failed:\n${r.stdout}\n${r.stderr}`);
-}
 
 /** A running `syncline serve` (the real bin, a child process) on a temp workspace. */
 export interface Served {
