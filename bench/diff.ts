@@ -173,7 +173,7 @@ async function cliPlan(n: number): Promise<Result> {
       `source: { type: duckdb, tables: { users: ${JSON.stringify(f.cur)} } }`,
       'model: select * from users',
       'key: id',
-      // plan sends nothing: nothing listens on this address.
+      // plan --offline sends nothing and checks nothing: nothing listens on this address.
       'destination: { type: knock, apiKey: sk_test_bench, baseUrl: "http://127.0.0.1:9" }',
       'sync:',
       '  type: users',
@@ -197,7 +197,7 @@ async function cliPlan(n: number): Promise<Result> {
   const sampler = setInterval(() => (heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed)), 20);
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const code = await main(['plan', config, '--no-color'], { stdout: sink(true), stderr: sink(false), env: {} });
+  const code = await main(['plan', config, '--no-color', '--offline'], { stdout: sink(true), stderr: sink(false), env: {} });
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(c0);
   clearInterval(sampler);

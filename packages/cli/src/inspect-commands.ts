@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { openDuckdbLedger, ledgerExists, sendsRemovals, SyncError } from '@syncline/core';
 import type { LoadedConfig } from './load-config.js';
 import { withConfig, EXIT, type Io } from './program.js';
 import { n } from './format.js';
-import { KEPT, removalEffect, ruleText } from './removal-effect.js';
 
-const openExisting = (config: LoadedConfig) => {
+// @syncline/core (DuckDB) and what imports it load on use, not at startup (see program.ts).
+const openExisting = async (config: LoadedConfig) => {
+  const { openDuckdbLedger, ledgerExists, SyncError } = await import('@syncline/core');
   if (!ledgerExists(config.ledgerPath))
     throw new SyncError('ledger_failed', `${config.spec.name} has no runs yet (no ledger at ${config.ledgerPath})`);
   return openDuckdbLedger({ path: config.ledgerPath, ...config.ledger });
@@ -26,6 +26,7 @@ export function registerInspectCommands(program: Command, io: Io, setExit: (code
       }
       setExit(
         await withConfig(file, io, async (config) => {
+          const { KEPT } = await import('./removal-effect.js');
           await using ledger = await openExisting(config);
           if (!runId) {
             const runs = await ledger.runs(50);
@@ -42,7 +43,10 @@ export function registerInspectCommands(program: Command, io: Io, setExit: (code
             return EXIT.ok;
           }
           const run = await ledger.run(runId);
-          if (!run) throw new SyncError('ledger_failed', `no run ${runId} in ${config.spec.name}`);
+          if (!run) {
+            const { SyncError } = await import('@syncline/core');
+            throw new SyncError('ledger_failed', `no run ${runId} in ${config.spec.name}`);
+          }
           const failed = await ledger.rowResults({ runId, status: 'failed', limit: 50 });
           const exchanges = await ledger.exchanges(runId, 50);
           const alerts = await (await import('@syncline/alerts')).readAlertDeliveries(ledger, runId);
@@ -77,6 +81,7 @@ export function registerInspectCommands(program: Command, io: Io, setExit: (code
     .action(async (file: string, key: string, flags: { json?: boolean }) =>
       setExit(
         await withConfig(file, io, async (config) => {
+          const { KEPT, removalEffect, ruleText } = await import('./removal-effect.js');
           await using ledger = await openExisting(config);
           const results = await ledger.rowResults({ key, limit: 50 });
           const snap = await ledger.snapshotRow(key);
@@ -87,6 +92,7 @@ export function registerInspectCommands(program: Command, io: Io, setExit: (code
               // A removal says what happened to the record (deleted, or left in Knock), not a generic message.
               if (r.action === 'remove' && (r.status === 'synced' || r.status === 'skipped')) {
                 // The config may have changed since that run: the recorded status decides, the config only words it.
+                const { sendsRemovals } = await import('@syncline/core');
                 const sends = sendsRemovals(config.spec.target);
                 const what =
                   r.status === 'skipped'

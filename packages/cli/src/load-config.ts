@@ -76,6 +76,14 @@ export interface LoadedConfig {
   /** The sync's own `alerts:` (undefined: inherit the folder's `syncline.yaml`). */
   alerts: AlertChannelConfig[] | undefined;
   schedule: Schedule | undefined;
+  /**
+   * `file:line:col` of a node of the YAML (as given on the command line), for errors found after parsing:
+   * `locate(['sync', 'fields', 'email'])` points at the column name the field maps from. Falls back to the
+   * nearest parent that exists.
+   */
+  locate(path: readonly string[]): string;
+  /** `file:line:col` of a position (1-based) inside the model's SQL, e.g. from DuckDB's `LINE 2:` and caret. */
+  locateModel(line: number, column: number): string;
 }
 
 /**
@@ -84,12 +92,24 @@ export interface LoadedConfig {
  * @example const config = loadConfig('examples/users/sync.yaml')
  */
 export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  const { file, data: c } = readYamlConfig(path, configSchema, env);
+  const { file, text, doc, data: c, where } = readYamlConfig(path, configSchema, env);
   const dir = dirname(file);
+  const nodeAt = (at: readonly string[]): { range?: [number, number, number] | null } | undefined => {
+    for (let i = at.length; i > 0; i--) {
+      const node = doc.getIn(at.slice(0, i), true) as { range?: [number, number, number] | null } | undefined;
+      if (node?.range) return node;
+    }
+    return undefined;
+  };
+  const spec = toSyncSpec(c);
+  // The model is `model: <sql>` or `model: { sql: <sql>, timeout: … }`.
+  const modelPath = typeof c.model === 'string' ? ['model'] : ['model', 'sql'];
   return {
+    locate: (at) => where(nodeAt(at)?.range?.[0]),
+    locateModel: (line, column) => where(modelOffset(text, nodeAt(modelPath)?.range, spec.model, line, column)),
     file,
     dir,
-    spec: toSyncSpec(c),
+    spec,
     source: c.source,
     destination: c.destination,
     ledgerPath: join(dir, '.syncline', `${c.name}.duckdb`),
@@ -97,4 +117,32 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     alerts: c.alerts,
     schedule: c.schedule,
   };
+}
+
+/**
+ * The offset in the config text of a line and column of the model's SQL. The model's line is looked up inside
+ * the YAML node's source (a block scalar keeps the lines, indented); a line the YAML folded or escaped falls
+ * back to the node's start.
+ */
+function modelOffset(
+  text: string,
+  range: [number, number, number] | null | undefined,
+  model: string,
+  line: number,
+  column: number,
+): number | undefined {
+  if (!range) return undefined;
+  const source = text.slice(range[0], range[1]);
+  const lines = model.split('\n');
+  // Line by line from the top, so a repeated line (`from users` twice) maps to the right one.
+  let from = 0;
+  for (let i = 0; i < line && i < lines.length; i++) {
+    const body = lines[i]!.trimStart();
+    if (!body) continue;
+    const at = source.indexOf(body, from);
+    if (at < 0) return range[0];
+    if (i === line - 1) return range[0] + at + Math.max(0, column - 1 - (lines[i]!.length - body.length));
+    from = at + body.length;
+  }
+  return range[0];
 }

@@ -4,10 +4,12 @@ import { duckdbSource } from '@syncline/source-duckdb';
 import { postgresSource } from '@syncline/source-postgres';
 import { knockDestination } from '@syncline/destination-knock';
 import type { LoadedConfig } from './load-config.js';
+import { displayUrl } from './format.js';
 
 export interface SyncParts {
   source: Source;
   destination: Destination;
+  /** The Knock base URL as shown to the user: any `user:password@` part (a key put there) removed. */
   baseUrl: string;
   keyFrom: string;
 }
@@ -19,7 +21,14 @@ export function resolveApiKey(
   env: NodeJS.ProcessEnv,
 ): { apiKey: string; from: string } {
   if (apiKeyFile) {
-    const text = readFileSync(apiKeyFile === '-' ? 0 : apiKeyFile, 'utf8').trim();
+    let text: string;
+    try {
+      text = readFileSync(apiKeyFile === '-' ? 0 : apiKeyFile, 'utf8').trim();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException)?.code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a folder' : code;
+      throw new SyncError('config_invalid', `--api-key-file ${apiKeyFile}: cannot read the file (${why ?? 'unreadable'})`);
+    }
     if (!text) throw new SyncError('config_invalid', `--api-key-file ${apiKeyFile}: the file is empty`);
     return { apiKey: text, from: apiKeyFile === '-' ? 'stdin' : apiKeyFile };
   }
@@ -31,20 +40,28 @@ export function resolveApiKey(
   );
 }
 
-export function openSyncParts(config: LoadedConfig, opts: { apiKeyFile?: string | undefined; env?: NodeJS.ProcessEnv }): SyncParts {
+/**
+ * The sync's source and destination. `offline` (`plan --offline`): nothing is sent, so a missing key is no
+ * error (the destination gets a placeholder it never uses).
+ */
+export function openSyncParts(
+  config: LoadedConfig,
+  opts: { apiKeyFile?: string | undefined; env?: NodeJS.ProcessEnv; offline?: boolean },
+): SyncParts {
   const env = opts.env ?? process.env;
-  const { apiKey, from } = resolveApiKey(config, opts.apiKeyFile, env);
+  const offlineKey = opts.offline && !opts.apiKeyFile && !config.destination.apiKey && !env.KNOCK_API_KEY;
+  const { apiKey, from } = offlineKey ? { apiKey: 'unused-offline', from: 'none: --offline' } : resolveApiKey(config, opts.apiKeyFile, env);
   const baseUrl = config.destination.baseUrl ?? env.KNOCK_BASE_URL ?? 'https://api.knock.app';
   const serviceToken = config.destination.serviceToken ?? env.KNOCK_SERVICE_TOKEN;
   return {
     source: openSource(config, env),
     destination: knockDestination({
       apiKey,
-      baseUrl,
+      baseUrl, // the raw URL: userinfo is stripped only where it is shown
       ...(serviceToken ? { serviceToken } : {}),
       ...(config.destination.tiers ? { tiers: config.destination.tiers } : {}),
     }),
-    baseUrl,
+    baseUrl: displayUrl(baseUrl),
     keyFrom: from,
   };
 }

@@ -1,16 +1,11 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
-import { Command, CommanderError } from 'commander';
-import { SyncError, chunkCounts, isSyncError, ledgerExists, redact, runSync, type Destination, type SyncSpec } from '@syncline/core';
-import { loadConfig, type LoadedConfig } from './load-config.js';
-import { openLedger, openSyncParts } from './open-sync.js';
-import { formatPlan, planJson } from './print-plan.js';
-import { formatRunSummary, runJson } from './print-run.js';
-import { n, styleFor } from './format.js';
-import { duration, estimateSeconds, readPlanHeader, writePlanFile, type SavedPlanHeader } from './saved-plan.js';
-import { parseCount, parseDuration } from './parse-duration.js';
-import { createProgressPrinter } from './progress-printer.js';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import type { LoadedConfig } from './load-config.js';
+import type { SavedPlanHeader } from './saved-plan.js';
+import type { DiffCounts } from './send-eta.js';
+import { duration, styleFor } from './format.js';
 import { version } from './version.js';
 import { registerInspectCommands } from './inspect-commands.js';
 import { registerEmulatorCommands } from './emulator-commands.js';
@@ -23,6 +18,10 @@ import { firstRunNotice } from './first-run-notice.js';
 import { registerServeCommand } from './serve-command.js';
 import { handleStopSignals } from './stop-signals.js';
 import { deleteWindowLine } from './delete-window-line.js';
+
+// Startup time (ux.md §1: say something within 100 ms): this module and the modules it imports statically stay
+// light (commander, picocolors). DuckDB, zod, yaml, undici and the emulator load with `import()` inside the
+// commands, after their first line is printed. packages/cli/test/first-output.test.ts pins it.
 
 /**
  * Exit codes (ux.md §1): 0 ok, 1 some rows failed, 2 bad config/usage, 3 the run failed, 4 plan has changes,
@@ -42,14 +41,33 @@ interface SyncFlags {
   fullResync?: boolean;
   allowMassDelete?: boolean;
   reset?: boolean;
-  limit?: string;
+  limit?: number;
   detailedExitcode?: boolean;
   apiKeyFile?: string;
+  offline?: boolean;
   stopTimeout?: string;
   out?: string;
   plan?: string;
   maxRows?: string;
   maxDuration?: string;
+}
+
+/** Commander's messages (`error: unknown command 'plna'\n(Did you mean plan?)`) as one `Error:` line. */
+function usageLine(message: string): string {
+  const text = message
+    .replace(/^error:\s*/i, '')
+    .replace(/\(Did you mean/g, '(did you mean')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' ');
+  return `Error: ${text} · \`syncline --help\` lists the commands and options\n`;
+}
+
+/** `--limit abc` is a usage error naming the option, not NaN. */
+function wholeNumber(value: string): number {
+  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('Expected a whole number ≥ 0, e.g. 10.');
+  return Number(value);
 }
 
 /** Builds the `syncline` program. `run` resolves to the exit code. */
@@ -58,9 +76,13 @@ export function createProgram(io: Io, setExit: (code: number) => void): Command 
     .description('Sync the rows of a SQL model to Knock: only what changed since the last run.')
     .version(version)
     .option('--no-color', 'no colours')
-    .showHelpAfterError()
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+    // Errors are one line, the last one printed (ux.md §1), without a help dump above them.
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(usageLine(s)),
+    });
 
   const syncCommand = (name: 'plan' | 'run') =>
     program
@@ -72,11 +94,12 @@ export function createProgram(io: Io, setExit: (code: number) => void): Command 
       .option('--full-resync', 'send every row of the model again')
       .option('--allow-mass-delete', 'allow an empty model or removals above maxDeleteShare')
       .option('--api-key-file <path>', 'read the Knock API key from a file (- for stdin)')
-      .option('--limit <n>', 'changes shown field by field per action (plan)', '10');
+      .option('--limit <n>', 'changes shown field by field per action (plan)', wholeNumber, 10);
 
   syncCommand('plan')
     .option('--detailed-exitcode', 'exit 4 when there are changes to send (0 when none)')
     .option('--out <file>', 'also write every change to this file (NDJSON after a header line) for `syncline run --plan`')
+    .option('--offline', "don't check the API key and URL with Knock (one read call) before planning")
     .action(async (file: string, flags: SyncFlags) => setExit(await plan(file, flags, program.opts().color === false, io)));
   syncCommand('run')
     .option('--reset', 'forget the snapshot (the next run sends every row) without sending anything')
@@ -99,64 +122,89 @@ export function createProgram(io: Io, setExit: (code: number) => void): Command 
 }
 
 async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): Promise<number> {
+  // Printed before DuckDB and the rest load (they take most of a second).
+  io.stderr.write('Reading model…\n');
   return withConfig(file, io, async (config, env) => {
-    io.stderr.write('Reading model…\n');
-    const parts = openSyncParts(config, { apiKeyFile: flags.apiKeyFile, env });
-    const firstRun = !ledgerExists(config.ledgerPath);
-    await using ledger = await openLedger(config, true);
+    const [
+      { runSync, ledgerExists },
+      { openLedger, openSyncParts },
+      { formatPlan, planJson },
+      { configProblem },
+      { estimateSeconds, writePlanFile },
+    ] = await Promise.all([
+      import('@syncline/core'),
+      import('./open-sync.js'),
+      import('./print-plan.js'),
+      import('./config-problem.js'),
+      import('./saved-plan.js'),
+    ]);
+    const parts = openSyncParts(config, { apiKeyFile: flags.apiKeyFile, env, offline: flags.offline ?? false });
     // DuckDB writes the changes next to the plan file; they are copied after its header line.
     const changesFile = flags.out ? `${resolve(flags.out)}.changes.tmp` : undefined;
-    const result = await runSync({
-      spec: config.spec,
-      source: parts.source,
-      destination: parts.destination,
-      ledger,
-      dryRun: true,
-      fullResync: flags.fullResync ?? false,
-      allowMassDelete: flags.allowMassDelete ?? false,
-      // --json prints the summary and a sample, like the text plan; --out writes every change.
-      previewLimit: Number(flags.limit ?? 10),
-      ...(changesFile ? { planFile: changesFile } : {}),
-    });
-    await parts.destination.close?.();
-    if (firstRun && !result.error && result.rows.added > 0) io.stderr.write(firstRunNotice(result.rows.added, file, result.endpoints));
-    if (flags.out && changesFile && !result.error) {
-      const doc = planJson(config, result, { version, baseUrl: parts.baseUrl });
-      const { changes: _sample, ...rest } = doc;
-      await writePlanFile(
-        flags.out,
-        {
-          ...rest,
-          kind: 'syncline.plan',
-          format: 'ndjson',
-          config_path: resolve(config.file),
-          digests: result.digests!,
-          summary: doc.summary,
-          estimate: { seconds: estimateSeconds(result.endpoints), requests: doc.estimate.requests },
-        },
-        changesFile,
-      );
-      io.stderr.write(`Wrote every change to ${flags.out}; send exactly this plan with \`syncline run --plan ${flags.out}\`\n`);
-    } else if (changesFile) rmSync(changesFile, { force: true });
-    if (flags.json)
-      io.stdout.write(
-        JSON.stringify({ ...planJson(config, result, { version, baseUrl: parts.baseUrl }), delete_window: result.deleteWindow ?? null }) +
-          '\n',
-      );
-    else
-      io.stdout.write(
-        formatPlan(
-          config,
-          result,
-          { version, target: `Knock ${parts.baseUrl} (key from ${parts.keyFrom})` },
-          styleFor(io.stdout, noColor),
-        ) + '\n',
-      );
-    const window = flags.json ? undefined : deleteWindowLine(result);
-    if (window) io.stdout.write(window + '\n');
-    if (result.error) return result.error.code === 'config_invalid' ? EXIT.usage : EXIT.failed;
-    const r = result.rows;
-    return flags.detailedExitcode && r.added + r.changed + r.removed > 0 ? EXIT.changes : EXIT.ok;
+    try {
+      // One cheap read (the destination's check): a rejected key or a dead URL fails the plan, as it would the run.
+      if (!flags.offline) await parts.destination.check?.(config.spec.target, { dryRun: true });
+      const firstRun = !ledgerExists(config.ledgerPath);
+      await using ledger = await openLedger(config, true);
+      const result = await runSync({
+        spec: config.spec,
+        source: parts.source,
+        destination: parts.destination,
+        ledger,
+        dryRun: true,
+        fullResync: flags.fullResync ?? false,
+        allowMassDelete: flags.allowMassDelete ?? false,
+        // --json prints the summary and a sample, like the text plan; --out writes every change.
+        previewLimit: flags.limit ?? 10,
+        ...(changesFile ? { planFile: changesFile } : {}),
+      });
+      const problem = result.error && configProblem(config, result.error);
+      if (problem) {
+        io.stderr.write(problem.text);
+        return problem.exit;
+      }
+      if (firstRun && !result.error && result.rows.added > 0) io.stderr.write(firstRunNotice(result.rows.added, file, result.endpoints));
+      if (flags.out && changesFile && !result.error) {
+        const doc = planJson(config, result, { version, baseUrl: parts.baseUrl });
+        const { changes: _sample, ...rest } = doc;
+        await writePlanFile(
+          flags.out,
+          {
+            ...rest,
+            kind: 'syncline.plan',
+            format: 'ndjson',
+            config_path: resolve(config.file),
+            digests: result.digests!,
+            summary: doc.summary,
+            estimate: { seconds: estimateSeconds(result.endpoints), requests: doc.estimate.requests },
+          },
+          changesFile,
+        );
+        io.stderr.write(`Wrote every change to ${flags.out}; send exactly this plan with \`syncline run --plan ${flags.out}\`\n`);
+      }
+      if (flags.json)
+        io.stdout.write(
+          JSON.stringify({ ...planJson(config, result, { version, baseUrl: parts.baseUrl }), delete_window: result.deleteWindow ?? null }) +
+            '\n',
+        );
+      else
+        io.stdout.write(
+          formatPlan(
+            config,
+            result,
+            { version, target: `Knock ${parts.baseUrl} (key from ${parts.keyFrom})` },
+            styleFor(io.stdout, noColor),
+          ) + '\n',
+        );
+      const window = flags.json ? undefined : deleteWindowLine(result);
+      if (window) io.stdout.write(window + '\n');
+      if (result.error) return result.error.code === 'config_invalid' ? EXIT.usage : EXIT.failed;
+      const r = result.rows;
+      return flags.detailedExitcode && r.added + r.changed + r.removed > 0 ? EXIT.changes : EXIT.ok;
+    } finally {
+      if (changesFile) rmSync(changesFile, { force: true });
+      await parts.destination.close?.();
+    }
   });
 }
 
@@ -165,6 +213,13 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
  * the same file) and the run sends exactly that plan or refuses. Options are checked before anything opens.
  */
 async function runCommand(file: string | undefined, flags: SyncFlags, noColor: boolean, io: Io): Promise<number> {
+  // Printed before DuckDB and the rest load (they take most of a second).
+  if (!flags.json && !flags.reset) io.stderr.write('Reading model…\n');
+  const [{ SyncError, isSyncError, redact }, { parseCount, parseDuration }, { readPlanHeader }] = await Promise.all([
+    import('@syncline/core'),
+    import('./parse-duration.js'),
+    import('./saved-plan.js'),
+  ]);
   try {
     const limits = {
       ...(flags.maxRows === undefined ? {} : { maxRows: parseCount(flags.maxRows, '--max-rows') }),
@@ -193,6 +248,21 @@ async function run(
 ): Promise<number> {
   return withConfig(file, io, async (config, env) => {
     const t0 = performance.now();
+    const [
+      { SyncError, runSync, ledgerExists },
+      { openLedger, openSyncParts },
+      { formatRunSummary, runJson },
+      { createProgressPrinter },
+      { configProblem },
+      { sendEta },
+    ] = await Promise.all([
+      import('@syncline/core'),
+      import('./open-sync.js'),
+      import('./print-run.js'),
+      import('./progress-printer.js'),
+      import('./config-problem.js'),
+      import('./send-eta.js'),
+    ]);
     if (flags.reset) {
       await using ledger = await openLedger(config, false);
       await ledger.reset();
@@ -205,14 +275,15 @@ async function run(
     // The ETA comes from Knock's tier ceilings: known on the first line with a saved plan, else once diffed.
     const eta = extra.saved ? ` · ETA ≈ ${duration(extra.saved.estimate.seconds)} at Knock's rate limits` : '';
     if (!flags.json)
-      io.stderr.write(
-        `Syncline ${version} · run · ${config.spec.name} → Knock ${config.spec.target.type} (${parts.baseUrl})${eta}\nReading model…\n`,
-      );
+      io.stderr.write(`Syncline ${version} · run · ${config.spec.name} → Knock ${config.spec.target.type} (${parts.baseUrl})${eta}\n`);
     const stopTimeout = Number(flags.stopTimeout ?? 20);
     if (!Number.isFinite(stopTimeout) || stopTimeout < 0)
       throw new SyncError('invalid_option', `--stop-timeout ${flags.stopTimeout}: expected a number of seconds, e.g. 20`);
     const signals = handleStopSignals(io, stopTimeout * 1000);
-    const progress = createProgressPrinter(io, { json: flags.json ?? false, style: styleFor(io.stderr, noColor) });
+    const progress = createProgressPrinter(io, { json: flags.json ?? false, style: styleFor(io.stderr, noColor), env: io.env });
+    // The progress ETA starts from Knock's rate limits (the same figure as the first line), then follows the
+    // measured, smoothed rate.
+    if (extra.saved) progress.seed(extra.saved.estimate.seconds);
     try {
       const result = await runSync({
         spec: config.spec,
@@ -224,22 +295,31 @@ async function run(
         signal: signals.stop,
         hardSignal: signals.hard,
         onEvent: (e) => {
-          if (firstRun && e.type === 'phase' && e.name === 'diff' && e.status === 'end' && Number(e.detail?.add) > 0)
-            io.stderr.write(firstRunNotice(Number(e.detail!.add), file));
-          if (!flags.json && !extra.saved && e.type === 'phase' && e.name === 'diff' && e.status === 'end' && e.detail)
-            io.stderr.write(sendEta(parts.destination, config.spec.target, e.detail as DiffCounts, extra.maxRows));
+          if (e.type === 'phase' && e.name === 'diff' && e.status === 'end') {
+            if (firstRun && Number(e.detail?.add) > 0) io.stderr.write(firstRunNotice(Number(e.detail!.add), file));
+            if (!extra.saved && e.detail) {
+              const send = sendEta(parts.destination, config.spec.target, e.detail as DiffCounts, extra.maxRows);
+              if (!flags.json) io.stderr.write(send.line);
+              if (send.seconds !== undefined) progress.seed(send.seconds);
+            }
+          }
           progress.onEvent(e);
         },
         ...(extra.saved ? { expectDigests: extra.saved.digests } : {}),
         ...(extra.maxRows === undefined ? {} : { maxRows: extra.maxRows }),
         ...(extra.maxDurationMs === undefined ? {} : { maxDurationMs: extra.maxDurationMs }),
       });
-      if (flags.json) io.stdout.write(JSON.stringify(runJson(result)) + '\n');
+      progress.close();
+      // A mistake in the config (file:line:col on stderr, exit 2) instead of the run summary.
+      const problem = result.error && configProblem(config, result.error);
+      if (problem) io.stderr.write(problem.text);
+      else if (flags.json) io.stdout.write(JSON.stringify(runJson(result)) + '\n');
       else
         io.stdout.write(
           formatRunSummary(result, { key: config.spec.key, file }, performance.now() - t0, styleFor(io.stdout, noColor)) + '\n',
         );
       await (await import('./alert-hook.js')).runAlerts({ config, file, result, ledger, io, env });
+      if (problem) return problem.exit;
       if (result.error?.code === 'plan_stale') return EXIT.usage;
       return result.status === 'succeeded' || (result.status === 'stopped' && result.rows.failed === 0)
         ? EXIT.ok
@@ -262,29 +342,19 @@ async function run(
   });
 }
 
-type DiffCounts = { add: number; change: number; remove: number };
-
-/** `Send: 10,000,000 changes · ETA ≈ 2h37m at Knock's rate limits` from the destination's estimate of the calls. */
-function sendEta(destination: Destination, target: SyncSpec['target'], counts: DiffCounts, maxRows: number | undefined): string {
-  const all = counts.add + counts.change + counts.remove;
-  const rows = Math.min(all, maxRows ?? all);
-  if (rows === 0 || !destination.estimate) return '';
-  const seconds = estimateSeconds(destination.estimate(chunkCounts(counts, 0, 1000), { target, totals: counts }));
-  const share = all === 0 ? 0 : rows / all;
-  return `Send: ${n(rows)}${rows < all ? ` of ${n(all)}` : ''} changes · ETA ≈ ${duration(Math.ceil(seconds * share))} at Knock's rate limits\n`;
-}
-
 /** Loads the config and maps errors to exit codes: config errors 2, run errors 3. Secrets are redacted. */
 export async function withConfig(
   file: string,
   io: Io,
   fn: (config: LoadedConfig, env: NodeJS.ProcessEnv) => Promise<number>,
 ): Promise<number> {
+  const { loadConfig } = await import('./load-config.js');
   return withEnv(io, (env) => fn(loadConfig(file, env), env));
 }
 
 /** The environment with `./.env` under it, and errors mapped to exit codes as {@link withConfig} does. */
 export async function withEnv(io: Io, fn: (env: NodeJS.ProcessEnv) => Promise<number>): Promise<number> {
+  const { isSyncError, redact } = await import('@syncline/core');
   try {
     return await fn(withDotenv(io.env));
   } catch (e) {

@@ -28,14 +28,6 @@ export function estimateSeconds(endpoints: Pick<EndpointEstimate, 'calls' | 'tie
   return s;
 }
 
-/** 9,420 s → "2h37m"; 75 → "1m15s". */
-export function duration(seconds: number): string {
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = Math.round(seconds % 60);
-  return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`;
-}
-
 /**
  * Writes a saved plan: the header as the first line, then the NDJSON changes DuckDB wrote to `changesFile`
  * (copied as a stream, then removed), so memory stays bounded however many changes there are.
