@@ -104,7 +104,9 @@ describe('the first sync: examples/users against the Knock emulator over HTTP', 
     // Under onDelete: nothing the two leavers are left in Knock: never counted as deletes.
     const gone = onDelete === 'delete' ? { delete: 2, left_in_knock: 0 } : { delete: 0, left_in_knock: 2 };
     expect(plan.last).toMatchObject({ summary: { add: 0, change: 3, unchanged: 195, ...gone } });
-    expect(v1Requests()).toHaveLength(0);
+    // The plan's one cheap read that checks the key (issue 9 §2), and no write.
+    expect(v1Requests().map((x) => `${x.method} ${x.path}`)).toEqual(['GET /v1/users']);
+    emulator.control.clearRequests();
 
     const r = await cli('run', config(), '--json');
     expect(r.last).toMatchObject({
