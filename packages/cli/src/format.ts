@@ -1,5 +1,6 @@
 import pc from 'picocolors';
-import { shortValue } from '@syncline/core';
+
+// Imported at startup by program.ts: keep this module light (no @syncline/core, which loads DuckDB).
 
 /** 48210 → "48,210" */
 export const n = (x: number): string => x.toLocaleString('en-US');
@@ -13,9 +14,6 @@ export function duration(seconds: number | undefined): string {
   if (s >= 60) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${s}s`;
 }
-
-/** JSON-quotes a value, redacts anything key-like and cuts it at 60 characters: `"abc…(+812 chars)"`. */
-export const value = (v: unknown): string => shortValue(v, 60);
 
 /**
  * A URL fit to print: `http://user:sk_live_…@host/` becomes `http://host/`, since a key put in the userinfo

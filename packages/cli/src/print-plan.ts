@@ -1,8 +1,11 @@
-import { sendsRemovals, type RunResult } from '@syncline/core';
+import { sendsRemovals, shortValue, type RunResult } from '@syncline/core';
 import { chooseSplit, splitRates, UNPACED_RATE } from '@syncline/destination-knock';
 import type { LoadedConfig } from './load-config.js';
-import { n, paint, secs, value, type Style } from './format.js';
+import { n, paint, secs, type Style } from './format.js';
 import { KEPT, removalEffect, ruleText } from './removal-effect.js';
+
+/** JSON-quotes a value, redacts anything key-like and cuts it at 60 characters: `"abc…(+812 chars)"`. */
+const value = (v: unknown): string => shortValue(v, 60);
 
 const verbs = (c: LoadedConfig) => {
   const t = c.spec.target;
