@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
-import { backupLedger, restoreLedger, verifyLedger } from '@syncline/core';
 import { withConfig, EXIT, type Io } from './program.js';
 import { n } from './format.js';
+
+// @syncline/core (DuckDB) loads on use, not at startup (see program.ts).
+const core = () => import('@syncline/core');
 
 /**
  * `syncline ledger verify <config>`, `syncline ledger backup <config> [file]`,
@@ -16,7 +18,7 @@ export function registerLedgerCommands(program: Command, io: Io, setExit: (code:
     .action(async (file: string, flags: { json?: boolean }) =>
       setExit(
         await withConfig(file, io, async (config) => {
-          const report = await verifyLedger(config.ledgerPath);
+          const report = await (await core()).verifyLedger(config.ledgerPath);
           if (flags.json) io.stdout.write(JSON.stringify({ ok: report.problems.length === 0, ...report }) + '\n');
           else {
             io.stdout.write(`Ledger ${report.file}\n`);
@@ -36,7 +38,7 @@ export function registerLedgerCommands(program: Command, io: Io, setExit: (code:
     .action(async (file: string, to: string | undefined) =>
       setExit(
         await withConfig(file, io, async (config) => {
-          const written = await backupLedger(config.ledgerPath, to);
+          const written = await (await core()).backupLedger(config.ledgerPath, to);
           io.stdout.write(`Backed up ${config.ledgerPath} to ${written} (verified).\n`);
           return EXIT.ok;
         }),
@@ -48,7 +50,7 @@ export function registerLedgerCommands(program: Command, io: Io, setExit: (code:
     .action(async (file: string, from: string) =>
       setExit(
         await withConfig(file, io, async (config) => {
-          const r = await restoreLedger(config.ledgerPath, from);
+          const r = await (await core()).restoreLedger(config.ledgerPath, from);
           io.stdout.write(`Restored ${r.restored} from ${from}${r.keptAs ? `; the previous file is kept as ${r.keptAs}` : ''}.\n`);
           return EXIT.ok;
         }),

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { spawnBin } from './cli-io.js';
@@ -58,4 +59,28 @@ describe('the installed bin', { timeout: 300_000 }, () => {
     );
     expect(median(plan) / median(bare)).toBeLessThan(2.5);
   });
+});
+
+/** The packages that the modules reachable from bin.ts through static (non-type) imports import. */
+function startupPackages(): Map<string, string> {
+  const src = fileURLToPath(new URL('../src/', import.meta.url));
+  const packages = new Map<string, string>();
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const m of readFileSync(src + file, 'utf8').matchAll(/^import (?!type )[^;]*? from '([^']+)';/gms)) {
+      const spec = m[1]!;
+      if (spec.startsWith('./')) visit(spec.slice(2).replace(/\.js$/, '.ts'));
+      else if (!spec.startsWith('node:')) packages.set(spec, file);
+    }
+  };
+  visit('bin.ts');
+  return packages;
+}
+
+test('what bin.ts loads before the first line stays light: commander and picocolors, no DuckDB, zod or yaml', () => {
+  // A static import of @syncline/core (DuckDB), zod or yaml anywhere on this path costs most of a second
+  // before anything is printed; commands load them with import() instead.
+  expect(Object.fromEntries(startupPackages())).toEqual({ commander: 'program.ts', picocolors: 'format.ts' });
 });
