@@ -24,7 +24,14 @@ export function configProblem(config: LoadedConfig, error: RunError): ConfigProb
     ];
     return { text: text.join('\n') + '\n', exit: 2 };
   }
-  if (error.code === 'model_failed' && typeof d.line === 'number' && typeof d.column === 'number') {
+  // A file the sandbox refuses (Permission Error) stays a failed run (exit 3), as before: the model is
+  // well-formed; what it reads is not allowed.
+  if (
+    error.code === 'model_failed' &&
+    typeof d.line === 'number' &&
+    typeof d.column === 'number' &&
+    !/Permission Error/.test(error.message)
+  ) {
     const sql = config.spec.model.split('\n')[d.line - 1] ?? '';
     return {
       text: `  ${sql.trim()}\nError: ${config.locateModel(d.line, d.column)} model: ${error.message.replace(/^model query failed: /, '')}\n`,

@@ -213,8 +213,9 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
  * the same file) and the run sends exactly that plan or refuses. Options are checked before anything opens.
  */
 async function runCommand(file: string | undefined, flags: SyncFlags, noColor: boolean, io: Io): Promise<number> {
-  // Printed before DuckDB and the rest load (they take most of a second).
-  if (!flags.json && !flags.reset) io.stderr.write('Reading model…\n');
+  // Printed before DuckDB and the rest load (they take most of a second). With --plan the first line is the
+  // run header with the saved plan's ETA instead.
+  if (!flags.json && !flags.reset && !flags.plan) io.stderr.write('Reading model…\n');
   const [{ SyncError, isSyncError, redact }, { parseCount, parseDuration }, { readPlanHeader }] = await Promise.all([
     import('@syncline/core'),
     import('./parse-duration.js'),
@@ -275,7 +276,9 @@ async function run(
     // The ETA comes from Knock's tier ceilings: known on the first line with a saved plan, else once diffed.
     const eta = extra.saved ? ` · ETA ≈ ${duration(extra.saved.estimate.seconds)} at Knock's rate limits` : '';
     if (!flags.json)
-      io.stderr.write(`Syncline ${version} · run · ${config.spec.name} → Knock ${config.spec.target.type} (${parts.baseUrl})${eta}\n`);
+      io.stderr.write(
+        `Syncline ${version} · run · ${config.spec.name} → Knock ${config.spec.target.type} (${parts.baseUrl})${eta}\n${extra.saved ? 'Reading model…\n' : ''}`,
+      );
     const stopTimeout = Number(flags.stopTimeout ?? 20);
     if (!Number.isFinite(stopTimeout) || stopTimeout < 0)
       throw new SyncError('invalid_option', `--stop-timeout ${flags.stopTimeout}: expected a number of seconds, e.g. 20`);
