@@ -50,6 +50,26 @@ describe('playground in Chromium', () => {
     await page.screenshot({ path: join(shots, '1-data.png') });
   }, 120_000);
 
+  test('the theme follows the OS (light and dark) and the keyboard alone moves between steps', async () => {
+    const { page } = w;
+    const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await expect.poll(background).toBe('rgb(21, 24, 28)');
+    await page.screenshot({ path: join(shots, '9-dark.png') });
+    await page.emulateMedia({ colorScheme: 'light' });
+    await expect.poll(background).toBe('rgb(255, 255, 255)');
+    // Tab from the top of the page reaches the sidebar; Enter on a link changes the step, with a visible focus ring.
+    await page.getByRole('link', { name: 'Data', exact: true }).focus();
+    await page.keyboard.press('Tab');
+    const focused = page.locator(':focus');
+    expect(await focused.textContent()).toBe('Model');
+    expect(await focused.evaluate((e) => getComputedStyle(e).outlineStyle)).toBe('solid');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/model');
+    await page.goBack();
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/data');
+  }, 120_000);
+
   test('an uploaded CSV becomes a table with its columns, types, row count and first rows', async () => {
     const { page } = w;
     await page.getByLabel('Upload data').setInputFiles({
@@ -86,6 +106,25 @@ describe('playground in Chromium', () => {
     await page.getByRole('button', { name: 'Run model' }).click();
     await page.getByRole('status').getByText('3 rows · 4 columns').waitFor();
     expect(new URL(page.url()).searchParams.get('sync')).toBe('example-users');
+  }, 120_000);
+
+  test('the editor completes table and column names from the workspace', async () => {
+    const { page } = w;
+    // Typing a letter opens monaco's suggestions (quick suggestions), fed by GET /api/completions.
+    await setModel(page, 'select display_');
+    await page.keyboard.type('n');
+    await page
+      .getByRole('option', { name: /display_name/ })
+      .first()
+      .waitFor();
+    await page.keyboard.press('Escape');
+    await setModel(page, 'select * from peopl');
+    await page.keyboard.type('e');
+    await page
+      .getByRole('option', { name: /people/ })
+      .first()
+      .waitFor();
+    await page.keyboard.press('Escape');
   }, 120_000);
 
   test("invalid SQL shows DuckDB's error at its line, underlined in the editor", async () => {
