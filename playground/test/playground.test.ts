@@ -243,6 +243,32 @@ describe('playground in Chromium', () => {
     await page.getByRole('region', { name: 'Run history' }).getByText('succeeded').waitFor();
   }, 180_000);
 
+  test('a Knock key typed in the header goes to the server once and is never kept in the browser', async () => {
+    const { page } = w;
+    const key = 'sk_test_playground_sentinel_7f3a9c';
+    await page.getByRole('button', { name: 'Use a Knock key' }).click();
+    await page.getByLabel('Knock API key').fill(key);
+    const sent = page.waitForRequest((r) => r.url().endsWith('/api/destinations/knock') && r.method() === 'PUT');
+    await page.getByRole('button', { name: 'Use key' }).click();
+    expect((await sent).postDataJSON()).toEqual({ apiKey: key });
+    await page
+      .getByLabel('Target')
+      .getByText(/^Knock \(sk_…redacted\)$/)
+      .waitFor();
+    const kept = await page.evaluate(() =>
+      JSON.stringify({
+        local: { ...localStorage },
+        session: { ...sessionStorage },
+        cookie: document.cookie,
+        url: location.href,
+        html: document.documentElement.outerHTML,
+        inputs: [...document.querySelectorAll('input')].map((i) => i.value),
+      }),
+    );
+    expect(kept).not.toContain('sentinel');
+    await page.screenshot({ path: join(shots, '10-knock-key.png') });
+  }, 120_000);
+
   test('the page requested nothing outside its origin and logged no error besides the two refused requests', async () => {
     expect(w.outside).toEqual([]);
     // Chromium logs the invalid SQL's 400 and the bad mapping's 422 as failed resources; nothing else may be logged.
