@@ -34,7 +34,7 @@ export {
 } from './run-sync.js';
 export { memoryDestination, type MemoryDestination, type MemoryFaults } from './memory-destination.js';
 export { type KeyHealth, type StageOptions, type StageStats } from './duckdb-diff.js';
-export { checkReadStatement } from './read-statement.js';
+export { checkReadStatement, readStatementProblem, type ReadStatementProblem } from './read-statement.js';
 export { loadModel, LOCAL_MODEL_SQL, LOCAL_MODEL_TABLE, LOCAL_COLUMN_TYPES } from './load-model.js';
 export { LEDGER_TABLES, inspectLedgerFile, ledgerOpenError, damagedLedgerError, recoverySteps, ledgerFileBytes } from './ledger-file.js';
 export {

@@ -1,4 +1,5 @@
-import { StatementType, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { readStatementProblem } from '@syncline/core';
 import { ApiError } from './api-error.js';
 
 /** Schemes DuckDB could read remotely (httpfs and friends); refused before DuckDB sees them. */
@@ -38,29 +39,31 @@ export function sqlErrorPosition(message: string): { line: number; column: numbe
   return { line: Number(m[1]), column: Math.max(1, m[3]!.length - prefix + 1) };
 }
 
+/**
+ * DuckDB's refusal of a file outside the sandbox (`Permission Error: Cannot access file "/etc/passwd" …`) in
+ * the sandbox's words, or undefined for any other message.
+ */
+export function sandboxRefusal(message: string): string | undefined {
+  if (!/Permission Error/.test(message)) return undefined;
+  const path = /Cannot access (?:file|directory) "([^"]*)"/.exec(message)?.[1];
+  const what = path ? `"${path}" is outside the workspace` : 'that is outside the workspace';
+  return `refused: ${what}; the SQL sandbox reads only files inside the workspace`;
+}
+
 /** A DuckDB error as an ApiError: the message's first line plus the line/column DuckDB points at. */
 export function toSqlError(e: unknown): ApiError {
   const message = String((e as Error)?.message ?? e);
   const first = message.split('\n')[0]!.replace(/^Failed to extract statements: /, '');
   const at = sqlErrorPosition(message);
-  if (/^Permission Error/.test(first)) {
-    const path = /Cannot access (?:file|directory) "([^"]*)"/.exec(first)?.[1];
-    const what = path ? `"${path}" is outside the workspace` : 'that is outside the workspace';
-    return new ApiError('sql_refused', `refused: ${what}; the SQL sandbox reads only files inside the workspace`, 400, at);
-  }
+  const refusal = /^Permission Error/.test(first) ? sandboxRefusal(first) : undefined;
+  if (refusal) return new ApiError('sql_refused', refusal, 400, at);
   return new ApiError('query_failed', first, 400, at);
 }
 
-function leadingKeyword(sql: string): string {
-  const text = sql.replace(/--[^\n]*|\/\*[\s\S]*?\*\//g, ' ').replace(/^[\s(]+/, '');
-  return (/^[A-Za-z]+/.exec(text)?.[0] ?? '').toUpperCase();
-}
-
 /**
- * Accepts exactly one read statement (SELECT, including DESCRIBE/SHOW/SUMMARIZE, which DuckDB types as
- * SELECT), using DuckDB's own statement extraction and statement type, and refuses the rest with a message
- * naming what was refused. The sandbox's locked settings refuse file access outside the workspace anyway;
- * this gives the clear message first.
+ * The SQL sandbox's check of a statement before it runs: no URL, then core's `readStatementProblem` (exactly one
+ * read statement, parsed by DuckDB), each refusal in the sandbox's words naming what was refused. The
+ * sandbox's locked settings refuse file access outside the workspace anyway; this gives the clear message first.
  * @example await checkReadStatement(connection, 'select * from users')
  */
 export async function checkReadStatement(connection: DuckDBConnection, sql: string): Promise<void> {
@@ -71,29 +74,26 @@ export async function checkReadStatement(connection: DuckDBConnection, sql: stri
       `refused: URLs (${url[1]!.toLowerCase()}://) are not read; the sandbox reads only workspace files`,
       400,
     );
-  let extracted;
-  try {
-    extracted = await connection.extractStatements(sql);
-  } catch (e) {
-    throw toSqlError(e);
+  const problem = await readStatementProblem(connection, sql);
+  if (!problem) return;
+  const oneRead = 'the SQL sandbox runs one read statement (SELECT)';
+  switch (problem.kind) {
+    case 'unparsable':
+      throw toSqlError(problem.error);
+    case 'count':
+      if (problem.count === 0) throw new ApiError('invalid_request', 'no SQL statement given', 400);
+      throw new ApiError('sql_refused', `refused: one statement per request, found ${problem.count}`, 400);
+    case 'not_read': {
+      const why = REFUSED[problem.keyword];
+      throw new ApiError(
+        'sql_refused',
+        why ? `refused: ${why}; ${oneRead}` : `refused: ${problem.type} statements do not run here; ${oneRead}`,
+        400,
+      );
+    }
+    case 'sql_function':
+      throw new ApiError('sql_refused', `refused: ${problem.name}() runs SQL of its own; ${oneRead}`, 400);
+    case 'forbidden_table':
+      throw new ApiError('sql_refused', `refused: the table "${problem.table}" is not readable here; ${oneRead}`, 400);
   }
-  if (extracted.count === 0) throw new ApiError('invalid_request', 'no SQL statement given', 400);
-  if (extracted.count > 1) throw new ApiError('sql_refused', `refused: one statement per request, found ${extracted.count}`, 400);
-  const keyword = leadingKeyword(sql);
-  const why = REFUSED[keyword];
-  if (why) throw new ApiError('sql_refused', `refused: ${why}; the SQL sandbox runs one read statement (SELECT)`, 400);
-  let prepared;
-  try {
-    prepared = await extracted.prepare(0);
-  } catch (e) {
-    throw toSqlError(e);
-  }
-  const type = prepared.statementType;
-  prepared.destroySync();
-  if (type !== StatementType.SELECT)
-    throw new ApiError(
-      'sql_refused',
-      `refused: ${StatementType[type] ?? 'this'} statements do not run here; the SQL sandbox runs one read statement (SELECT)`,
-      400,
-    );
 }

@@ -18,7 +18,7 @@ import { duckdbSource, type DuckdbSourceOptions } from '@syncline/source-duckdb'
 import { knockDestination, type KnockOptions } from '@syncline/destination-knock';
 import { loadConfig, openSource, type LoadedConfig } from '@syncline/cli';
 import { ApiError } from './api-error.js';
-import { checkReadStatement } from './check-statement.js';
+import { sandboxRefusal } from './check-statement.js';
 import { lockDown } from './lock-down.js';
 import type { KnockTarget } from './knock-target.js';
 import { listSyncNames, syncFile, type Workspace } from './workspace.js';
@@ -97,11 +97,9 @@ export function createRunManager(opts: {
       name: inner.name,
       async attach(connection) {
         await inner.attach!(connection);
-        // Locked first: preparing the statement already opens the files it names.
+        // Locked before runSync checks the model (core's checkReadStatement, the one check of user SQL):
+        // preparing the statement already opens the files it names.
         await lockDown(connection, { dir: ws.dir });
-        await checkReadStatement(connection, c.spec.model).catch((e: Error) => {
-          throw new SyncError('model_failed', `model: ${e.message}`);
-        });
       },
     };
   };
@@ -145,16 +143,18 @@ export function createRunManager(opts: {
     try {
       const { source, destination } = parts(c);
       await using ledger = await openLedgerFor(c, true);
-      const result = await runSync({
-        spec: c.spec,
-        source,
-        destination,
-        ledger,
-        dryRun: true,
-        fullResync: o.fullResync ?? false,
-        allowMassDelete: o.allowMassDelete ?? false,
-        previewLimit: o.previewLimit ?? 10,
-      });
+      const result = inSandboxWords(
+        await runSync({
+          spec: c.spec,
+          source,
+          destination,
+          ledger,
+          dryRun: true,
+          fullResync: o.fullResync ?? false,
+          allowMassDelete: o.allowMassDelete ?? false,
+          previewLimit: o.previewLimit ?? 10,
+        }),
+      );
       const remote = o.remote && !result.error ? await remoteBefore(destination, ledger, c, result) : undefined;
       await destination.close?.();
       return { config: c, result, ...(remote ? { remote } : {}) };
@@ -216,18 +216,20 @@ export function createRunManager(opts: {
       let ledger: DuckdbLedger | undefined;
       try {
         ledger = await openLedgerFor(c, false);
-        const result = await runSync({
-          spec: c.spec,
-          source,
-          destination,
-          ledger,
-          runId,
-          fullResync: o.fullResync ?? false,
-          allowMassDelete: o.allowMassDelete ?? false,
-          signal: run.stop.signal,
-          hardSignal: run.hard.signal,
-          onEvent,
-        });
+        const result = inSandboxWords(
+          await runSync({
+            spec: c.spec,
+            source,
+            destination,
+            ledger,
+            runId,
+            fullResync: o.fullResync ?? false,
+            allowMassDelete: o.allowMassDelete ?? false,
+            signal: run.stop.signal,
+            hardSignal: run.hard.signal,
+            onEvent,
+          }),
+        );
         run.result = result;
         run.status = result.status;
         push('end', { status: result.status, rows: result.rows, requests: result.requests, error: result.error ?? null });
@@ -316,6 +318,15 @@ const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === 
  * and sets each field's value there beside the ledger's last confirmed payload and the planned one. A field
  * whose destination value differs from what Syncline last sent is drift: someone else changed it.
  */
+/**
+ * A model that reads a file outside the workspace fails in DuckDB with a Permission Error; the API says it in the
+ * SQL sandbox's words, as `/api/query` does (`model: refused: "/etc/passwd" is outside the workspace; …`).
+ */
+function inSandboxWords(result: RunResult): RunResult {
+  const refusal = result.error?.code === 'model_failed' ? sandboxRefusal(result.error.message) : undefined;
+  return refusal ? { ...result, error: { ...result.error!, message: `model: ${refusal}` } } : result;
+}
+
 async function remoteBefore(destination: Destination, ledger: DuckdbLedger, c: LoadedConfig, result: RunResult): Promise<RemoteRow[]> {
   if (!destination.read) throw new ApiError('invalid_request', `remote: the ${destination.name} destination cannot read its records`, 400);
   const now = await destination.read(
