@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { readStatementProblem } from '@syncline/core';
+import { readStatementProblem, sqlErrorPosition } from '@syncline/core';
 import { ApiError } from './api-error.js';
 
 /** Schemes DuckDB could read remotely (httpfs and friends); refused before DuckDB sees them. */
@@ -31,14 +31,6 @@ const REFUSED: Record<string, string> = {
   BEGIN: 'transactions are not needed for reads',
 };
 
-/** Position of a DuckDB error from its `LINE n:` line and caret (the error has no structured position). */
-export function sqlErrorPosition(message: string): { line: number; column: number } | undefined {
-  const m = /\nLINE (\d+): (.*)\n( *)\^/.exec(message);
-  if (!m) return undefined;
-  const prefix = `LINE ${m[1]}: `.length;
-  return { line: Number(m[1]), column: Math.max(1, m[3]!.length - prefix + 1) };
-}
-
 /**
  * DuckDB's refusal of a file outside the sandbox (`Permission Error: Cannot access file "/etc/passwd" …`) in
  * the sandbox's words, or undefined for any other message.
@@ -50,11 +42,11 @@ export function sandboxRefusal(message: string): string | undefined {
   return `refused: ${what}; the SQL sandbox reads only files inside the workspace`;
 }
 
-/** A DuckDB error as an ApiError: the message's first line plus the line/column DuckDB points at. */
-export function toSqlError(e: unknown): ApiError {
+/** A DuckDB error as an ApiError: the message's first line plus the line/column of `sql` DuckDB points at. */
+export function toSqlError(e: unknown, sql: string): ApiError {
   const message = String((e as Error)?.message ?? e);
   const first = message.split('\n')[0]!.replace(/^Failed to extract statements: /, '');
-  const at = sqlErrorPosition(message);
+  const at = sqlErrorPosition(message, sql);
   const refusal = /^Permission Error/.test(first) ? sandboxRefusal(first) : undefined;
   if (refusal) return new ApiError('sql_refused', refusal, 400, at);
   return new ApiError('query_failed', first, 400, at);
@@ -79,7 +71,7 @@ export async function checkReadStatement(connection: DuckDBConnection, sql: stri
   const oneRead = 'the SQL sandbox runs one read statement (SELECT)';
   switch (problem.kind) {
     case 'unparsable':
-      throw toSqlError(problem.error);
+      throw toSqlError(problem.error, sql);
     case 'count':
       if (problem.count === 0) throw new ApiError('invalid_request', 'no SQL statement given', 400);
       throw new ApiError('sql_refused', `refused: one statement per request, found ${problem.count}`, 400);

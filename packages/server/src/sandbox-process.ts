@@ -91,7 +91,7 @@ async function query(conn: DuckDBConnection, sql: string, limit: number): Promis
     }
     return { columns: names.map((name, i) => ({ name, type: types[i]! })), rows, total, elapsedMs: Math.round(performance.now() - t0) };
   } catch (e) {
-    throw toSqlError(e);
+    throw toSqlError(e, sql);
   }
 }
 

@@ -40,6 +40,18 @@ describe('the SQL sandbox', () => {
     expect(r.body.error.message).toMatch(message);
   });
 
+  test('a failing statement points at its line and column (core sqlErrorPosition), also in a long line DuckDB shows cut', async () => {
+    const csv = `read_csv('${t.dir}/data/users.csv')`;
+    const r = await t.json<{ error: { code: string; message: string; line?: number; column?: number } }>('POST', '/api/query', {
+      sql: `select id,\n  emial from ${csv}`,
+    });
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ code: 'query_failed', line: 2, column: 3 });
+    const long = `select ${Array.from({ length: 30 }, (_, i) => `id as c${i}`).join(', ')}, emial from ${csv}`;
+    const cut = await t.json<{ error: { line?: number; column?: number } }>('POST', '/api/query', { sql: long });
+    expect(cut.body.error).toMatchObject({ line: 1, column: long.indexOf('emial') + 1 });
+  });
+
   test('settings are locked even if a statement got through', async () => {
     // The locked configuration is the second wall: the statement check is the first.
     const r = await query("select current_setting('lock_configuration') as locked, current_setting('enable_external_access') as ext");
