@@ -182,6 +182,24 @@ describe('playground in Chromium', () => {
     expect(yaml).toMatch(/name: full_name/);
     expect(yaml).not.toMatch(/phone_number/);
     expect(await page.getByRole('combobox', { name: 'email', exact: true }).inputValue()).toBe('email');
+    // The YAML panel edits both ways: YAML → form, then form → YAML; a syntax error names its line.
+    const file = page.getByRole('textbox', { name: 'Sync file (YAML)' });
+    const text = await file.inputValue();
+    expect(text).toMatch(/onDelete: nothing/);
+    await file.fill(text + 'sync: [\n');
+    await page.getByRole('button', { name: 'Apply YAML' }).click();
+    await page
+      .getByRole('alert', { name: 'YAML error' })
+      .getByText(/^line \d+, column \d+: /)
+      .waitFor();
+    await file.fill(text.replace('onDelete: nothing', 'onDelete: delete'));
+    await page.getByRole('button', { name: 'Apply YAML' }).click();
+    await expect.poll(() => page.getByRole('combobox', { name: 'On delete' }).inputValue(), { timeout: WAIT }).toBe('delete');
+    await expect
+      .poll(() => readFileSync(join(served.dir, 'syncs', 'example-users.yaml'), 'utf8'), { timeout: WAIT })
+      .toMatch(/onDelete: delete/);
+    await page.getByRole('combobox', { name: 'On delete' }).selectOption('nothing');
+    await expect.poll(() => file.inputValue(), { timeout: WAIT }).toMatch(/onDelete: nothing/);
     await page.screenshot({ path: join(shots, '6-sync.png'), fullPage: true });
   }, 120_000);
 
