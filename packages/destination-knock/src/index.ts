@@ -8,7 +8,8 @@ export {
   type ResolvedKnockOptions,
 } from './knock-options.js';
 export { fieldCatalog } from './field-catalog.js';
-export { validateRow, isTimeZone, isLocale, isIso8601, MAX_CUSTOM_BYTES } from './validate-row.js';
+export { validateRow } from './validate-row.js';
+export { ROW_RULES, isTimeZone, isLocale, isIso8601, MAX_CUSTOM_BYTES, type RowRule } from './row-rules.js';
 export { encodeId, idProblem } from './encode-id.js';
 export {
   planOperations,

@@ -2,7 +2,7 @@ import type { SyncTarget } from '@syncline/core';
 import { encodeId } from './encode-id.js';
 import { SERVER_OWNED_FIELDS } from './field-catalog.js';
 import type { KnockRequest } from './knock-http.js';
-import { isIso8601 } from './validate-row.js';
+import { isIso8601 } from './row-rules.js';
 
 /** What a change does in Knock. */
 export type Entity = 'users' | 'objects';
