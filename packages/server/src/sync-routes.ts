@@ -35,6 +35,17 @@ export function syncRoutes(ctx: ServerContext) {
           field: 'destination.apiKey',
         },
       );
+    // A database password in the source URL would land on disk too: the URL must come from the environment.
+    const src = body.source as Record<string, unknown> | undefined;
+    if (src && typeof src.url === 'string' && hasPassword(src.url))
+      throw new ApiError(
+        'invalid_request',
+        'source.url: a password is not stored in the workspace; write url: ${DATABASE_URL} (or leave it out)',
+        400,
+        {
+          field: 'source.url',
+        },
+      );
     const tables = Object.fromEntries(listTableFiles(ctx.ws).map((t) => [t.name, `../${t.file}`]));
     const config = {
       name,
@@ -161,4 +172,13 @@ export function syncRoutes(ctx: ServerContext) {
         return c.json({ runId: run.runId, sync: run.sync, target: target() }, 202);
       },
     );
+}
+
+/** Whether a connection URL carries a password (`postgres://user:secret@host/db`). */
+function hasPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== '';
+  } catch {
+    return /:\/\/[^/@]*:[^/@]*@/.test(url);
+  }
 }

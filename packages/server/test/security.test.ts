@@ -189,6 +189,26 @@ describe('the Knock key and base URL', () => {
     expect(existsSync(join(t.dir, 'syncs', 'leaky.yaml'))).toBe(false);
   });
 
+  test('a sync config cannot carry a database password in its source URL (it would land on disk)', async () => {
+    const r = await t.json<{ error: Record<string, unknown> }>('PUT', '/api/syncs/leakypg', {
+      model: 'select * from users',
+      key: 'id',
+      sync: { type: 'users', fields: { email: 'email' } },
+      source: { type: 'postgres', url: 'postgres://app:hunter2@db.internal:5432/app' },
+    });
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ field: 'source.url' });
+    expect(JSON.stringify(r.body)).not.toContain('hunter2');
+    expect(existsSync(join(t.dir, 'syncs', 'leakypg.yaml'))).toBe(false);
+    const env = await t.json('PUT', '/api/syncs/envpg', {
+      model: 'select * from users',
+      key: 'id',
+      sync: { type: 'users', fields: { email: 'email' } },
+      source: { type: 'postgres', url: '${DATABASE_URL}' },
+    });
+    expect(env.status).toBe(200);
+  });
+
   test('a redirect from the base URL is never followed with the key', async () => {
     const seen: IncomingMessage[] = [];
     const listen = (handler: (req: IncomingMessage, res: import('node:http').ServerResponse) => void) =>
