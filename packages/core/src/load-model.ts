@@ -58,6 +58,12 @@ export async function loadModel(
       appender.flushSync();
     }
   } catch (e) {
+    // After a failure mid-row, closing may refuse the incomplete row: the first error is the one to report.
+    try {
+      appender.closeSync();
+    } catch {
+      // ignored: `e` is reported
+    }
     if (isSyncError(e)) throw e;
     if (opts.signal?.aborted) throw new SyncError('aborted', 'the model was interrupted while it streamed into the ledger', { cause: e });
     throw new SyncError(
@@ -68,9 +74,8 @@ export async function loadModel(
         cause: e,
       },
     );
-  } finally {
-    appender.closeSync();
   }
+  appender.closeSync();
   return rows;
 }
 
