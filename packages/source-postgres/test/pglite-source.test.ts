@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runSql, startPglite, type TestDatabase } from '@syncline/test-utils/postgres-server';
 import { postgresSource } from '../src/index.js';
@@ -26,6 +27,23 @@ describe('postgresSource on PGlite (over the wire protocol)', () => {
       expect(ids).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     } finally {
       await source.close?.();
+    }
+  });
+
+  test('an injected pg.Pool is used as given and left open by close()', async () => {
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    try {
+      const source = postgresSource({ pool });
+      expect(await source.describe('SELECT 1::int8 AS id')).toEqual([{ name: 'id', type: 'VARCHAR' }]);
+      await source.close?.();
+      // Still usable: the application owns it.
+      expect((await pool.query('SELECT 2 AS two')).rows).toEqual([{ two: 2 }]);
+      // And the source's reads returned its one client (a leak would block this forever at max: 1).
+      const again = postgresSource({ pool });
+      for await (const b of again.read('SELECT 3 AS id')) expect(b).toEqual([{ id: 3 }]);
+      expect(pool.idleCount + pool.waitingCount).toBe(pool.totalCount);
+    } finally {
+      await pool.end();
     }
   });
 
