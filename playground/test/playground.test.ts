@@ -261,6 +261,20 @@ describe('playground in Chromium', () => {
     await page.getByRole('region', { name: 'Run history' }).getByText('succeeded').waitFor();
   }, 180_000);
 
+  test('100,000 result rows render only the rows in view, and scrolling reaches the last one', async () => {
+    const { page } = w;
+    await page.getByRole('link', { name: 'Model', exact: true }).click();
+    await setModel(page, 'select range as n, md5(range::varchar) as h from range(100000)');
+    await page.getByRole('button', { name: 'Run model' }).click();
+    await page.getByRole('status').getByText('100,000 rows · 2 columns').waitFor();
+    const grid = page.getByRole('table', { name: 'Model results' });
+    await grid.getByRole('cell', { name: '0', exact: true }).waitFor();
+    expect(await grid.getByRole('row').count()).toBeLessThan(80); // virtualised: not 100,001 rows in the DOM
+    await grid.locator('.body').evaluate((e) => e.scrollTo(0, e.scrollHeight));
+    await grid.getByRole('cell', { name: '99999', exact: true }).waitFor();
+    expect(await grid.getByRole('row').count()).toBeLessThan(80);
+  }, 120_000);
+
   test('a Knock key typed in the header goes to the server once and is never kept in the browser', async () => {
     const { page } = w;
     const key = 'sk_test_playground_sentinel_7f3a9c';

@@ -16,6 +16,9 @@ export class RunStream {
   failed = $state<{ key: string; code?: string; message?: string }[]>([]);
   end = $state<{ status: string; rows?: Record<string, number>; error?: { code: string; message: string } | null } | undefined>();
   connection = $state<'connecting' | 'open' | 'reconnecting' | 'closed'>('connecting');
+  /** Rows per second since the first progress event, and the seconds left at that rate. */
+  rate = $state<{ rowsPerSecond: number; etaSeconds: number } | undefined>();
+  private firstProgress: { at: number; done: number } | undefined;
   private source: EventSource;
 
   constructor(runId: string) {
@@ -32,7 +35,16 @@ export class RunStream {
       if (i >= 0) this.phases[i] = p;
       else this.phases.push(p);
     });
-    on('progress', (p: { done: number; total: number; requests: number }) => (this.progress = p));
+    on('progress', (p: { done: number; total: number; requests: number }) => {
+      this.progress = p;
+      const now = performance.now();
+      this.firstProgress ??= { at: now, done: p.done };
+      const seconds = (now - this.firstProgress.at) / 1000;
+      if (seconds >= 0.5 && p.done > this.firstProgress.done) {
+        const rowsPerSecond = (p.done - this.firstProgress.done) / seconds;
+        this.rate = { rowsPerSecond, etaSeconds: Math.max(0, (p.total - p.done) / rowsPerSecond) };
+      }
+    });
     on('row_failed', (r: { key: string; code?: string; message?: string }) => this.failed.push(r));
     on('end', (e: NonNullable<RunStream['end']>) => {
       this.end = e;
