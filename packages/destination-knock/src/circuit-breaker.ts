@@ -31,8 +31,10 @@ export interface CircuitBreakerOptions {
   cooldownMs: number;
   maxCooldownMs: number;
   /**
-   * How long one request may wait for an open breaker before it gives up with `BreakerOpenError`: a
-   * short storm is ridden out, a persistent one ends the run's calls instead of queueing them for ever.
+   * How long an outage is waited out: a request gives up with `BreakerOpenError` once the breaker has been
+   * open this long since it first opened (not since the request began to wait), so a short storm is ridden
+   * out and a persistent one ends the run's calls at once instead of each call waiting in turn. Probes still
+   * go out once per cool-down, so calls resume if Knock recovers.
    */
   maxWaitMs?: number;
   now?: () => number;
@@ -49,8 +51,11 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
   let cooldown = options.cooldownMs;
   let openUntil = 0;
   let opened = 0;
+  /** When the current outage began: the breaker left `closed`. */
+  let outageStart = 0;
 
   const open = (): void => {
+    if (state === 'closed') outageStart = now();
     state = 'open';
     openUntil = now() + cooldown;
     opened += 1;
@@ -70,14 +75,15 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
         signal?.throwIfAborted();
         if (state === 'closed') return false;
         const t = now();
-        if (t - started >= limit) throw new BreakerOpenError(t - started);
-        if (state === 'open') {
-          if (t < openUntil) {
-            await sleep(Math.max(1, Math.min(Math.ceil(openUntil - t), Math.ceil(started + limit - t))), signal);
-            continue;
-          }
+        if (state === 'open' && t >= openUntil) {
           state = 'half-open';
           return true;
+        }
+        const deadline = Math.min(started, outageStart) + limit;
+        if (t >= deadline) throw new BreakerOpenError(t - Math.min(started, outageStart));
+        if (state === 'open') {
+          await sleep(Math.max(1, Math.min(Math.ceil(openUntil - t), Math.ceil(deadline - t))), signal);
+          continue;
         }
         // Half-open: one probe is out; everyone else waits for its verdict.
         await sleep(20, signal);

@@ -91,8 +91,8 @@ export const knockOptionsSchema = z.object({
       maxPollIntervalMs: positive.default(2_000),
       pollTimeoutMs: positive.default(600_000),
       /**
-       * When the run's changes of one kind fit in this many seconds of the single endpoint's rate, only single
-       * calls are used (60/s identify: up to 90 rows), because they finish before a bulk job is processed.
+       * Seconds a bulk job takes to be processed after its POST, as the planner estimates it (`chooseSplit`):
+       * rows go as single calls only when that makes the run finish sooner (60/s identify: up to 90 rows).
        */
       singleOnlySeconds: z.number().min(0).default(1.5),
       /** Merge bulk operations applied at the same time into full 1,000-item jobs. */

@@ -43,10 +43,10 @@ export interface PlanOptions {
 }
 
 /**
- * Plans one chunk of changes (pure; also the dry run). Users and objects: when the run's total of a kind
- * (from `ctx.totals`) fits in `singleOnlySeconds` of the single endpoint's rate, every row is a single call;
- * otherwise rows are spread over bulk jobs (≤ 1,000, tier 1 = 1,000 rows/s) and single calls (tier 3 = 60
- * rows/s, tier 2 = 5/s for user deletes) in proportion to their throughput, so both finish together.
+ * Plans one chunk of changes (pure; also the dry run). Users and objects: `chooseSplit` weighs the run's
+ * total of a kind (from `ctx.totals`) as bulk jobs (≤ 1,000 rows, tier 1, each done `singleOnlySeconds`
+ * after its POST) against single calls (tier 3, tier 2 for user deletes) and takes the mix that finishes
+ * first; each chunk sends that share of its rows as single calls (all of them for a small run).
  * Audiences: member calls of ≤ 1,000. Removals with `onDelete: 'nothing'`, and removals from the model in
  * audience `remove` mode, need no call and are skipped.
  * @example planOperations(changes, { target, totals: { add: 5, change: 0, remove: 0 } }, { tiers, singleOnlySeconds: 1.5 })
@@ -74,8 +74,7 @@ export function planOperations(changes: Change[], ctx: PlanContext, options: Pla
   ];
   for (const [action, group, total] of groups) {
     if (group.length === 0) continue;
-    const choice = chooseSplit(Math.max(total, group.length), splitRates(options, entity, action));
-    const share = choice.singles / Math.max(total, group.length);
+    const share = singleShare(group.length, total, options, entity, action);
     const single: Change[] = [];
     const bulk: Change[] = [];
     group.forEach((c, i) => {
@@ -117,6 +116,15 @@ export function planOperations(changes: Change[], ctx: PlanContext, options: Pla
     }
   }
   return { operations, skipped };
+}
+
+/**
+ * The share of a chunk's rows that go as single calls: `chooseSplit` over the run's total of this kind of
+ * change, so every chunk of a run splits alike. planOperations and estimateOperations both use it.
+ */
+function singleShare(chunkRows: number, total: number, options: PlanOptions, entity: Entity, action: Action): number {
+  const rows = Math.max(total, chunkRows);
+  return chooseSplit(rows, splitRates(options, entity, action)).singles / rows;
 }
 
 /**
@@ -374,10 +382,8 @@ export function estimateOperations(
     for (const [action, n, total] of groups) {
       if (n === 0) continue;
       const tier = singleTier(entity, action);
-      const singleRate = options.tiers[tier];
-      const bulkRate = options.tiers[1] * MAX_BATCH;
-      const singleOnly = Math.max(total, n) <= singleRate * options.singleOnlySeconds;
-      const singles = singleOnly ? n : Math.floor(n * (singleRate / (singleRate + bulkRate)));
+      // planOperations picks evenly spaced rows at this share: exactly ⌊n · share⌋ of a chunk of n.
+      const singles = Math.floor(n * singleShare(n, total, options, entity, action));
       add(endpointOf(entity, action, true, collection), 1, Math.ceil((n - singles) / MAX_BATCH), n - singles);
       add(endpointOf(entity, action, false, collection), tier, singles, singles);
     }

@@ -122,18 +122,20 @@ describe('a Retry-After longer than maxRetryAfterMs (H-03)', () => {
     }
   });
 
-  // Skipped (session 3: fails on main after the parallel merges; cause not yet confirmed, suspected): fails since chooseSplit (5c72b65) changed the bulk/single split; fix next session.
-  test.skip('on a bulk endpoint: the queued jobs fail at once, single calls of other endpoints go on', async () => {
+  test('on a bulk endpoint: the queued jobs fail at once, single calls of other endpoints go on', async () => {
     emulator.control.addFault({ match: BULK, status: 429, retryAfterMs: 600_000, count: 1 });
-    await using knock = destination(emulator, { bulk: { pollIntervalMs: 20, maxPollIntervalMs: 50, singleOnlySeconds: 0 } });
+    // chooseSplit at the test tiers with a job done 0.5 s after its POST: 2 jobs + 500 singles (0.55 s) beat
+    // 3 jobs (0.6 s); the 2,000 bulk rows go as three operations (800 + 800 + 400, one per chunk).
+    await using knock = destination(emulator, {
+      bulk: { pollIntervalMs: 20, maxPollIntervalMs: 50, singleOnlySeconds: 0.5, coalesce: false },
+    });
     const t0 = performance.now();
-    const r = await sync(knock, usersTarget(), many(3000));
+    const r = await sync(knock, usersTarget(), many(2500));
     expect(performance.now() - t0).toBeLessThan(2000);
     expect(log(BULK)).toHaveLength(1);
-    const singles = log(PUT).length;
-    expect(singles).toBeGreaterThan(100);
-    expect(r.ok).toHaveLength(singles);
-    expect(r.failed).toHaveLength(3000 - singles);
+    expect(log(PUT)).toHaveLength(500);
+    expect(r.ok).toHaveLength(500);
+    expect(r.failed).toHaveLength(2000);
     expect(new Set(r.failed.map((f) => f.code))).toEqual(new Set(['rate_limited_resume_later']));
     expect(r.outcomes.filter((o) => o.failed.length > 0).every((o) => o.resumeAfterMs! > 598_000)).toBe(true);
   });

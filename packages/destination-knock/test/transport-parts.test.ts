@@ -1,5 +1,6 @@
 import { isSyncError } from '@syncline/core';
 import { describe, expect, test } from 'vitest';
+import { BreakerOpenError } from '../src/circuit-breaker.js';
 import { createCircuitBreaker, createRetryBudget, knockDestination, parseKnockOptions } from '../src/index.js';
 
 describe('options', () => {
@@ -79,6 +80,26 @@ describe('createCircuitBreaker', () => {
     expect(early).toBe('waiting');
     now = 2500;
     expect(await breaker.acquire()).toBe(true);
+  });
+
+  test('maxWaitMs counts from the start of the outage: a late request gives up at once, a probe still goes out', async () => {
+    let now = 0;
+    const breaker = createCircuitBreaker({ failureThreshold: 1, cooldownMs: 1000, maxCooldownMs: 1000, maxWaitMs: 600, now: () => now });
+    breaker.failure(false);
+    now = 500;
+    const waiting = breaker.acquire();
+    now = 600;
+    await expect(waiting).rejects.toThrow(BreakerOpenError);
+    // The outage is past maxWaitMs: a request that starts now does not wait its own 600 ms.
+    now = 700;
+    await expect(breaker.acquire()).rejects.toThrow(BreakerOpenError);
+    // Once the cool-down has passed, one request is still let out as the probe; a good one ends the outage.
+    now = 1000;
+    expect(await breaker.acquire()).toBe(true);
+    await expect(breaker.acquire()).rejects.toThrow(BreakerOpenError);
+    breaker.success(true);
+    now = 5000;
+    expect(await breaker.acquire()).toBe(false);
   });
 
   test('late failures of requests sent before it opened do not reopen a half-open breaker', () => {

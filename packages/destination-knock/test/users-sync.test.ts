@@ -24,22 +24,28 @@ describe('users upsert', () => {
     expect(await getUser(emulator, 'ü 2')).toMatchObject({ id: 'ü 2', name: 'Bo' });
   });
 
-  // Skipped (session 3: fails on main after the parallel merges; cause not yet confirmed, suspected): expectations predate chooseSplit (5c72b65), which sends bulk only when singles would not finish sooner; fix next session.
-  test.skip('upserts a large run through bulk identify jobs and single calls together', async () => {
+  test('upserts a large run through bulk identify jobs and single calls together', async () => {
     await using knock = destination(emulator);
     const r = await sync(knock, usersTarget(), many(2500));
     expect(r.failed).toEqual([]);
     expect(r.ok).toHaveLength(2500);
     const count = (route: string) => routes().filter((x) => x === route).length;
-    expect(count('POST /v1/users/bulk/identify')).toBe(3);
-    const share = 1200 / (1200 + 20_000); // chunks of 1,000, 1,000 and 500
-    expect(count('PUT /v1/users/{user_id}')).toBe(2 * Math.floor(1000 * share) + Math.floor(500 * share));
-    expect(count('GET /v1/bulk_operations/{id}')).toBeGreaterThanOrEqual(3);
+    // chooseSplit at the test tiers (bulk 20/s, singles capped at 1,000/s, a job done 1.5 s after its POST):
+    // 3 jobs finish at 1.6 s, 2 jobs + 500 singles at 1.55 s, 1 job + 1,500 singles at 1.5 s, 2,500 singles
+    // at 2.5 s. So 1,500 singles (600 + 600 + 300 of the three chunks) and 1,000 rows in bulk jobs.
+    expect(count('PUT /v1/users/{user_id}')).toBe(1500);
+    const bulkRows = emulator.control
+      .requests()
+      .filter((e) => e.route === 'POST /v1/users/bulk/identify')
+      .map((e) => (e.body as { users: unknown[] }).users.length);
+    expect(bulkRows.reduce((a, b) => a + b, 0)).toBe(1000);
+    expect(bulkRows.length).toBeGreaterThanOrEqual(1);
+    expect(bulkRows.length).toBeLessThanOrEqual(3);
+    expect(count('GET /v1/bulk_operations/{id}')).toBeGreaterThanOrEqual(bulkRows.length);
     expect(await getUser(emulator, 'u2499')).toMatchObject({ name: 'N2499', email: 'u2499@example.com' });
   });
 
-  // Skipped (session 3: fails on main after the parallel merges; cause not yet confirmed, suspected): expectations predate chooseSplit (5c72b65), which sends bulk only when singles would not finish sooner; fix next session.
-  test.skip('merges bulk operations applied together into full 1,000-row jobs', async () => {
+  test('merges bulk operations applied together into full 1,000-row jobs', async () => {
     await using knock = destination(emulator);
     const target = usersTarget();
     const totals = { add: 3000, change: 0, remove: 0 };
@@ -47,14 +53,16 @@ describe('users upsert', () => {
     const ops = [0, 1000, 2000]
       .flatMap((i) => knock.plan(rows.slice(i, i + 1000), { target, totals }).operations)
       .filter((o) => o.endpoint.includes('bulk'));
-    expect(ops.map((o) => o.changes.length)).toEqual([944, 944, 944]);
+    // chooseSplit over 3,000 rows: 2 jobs + 1,000 singles (1.55 s) beat 3 jobs (1.6 s), so each chunk
+    // sends 333 singles and a bulk operation of 667 rows.
+    expect(ops.map((o) => o.changes.length)).toEqual([667, 667, 667]);
     const outcomes = await Promise.all(ops.map((op) => knock.apply(op, { target })));
-    expect(outcomes.flatMap((o) => o.ok)).toHaveLength(3 * 944);
+    expect(outcomes.flatMap((o) => o.ok)).toHaveLength(3 * 667);
     const sizes = emulator.control
       .requests()
       .filter((e) => e.route === 'POST /v1/users/bulk/identify')
       .map((e) => (e.body as { users: unknown[] }).users.length);
-    expect(sizes).toEqual([1000, 1000, 832]);
+    expect(sizes).toEqual([1000, 1000, 1]);
   });
 
   test('reports a key Knock rejects as failed with its reason, and the rest as ok', async () => {
