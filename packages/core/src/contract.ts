@@ -104,6 +104,11 @@ export interface OpOutcome {
    * what was confirmed and ends with status `resume_later` and `resumeAt`.
    */
   resumeAfterMs?: number;
+  /**
+   * Keys whose request never left because `ApplyContext.stop` was aborted first: neither confirmed nor
+   * failed, they leave `in_doubt` again and the next run sends them.
+   */
+  notSent?: string[];
 }
 
 /** One HTTP exchange, for the run's debugger log. Headers are redacted; bodies truncated. */
@@ -136,7 +141,14 @@ export interface Plan {
 
 export interface ApplyContext {
   target: SyncTarget;
+  /** Aborts calls in flight too (a second Ctrl-C): requests are cancelled, rows stay in doubt. */
   signal?: AbortSignal;
+  /**
+   * The run is stopping (a first Ctrl-C, SIGTERM, `--max-duration`, a resume-later): a request that has not
+   * left yet (waiting for a rate-limit slot, say) must not leave. Its rows go in `OpOutcome.notSent`;
+   * requests already sent finish, retries included.
+   */
+  stop?: AbortSignal;
   log?: (exchange: HttpExchange) => void;
   /**
    * Called once the operation's requests were accepted and only their confirmation is pending (a Knock

@@ -612,6 +612,8 @@ async function send(
   // Operations whose keys were marked in doubt but that were not started (an abort or a fatal error
   // stopped the run first): their marks are withdrawn at the end.
   const unstarted = new Set<Operation>();
+  /** Keys of started operations whose requests never left (`OpOutcome.notSent`): withdrawn like `unstarted`. */
+  const notSent: string[] = [];
   const execute = async (op: Operation, onSent: () => void, marked: Promise<void>): Promise<void> => {
     const exchanges: HttpExchange[] = [];
     try {
@@ -628,6 +630,7 @@ async function send(
       const outcome = await destination.apply(op, {
         target,
         signal: hard,
+        ...(options.signal ? { stop: options.signal } : {}),
         log: (x) => {
           exchanges.push(x);
           emit({ type: 'request', exchange: x });
@@ -640,7 +643,11 @@ async function send(
         result.resumeAt = new Date(resumeAt).toISOString();
         resume.abort();
       }
-      await commitOutcome(op.changes, new Set(outcome.ok), new Map(outcome.failed.map((f) => [f.key, f])), exchanges);
+      const unsent = new Set(outcome.notSent ?? []);
+      const settle = unsent.size ? op.changes.filter((c) => !unsent.has(c.key)) : op.changes;
+      notSent.push(...unsent);
+      if (settle.length || exchanges.length)
+        await commitOutcome(settle, new Set(outcome.ok), new Map(outcome.failed.map((f) => [f.key, f])), exchanges);
     } catch (e) {
       fatal ??= e;
       internal.abort(e);
@@ -740,7 +747,7 @@ async function send(
   if (!dryRun) {
     try {
       // Keys marked but never sent leave `in_doubt` again, unless an earlier run left them there (sticky).
-      const withdrawn = [...unstarted].flatMap((op) => op.changes.map((c) => c.key));
+      const withdrawn = [...unstarted].flatMap((op) => op.changes.map((c) => c.key)).concat(notSent);
       if (withdrawn.length) await writer.record({ settled: withdrawn });
       await writer.close();
       const t0 = performance.now();

@@ -9,7 +9,7 @@ import {
   type BulkJobResult,
   type BulkSpec,
 } from './bulk-job.js';
-import { RESUME_LATER, type KnockHttp, type SendContext, type SendFailure } from './knock-http.js';
+import { NOT_SENT, RESUME_LATER, type KnockHttp, type SendContext, type SendFailure } from './knock-http.js';
 import type { KnockOpData, Member } from './plan-operations.js';
 import { splitRejected } from './split-batch.js';
 
@@ -27,6 +27,11 @@ export function createApplier(http: KnockHttp, options: BulkJobOptions & { coale
     const outcome = await applyOnce(op, ctx);
     // Knock closed an endpoint for longer than we wait: tell the run to stop and resume later.
     if (outcome.failed.some((f) => f.code === RESUME_LATER)) outcome.resumeAfterMs = Math.max(http.blockedMs(), outcome.retryAfterMs ?? 0);
+    // Rows whose request never left because the run was stopping are neither confirmed nor failed.
+    if (outcome.failed.some((f) => f.code === NOT_SENT)) {
+      outcome.notSent = outcome.failed.filter((f) => f.code === NOT_SENT).map((f) => f.key);
+      outcome.failed = outcome.failed.filter((f) => f.code !== NOT_SENT);
+    }
     return outcome;
   };
 
@@ -35,7 +40,7 @@ export function createApplier(http: KnockHttp, options: BulkJobOptions & { coale
     if (!data || typeof data !== 'object' || !('kind' in data)) {
       throw new SyncError('destination_failed', '[knock] operation was not planned by the Knock destination', { adapter: 'knock' });
     }
-    const send: SendContext = { opId: op.id, signal: ctx.signal, log: ctx.log, onSent: ctx.onSent };
+    const send: SendContext = { opId: op.id, signal: ctx.signal, stop: ctx.stop, log: ctx.log, onSent: ctx.onSent };
     const keys = op.changes.map((c) => c.key);
 
     let leaveRequests = 0;

@@ -5,6 +5,7 @@ import { BreakerOpenError } from './circuit-breaker.js';
 import {
   RESUME_LATER,
   RESUME_LATER_MESSAGE,
+  NOT_SENT,
   type KnockHttp,
   type Reservation,
   type SendContext,
@@ -203,7 +204,8 @@ async function bulkJob(
     polledAt = performance.now();
     const poll = await http.send(
       { method: 'GET', path: `/v1/bulk_operations/${encodeURIComponent(op.id)}`, route: 'GET /v1/bulk_operations/{id}', tier: 4 },
-      ctx,
+      // A poll belongs to a job already sent: a stopping run still waits for its confirmation.
+      { ...ctx, stop: undefined },
     );
     requests += poll.requests;
     if (!poll.ok) return failAll(poll, poll.code === 'resource_missing' ? 'bulk_operation_missing' : poll.code);
@@ -375,11 +377,22 @@ export function createBulkCoalescer(http: KnockHttp, options: BulkJobOptions & {
         settleQueued(q.queue.splice(0, q.queue.length), { ok: false, code: RESUME_LATER, message: RESUME_LATER_MESSAGE }, blocked);
         continue;
       }
+      // The run is stopping: what is queued has not left and is not sent (the next run sends it).
+      const { signal, stop } = q.queue[0]!.w.ctx;
+      const stopped = (): boolean => stop?.aborted === true && signal?.aborted !== true;
+      if (stopped()) {
+        settleQueued(q.queue.splice(0, q.queue.length), { ok: false, code: NOT_SENT, message: '[knock] not sent: the run was stopping' });
+        continue;
+      }
       // Take the tier-1 slot first, then fill the job with everything queued by then.
       let reservation: Reservation;
       try {
-        reservation = await http.reserve({ route: q.spec.route, tier: 1 }, q.queue[0]!.w.ctx.signal);
+        reservation = await http.reserve(
+          { route: q.spec.route, tier: 1 },
+          stop ? AbortSignal.any(signal ? [signal, stop] : [stop]) : signal,
+        );
       } catch (e) {
+        if (stopped()) continue;
         const failed = q.queue.splice(0, q.queue.length);
         if (e instanceof BreakerOpenError) {
           // Knock kept failing: these rows fail (and are sent next run); the run itself goes on.

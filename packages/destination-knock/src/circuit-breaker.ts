@@ -21,6 +21,8 @@ export interface CircuitBreaker {
   success(probe: boolean): void;
   /** A 5xx, a timeout or a connection error. */
   failure(probe: boolean): void;
+  /** The request was not sent after all (the run stopped): if it was the probe, the next request is. */
+  release(probe: boolean): void;
   readonly state: 'closed' | 'open' | 'half-open';
   /** How many times it opened. */
   readonly opened: number;
@@ -94,6 +96,12 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
       if (probe || state === 'closed') {
         state = 'closed';
         cooldown = options.cooldownMs;
+      }
+    },
+    release(probe) {
+      if (probe && state === 'half-open') {
+        state = 'open';
+        openUntil = now();
       }
     },
     failure(probe) {

@@ -40,6 +40,8 @@ export interface SendContext {
   log?: ((exchange: HttpExchange) => void) | undefined;
   /** The operation's requests were accepted; only confirmation (bulk job polling) is left. */
   onSent?: (() => void) | undefined;
+  /** The run is stopping: a request whose first attempt has not left is not sent (`NOT_SENT`). */
+  stop?: AbortSignal | undefined;
 }
 
 export type SendResult =
@@ -66,6 +68,9 @@ export type SendFailure = Extract<SendResult, { ok: false }>;
  */
 export const RESUME_LATER = 'rate_limited_resume_later';
 export const RESUME_LATER_MESSAGE = '[knock] Knock asked to wait longer than retry.maxRetryAfterMs; the rest of the run resumes later';
+
+/** Code of rows whose request did not leave because the run was stopping (`SendContext.stop`). */
+export const NOT_SENT = 'not_sent';
 
 /** A send slot taken ahead of time (breaker and rate limiter passed), for the request's first attempt. */
 export interface Reservation {
@@ -220,21 +225,41 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
     let last: SendFailure | undefined;
     budget.attempt();
 
+    // A stop (`ctx.stop`) ends the waits of a first attempt: a request that has not left is not sent. Retries
+    // of a request already sent go on (it may have been applied); only `ctx.signal` cancels them.
+    const stopped = (): boolean => ctx.stop?.aborted === true && ctx.signal?.aborted !== true;
+    const notSent = (): SendFailure => ({
+      ok: false,
+      status: null,
+      code: NOT_SENT,
+      message: '[knock] not sent: the run was stopping',
+      requests,
+    });
+    const firstWait = ctx.stop ? AbortSignal.any(ctx.signal ? [ctx.signal, ctx.stop] : [ctx.stop]) : ctx.signal;
+
     for (let attempt = 1; ; attempt++) {
       if (authError) throw authError;
       ctx.signal?.throwIfAborted();
+      if (attempt === 1 && stopped()) return notSent();
       if (closedUntil.size > 0 && !(attempt === 1 && reservation) && blockedMs(request.route) > 0)
         return resumeLater(request, last?.status ?? null, requests);
+      const waitOn = attempt === 1 ? firstWait : ctx.signal;
       let probe: boolean;
       let release: (() => void) | undefined;
       if (attempt === 1 && reservation) ({ probe, release } = reservation);
       else {
         // The gate comes before the rate limiter: a token must be spent when the request really leaves.
-        release = await passGate(ctx.signal);
         try {
-          probe = await breaker.acquire(ctx.signal);
+          release = await passGate(waitOn);
+        } catch (error) {
+          if (attempt === 1 && stopped()) return notSent();
+          throw error;
+        }
+        try {
+          probe = await breaker.acquire(waitOn);
         } catch (error) {
           release?.();
+          if (attempt === 1 && stopped()) return notSent();
           if (!(error instanceof BreakerOpenError)) throw error;
           // Knock kept failing for longer than breaker.maxWaitMs: give the rows back (they are sent next run).
           return {
@@ -245,16 +270,30 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
             requests,
           };
         }
-        await limiterOf(request).take(ctx.signal);
+        try {
+          await limiterOf(request).take(waitOn);
+        } catch (error) {
+          release?.();
+          breaker.release(probe);
+          if (attempt === 1 && stopped()) return notSent();
+          throw error;
+        }
       }
       // The endpoint's wait is re-checked as the request leaves: a 429 that arrived after this request's slot
       // was taken (reserved ahead, or queued behind the limiter's chain) holds it too; it queues for a new slot.
       const limiter = limiterOf(request);
       try {
-        while (limiter.blockedMs() > 0) await limiter.take(ctx.signal);
+        while (limiter.blockedMs() > 0) await limiter.take(waitOn);
       } catch (error) {
         release?.();
+        breaker.release(probe);
+        if (attempt === 1 && stopped()) return notSent();
         throw error;
+      }
+      if (attempt === 1 && stopped()) {
+        release?.();
+        breaker.release(probe);
+        return notSent();
       }
       if (authError) {
         release?.();
