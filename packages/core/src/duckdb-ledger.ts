@@ -229,6 +229,17 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
       return Number((await all(`SELECT count(*) AS n FROM snapshot`))[0]!.n);
     },
     /**
+     * Keys the destination may hold: the snapshot's, plus keys in doubt that are not in it (sent by a run
+     * that was killed, maybe applied). The diff removes both kinds, so the mass-delete guard weighs removals
+     * against both.
+     */
+    async knownSize(): Promise<number> {
+      const r = await all(
+        `SELECT (SELECT count(*) FROM snapshot) + (SELECT count(*) FROM in_doubt AS d WHERE NOT EXISTS (SELECT 1 FROM snapshot AS p WHERE p.k = d.k)) AS n`,
+      );
+      return Number(r[0]!.n);
+    },
+    /**
      * Numbers the staged changes into `changes`, add → change → remove, then by key; returns the counts.
      * `before: false` leaves `StagedChange.before` null (saves a scan of the snapshot's payloads; `befores()`
      * fetches a few).

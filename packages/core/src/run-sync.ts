@@ -368,7 +368,9 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     }
     const previous = await ledger.meta('config_hash');
     const snapshotSize = await ledger.snapshotSize();
-    snapshotAtStart = snapshotSize;
+    // Removals come from the snapshot and from keys left in doubt (see knownSize): weigh them against both.
+    const known = await ledger.knownSize();
+    snapshotAtStart = known;
     // A resend after a mapping change can take several runs (aborted, killed); each says so until one succeeds.
     result.mappingChanged = (previous !== null && previous !== salt && snapshotSize > 0) || (await ledger.meta('mapping_resend')) === salt;
     // Each change's `before` costs a scan of the snapshot's payloads: joined for a planner that reads it, or
@@ -410,16 +412,16 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
           { details: { snapshot: snapshotSize } },
         ),
       );
-    if (!options.allowMassDelete && snapshotSize > 0 && removalsSent / snapshotSize > spec.maxDeleteShare)
+    if (!options.allowMassDelete && known > 0 && removalsSent / known > spec.maxDeleteShare)
       refusals.push(
         new SyncError(
           'guard_mass_delete',
-          `${removalsSent} removals = ${pct(removalsSent / snapshotSize)} of the synced rows, above this sync's limit (${pct(spec.maxDeleteShare)}); refusing (use --allow-mass-delete if intended)`,
-          { details: { removals: removalsSent, snapshot: snapshotSize, maxDeleteShare: spec.maxDeleteShare } },
+          `${removalsSent} removals = ${pct(removalsSent / known)} of the synced rows, above this sync's limit (${pct(spec.maxDeleteShare)}); refusing (use --allow-mass-delete if intended)`,
+          { details: { removals: removalsSent, snapshot: known, maxDeleteShare: spec.maxDeleteShare } },
         ),
       );
     // The same limit over a rolling 24 h: small deletions run after run add up to a mass delete too.
-    const window = await readDeleteWindow(ledger.connection, snapshotSize);
+    const window = await readDeleteWindow(ledger.connection, known);
     const windowTotal = window.deleted + removalsSent;
     result.deleteWindow = {
       ...window,

@@ -195,6 +195,23 @@ export function ledgerConformance(name: string, impl: LedgerUnderTest): void {
         expect(allowed.rows.removed).toBe(3);
         expect(dest.records.size).toBe(7);
       });
+
+      test('removals are weighed against the keys a killed run left in doubt too, not only the snapshot', async () => {
+        const l = await open();
+        const dest = memoryDestination();
+        await runSync({ spec: spec(), source: source(people(10)), destination: dest, ledger: l });
+        // A run of 40 more users was killed after marking them: 10 keys synced, 50 that Knock may hold.
+        const killed = people(50).slice(10);
+        await l.markInDoubt(
+          'r_killed',
+          killed.map((p) => ({ key: p.id, payload: JSON.stringify({ email: p.email, plan: p.plan }) })),
+        );
+        // 6 of the in-doubt users leave the model: 6 of 50 (12 %) is under the limit; 6 of 10 would not be.
+        const r = await runSync({ spec: spec(), source: source(people(44)), destination: dest, ledger: l });
+        expect(r.error).toBeUndefined();
+        expect(r.rows).toMatchObject({ removed: 6 });
+        expect(r.deleteWindow).toMatchObject({ base: 50, planned: 6 });
+      });
     });
 
     describe('mapping change', () => {
