@@ -226,12 +226,12 @@ describe('kill -9', () => {
         }
         writeModel(model);
         // A third of the kills land in start-up and staging (Node + tsx start-up takes ~1 s), the rest in the
-        // first 1.5 s after the run's first request: sending and committing.
+        // first 3 s after the run's first request: sending and committing.
         const early = random() < 1 / 3;
         const r = await runCli(
           early
             ? { afterMs: 800 + Math.floor(random() * 2400), from: 'start' }
-            : { afterMs: Math.floor(random() * 1500), from: 'first-request' },
+            : { afterMs: Math.floor(random() * 3000), from: 'first-request' },
         );
         tallyWrites();
         if (r.killed) {
