@@ -40,7 +40,8 @@ function referenceCounts(previous: Map<string, string>, model: PersonRow[]) {
   return { counts: out, next };
 }
 
-describe('diff properties', () => {
+// Each property runs up to 200 whole runSyncs on DuckDB: minutes on a loaded 2-core machine, well under one alone.
+describe('diff properties', { timeout: 180_000 }, () => {
   test('after every run the destination equals the model and the counts equal a Map-based diff', async () => {
     await fc.assert(
       fc.asyncProperty(
