@@ -211,6 +211,11 @@ describe('playground in Chromium', () => {
     await counts.getByText('+ 3').waitFor();
     const changes = page.getByRole('region', { name: 'Changes' });
     await changes.getByText('grace@example.com').waitFor();
+    // Compare with Knock: the sample rows' current records, read from the emulator (none are there yet).
+    await page.getByLabel('Compare with Knock').check();
+    await page.getByRole('button', { name: 'Dry run' }).click();
+    await changes.getByRole('columnheader', { name: 'Knock now' }).waitFor();
+    await expect.poll(() => changes.getByText('not in Knock').count(), { timeout: WAIT }).toBeGreaterThanOrEqual(3);
     await page.screenshot({ path: join(shots, '7-dry-run.png'), fullPage: true });
   }, 120_000);
 
