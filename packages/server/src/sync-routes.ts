@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
-import { parseDocument, stringify } from 'yaml';
+import { parseDocument } from 'yaml';
+import { updateYaml } from './update-yaml.js';
 import { SyncError } from '@syncline/core';
 import { configSchema, loadConfig } from '@syncline/cli';
 import { ApiError } from './api-error.js';
@@ -102,7 +103,8 @@ export function syncRoutes(ctx: ServerContext) {
       createRoute({
         method: 'put',
         path: '/api/syncs/{name}',
-        description: 'Creates or replaces syncs/<name>.yaml. The body is the config as JSON (source and destination may be left out).',
+        description:
+          'Creates or replaces syncs/<name>.yaml. The body is the config as JSON (source and destination may be left out). An existing file keeps its comments and styling where the config did not change.',
         request: { params: S.NameParam, body: { content: { 'application/json': { schema: S.SyncConfig } }, required: true } },
         responses: { 200: json(S.SyncResponse, 'the stored sync'), ...apiErrors },
       }),
@@ -110,7 +112,8 @@ export function syncRoutes(ctx: ServerContext) {
         const { name } = c.req.valid('param');
         const file = syncFile(ctx.ws, name);
         const config = toConfig(name, c.req.valid('json'));
-        const yaml = stringify(config);
+        // Written over the file as it was: comments and styling of what did not change are kept.
+        const yaml = updateYaml(existsSync(file) ? readFileSync(file, 'utf8') : undefined, config);
         await writeAtomic(file, yaml);
         return c.json({ name, file: rel(file), config, yaml, target: target() }, 200);
       },

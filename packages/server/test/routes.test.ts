@@ -135,6 +135,14 @@ describe('routes through app.request()', () => {
     expect(loadConfig(join(t.dir, 'syncs', 'pro-users.yaml')).spec.fields).toEqual({ email: 'email', name: 'full_name' });
     const got = await t.json<{ config: Record<string, unknown> }>('GET', '/api/syncs/pro-users');
     expect(got.body.config).toMatchObject({ name: 'pro-users', key: 'id', sync: usersSync.sync });
+    // Edited by hand, then saved from the browser: the comments survive, the change lands.
+    writeFileSync(join(t.dir, 'syncs', 'pro-users.yaml'), `# owned by the data team\n${yaml.replace('key: id', 'key: id # warehouse id')}`);
+    const edited = { ...usersSync, sync: { ...usersSync.sync, fields: { email: 'email' } } };
+    expect((await t.json('PUT', '/api/syncs/pro-users', edited)).status).toBe(200);
+    const again = readFileSync(join(t.dir, 'syncs', 'pro-users.yaml'), 'utf8');
+    expect(again).toMatch(/^# owned by the data team\n/);
+    expect(again).toContain('key: id # warehouse id');
+    expect(loadConfig(join(t.dir, 'syncs', 'pro-users.yaml')).spec.fields).toEqual({ email: 'email' });
     expect((await t.call('DELETE', '/api/syncs/pro-users')).status).toBe(200);
     expect((await t.call('GET', '/api/syncs/pro-users')).status).toBe(404);
   });
