@@ -2,6 +2,7 @@ export { knockDestination, type KnockDestination } from './knock-destination.js'
 export {
   knockOptionsSchema,
   knockTiersSchema,
+  KNOCK_TIERS,
   UNPACED_RATE,
   parseKnockOptions,
   type KnockOptions,

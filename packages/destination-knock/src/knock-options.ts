@@ -7,6 +7,9 @@ const version: string = (createRequire(import.meta.url)('../package.json') as { 
 
 const positive = z.number().positive();
 
+/** Knock's documented requests per second of rate tiers 1 to 5 (https://docs.knock.app/api-reference/overview/rate-limits). */
+export const KNOCK_TIERS: Readonly<Record<1 | 2 | 3 | 4 | 5, number>> = Object.freeze({ 1: 1, 2: 5, 3: 60, 4: 200, 5: 1_000 });
+
 /**
  * Requests per second per Knock rate tier (https://docs.knock.app/api-reference/overview/rate-limits):
  * Knock's defaults, raised per tier for accounts with higher limits, or `off` for no pacing at all (a
@@ -16,11 +19,11 @@ export const knockTiersSchema = z
   .union([
     z.literal('off'),
     z.strictObject({
-      1: positive.default(1),
-      2: positive.default(5),
-      3: positive.default(60),
-      4: positive.default(200),
-      5: positive.default(1_000),
+      1: positive.default(KNOCK_TIERS[1]),
+      2: positive.default(KNOCK_TIERS[2]),
+      3: positive.default(KNOCK_TIERS[3]),
+      4: positive.default(KNOCK_TIERS[4]),
+      5: positive.default(KNOCK_TIERS[5]),
     }),
   ])
   .prefault({});

@@ -1,12 +1,11 @@
 import type { RunResult } from '@syncline/core';
 import type { LoadedConfig } from '@syncline/cli';
-
-/** Requests per second of Knock's rate tiers (https://docs.knock.app/api-reference/overview/rate-limits). */
-const TIER_PER_SECOND: Record<number, number> = { 1: 1, 2: 5, 3: 60, 4: 200, 5: 1_000 };
+import { KNOCK_TIERS } from '@syncline/destination-knock';
 
 /**
  * The plan as the API answers it: the dry run's counts, sample changes field by field, invalid rows,
- * guards, and each endpoint it would call with the calls, rows and seconds Knock's rate tiers need.
+ * guards, and each endpoint it would call with the calls, rows and seconds its rate tiers need (the sync's
+ * `destination.tiers`, Knock's defaults for the rest; `off`: no pacing, no estimate).
  * Headers are shown as sent, with the key redacted.
  * @example c.json(planBody(config, result, target, 'syncs/users.yaml'))
  */
@@ -17,9 +16,11 @@ export function planBody(
   file: string,
 ) {
   const t = config.spec.target;
+  const tiers = config.destination.tiers;
+  const rates: Record<number, number> | undefined = tiers === 'off' ? undefined : { ...KNOCK_TIERS, ...(tiers ?? {}) };
   const requests = result.endpoints.map((e) => {
     const [method = 'POST', path = e.endpoint] = e.endpoint.split(' ');
-    const perSecond = e.tier ? (TIER_PER_SECOND[e.tier] ?? null) : null;
+    const perSecond = e.tier && rates ? (rates[e.tier] ?? null) : null;
     return {
       method,
       path,

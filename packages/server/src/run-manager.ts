@@ -111,7 +111,8 @@ export function createRunManager(opts: {
   const parts = (c: LoadedConfig): { source: Source; destination: Destination } => {
     const source = c.source.type === 'postgres' ? openSource(c, opts.env) : sandboxed(c, c.source.tables);
     const { apiKey, baseUrl } = target.credentials();
-    const knock = knockDestination({ ...opts.knock, apiKey, baseUrl });
+    // The sync's own `destination.tiers` (raised limits, `off` for an emulator without them) as the CLI uses it.
+    const knock = knockDestination({ ...opts.knock, ...(c.destination.tiers ? { tiers: c.destination.tiers } : {}), apiKey, baseUrl });
     // Each exchange carries the keys of the rows its call sent, so the debugger can be searched by key.
     const destination: Destination = {
       ...knock,

@@ -96,6 +96,22 @@ describe('plans and runs', () => {
     expect(t.emulator.control.requests().length).toBe(before);
   });
 
+  test("the sync's destination.tiers set the plan's rates: raised limits, or off for none", async () => {
+    const plan = async (tiers: unknown) => {
+      await t.json('PUT', '/api/syncs/tiered', {
+        model: 'select * from users',
+        key: 'id',
+        destination: { type: 'knock', tiers },
+        sync: { type: 'users', fields: { email: 'email' } },
+      });
+      return (await t.json<{ requests: { path: string; perSecond: number | null; seconds: number }[] }>('POST', '/api/syncs/tiered/plan'))
+        .body;
+    };
+    expect((await plan({ 1: 4 })).requests[0]).toMatchObject({ path: '/v1/users/bulk/identify', perSecond: 4 });
+    expect((await plan('off')).requests[0]).toMatchObject({ perSecond: null, seconds: 0 });
+    await t.call('DELETE', '/api/syncs/tiered');
+  });
+
   test('a plan of an unknown sync is a 404; a broken model is a 422 naming the problem', async () => {
     expect((await t.call('POST', '/api/syncs/nope/plan')).status).toBe(404);
     await t.json('PUT', '/api/syncs/broken', { model: 'select * from nosuch', key: 'id', sync: { type: 'users', fields: {} } });
