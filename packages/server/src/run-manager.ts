@@ -16,7 +16,8 @@ import {
 } from '@syncline/core';
 import { duckdbSource, type DuckdbSourceOptions } from '@syncline/source-duckdb';
 import { knockDestination, type KnockOptions } from '@syncline/destination-knock';
-import { loadConfig, openSource, type LoadedConfig } from '@syncline/cli';
+import type { AlertDelivery } from '@syncline/alerts';
+import { loadConfig, openSource, runAlerts, type LoadedConfig } from '@syncline/cli';
 import { ApiError } from './api-error.js';
 import { sandboxRefusal } from './check-statement.js';
 import { lockDown } from './lock-down.js';
@@ -43,6 +44,8 @@ export interface LiveRun {
   events: RunStreamEvent[];
   exchanges: DebugExchange[];
   result: RunResult | undefined;
+  /** The sync's alerts sent after the run (its own `alerts:` or the workspace's `syncline.yaml`). */
+  alerts: AlertDelivery[];
   progress: { done: number; total: number; requests: number };
   subscribe(fn: (e: RunStreamEvent) => void): () => void;
   stop: AbortController;
@@ -181,6 +184,7 @@ export function createRunManager(opts: {
       events: [],
       exchanges: [],
       result: undefined,
+      alerts: [],
       progress: { done: 0, total: 0, requests: 0 },
       subscribe(fn) {
         listeners.add(fn);
@@ -234,6 +238,15 @@ export function createRunManager(opts: {
         run.result = result;
         run.status = result.status;
         push('end', { status: result.status, rows: result.rows, requests: result.requests, error: result.error ?? null });
+        // Alerts as `syncline run` sends them, while the ledger (which keeps the alert state) is still open.
+        run.alerts = await runAlerts({
+          config: c,
+          file: `syncs/${c.spec.name}.yaml`,
+          result,
+          ledger,
+          io: { stderr: { write: (text: string) => opts.log(text.trimEnd()) } },
+          env: opts.env,
+        });
       } catch (e) {
         run.status = 'failed';
         const error = { code: (e as SyncError).code ?? 'internal', message: redact(String((e as Error).message)) };

@@ -1,11 +1,15 @@
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
+import { readAlertDeliveries, type AlertDelivery } from '@syncline/alerts';
 import type { HttpExchange } from '@syncline/core';
 import { ApiError } from './api-error.js';
 import * as S from './schemas.js';
 import { apiErrors, json } from './route-helpers.js';
 import { liveRecord, type DebugExchange, type RunStreamEvent } from './run-manager.js';
 import type { ServerContext } from './server-context.js';
+
+/** An alert delivery as the API shows it (the run id is the route's). */
+const deliveryView = ({ runId: _runId, ...d }: AlertDelivery) => d;
 
 const statusClass = (x: { status: number | null }): string => (x.status === null ? 'error' : `${Math.floor(x.status / 100)}xx`);
 
@@ -51,15 +55,23 @@ export function runRoutes(ctx: ServerContext) {
             {
               run: liveRecord(live),
               failedRows: (live.result?.failures ?? []).map((f) => ({ key: f.key, code: f.code, message: f.message })),
+              alerts: live.alerts.map(deliveryView),
               target: target(),
             },
             200,
           );
         const found = await ctx.runs.find(runId);
         if (!found) throw new ApiError('not_found', `no run ${runId}`, 404);
-        const failed = (await ctx.runs.withLedger(found.sync, (l) => l.rowResults({ runId, status: 'failed', limit: 1000 }))) ?? [];
+        const [failed, alerts] = (await ctx.runs.withLedger(found.sync, async (l) =>
+          Promise.all([l.rowResults({ runId, status: 'failed', limit: 1000 }), readAlertDeliveries(l, runId)]),
+        )) ?? [[], []];
         return c.json(
-          { run: found.record, failedRows: failed.map((f) => ({ key: f.key, code: f.code, message: f.message })), target: target() },
+          {
+            run: found.record,
+            failedRows: failed.map((f) => ({ key: f.key, code: f.code, message: f.message })),
+            alerts: alerts.map(deliveryView),
+            target: target(),
+          },
           200,
         );
       },

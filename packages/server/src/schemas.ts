@@ -182,6 +182,19 @@ export const RunResponse = z
   .object({
     run: RunRecord,
     failedRows: z.array(z.object({ key: z.string(), code: z.string().optional(), message: z.string().optional() })),
+    /** Alerts sent after the run: one per channel that fired, with whether it arrived. */
+    alerts: z.array(
+      z.object({
+        alert: z.string(),
+        channel: z.string(),
+        event: z.string(),
+        ok: z.boolean(),
+        attempts: z.number(),
+        status: z.number().optional(),
+        error: z.string().optional(),
+        at: z.string(),
+      }),
+    ),
     target: Target,
   })
   .openapi('Run');

@@ -1,3 +1,4 @@
+import { createServer as createHttpServer } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -110,6 +111,42 @@ describe('plans and runs', () => {
     expect((await plan({ 1: 4 })).requests[0]).toMatchObject({ path: '/v1/users/bulk/identify', perSecond: 4 });
     expect((await plan('off')).requests[0]).toMatchObject({ perSecond: null, seconds: 0 });
     await t.call('DELETE', '/api/syncs/tiered');
+  });
+
+  test("a failed run sends the sync's alerts as syncline run does, and its record lists the deliveries", async () => {
+    const received: { signature: string | undefined; body: { event?: string; sync?: string } }[] = [];
+    const hook = createHttpServer((req, res) => {
+      let text = '';
+      req.on('data', (d: Buffer) => (text += d));
+      req.on('end', () => {
+        received.push({ signature: req.headers['syncline-signature'] as string | undefined, body: JSON.parse(text) as { event?: string } });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+      await t.json('PUT', '/api/syncs/alerting', {
+        model: "select id, case when id = 'u_0002' then error('boom') else email end as email from users",
+        key: 'id',
+        sync: { type: 'users', fields: { email: 'email' } },
+        alerts: [{ channel: 'webhook', url, secret: 'a-webhook-secret-of-32-characters', on: ['failed', 'recovered'] }],
+      });
+      const started = await t.json<{ runId: string }>('POST', '/api/syncs/alerting/run');
+      await t.server.settle();
+      const run = await t.json<{ run: { status: string }; alerts: { channel: string; event: string; ok: boolean }[] }>(
+        'GET',
+        `/api/runs/${started.body.runId}`,
+      );
+      expect(run.body.run.status).toBe('failed');
+      expect(run.body.alerts).toEqual([expect.objectContaining({ channel: 'webhook', event: 'failed', ok: true })]);
+      expect(received).toHaveLength(1);
+      expect(received[0]!.signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+      expect(JSON.stringify(run.body)).not.toContain('a-webhook-secret');
+    } finally {
+      hook.close();
+      await t.call('DELETE', '/api/syncs/alerting');
+    }
   });
 
   test('a plan of an unknown sync is a 404; a broken model is a 422 naming the problem', async () => {
