@@ -171,6 +171,24 @@ describe('plans and runs', () => {
     await t.call('DELETE', '/api/syncs/sneaky');
   });
 
+  test('a run reads no file outside the workspace, even through a path built by an expression', async () => {
+    await t.json('PUT', '/api/syncs/computed', {
+      model: "select 'x' || filename as id, content as email from read_text('/etc/host' || 'name')",
+      key: 'id',
+      sync: { type: 'users', fields: { email: 'email' } },
+    });
+    const before = t.emulator.control.requests().filter((e) => e.method !== 'GET').length;
+    const started = await t.json<{ runId: string }>('POST', '/api/syncs/computed/run');
+    expect(started.status).toBe(202);
+    await t.server.settle();
+    const run = await t.json<{ run: { status: string; error?: { message: string } } }>('GET', `/api/runs/${started.body.runId}`);
+    expect(run.body.run.status).toBe('failed');
+    // DuckDB's Permission Error (the run's ledger connection is locked to the workspace), said in words.
+    expect(run.body.run.error?.message).toMatch(/"\/etc\/hostname" is outside the workspace/);
+    expect(t.emulator.control.requests().filter((e) => e.method !== 'GET').length).toBe(before);
+    await t.call('DELETE', '/api/syncs/computed');
+  });
+
   test('a run returns its id at once, 409 while it is active, then streams every exchange over real HTTP with Last-Event-ID replay', async () => {
     t.emulator.control.setBulkDelay(1_500); // a bulk job that takes a while: the run stays active and polls
     const http = await listen(t.server.app);
