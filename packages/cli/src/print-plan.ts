@@ -1,4 +1,4 @@
-import { sendsRemovals, shortValue, type RunResult } from '@syncline/core';
+import { sendsRemovals, shortValue, type RemoteRow, type RunResult } from '@syncline/core';
 import { chooseSplit, splitRates, UNPACED_RATE } from '@syncline/destination-knock';
 import type { LoadedConfig } from './load-config.js';
 import { n, paint, secs, type Style } from './format.js';
@@ -206,4 +206,27 @@ export function planJson(config: LoadedConfig, r: RunResult, meta: { version: st
     guards: r.guards,
     error: r.error ?? null,
   };
+}
+
+/**
+ * `plan --remote`: each sample row as Knock holds it now, beside what Syncline last sent and what it will
+ * send. A field where Knock differs from the last sent value is marked drift (someone else edited it).
+ */
+export function formatRemote(rows: readonly RemoteRow[], keyColumn: string, style: Style): string {
+  const p = paint(style);
+  const drifted = rows.reduce((n, r) => n + r.fields.filter((f) => f.drift).length, 0);
+  const lines = [
+    p.bold(`Knock now ${p.arrow} last sent ${p.arrow} will send`) +
+      ` (${n(rows.length)} sample ${rows.length === 1 ? 'row' : 'rows'}, ${n(drifted)} ${drifted === 1 ? 'field' : 'fields'} drifted)`,
+  ];
+  if (rows.length === 0) lines.push('  no sample rows to read (nothing to send)');
+  for (const r of rows) {
+    lines.push(`  ${keyColumn}=${r.key}${r.found ? '' : p.dim(' (not in Knock)')}`);
+    const width = Math.max(0, ...r.fields.map((f) => f.field.length));
+    for (const f of r.fields) {
+      const line = `    ${f.field.padEnd(width)}  ${value(f.now)} ${p.arrow} ${value(f.lastSent)} ${p.arrow} ${value(f.willSend)}`;
+      lines.push(f.drift ? `${line}  ${p.yellow('drift: Knock differs from what Syncline last sent')}` : line);
+    }
+  }
+  return lines.join('\n');
 }

@@ -45,6 +45,7 @@ interface SyncFlags {
   detailedExitcode?: boolean;
   apiKeyFile?: string;
   offline?: boolean;
+  remote?: boolean;
   stopTimeout?: string;
   out?: string;
   plan?: string;
@@ -100,6 +101,7 @@ export function createProgram(io: Io, setExit: (code: number) => void): Command 
     .option('--detailed-exitcode', 'exit 4 when there are changes to send (0 when none)')
     .option('--out <file>', 'also write every change to this file (NDJSON after a header line) for `syncline run --plan`')
     .option('--offline', "don't check the API key and URL with Knock (one read call) before planning")
+    .option('--remote', 'read the sample rows from Knock: Knock now → last sent → will send, with drift marked')
     .action(async (file: string, flags: SyncFlags) => setExit(await plan(file, flags, program.opts().color === false, io)));
   syncCommand('run')
     .option('--reset', 'forget the snapshot (the next run sends every row) without sending anything')
@@ -126,9 +128,9 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
   io.stderr.write('Reading model…\n');
   return withConfig(file, io, async (config, env) => {
     const [
-      { runSync, ledgerExists },
+      { runSync, ledgerExists, remoteBefore, SyncError },
       { openLedger, openSyncParts },
-      { formatPlan, planJson },
+      { formatPlan, planJson, formatRemote },
       { configProblem },
       { estimateSeconds, writePlanFile },
     ] = await Promise.all([
@@ -138,6 +140,8 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
       import('./config-problem.js'),
       import('./saved-plan.js'),
     ]);
+    if (flags.remote && flags.offline)
+      throw new SyncError('invalid_option', '--remote reads the sample rows from Knock; it cannot be used with --offline');
     const parts = openSyncParts(config, { apiKeyFile: flags.apiKeyFile, env, offline: flags.offline ?? false });
     // DuckDB writes the changes next to the plan file; they are copied after its header line.
     const changesFile = flags.out ? `${resolve(flags.out)}.changes.tmp` : undefined;
@@ -164,6 +168,9 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
         return problem.exit;
       }
       if (firstRun && !result.error && result.rows.added > 0) io.stderr.write(firstRunNotice(result.rows.added, file, result.endpoints));
+      // The sample rows as Knock holds them now, beside what Syncline last sent and what it will send.
+      const remote =
+        flags.remote && !result.error ? await remoteBefore(parts.destination, ledger, config.spec.target, result.preview) : undefined;
       if (flags.out && changesFile && !result.error) {
         const doc = planJson(config, result, { version, baseUrl: parts.baseUrl });
         const { changes: _sample, ...rest } = doc;
@@ -184,8 +191,11 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
       }
       if (flags.json)
         io.stdout.write(
-          JSON.stringify({ ...planJson(config, result, { version, baseUrl: parts.baseUrl }), delete_window: result.deleteWindow ?? null }) +
-            '\n',
+          JSON.stringify({
+            ...planJson(config, result, { version, baseUrl: parts.baseUrl }),
+            delete_window: result.deleteWindow ?? null,
+            ...(remote ? { remote } : {}),
+          }) + '\n',
         );
       else
         io.stdout.write(
@@ -196,6 +206,7 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
             styleFor(io.stdout, noColor),
           ) + '\n',
         );
+      if (remote && !flags.json) io.stdout.write(formatRemote(remote, config.spec.key, styleFor(io.stdout, noColor)) + '\n');
       const window = flags.json ? undefined : deleteWindowLine(result);
       if (window) io.stdout.write(window + '\n');
       if (result.error) return result.error.code === 'config_invalid' ? EXIT.usage : EXIT.failed;

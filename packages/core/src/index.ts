@@ -32,6 +32,7 @@ export {
   type PreviewChange,
   type PhaseName,
 } from './run-sync.js';
+export { remoteBefore, type RemoteRow } from './remote-before.js';
 export { memoryDestination, type MemoryDestination, type MemoryFaults } from './memory-destination.js';
 export { type KeyHealth, type StageOptions, type StageStats } from './duckdb-diff.js';
 export { checkReadStatement, readStatementProblem, type ReadStatementProblem } from './read-statement.js';

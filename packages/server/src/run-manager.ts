@@ -5,12 +5,14 @@ import {
   newRunId,
   openDuckdbLedger,
   redact,
+  remoteBefore,
   runSync,
   type Destination,
   type DuckdbLedger,
   type HttpExchange,
   type RunEvent,
   type RunRecord,
+  type RemoteRow,
   type RunResult,
   type Source,
 } from '@syncline/core';
@@ -59,13 +61,6 @@ export interface RunOptions {
   previewLimit?: number | undefined;
   /** Plan only: read the sample rows' current records from the destination (remote before, drift). */
   remote?: boolean | undefined;
-}
-
-/** One sample row of a remote plan: per field, the destination now → what Syncline last sent → what it will send. */
-export interface RemoteRow {
-  key: string;
-  found: boolean;
-  fields: { field: string; now: unknown; lastSent: unknown; willSend: unknown; drift: boolean }[];
 }
 
 /**
@@ -159,7 +154,9 @@ export function createRunManager(opts: {
           previewLimit: o.previewLimit ?? 10,
         }),
       );
-      const remote = o.remote && !result.error ? await remoteBefore(destination, ledger, c, result) : undefined;
+      if (o.remote && !destination.read)
+        throw new ApiError('invalid_request', `remote: the ${destination.name} destination cannot read its records`, 400);
+      const remote = o.remote && !result.error ? await remoteBefore(destination, ledger, c.spec.target, result.preview) : undefined;
       await destination.close?.();
       return { config: c, result, ...(remote ? { remote } : {}) };
     } finally {
@@ -325,8 +322,6 @@ export function createRunManager(opts: {
 
 export type RunManager = ReturnType<typeof createRunManager>;
 
-const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-
 /**
  * "Remote before" for the plan's sample rows: reads them from the destination (through its rate limiter)
  * and sets each field's value there beside the ledger's last confirmed payload and the planned one. A field
@@ -339,39 +334,6 @@ const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === 
 function inSandboxWords(result: RunResult): RunResult {
   const refusal = result.error?.code === 'model_failed' ? sandboxRefusal(result.error.message) : undefined;
   return refusal ? { ...result, error: { ...result.error!, message: `model: ${refusal}` } } : result;
-}
-
-async function remoteBefore(destination: Destination, ledger: DuckdbLedger, c: LoadedConfig, result: RunResult): Promise<RemoteRow[]> {
-  if (!destination.read) throw new ApiError('invalid_request', `remote: the ${destination.name} destination cannot read its records`, 400);
-  const now = await destination.read(
-    result.preview.map((p) => p.key),
-    c.spec.target,
-  );
-  const rows: RemoteRow[] = [];
-  for (const p of result.preview) {
-    const snap = await ledger.snapshotRow(p.key);
-    const last = snap ? (JSON.parse(snap.payload) as Record<string, unknown>) : null;
-    const record = now.get(p.key) ?? null;
-    const props = (record?.properties ?? {}) as Record<string, unknown>;
-    const fields = [...new Set([...Object.keys(last ?? {}), ...p.fields.map((f) => f.field)])].sort();
-    rows.push({
-      key: p.key,
-      found: record !== null,
-      fields: fields.map((field) => {
-        const planned = p.fields.find((f) => f.field === field);
-        const lastSent = last?.[field] ?? null;
-        const value = record === null ? null : field in record ? record[field] : (props[field] ?? null);
-        return {
-          field,
-          now: value,
-          lastSent,
-          willSend: p.action === 'remove' ? null : planned ? planned.after : lastSent,
-          drift: last !== null && !same(value, lastSent),
-        };
-      }),
-    });
-  }
-  return rows;
 }
 
 /** A live run as a run record (counts so far while it runs). */
