@@ -46,6 +46,8 @@ interface SyncFlags {
   apiKeyFile?: string;
   offline?: boolean;
   remote?: boolean;
+  all?: boolean;
+  dir?: string;
   stopTimeout?: string;
   out?: string;
   plan?: string;
@@ -109,6 +111,8 @@ export function createProgram(io: Io, setExit: (code: number) => void): Command 
     .option('--plan <file>', 'send exactly this saved plan (`plan --out`); refused if the model, config or ledger moved since')
     .option('--max-rows <n>', 'send at most N changes, then stop cleanly (the next run sends the rest)')
     .option('--max-duration <time>', 'start no new call after this long (e.g. 30m, 2h, 90s), then stop cleanly')
+    .option('--all', 'run every sync config of --dir one after another; exit with the worst outcome')
+    .option('--dir <dir>', 'the folder of sync configs for --all', '.')
     .action(async (file: string | undefined, flags: SyncFlags) =>
       setExit(await runCommand(file, flags, program.opts().color === false, io)),
     );
@@ -224,6 +228,7 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
  * the same file) and the run sends exactly that plan or refuses. Options are checked before anything opens.
  */
 async function runCommand(file: string | undefined, flags: SyncFlags, noColor: boolean, io: Io): Promise<number> {
+  if (flags.all) return runAll(file, flags, noColor, io);
   // Printed before DuckDB and the rest load (they take most of a second). With --plan the first line is the
   // run header with the saved plan's ETA instead.
   if (!flags.json && !flags.reset && !flags.plan) io.stderr.write('Reading model…\n');
@@ -249,6 +254,49 @@ async function runCommand(file: string | undefined, flags: SyncFlags, noColor: b
     io.stderr.write(`Error: ${redact(e.message)}\n`);
     return EXIT.usage;
   }
+}
+
+/** Exit codes from the least to the most severe: `run --all` exits with the worst of its runs. */
+const SEVERITY: number[] = [EXIT.ok, EXIT.changes, EXIT.resumeLater, EXIT.rowsFailed, EXIT.failed, EXIT.usage];
+const severity = (code: number): number => (SEVERITY.includes(code) ? SEVERITY.indexOf(code) : SEVERITY.length);
+
+/**
+ * `syncline run --all [--dir DIR]`: every sync config of the folder, one after another. A failure of one
+ * does not stop the others; a stop signal (Ctrl-C, SIGTERM) does. The exit code is the worst of them.
+ */
+async function runAll(file: string | undefined, flags: SyncFlags, noColor: boolean, io: Io): Promise<number> {
+  const dir = flags.dir ?? '.';
+  if (file || flags.plan) {
+    io.stderr.write(`Error: --all runs every sync of --dir (${dir}); give no config${flags.plan ? ' and no --plan' : ''}\n`);
+    return EXIT.usage;
+  }
+  const { syncConfigFiles } = await import('./sync-config-files.js');
+  let files: string[];
+  try {
+    files = syncConfigFiles(dir);
+  } catch (e) {
+    io.stderr.write(`Error: --dir ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (e as Error).message}\n`);
+    return EXIT.usage;
+  }
+  if (files.length === 0) {
+    io.stderr.write(`Error: ${dir}: no sync configs (YAML files with a top-level sync:)\n`);
+    return EXIT.usage;
+  }
+  let worst: number = EXIT.ok;
+  const outcomes: string[] = [];
+  for (const [i, f] of files.entries()) {
+    io.stderr.write(`${i ? '\n' : ''}[${i + 1}/${files.length}] ${f}\n`);
+    const code = await runCommand(f, { ...flags, all: false }, noColor, io);
+    outcomes.push(`${f}: exit ${code}`);
+    if (severity(code) > severity(worst)) worst = code;
+    // A stop signal stops the whole series, not only the run it arrived in.
+    if (code >= 128) {
+      worst = code;
+      break;
+    }
+  }
+  io.stderr.write(`\nRan ${outcomes.length} of ${files.length} syncs: ${outcomes.join(', ')}\n`);
+  return worst;
 }
 
 async function run(

@@ -1,9 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { SyncError } from '@syncline/core';
 import type { ScheduledJob } from '@syncline/alerts';
 import { loadConfig, type LoadedConfig } from './load-config.js';
-import { syncAlerts, WORKSPACE_FILE } from './load-workspace.js';
+import { syncAlerts } from './load-workspace.js';
+import { syncConfigFiles } from './sync-config-files.js';
 import { main, EXIT, type Io } from './program.js';
 
 /** A run's exit code as words for the scheduler's log (a function, so EXIT is read when called). */
@@ -25,12 +24,9 @@ function outcome(code: number): string {
  * @example const configs = scheduledConfigs('syncs', process.env)
  */
 export function scheduledConfigs(dir: string, env: NodeJS.ProcessEnv): { file: string; config: LoadedConfig }[] {
-  const files = readdirSync(dir)
-    .filter((f) => /\.ya?ml$/.test(f) && f !== WORKSPACE_FILE)
-    .sort()
-    .map((f) => join(dir, f))
-    .filter((f) => /^sync:/m.test(readFileSync(f, 'utf8')));
-  const out = files.map((file) => ({ file, config: loadConfig(file, env) })).filter((c) => c.config.schedule !== undefined);
+  const out = syncConfigFiles(dir)
+    .map((file) => ({ file, config: loadConfig(file, env) }))
+    .filter((c) => c.config.schedule !== undefined);
   for (const c of out) syncAlerts(c.config, env); // a bad syncline.yaml fails now, not after the first run
   return out;
 }

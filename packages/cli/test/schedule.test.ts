@@ -39,6 +39,8 @@ test('syncline schedule runs a sync every second in a real process and stops cle
   expect(err).toMatch(/Scheduling 1 sync from /);
   expect(err).toMatch(/example-users: next run at \S+ \(every 1s\)/);
   expect(err.match(/example-users: run finished in [\d.]+s: succeeded/g)?.length).toBeGreaterThanOrEqual(2);
+  // The first run sends the 200 users: its log gives the ETA at Knock's rate limits.
+  expect(err).toMatch(/Send: 200 changes · ETA ≈ \S+ at Knock's rate limits/);
   expect(err).toContain('SIGTERM: stopping');
   expect(err.trimEnd().endsWith('Scheduler stopped.')).toBe(true);
   expect(emulator.control.requests().some((r) => r.route?.includes('/users'))).toBe(true);

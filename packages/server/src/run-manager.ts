@@ -19,7 +19,7 @@ import {
 import { duckdbSource, type DuckdbSourceOptions } from '@syncline/source-duckdb';
 import { knockDestination, type KnockOptions } from '@syncline/destination-knock';
 import type { AlertDelivery } from '@syncline/alerts';
-import { loadConfig, openSource, runAlerts, type LoadedConfig } from '@syncline/cli';
+import { loadConfig, openSource, runAlerts, sendEta, type DiffCounts, type LoadedConfig } from '@syncline/cli';
 import { ApiError } from './api-error.js';
 import { sandboxRefusal } from './check-statement.js';
 import { lockDown } from './lock-down.js';
@@ -202,6 +202,11 @@ export function createRunManager(opts: {
       for (const fn of listeners) fn(e);
     };
     const onEvent = (e: RunEvent): void => {
+      // The server's log says what the run will send and how long Knock's rate limits make it take.
+      if (e.type === 'phase' && e.name === 'diff' && e.status === 'end' && e.detail) {
+        const eta = sendEta(destination, c.spec.target, e.detail as DiffCounts, undefined).line.trim();
+        if (eta) opts.log(`run ${runId} of ${c.spec.name}: ${eta}`);
+      }
       if (e.type === 'phase') push('phase', { name: e.name, status: e.status, ms: e.ms, detail: e.detail });
       else if (e.type === 'progress') {
         run.progress = { done: e.done, total: e.total, requests: e.requests };

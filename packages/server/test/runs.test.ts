@@ -211,6 +211,10 @@ describe('plans and runs', () => {
       const all = [...first, ...rest];
       expect(all.map((e) => e.id)).toEqual(all.map((_, i) => i + 1));
       expect(all.at(-1)).toMatchObject({ event: 'end', data: { status: 'succeeded' } });
+      // The server's log gives the send's ETA at Knock's rate limits, as syncline run prints it.
+      expect(t.logs).toContainEqual(
+        expect.stringMatching(new RegExp(`^run ${runId} of example-users: Send: \\d+ changes · ETA ≈ \\S+ at Knock's rate limits$`)),
+      );
       expect(all.filter((e) => e.event === 'phase').map((e) => `${e.data.name}:${e.data.status}`)).toContain('send:start');
       const exchanges = all.filter((e) => e.event === 'exchange').map((e) => e.data);
       expect(exchanges.length).toBeGreaterThanOrEqual(2);
