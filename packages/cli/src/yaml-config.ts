@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LineCounter, parseDocument, isScalar, type Document } from 'yaml';
 import type { z } from 'zod';
-import { SyncError } from '@syncline/core';
+import { SyncError, closest } from '@syncline/core';
 
 /** A YAML config file read, interpolated and validated, with positions for later errors. */
 export interface YamlConfig<T> {
@@ -57,10 +57,23 @@ export function readYamlConfig<S extends z.ZodType>(path: string, schema: S, env
     }
     for (let i = at.length; !node && i > 0; i--) node = doc.getIn(at.slice(0, i), true) as typeof node;
     const label = at.length ? at.join('.') : 'config';
-    const message = issue.code === 'unrecognized_keys' ? 'unknown key' : issue.message;
+    const message = issue.code === 'unrecognized_keys' ? 'unknown key' : (choiceProblem(issue, doc.getIn(at)) ?? issue.message);
     throw new SyncError('config_invalid', `${where(node?.range?.[0])} ${label}: ${message}`, { details: { path: at } });
   }
   return { file, text, doc, data: parsed.data, where };
+}
+
+/**
+ * A value that must be one of a few words (an enum, or the tag of a tagged union such as `channel:`), said
+ * with the choices and the closest one: `"slak" is not one of slack, pagerduty, … (did you mean "slack"?)`.
+ */
+function choiceProblem(issue: z.core.$ZodIssue, actual: unknown): string | undefined {
+  const raw = issue as { values?: unknown[]; options?: unknown[] };
+  const choices = (raw.values ?? raw.options)?.filter((v): v is string => typeof v === 'string');
+  // A message the schema states itself (not zod's own "Invalid …") says more than the list of choices.
+  if (!choices?.length || typeof actual !== 'string' || !issue.message.startsWith('Invalid')) return undefined;
+  const hint = closest(actual, choices);
+  return `"${actual}" is not one of ${choices.join(', ')}${hint ? ` (did you mean "${hint}"?)` : ''}`;
 }
 
 function interpolate(

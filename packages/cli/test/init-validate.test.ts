@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,6 +105,23 @@ describe('syncline validate', () => {
     const r = await cli(['validate', join(dir, 'sync.yaml')]);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/syncline\.yaml:2:\d+ alerts\.0\.url: /);
+  });
+
+  test('a misspelt word (a channel, onDelete) names the choices and the closest one', async () => {
+    const dir = fresh();
+    await cli(['init', dir]);
+    writeFileSync(join(dir, 'syncline.yaml'), 'alerts:\n  - channel: slak\n    url: https://hooks.slack.com/services/T/B/X\n');
+    const channel = await cli(['validate', join(dir, 'sync.yaml')]);
+    expect(channel.code).toBe(2);
+    expect(channel.err).toContain(
+      'syncline.yaml:2:14 alerts.0.channel: "slak" is not one of slack, pagerduty, email, sms, webhook, knock (did you mean "slack"?)',
+    );
+    rmSync(join(dir, 'syncline.yaml'));
+    const sync = join(dir, 'sync.yaml');
+    writeFileSync(sync, readFileSync(sync, 'utf8').replace('onDelete: nothing', 'onDelete: delte'));
+    const onDelete = await cli(['validate', sync]);
+    expect(onDelete.code).toBe(2);
+    expect(onDelete.err).toMatch(/sync\.yaml:\d+:\d+ sync\.onDelete: "delte" is not one of nothing, delete \(did you mean "delete"\?\)/);
   });
 });
 
