@@ -11,6 +11,8 @@ import { ApiError } from './api-error.js';
 import { errorResponse } from './error-handler.js';
 import { knockTarget } from './knock-target.js';
 import { createRunManager } from './run-manager.js';
+import { startSyncScheduler } from './sync-scheduler.js';
+import type { Scheduler } from '@syncline/alerts';
 import { createSqlSandbox } from './sql-sandbox.js';
 import { dataRoutes } from './data-routes.js';
 import { syncRoutes } from './sync-routes.js';
@@ -51,6 +53,8 @@ export interface ServerOptions {
   knock?: Omit<KnockOptions, 'apiKey' | 'baseUrl'>;
   /** Where the server logs (already redacted). Default stderr. */
   log?: (line: string) => void;
+  /** Run the workspace's scheduled syncs (`schedule:`) while the server runs. `syncline serve` does. Default false. */
+  schedule?: boolean;
 }
 
 const NOT_BUILT = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Syncline</title>
@@ -80,7 +84,26 @@ export function createServer(options: ServerOptions) {
     onReplace: (reason) => log(reason),
   });
   const runs = createRunManager({ ws, target, env, log, knock: options.knock });
-  const ctx: ServerContext = { ws, sandbox, target, runs, version, uploadLimitBytes: options.uploadLimitBytes ?? 2 ** 30, env, log };
+  // A bad schedule in one sync file is logged; the server still starts (the file shows as invalid in the API).
+  const scheduler = options.schedule
+    ? startSyncScheduler({ ws, runs, env, log }).catch(
+        (e: unknown) => void log(`Schedules not started: ${redact(String((e as Error)?.message ?? e))}`),
+      )
+    : Promise.resolve(undefined);
+  let schedulerStatus: Scheduler | undefined;
+  void scheduler.then((s) => (schedulerStatus = s ?? undefined));
+  const nextRuns = (): Map<string, Date | undefined> => new Map((schedulerStatus?.status() ?? []).map((j) => [j.job, j.next]));
+  const ctx: ServerContext = {
+    ws,
+    sandbox,
+    target,
+    runs,
+    version,
+    uploadLimitBytes: options.uploadLimitBytes ?? 2 ** 30,
+    env,
+    log,
+    nextRuns,
+  };
 
   const api = new OpenAPIHono({
     // Request validation errors name the field, in the same body shape as every other error.
@@ -123,6 +146,7 @@ export function createServer(options: ServerOptions) {
     settle: () => runs.settle(),
     /** Stops runs cleanly (confirmed rows committed) and the SQL sandbox. Idempotent. */
     async close(): Promise<void> {
+      await (await scheduler)?.stop();
       await runs.close();
       await sandbox.close();
     },

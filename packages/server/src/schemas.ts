@@ -86,7 +86,17 @@ export const KeyRequest = z
   .openapi('KnockKey', { description: 'Given once; held in the server memory only, never returned.' });
 
 export const SyncSummary = z
-  .object({ name: z.string(), file: z.string(), type: z.string().optional(), valid: z.boolean(), error: z.string().optional() })
+  .object({
+    name: z.string(),
+    file: z.string(),
+    type: z.string().optional(),
+    valid: z.boolean(),
+    error: z.string().optional(),
+    /** The sync's `schedule:` (cron text or `{ every }`), when it has one. */
+    schedule: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
+    /** When `syncline serve` runs it next (null: not scheduled by this server). */
+    nextRunAt: z.string().nullable().optional(),
+  })
   .openapi('SyncSummary');
 
 export const SyncList = z.object({ syncs: z.array(SyncSummary), target: Target }).openapi('SyncList');

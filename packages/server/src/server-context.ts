@@ -13,4 +13,6 @@ export interface ServerContext {
   uploadLimitBytes: number;
   env: NodeJS.ProcessEnv;
   log: (line: string) => void;
+  /** Each scheduled sync's next run time (`syncline serve` runs the workspace's schedules). */
+  nextRuns(): Map<string, Date | undefined>;
 }

@@ -53,6 +53,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     apiKey,
     baseUrl: apiKey ? env.KNOCK_BASE_URL || undefined : emulator!.url,
     emulatorUrl: emulator?.url,
+    // `syncline serve` runs the workspace's scheduled syncs (issue 14), shown in the run history and the debugger.
+    schedule: options.schedule ?? true,
     anyHost: host === '0.0.0.0' || host === '::',
     allowedHosts: [host, ...(options.allowedHosts ?? [])],
   });

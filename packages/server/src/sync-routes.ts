@@ -71,7 +71,14 @@ export function syncRoutes(ctx: ServerContext) {
     const file = syncFile(ctx.ws, name);
     try {
       const c = loadConfig(file, ctx.env);
-      return { name, file: rel(file), type: c.spec.target.type, valid: true };
+      const next = c.schedule === undefined ? undefined : ctx.nextRuns().get(name);
+      return {
+        name,
+        file: rel(file),
+        type: c.spec.target.type,
+        valid: true,
+        ...(c.schedule === undefined ? {} : { schedule: c.schedule, nextRunAt: next ? next.toISOString() : null }),
+      };
     } catch (e) {
       return { name, file: rel(file), valid: false, error: String((e as Error).message).replace(file, rel(file)) };
     }
