@@ -1,6 +1,11 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { cpSync, mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { openDuckdbLedger } from '@syncline/core';
+import type { RunningEmulator } from '@syncline/knock-emulator';
 import type { Io } from '../src/index.js';
 
 /** Runs the real `syncline` bin in a child process with `env` added to this process's environment. */
@@ -42,7 +47,7 @@ export function spawnBin(
   args: string[],
   opts: { env?: NodeJS.ProcessEnv; cwd?: string; closeStdout?: boolean; command?: string[] } = {},
 ): Promise<BinResult> {
-  const command = opts.command ?? [process.execPath, '--conditions=@syncline/source', '--import', tsx, binFromSource];
+  const command = opts.command ?? fromSource;
   return new Promise((resolve, reject) => {
     const child = spawn(command[0]!, [...command.slice(1), ...args], {
       env: opts.env ?? process.env,
@@ -57,4 +62,65 @@ export function spawnBin(
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** The command that runs the bin from source, as `npm run syncline` does. */
+const fromSource = [process.execPath, '--conditions=@syncline/source', '--import', tsx, binFromSource];
+
+/**
+ * Starts the real bin from source and returns the child, for tests that watch it, signal it or kill it
+ * (stdin ignored; stdout and stderr piped unless `stdio` says otherwise).
+ */
+export function startBin(args: string[], opts: { env?: NodeJS.ProcessEnv; stdio?: StdioOptions } = {}): ChildProcess {
+  return spawn(fromSource[0]!, [...fromSource.slice(1), ...args], {
+    env: opts.env ?? process.env,
+    stdio: opts.stdio ?? ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** A copy of `examples/<name>/` in a new temp folder, without the example's `.syncline` state. */
+export function copyExample(name: string, prefix = `syncline-${name}-`): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  cpSync(fileURLToPath(new URL(`../../../examples/${name}/`, import.meta.url)), dir, {
+    recursive: true,
+    filter: (s) => !s.includes('.syncline'),
+  });
+  return dir;
+}
+
+/** Writes `text` through a temp file and a rename, so a run reading `file` never sees half of it. */
+export function writeFileAtomic(file: string, text: string): void {
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+}
+
+/** Rows in the snapshot of the ledger at `path`. */
+export async function snapshotSize(path: string): Promise<number> {
+  await using ledger = await openDuckdbLedger({ path });
+  return await ledger.snapshotSize();
+}
+
+/**
+ * A reader of the emulator's request log that returns, on each call, the user writes Knock accepted since
+ * the previous call (bulk identify items and single identifies answered 2xx; a bulk job accepted before a
+ * kill is applied anyway), in arrival order, as `[id, JSON of the given fields]`. The crash tests compare
+ * these with the ledger's snapshot.
+ */
+export function acceptedUserWrites(emulator: () => RunningEmulator, fields: readonly string[]): () => [string, string][] {
+  let seen = 0;
+  return () => {
+    const writes: [string, string][] = [];
+    for (const e of emulator().control.requests({ since: seen })) {
+      seen = Math.max(seen, e.seq);
+      if (e.status >= 300 || e.method === 'GET') continue;
+      const items =
+        e.route === 'POST /v1/users/bulk/identify'
+          ? (e.body as { users: Record<string, unknown>[] }).users
+          : e.route === 'PUT /v1/users/{user_id}'
+            ? [{ id: decodeURIComponent(e.path.split('/').pop()!), ...(e.body as Record<string, unknown>) }]
+            : [];
+      for (const u of items) writes.push([String(u.id), JSON.stringify(fields.map((f) => u[f]))]);
+    }
+    return writes;
+  };
 }

@@ -1,17 +1,12 @@
-import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { startEmulator, type RunningEmulator } from '@syncline/knock-emulator';
 import { openDuckdbLedger } from '@syncline/core';
 import { main } from '../src/index.js';
-import { captureIo } from './cli-io.js';
+import { captureIo, copyExample, startBin } from './cli-io.js';
 
 const API_KEY = 'sk_test_first_sync';
-const example = fileURLToPath(new URL('../../../examples/users/', import.meta.url));
-const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 
 let emulator: RunningEmulator;
 let dir: string;
@@ -19,8 +14,7 @@ let env: NodeJS.ProcessEnv;
 
 beforeEach(async () => {
   emulator = await startEmulator({ port: 0, logBodies: true, bulkDelayMs: 50 });
-  dir = mkdtempSync(join(tmpdir(), 'syncline-first-'));
-  cpSync(example, dir, { recursive: true, filter: (s) => !s.includes('.syncline') });
+  dir = copyExample('users', 'syncline-first-');
   env = { ...process.env, KNOCK_API_KEY: API_KEY, KNOCK_BASE_URL: emulator.url };
 });
 afterEach(async () => emulator.close());
@@ -171,13 +165,10 @@ describe('the first sync: examples/users against the Knock emulator over HTTP', 
 
   test('syncline run as a process: --json ends with the summary line; Ctrl-C twice leaves unconfirmed rows out of the ledger', async () => {
     emulator.control.setBulkFaults({ stall: true });
-    const child = spawn(process.execPath, ['--conditions=@syncline/source', '--import', 'tsx', bin, 'run', config(), '--json'], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = startBin(['run', config(), '--json'], { env });
     let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', () => undefined);
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', () => undefined);
     const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
     // Wait for the bulk identify to be accepted (it then stays processing).
     const deadline = Date.now() + 20_000;

@@ -1,18 +1,16 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startEmulator, type RunningEmulator } from '@syncline/knock-emulator';
 import { openDuckdbLedger } from '@syncline/core';
+import { acceptedUserWrites, startBin, writeFileAtomic } from './cli-io.js';
 
 // Crash safety with grouped ledger writes (issue 10): confirmed rows wait up to a commit window before
 // they are written. A `kill -9` inside that window must lose nothing: those rows are still in doubt, the
 // snapshot holds only what Knock confirmed, and the next run sends again exactly the rows in doubt. The
 // kill is timed on what Knock has accepted (not on a clock), so it lands inside a window on a busy machine.
 const API_KEY = 'sk_test_killwindow';
-const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 const ROWS = 3000;
 const KILLS = 3;
 
@@ -42,40 +40,19 @@ beforeAll(async () => {
 afterAll(async () => emulator?.close());
 
 function writeModel(version: number): void {
-  const tmp = join(dir, 'users.csv.tmp');
   const lines = Array.from({ length: ROWS }, (_, i) => `u${String(i).padStart(5, '0')},user${i}@example.com,User ${i} v${version}`);
-  writeFileSync(tmp, ['id,email,name', ...lines].join('\n') + '\n');
-  renameSync(tmp, join(dir, 'users.csv'));
+  writeFileAtomic(join(dir, 'users.csv'), ['id,email,name', ...lines].join('\n') + '\n');
 }
 
-let logSeen = 0;
 /** User writes Knock accepted since the last call, as `id → payload`. */
-function acceptedWrites(): [string, string][] {
-  const writes: [string, string][] = [];
-  for (const e of emulator.control.requests({ since: logSeen })) {
-    logSeen = Math.max(logSeen, e.seq);
-    if (e.status >= 300 || e.method === 'GET') continue;
-    const items =
-      e.route === 'POST /v1/users/bulk/identify'
-        ? (e.body as { users: Record<string, unknown>[] }).users
-        : e.route === 'PUT /v1/users/{user_id}'
-          ? [{ id: decodeURIComponent(e.path.split('/').pop()!), ...(e.body as Record<string, unknown>) }]
-          : [];
-    for (const u of items) writes.push([String(u.id), JSON.stringify([u.email, u.name])]);
-  }
-  return writes;
-}
+const acceptedWrites = acceptedUserWrites(() => emulator, ['email', 'name']);
 
 /** Runs `syncline run`; with `killAfterAccepted`, kills it with SIGKILL once Knock accepted that many rows. */
 function runCli(killAfterAccepted: number | null): Promise<{ killed: boolean; code: number | null }> {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@syncline/source', '--import', 'tsx', bin, 'run', join(dir, 'sync.yaml'), '--json'],
-    {
-      env: { ...process.env, KNOCK_API_KEY: API_KEY, KNOCK_BASE_URL: emulator.url },
-      stdio: ['ignore', 'ignore', 'ignore'],
-    },
-  );
+  const child = startBin(['run', join(dir, 'sync.yaml'), '--json'], {
+    env: { ...process.env, KNOCK_API_KEY: API_KEY, KNOCK_BASE_URL: emulator.url },
+    stdio: 'ignore',
+  });
   const from = emulator.control.requests({ since: 0 }).at(-1)?.seq ?? 0;
   let killed = false;
   const poll =

@@ -1,18 +1,16 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startEmulator, type RunningEmulator } from '@syncline/knock-emulator';
 import { ledgerExists, openDuckdbLedger } from '@syncline/core';
+import { acceptedUserWrites, startBin, writeFileAtomic } from './cli-io.js';
 
 // Reliability matrix, crash safety (reliability.md §1.2, Kafka Connect's bounce test): kill `syncline run`
 // with SIGKILL at random instants; after each kill the ledger opens and its snapshot holds only what Knock
 // confirmed; a final run converges on the model; and enough writes were acknowledged by killed runs that the
 // test is not vacuous.
 const API_KEY = 'sk_test_kill9';
-const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 const KILLS = 20;
 const SEED = Number(process.env.KILL9_SEED ?? Date.now() % 100_000);
 
@@ -62,9 +60,10 @@ function prng(seed: number): () => number {
 }
 
 function writeModel(users: User[]): void {
-  const tmp = join(dir, 'users.csv.tmp');
-  writeFileSync(tmp, ['id,email,name,plan', ...users.map((u) => `${u.id},${u.email},${u.name},${u.plan}`)].join('\n') + '\n');
-  renameSync(tmp, join(dir, 'users.csv')); // atomic: a run never reads half a file
+  writeFileAtomic(
+    join(dir, 'users.csv'),
+    ['id,email,name,plan', ...users.map((u) => `${u.id},${u.email},${u.name},${u.plan}`)].join('\n') + '\n',
+  );
 }
 
 /**
@@ -76,18 +75,13 @@ type Kill = { afterMs: number; from: 'start' | 'first-request' } | null;
 
 /** Starts `syncline run --json`; resolves with how it ended, killing it with SIGKILL as `kill` says. */
 function runCli(kill: Kill): Promise<{ killed: boolean; code: number | null; last: Record<string, unknown> | null }> {
-  const seqAtStart = emulator.control.requests({ since: logSeen }).reduce((m, e) => Math.max(m, e.seq), logSeen);
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@syncline/source', '--import', 'tsx', bin, 'run', join(dir, 'sync.yaml'), '--json'],
-    {
-      env: { ...process.env, KNOCK_API_KEY: API_KEY, KNOCK_BASE_URL: emulator.url },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const seqAtStart = emulator.control.requests({ since: 0 }).at(-1)?.seq ?? 0;
+  const child = startBin(['run', join(dir, 'sync.yaml'), '--json'], {
+    env: { ...process.env, KNOCK_API_KEY: API_KEY, KNOCK_BASE_URL: emulator.url },
+  });
   let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', () => undefined);
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', () => undefined);
   let killed = false;
   let timer: NodeJS.Timeout | undefined;
   const killLater = (ms: number): void => void (timer = setTimeout(() => (killed = child.kill('SIGKILL')), ms));
@@ -134,22 +128,7 @@ const ledgerPath = (): string => join(dir, '.syncline', 'kill9.duckdb');
  * Every user write Knock accepted since the last call (bulk identify items and single identifies answered
  * 2xx; a bulk job accepted before a kill is applied anyway), as `id → payload` in arrival order.
  */
-let logSeen = 0;
-function acceptedWrites(): [string, string][] {
-  const writes: [string, string][] = [];
-  for (const e of emulator.control.requests({ since: logSeen })) {
-    logSeen = Math.max(logSeen, e.seq);
-    if (e.status >= 300 || e.method === 'GET') continue;
-    const items =
-      e.route === 'POST /v1/users/bulk/identify'
-        ? (e.body as { users: Record<string, unknown>[] }).users
-        : e.route === 'PUT /v1/users/{user_id}'
-          ? [{ id: decodeURIComponent(e.path.split('/').pop()!), ...(e.body as Record<string, unknown>) }]
-          : [];
-    for (const u of items) writes.push([String(u.id), JSON.stringify([u.email, u.name, u.plan])]);
-  }
-  return writes;
-}
+const acceptedWrites = acceptedUserWrites(() => emulator, ['email', 'name', 'plan']);
 
 /**
  * Right after a kill: the ledger opens, and every key in its snapshot that is not in doubt is held by

@@ -1,17 +1,11 @@
-import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startEmulator, type RunningEmulator } from '@syncline/knock-emulator';
 import { main } from '../src/index.js';
-import { captureIo } from './cli-io.js';
+import { captureIo, copyExample, runBin } from './cli-io.js';
 
 // Issue 9 §2: the plan tells the truth. Everything here runs the real `syncline` bin against the emulator.
-const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
-const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const KEY = 'sk_test_plan_truth_SENTINEL';
 let emulator: RunningEmulator;
 let env: NodeJS.ProcessEnv;
@@ -22,16 +16,7 @@ beforeAll(async () => {
 afterAll(async () => emulator.close());
 
 /** Runs the real bin (from source through tsx) and collects its output. */
-const syncline = (...args: string[]): Promise<{ code: number | null; out: string; err: string }> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=@syncline/source', '--import', tsx, bin, ...args], { env });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
+const syncline = (...args: string[]) => runBin(args, env);
 /** Each test starts the bin several times (1.5–5 s each on a shared machine). */
 const SLOW = 240_000;
 /** Setup steps (not what a test checks) run in this process, which is much faster than a child. */
@@ -42,14 +27,7 @@ const inProcess = async (...args: string[]): Promise<{ code: number; out: string
 };
 const lastJson = (text: string): Record<string, unknown> => JSON.parse(text.trim().split('\n').at(-1)!) as Record<string, unknown>;
 
-const copy = (name: string): string => {
-  const dir = mkdtempSync(join(tmpdir(), `syncline-truth-${name}-`));
-  cpSync(fileURLToPath(new URL(`../../../examples/${name}/`, import.meta.url)), dir, {
-    recursive: true,
-    filter: (s) => !s.includes('.syncline'),
-  });
-  return dir;
-};
+const copy = (name: string): string => copyExample(name, `syncline-truth-${name}-`);
 /** Drops the CSV lines whose first column is one of `keys`. */
 const dropRows = (file: string, keys: string[]): void =>
   writeFileSync(

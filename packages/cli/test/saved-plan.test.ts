@@ -1,15 +1,10 @@
-import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { startEmulator, type RunningEmulator } from '@syncline/knock-emulator';
-import { openDuckdbLedger } from '@syncline/core';
+import { copyExample, runBin, snapshotSize as ledgerSnapshotSize } from './cli-io.js';
 
 const API_KEY = 'sk_test_saved_plan';
-const example = fileURLToPath(new URL('../../../examples/users/', import.meta.url));
-const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 
 let emulator: RunningEmulator;
 let dir: string;
@@ -17,27 +12,16 @@ let env: NodeJS.ProcessEnv;
 
 beforeEach(async () => {
   emulator = await startEmulator({ port: 0, bulkDelayMs: 20 });
-  dir = mkdtempSync(join(tmpdir(), 'syncline-saved-plan-'));
-  cpSync(example, dir, { recursive: true, filter: (s) => !s.includes('.syncline') });
+  dir = copyExample('users', 'syncline-saved-plan-');
   env = { ...process.env, KNOCK_API_KEY: API_KEY, KNOCK_BASE_URL: emulator.url, NO_COLOR: '1' };
 });
 afterEach(async () => emulator.close());
 
 const config = (): string => join(dir, 'sync.yaml');
 /** The real `syncline` bin in its own process. */
-function syncline(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const child = spawn(process.execPath, ['--conditions=@syncline/source', '--import', 'tsx', bin, ...args], { env });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, out, err })));
-}
+const syncline = (...args: string[]) => runBin(args, env);
 const writes = () => emulator.control.requests().filter((r) => r.path.startsWith('/v1/') && r.method !== 'GET');
-const snapshotSize = async (): Promise<number> => {
-  await using ledger = await openDuckdbLedger({ path: join(dir, '.syncline', 'example-users.duckdb') });
-  return await ledger.snapshotSize();
-};
+const snapshotSize = (): Promise<number> => ledgerSnapshotSize(join(dir, '.syncline', 'example-users.duckdb'));
 
 describe('plan --json, plan --out and run --plan', () => {
   test('plan --json prints the summary and a sample of --limit changes, not every change', async () => {
