@@ -16,7 +16,7 @@
  * CPU time at exit (bench/_exit-usage.ts). Loopback only; temp folders are removed at the end.
  *
  * Run: npm run bench -- run [--scenarios 1,2,3,4] [--rows N] [--rows1 N] [--rows2 N] [--rows3 N] [--rows4 N]
- *      [--max-minutes 120] [--keep]     (sizes accept 250k, 1m, 10m; defaults: 1m, 1m, 10m, 1m)
+ *      [--repeat 1] [--max-minutes 120] [--keep]     (sizes accept 250k, 1m, 10m; defaults: 1m, 1m, 10m, 1m)
  */
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,6 +47,8 @@ const { values: args } = parseArgs({
     rows3: { type: 'string' },
     rows4: { type: 'string' },
     'max-minutes': { type: 'string', default: '120' },
+    /** Each chosen scenario this many times (3 and 4 each from a fresh copy of the same first-synced folder). */
+    repeat: { type: 'string', default: '1' },
     /** Keep the temp folders (ledgers, CSVs, NDJSON) for a look afterwards. */
     keep: { type: 'boolean', default: false },
     /** Internal: the plain SDK script (scenario 4's baseline) in its own process. */
@@ -306,6 +308,7 @@ const callText = (r: RunFigures): string =>
     .map(([k, v]) => `${k} ×${fmt(v)}`)
     .join(', ');
 const figures: Record<string, unknown> = {};
+const rounds = { 1: 0, 2: 0, 3: 0, 4: 0 };
 function report(r: RunFigures, rows: number): void {
   const sendMs = r.sendEnd - r.sendStart;
   console.log(`  exit ${r.exited.code ?? r.exited.signal}, status ${r.summary.status}, rows ${JSON.stringify(r.summary.rows)}`);
@@ -381,7 +384,7 @@ async function scenario1(n: number): Promise<void> {
   console.log(
     `  last ${s(windowMs)} of the send ${fmt(edge.last)} rows/s vs first ${fmt(edge.first)} rows/s = ${pct(edge.last / edge.first)} (target ≥ 95 %)`,
   );
-  figures['1'] = {
+  figures[`1.${++rounds[1]}`] = {
     n,
     wallMs: r.exited.wallMs,
     phases: r.phases,
@@ -408,7 +411,7 @@ async function scenario2(n: number): Promise<void> {
   console.log(
     `  send rate, first vs last ${s(Math.min(60_000, (r.sendEnd - r.sendStart) / 2))}: ${fmt(edge.first)} → ${fmt(edge.last)} rows/s`,
   );
-  figures['2'] = {
+  figures[`2.${++rounds[2]}`] = {
     n,
     wallMs: r.exited.wallMs,
     phases: r.phases,
@@ -428,7 +431,14 @@ async function scenario3(n: number): Promise<void> {
   console.log(
     `  end to end ${s(r.exited.wallMs)} (target ≤ 10 s: ${r.exited.wallMs <= 10_000 ? 'met' : `${s(r.exited.wallMs - 10_000)} over`})`,
   );
-  figures['3'] = { n, wallMs: r.exited.wallMs, phases: r.phases, calls: r.calls, usage: r.exited.usage, rows: r.summary.rows };
+  figures[`3.${++rounds[3]}`] = {
+    n,
+    wallMs: r.exited.wallMs,
+    phases: r.phases,
+    calls: r.calls,
+    usage: r.exited.usage,
+    rows: r.summary.rows,
+  };
 }
 
 async function scenario4(n: number): Promise<void> {
@@ -453,7 +463,7 @@ async function scenario4(n: number): Promise<void> {
   console.log(
     `  Syncline sent ${fmt(r.summary.rows['synced'] ?? 0)} rows in ${fmt(r.summary.requests)} requests = ${pct((r.summary.rows['synced'] ?? 0) / (plain.rows ?? NaN))} of the rows, ${pct(r.summary.requests / ((plain.posts ?? NaN) + (plain.polls ?? 0)))} of the requests`,
   );
-  figures['4'] = {
+  figures[`4.${++rounds[4]}`] = {
     n,
     wallMs: r.exited.wallMs,
     phases: r.phases,
@@ -515,10 +525,18 @@ if (args['sdk-child']) {
     `syncline run bench · Node ${process.version} · ${new Date().toISOString()} · temp ${root} · --max-minutes ${args['max-minutes']}`,
   );
   try {
-    if (chosen.has('1')) await scenario1(rowsOf(1));
-    if (chosen.has('2')) await scenario2(rowsOf(2));
-    if (chosen.has('3')) await scenario3(rowsOf(3));
-    if (chosen.has('4')) await scenario4(rowsOf(4));
+    // What every whole-process figure includes before any work: Node + tsx loading the CLI from source.
+    const startups: number[] = [];
+    for (let i = 0; i < 3; i++) startups.push((await start([BIN, '--version'], { cwd: root }).exited).wallMs);
+    console.log(`process start-up (\`syncline --version\`, 3×): ${startups.map((x) => s(x)).join(', ')}`);
+    figures['startupMs'] = startups;
+    for (let round = 1; round <= Number(args.repeat); round++) {
+      if (Number(args.repeat) > 1) console.log(`\n--- round ${round}`);
+      if (chosen.has('1')) await scenario1(rowsOf(1));
+      if (chosen.has('2')) await scenario2(rowsOf(2));
+      if (chosen.has('3')) await scenario3(rowsOf(3));
+      if (chosen.has('4')) await scenario4(rowsOf(4));
+    }
     for (const [limited, e] of emulators) {
       const x = await (await e).stop();
       console.log(`\nemulator${limited ? '' : ' --no-rate-limits'}: CPU ${s(cpu(x.usage))} over ${s(x.wallMs)}, peak RSS ${mb(x.usage)}`);
