@@ -45,9 +45,17 @@ export function registerServeCommand(program: Command, io: Io, setExit: (code: n
       try {
         const name = '@syncline/server'; // a variable: the CLI builds without the server's types
         server = (await import(name)) as ServerModule;
-      } catch {
-        io.stderr.write('Error: syncline serve needs @syncline/server: npm install @syncline/server\n');
-        return setExit(EXIT.usage);
+      } catch (e) {
+        // Only a missing @syncline/server means "install it"; anything else (a broken build, a missing
+        // dependency of the server) is said as it is.
+        const err = e as NodeJS.ErrnoException;
+        const missing = err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes("'@syncline/server'");
+        io.stderr.write(
+          missing
+            ? 'Error: syncline serve needs @syncline/server: npm install @syncline/server\n'
+            : `Error: @syncline/server failed to load: ${String(err?.message ?? e).split('\n')[0]}\n`,
+        );
+        return setExit(missing ? EXIT.usage : EXIT.failed);
       }
       let running: { close(): Promise<void> };
       try {
