@@ -511,6 +511,8 @@ async function sdkChild(csv: string, url: string): Promise<void> {
 // ---------------------------------------------------------------- main
 
 if (args['sdk-child']) {
+  // The child needs no temp folder of its own (the module made one on load).
+  rmSync(root, { recursive: true, force: true });
   await sdkChild(args['sdk-child'], args.url!);
 } else {
   const chosen = new Set(args.scenarios.split(',').map((x) => x.trim()));
