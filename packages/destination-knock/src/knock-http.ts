@@ -126,7 +126,9 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
     let l = limiters.get(request.route);
     if (!l) {
       const perSecond = options.tiers[request.tier] * options.rateSafety;
-      l = sharedRateLimiter(`${scope}:${request.route}:${perSecond}/s`, { perSecond, burst: Math.max(1, Math.floor(perSecond)) });
+      // Half a second of burst, not Knock's full second: requests that took a token but waited for a pooled
+      // connection leave together, and Knock's own bucket must have room to absorb such a clump.
+      l = sharedRateLimiter(`${scope}:${request.route}:${perSecond}/s`, { perSecond, burst: Math.max(1, Math.floor(perSecond / 2)) });
       limiters.set(request.route, l);
     }
     return l;
