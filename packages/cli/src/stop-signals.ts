@@ -49,6 +49,12 @@ export function handleStopSignals(io: Io, stopTimeoutMs: number): StopSignals {
     dispose() {
       clearTimeout(deadline);
       for (const [s, h] of handlers) process.off(s, h);
+      // Stopped by a signal: the run is over, but the process still closes the ledger and prints its summary.
+      // A second signal in that window ends it at once with the first signal's code, not by the signal itself.
+      if (received !== undefined) {
+        const code = SIGNAL_EXIT[received];
+        for (const s of Object.keys(SIGNAL_EXIT) as StopSignal[]) process.once(s, () => process.exit(code));
+      }
     },
   };
 }
