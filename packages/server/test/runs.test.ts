@@ -300,7 +300,10 @@ describe('plans and runs', () => {
       key: 'user_id',
       sync: { type: 'users', fields: { email: 'email', name: 'name' } },
     });
+    // Every write takes a while (bulk jobs and single calls alike), so the run is still sending when the cancel
+    // comes, however fast the machine: the calls in flight finish and their rows are committed.
     t.emulator.control.setBulkDelay(1_000);
+    t.emulator.control.addFault({ match: 'PUT /v1/users/{user_id}', delayMs: 1_500, count: null });
     try {
       const { body } = await t.json<{ runId: string }>('POST', '/api/syncs/members/run');
       await new Promise((r) => setTimeout(r, 300));
@@ -314,6 +317,7 @@ describe('plans and runs', () => {
       expect(plan.body.summary.added).toBe(plan.body.summary.total - run.body.run.counts.synced - plan.body.summary.invalid);
     } finally {
       t.emulator.control.setBulkDelay(0);
+      t.emulator.control.clearFaults();
     }
   });
 
