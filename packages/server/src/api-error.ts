@@ -12,6 +12,7 @@ export type ApiErrorCode =
   | 'query_failed'
   | 'query_timeout'
   | 'sandbox_crashed'
+  | 'sync_crashed'
   | 'run_active'
   | 'target_refused'
   | 'internal';

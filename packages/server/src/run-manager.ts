@@ -1,30 +1,26 @@
 import { existsSync } from 'node:fs';
 import {
-  SyncError,
   ledgerExists,
   newRunId,
   openDuckdbLedger,
   redact,
-  remoteBefore,
-  runSync,
-  type Destination,
   type DuckdbLedger,
   type HttpExchange,
-  type RunEvent,
   type RunRecord,
   type RemoteRow,
   type RunResult,
-  type Source,
+  type SyncError,
 } from '@syncline/core';
-import { duckdbSource, type DuckdbSourceOptions } from '@syncline/source-duckdb';
-import { knockDestination, type KnockOptions } from '@syncline/destination-knock';
+import type { KnockOptions } from '@syncline/destination-knock';
 import type { AlertDelivery } from '@syncline/alerts';
-import { loadConfig, openSource, runAlerts, sendEta, type DiffCounts, type LoadedConfig } from '@syncline/cli';
+import { loadConfig, type LoadedConfig } from '@syncline/cli';
 import { ApiError } from './api-error.js';
-import { sandboxRefusal } from './check-statement.js';
-import { lockDown } from './lock-down.js';
 import type { KnockTarget } from './knock-target.js';
+import type { RunOptions } from './sync-protocol.js';
+import { createSyncRunner } from './sync-runner.js';
 import { listSyncNames, syncFile, type Workspace } from './workspace.js';
+
+export type { RunOptions } from './sync-protocol.js';
 
 /** One event of the live debugger (Server-Sent Events); `id` orders them and resumes a stream. */
 export interface RunStreamEvent {
@@ -55,14 +51,6 @@ export interface LiveRun {
   finished: Promise<void>;
 }
 
-export interface RunOptions {
-  fullResync?: boolean | undefined;
-  allowMassDelete?: boolean | undefined;
-  previewLimit?: number | undefined;
-  /** Plan only: read the sample rows' current records from the destination (remote before, drift). */
-  remote?: boolean | undefined;
-}
-
 /**
  * Starts plans and runs of the workspace's syncs in this process: the model runs in the sync's DuckDB
  * ledger, locked down like the SQL sandbox (one read statement, workspace files only, settings locked),
@@ -80,47 +68,13 @@ export function createRunManager(opts: {
   const live = new Map<string, LiveRun>();
   const activeBySync = new Map<string, string>();
   const KEEP = 50;
+  // Plans and runs happen in the sync process, off this event loop (see sync-process.ts).
+  const runner = createSyncRunner({ dir: ws.dir, env: opts.env, knock: opts.knock, log: opts.log });
 
   const config = (name: string): LoadedConfig => {
     const file = syncFile(ws, name);
     if (!existsSync(file)) throw new ApiError('not_found', `no sync named "${name}" (syncs/${name}.yaml)`, 404);
     return loadConfig(file, opts.env);
-  };
-
-  /** A workspace's DuckDB source, locked down once attached, its model checked as one read statement. */
-  const sandboxed = (c: LoadedConfig, tables: DuckdbSourceOptions['tables']): Source => {
-    const inner = duckdbSource({ tables, baseDir: c.dir });
-    return {
-      ...inner,
-      name: inner.name,
-      async attach(connection) {
-        await inner.attach!(connection);
-        // Locked before runSync checks the model (core's checkReadStatement, the one check of user SQL):
-        // preparing the statement already opens the files it names.
-        await lockDown(connection, { dir: ws.dir });
-      },
-    };
-  };
-
-  /**
-   * The sync's parts: its source (DuckDB locked down in the workspace; Postgres runs the model read-only in
-   * the database), the Knock destination with the server's key.
-   */
-  const parts = (c: LoadedConfig): { source: Source; destination: Destination } => {
-    const source = c.source.type === 'postgres' ? openSource(c, opts.env) : sandboxed(c, c.source.tables);
-    const { apiKey, baseUrl } = target.credentials();
-    // The sync's own `destination.tiers` (raised limits, `off` for an emulator without them) as the CLI uses it.
-    const knock = knockDestination({ ...opts.knock, ...(c.destination.tiers ? { tiers: c.destination.tiers } : {}), apiKey, baseUrl });
-    // Each exchange carries the keys of the rows its call sent, so the debugger can be searched by key.
-    const destination: Destination = {
-      ...knock,
-      apply: (op, ctx) =>
-        knock.apply(op, {
-          ...ctx,
-          ...(ctx.log ? { log: (x: HttpExchange) => ctx.log!(Object.assign(x, { keys: op.changes.map((ch) => ch.key) })) } : {}),
-        }),
-    };
-    return { source, destination };
   };
 
   const claim = (sync: string): void => {
@@ -131,8 +85,14 @@ export function createRunManager(opts: {
       });
   };
 
-  const openLedgerFor = (c: LoadedConfig, dryRun: boolean): Promise<DuckdbLedger> =>
-    openDuckdbLedger({ path: dryRun && !ledgerExists(c.ledgerPath) ? ':memory:' : c.ledgerPath, ...c.ledger });
+  /** The job of a plan or run: the sync's file and the key it uses, handed over in a message. */
+  const job = (type: 'plan' | 'run', c: LoadedConfig, o: RunOptions, runId?: string) => ({
+    type,
+    file: c.file,
+    runId,
+    ...target.credentials(),
+    options: o,
+  });
 
   /** The dry run: counts, sample rows field by field, invalid rows, the calls and Knock's rate-limit time. */
   async function plan(name: string, o: RunOptions): Promise<{ config: LoadedConfig; result: RunResult; remote?: RemoteRow[] }> {
@@ -140,24 +100,7 @@ export function createRunManager(opts: {
     claim(c.spec.name);
     activeBySync.set(c.spec.name, 'plan');
     try {
-      const { source, destination } = parts(c);
-      await using ledger = await openLedgerFor(c, true);
-      const result = inSandboxWords(
-        await runSync({
-          spec: c.spec,
-          source,
-          destination,
-          ledger,
-          dryRun: true,
-          fullResync: o.fullResync ?? false,
-          allowMassDelete: o.allowMassDelete ?? false,
-          previewLimit: o.previewLimit ?? 10,
-        }),
-      );
-      if (o.remote && !destination.read)
-        throw new ApiError('invalid_request', `remote: the ${destination.name} destination cannot read its records`, 400);
-      const remote = o.remote && !result.error ? await remoteBefore(destination, ledger, c.spec.target, result.preview) : undefined;
-      await destination.close?.();
+      const { result, remote } = await runner.start(job('plan', c, o), {}).done;
       return { config: c, result, ...(remote ? { remote } : {}) };
     } finally {
       activeBySync.delete(c.spec.name);
@@ -168,7 +111,6 @@ export function createRunManager(opts: {
   function start(name: string, o: RunOptions): LiveRun {
     const c = config(name);
     claim(c.spec.name);
-    const { source, destination } = parts(c);
     const runId = newRunId();
     activeBySync.set(c.spec.name, runId);
     const listeners = new Set<(e: RunStreamEvent) => void>();
@@ -191,64 +133,34 @@ export function createRunManager(opts: {
       hard: new AbortController(),
       finished: Promise.resolve(),
     };
+    // Events come redacted from the sync process; here they get their ids and reach the subscribers.
     const push = (event: RunStreamEvent['event'], data: Record<string, unknown>): void => {
-      // Redaction by construction: whatever a destination logged, no key-shaped text leaves the server.
-      const e: RunStreamEvent = {
-        id: run.events.length + 1,
-        event,
-        data: JSON.parse(redact(JSON.stringify(data))) as Record<string, unknown>,
-      };
+      const e: RunStreamEvent = { id: run.events.length + 1, event, data };
       run.events.push(e);
       for (const fn of listeners) fn(e);
     };
-    const onEvent = (e: RunEvent): void => {
-      // The server's log says what the run will send and how long Knock's rate limits make it take.
-      if (e.type === 'phase' && e.name === 'diff' && e.status === 'end' && e.detail) {
-        const eta = sendEta(destination, c.spec.target, e.detail as DiffCounts, undefined).line.trim();
-        if (eta) opts.log(`run ${runId} of ${c.spec.name}: ${eta}`);
-      }
-      if (e.type === 'phase') push('phase', { name: e.name, status: e.status, ms: e.ms, detail: e.detail });
-      else if (e.type === 'progress') {
-        run.progress = { done: e.done, total: e.total, requests: e.requests };
-        push('progress', run.progress);
-      } else if (e.type === 'request') {
-        const x = { ...e.exchange, seq: run.exchanges.length + 1 } as DebugExchange;
-        run.exchanges.push(x);
-        push('exchange', x as unknown as Record<string, unknown>);
-      } else push('row_failed', { key: e.key, code: e.code, message: e.message });
-    };
+    const handle = runner.start(job('run', c, o, runId), {
+      log: opts.log,
+      event(event, data) {
+        if (event === 'progress') run.progress = data as LiveRun['progress'];
+        else if (event === 'exchange') {
+          const x = Object.assign(data, { seq: run.exchanges.length + 1 }) as unknown as DebugExchange;
+          run.exchanges.push(x);
+        }
+        push(event, data);
+      },
+    });
+    run.stop.signal.addEventListener('abort', () => handle.stop('stop'), { once: true });
+    run.hard.signal.addEventListener('abort', () => handle.stop('hard'), { once: true });
     live.set(runId, run);
     for (const old of [...live.keys()].slice(0, Math.max(0, live.size - KEEP))) if (live.get(old)!.finishedAt) live.delete(old);
     run.finished = (async () => {
-      let ledger: DuckdbLedger | undefined;
       try {
-        ledger = await openLedgerFor(c, false);
-        const result = inSandboxWords(
-          await runSync({
-            spec: c.spec,
-            source,
-            destination,
-            ledger,
-            runId,
-            fullResync: o.fullResync ?? false,
-            allowMassDelete: o.allowMassDelete ?? false,
-            signal: run.stop.signal,
-            hardSignal: run.hard.signal,
-            onEvent,
-          }),
-        );
+        const { result, alerts } = await handle.done;
         run.result = result;
         run.status = result.status;
+        run.alerts = alerts ?? [];
         push('end', { status: result.status, rows: result.rows, requests: result.requests, error: result.error ?? null });
-        // Alerts as `syncline run` sends them, while the ledger (which keeps the alert state) is still open.
-        run.alerts = await runAlerts({
-          config: c,
-          file: `syncs/${c.spec.name}.yaml`,
-          result,
-          ledger,
-          io: { stderr: { write: (text: string) => opts.log(text.trimEnd()) } },
-          env: opts.env,
-        });
       } catch (e) {
         run.status = 'failed';
         const error = { code: (e as SyncError).code ?? 'internal', message: redact(String((e as Error).message)) };
@@ -256,8 +168,6 @@ export function createRunManager(opts: {
         push('end', { status: 'failed', error });
       } finally {
         run.finishedAt = new Date().toISOString();
-        await destination.close?.().catch(() => undefined);
-        await ledger?.close().catch(() => undefined);
         activeBySync.delete(c.spec.name);
         listeners.clear();
       }
@@ -321,25 +231,12 @@ export function createRunManager(opts: {
     async close(): Promise<void> {
       for (const r of live.values()) if (!r.finishedAt) r.stop.abort();
       await Promise.all([...live.values()].map((r) => r.finished));
+      await runner.close();
     },
   };
 }
 
 export type RunManager = ReturnType<typeof createRunManager>;
-
-/**
- * "Remote before" for the plan's sample rows: reads them from the destination (through its rate limiter)
- * and sets each field's value there beside the ledger's last confirmed payload and the planned one. A field
- * whose destination value differs from what Syncline last sent is drift: someone else changed it.
- */
-/**
- * A model that reads a file outside the workspace fails in DuckDB with a Permission Error; the API says it in the
- * SQL sandbox's words, as `/api/query` does (`model: refused: "/etc/passwd" is outside the workspace; …`).
- */
-function inSandboxWords(result: RunResult): RunResult {
-  const refusal = result.error?.code === 'model_failed' ? sandboxRefusal(result.error.message) : undefined;
-  return refusal ? { ...result, error: { ...result.error!, message: `model: ${refusal}` } } : result;
-}
 
 /** A live run as a run record (counts so far while it runs). */
 export function liveRecord(r: LiveRun): RunRecord {

@@ -1,8 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ApiError } from './api-error.js';
+import { childEntry, childEnv } from './child-entry.js';
 import type {
   Completions,
   QueryResult,
@@ -47,17 +45,6 @@ const GRACE_MS = 2_000;
 /** A request without its id (distributed over the union's members). */
 type Unsent = SandboxRequest extends infer R ? (R extends SandboxRequest ? Omit<R, 'id'> : never) : never;
 
-/** The sandbox process's entry: the built `.js` beside this file, or the `.ts` source run through tsx. */
-function entry(): { file: string; execArgv: string[] } {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.js')) return { file: join(dirname(here), 'sandbox-process.js'), execArgv: [] };
-  const tsx = join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), 'dist', 'loader.mjs');
-  return {
-    file: join(dirname(here), 'sandbox-process.ts'),
-    execArgv: ['--conditions=@syncline/source', '--import', pathToFileURL(tsx).href],
-  };
-}
-
 /**
  * Starts the SQL sandbox lazily on first use. A statement past `timeoutMs` is interrupted (DuckDB's
  * `interrupt()`); if the process does not answer within a grace period after that, or crashes, it is
@@ -83,8 +70,8 @@ export function createSqlSandbox(options: SqlSandboxOptions): SqlSandbox {
   };
 
   const start = (): Promise<ChildProcess> => {
-    const { file, execArgv } = entry();
-    const c = fork(file, [], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
+    const { file, execArgv } = childEntry('sandbox-process');
+    const c = fork(file, [], { execArgv, env: childEnv(), stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
     let stderr = '';
     c.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     child = c;
