@@ -1,6 +1,7 @@
 import type { Destination, RowIssue, SyncTarget } from './contract.js';
 import type { SyncSpec } from './sync-spec.js';
-import type { DuckdbLedger, StagedChange } from './duckdb-ledger.js';
+import type { StagedChange } from './duckdb-ledger.js';
+import type { Ledger } from './ledger.js';
 import { diffFields } from './field-diff.js';
 import type { PreviewChange, RunResult } from './run-sync.js';
 
@@ -15,7 +16,7 @@ export interface PendingPreview {
  * Fills the preview rows' field diffs. Without `before` in the changes (`withBefore` false), the rows'
  * `before` come from the ledger in one query.
  */
-export async function diffPreview(ledger: DuckdbLedger, previewed: PendingPreview[], withBefore: boolean): Promise<void> {
+export async function diffPreview(ledger: Ledger, previewed: PendingPreview[], withBefore: boolean): Promise<void> {
   // A removal is shown as one line (what happens to the record), never field by field.
   const fetched = withBefore
     ? new Map<string, string>()
@@ -31,7 +32,7 @@ export async function diffPreview(ledger: DuckdbLedger, previewed: PendingPrevie
 
 /** Where each shown invalid row is in the model: one more read of the model, only when there are some. */
 export async function locateInvalid(
-  ledger: DuckdbLedger,
+  ledger: Ledger,
   spec: SyncSpec,
   result: RunResult,
   inner: { plan: number },
@@ -55,7 +56,7 @@ export async function locateInvalid(
  * calls can differ by at most the number of invalid rows).
  */
 export async function summarizeDryRun(o: {
-  ledger: DuckdbLedger;
+  ledger: Ledger;
   destination: Destination;
   estimate: NonNullable<Destination['estimate']>;
   target: SyncTarget;

@@ -1,4 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Column } from './contract.js';
 import { SyncError } from './sync-error.js';
 import { STAGED_KEY, STAGED_PAYLOAD, ident, literal } from './projection.js';
 
@@ -7,6 +8,12 @@ export interface StageOptions {
   modelSql: string;
   key: string;
   projection: string;
+  /**
+   * The field mapping and the model's columns the projection was compiled from: a warehouse ledger compiles
+   * its own projection in its dialect from them (the DuckDB ledger uses `projection`).
+   */
+  fields?: Record<string, string> | undefined;
+  columns?: Column[] | undefined;
   /** Salts every row hash (the config hash), so a mapping change resends every row. */
   salt: string;
   /** Keep every model row's payload (a full resync), not only the changed ones. */

@@ -21,6 +21,8 @@ import { HEX_TO_ROW_HASH, rowHashSql, rowHashToHexSql } from './row-hash.js';
 import { modelRowNumbers } from './model-row-numbers.js';
 import { ledgerFileBytes, ledgerOpenError } from './ledger-file.js';
 import { pruneLedgerHistory, type LedgerRetention } from './ledger-maintenance.js';
+import { closeCrashedRuns } from './crashed-runs.js';
+import { readDeleteWindow, recordDeletes, type DeleteWindow } from './delete-window.js';
 
 /** A staged change as read back from the ledger (payload/before are canonical JSON text, hash is 32 hex digits). */
 export interface StagedChange {
@@ -439,11 +441,11 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     },
     async runs(limit = 20): Promise<RunRecord[]> {
       const r = await all(`SELECT * FROM runs ORDER BY started_at DESC LIMIT ${Number(limit)}`);
-      return r.map(toRun);
+      return r.map(runRecordFromRow);
     },
     async run(runId: string): Promise<RunRecord | null> {
       const r = await all(`SELECT * FROM runs WHERE run_id = $1`, [runId]);
-      return r[0] ? toRun(r[0]) : null;
+      return r[0] ? runRecordFromRow(r[0]) : null;
     },
     async rowResults(filter: {
       key?: string;
@@ -480,6 +482,18 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     async snapshotRow(key: string): Promise<{ hash: string; payload: string } | null> {
       const r = await all(`SELECT ${rowHashToHexSql('h')} AS h, payload FROM snapshot WHERE k = $1`, [key]);
       return r[0] ? { hash: String(r[0].h), payload: String(r[0].payload) } : null;
+    },
+    /** Closes the records of killed runs as `crashed` (see `closeCrashedRuns`). */
+    async closeCrashedRuns(): Promise<string[]> {
+      return serial(() => closeCrashedRuns(conn));
+    },
+    /** The mass-delete guard's rolling window (see `readDeleteWindow`). */
+    async deleteWindow(snapshotNow: number): Promise<DeleteWindow> {
+      return serial(() => readDeleteWindow(conn, snapshotNow));
+    },
+    /** Records a run's confirmed deletions for the rolling window (see `recordDeletes`). */
+    async recordDeletes(runId: string, snapshotBefore: number): Promise<void> {
+      await serial(() => recordDeletes(conn, runId, snapshotBefore));
     },
     /** Deletes row results and exchanges of runs outside `retention` (see `pruneLedgerHistory`). */
     async pruneHistory(): Promise<number> {
@@ -590,7 +604,8 @@ async function migrateSnapshotHash(conn: DuckDBConnection): Promise<void> {
   if (type === 'VARCHAR') await conn.run(`ALTER TABLE snapshot ALTER h TYPE UHUGEINT USING ${HEX_TO_ROW_HASH}(h)`);
 }
 
-function toRun(r: Record<string, unknown>): RunRecord {
+/** A `runs` row (timestamps as text, counts/phases/error as JSON text) as a run record; shared by ledgers. */
+export function runRecordFromRow(r: Record<string, unknown>): RunRecord {
   return {
     runId: String(r.run_id),
     sync: String(r.sync),

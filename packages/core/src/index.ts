@@ -10,6 +10,7 @@ export { diffFields, type FieldDiff } from './field-diff.js';
 export { sqlErrorPosition } from './sql-error-position.js';
 export {
   openDuckdbLedger,
+  runRecordFromRow,
   ledgerExists,
   type DuckdbLedger,
   type DuckdbLedgerOptions,
@@ -34,6 +35,10 @@ export {
 } from './run-sync.js';
 export { remoteBefore, type RemoteRow } from './remote-before.js';
 export { memoryDestination, type MemoryDestination, type MemoryFaults } from './memory-destination.js';
+export type { Ledger } from './ledger.js';
+export type { LedgerWrite } from './duckdb-ledger.js';
+export type { DeleteWindow } from './delete-window.js';
+export { RUNNING, CRASHED } from './crashed-runs.js';
 export { type KeyHealth, type StageOptions, type StageStats } from './duckdb-diff.js';
 export { checkReadStatement, readStatementProblem, type ReadStatementProblem } from './read-statement.js';
 export { loadModel, LOCAL_MODEL_SQL, LOCAL_MODEL_TABLE, LOCAL_COLUMN_TYPES } from './load-model.js';

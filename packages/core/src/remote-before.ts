@@ -1,5 +1,5 @@
 import type { Destination, SyncTarget } from './contract.js';
-import type { DuckdbLedger } from './duckdb-ledger.js';
+import type { Ledger } from './ledger.js';
 import type { PreviewChange } from './run-sync.js';
 import { SyncError } from './sync-error.js';
 
@@ -22,7 +22,7 @@ const same = (a: unknown, b: unknown): boolean => JSON.stringify(a ?? null) === 
  */
 export async function remoteBefore(
   destination: Destination,
-  ledger: Pick<DuckdbLedger, 'snapshotRow'>,
+  ledger: Pick<Ledger, 'snapshotRow'>,
   target: SyncTarget,
   preview: readonly PreviewChange[],
   opts: { signal?: AbortSignal } = {},

@@ -2,10 +2,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { createOperationPool } from './operation-pool.js';
 import type { Change, Destination, EndpointCalls, HttpExchange, Operation, RowFailure, RowIssue, Source } from './contract.js';
-import type { DuckdbLedger, LedgerWrite, RowResult, RunRecord, StagedChange } from './duckdb-ledger.js';
+import type { LedgerWrite, RowResult, RunRecord, StagedChange } from './duckdb-ledger.js';
+import type { Ledger } from './ledger.js';
 import { createLedgerWriter } from './ledger-writer.js';
-import { RUNNING, closeCrashedRuns } from './crashed-runs.js';
-import { readDeleteWindow, recordDeletes, type DeleteWindow } from './delete-window.js';
+import { RUNNING } from './crashed-runs.js';
+import type { DeleteWindow } from './delete-window.js';
 import { checkReadStatement } from './read-statement.js';
 import { LOCAL_MODEL_SQL, loadModel } from './load-model.js';
 import { LEDGER_TABLES } from './ledger-file.js';
@@ -30,7 +31,7 @@ export interface RunSyncOptions {
   spec: SyncSpec;
   source: Source;
   destination: Destination;
-  ledger: DuckdbLedger;
+  ledger: Ledger;
   /** Compute everything, send nothing, change no state. */
   dryRun?: boolean;
   /** Resend every row of the model. */
@@ -257,7 +258,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   if (!dryRun) {
     // Runs killed hard left their record open: close them as crashed, then open this run's own record, so a
     // kill from here on is found by the next run too.
-    await closeCrashedRuns(ledger.connection);
+    await ledger.closeCrashedRuns();
     await ledger.saveRun({ ...runRecordOf(result, startedAt), finishedAt: null, status: RUNNING });
   }
   try {
@@ -265,9 +266,24 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     stopIfAborted();
     // A source without `attach` runs the model itself: its rows stream into the ledger (local-ledger mode, see
     // `loadModel`) and the ledger stages them from there.
-    const local = !source.attach;
+    // A warehouse ledger (`runsModel`) runs the model in its own engine: no attach, no streaming.
+    const inLedger = ledger.runsModel === true;
+    const local = !inLedger && !source.attach;
     let modelSql = spec.model;
+    const duckdb = (): NonNullable<Ledger['connection']> => {
+      if (!ledger.connection)
+        throw new SyncError('ledger_failed', `source ${source.name} needs a DuckDB ledger (this ledger has no connection)`);
+      return ledger.connection;
+    };
     const columns = await phase('query', async () => {
+      if (inLedger) {
+        try {
+          return await ledger.describe(spec.model);
+        } catch (e) {
+          if (isSyncError(e)) throw e;
+          throw new SyncError('model_failed', `model query failed: ${firstLine(e)}`, { cause: e });
+        }
+      }
       if (!source.attach) {
         try {
           return await source.describe(spec.model, options.signal ? { signal: options.signal } : {});
@@ -276,9 +292,9 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
           throw new SyncError('model_failed', `model query failed: ${firstLine(e)}`, { cause: e });
         }
       }
-      await source.attach(ledger.connection);
+      await source.attach(duckdb());
       // Exactly one read query, and none of the ledger's tables: parsed by DuckDB before anything runs.
-      await checkReadStatement(ledger.connection, spec.model, { what: 'model', forbidden: LEDGER_TABLES });
+      await checkReadStatement(duckdb(), spec.model, { what: 'model', forbidden: LEDGER_TABLES });
       try {
         return await ledger.describe(spec.model);
       } catch (e) {
@@ -300,7 +316,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
 
     // A dry run whose destination can validate in SQL and estimate from counts (see `summarizeDryRun`).
     const d = options.destination;
-    const summarizable = dryRun && d.validSql && d.estimate ? { validSql: d.validSql.bind(d), estimate: d.estimate.bind(d) } : undefined;
+    const summarizable =
+      dryRun && !inLedger && d.validSql && d.estimate ? { validSql: d.validSql.bind(d), estimate: d.estimate.bind(d) } : undefined;
     let health: KeyHealth = { nullKeys: 0, duplicateKeys: 0, duplicateSamples: [] };
     const modelTimeoutMs = spec.modelTimeoutMs ?? MODEL_TIMEOUT_MS;
     const modelDeadline = AbortSignal.timeout(modelTimeoutMs);
@@ -312,7 +329,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
           const projection = payloadProjection(spec.fields, columns);
           const validSql = summarizable ? summarizable.validSql(spec.target, rowSql(spec.fields, columns)) : undefined;
           if (local) {
-            await loadModel(ledger.connection, source, spec.model, columns, { signal: modelSignal });
+            await loadModel(duckdb(), source, spec.model, columns, { signal: modelSignal });
             modelSql = LOCAL_MODEL_SQL;
           }
           const n = await ledger.stage({
@@ -320,6 +337,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
             modelSql,
             key: spec.key,
             projection,
+            fields: spec.fields,
+            columns,
             salt,
             forceAll: options.fullResync ?? false,
             signal: modelSignal,
@@ -421,7 +440,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         ),
       );
     // The same limit over a rolling 24 h: small deletions run after run add up to a mass delete too.
-    const window = await readDeleteWindow(ledger.connection, known);
+    const window = await ledger.deleteWindow(known);
     const windowTotal = window.deleted + removalsSent;
     result.deleteWindow = {
       ...window,
@@ -527,7 +546,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     // Counted from the committed row results, so only deletions Knock confirmed enter the rolling window.
     // A failure here must not turn a finished run into a failed one; the per-run guard still holds.
     if (snapshotAtStart !== undefined && result.rows.removed > 0)
-      await recordDeletes(ledger.connection, result.runId, snapshotAtStart).catch(() => undefined);
+      await ledger.recordDeletes(result.runId, snapshotAtStart).catch(() => undefined);
   }
   // Row results and exchanges grow with every run: keep the configured window (a failure here loses nothing).
   if (!dryRun) await ledger.pruneHistory().catch(() => undefined);

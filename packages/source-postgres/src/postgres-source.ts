@@ -40,7 +40,7 @@ export type PostgresSourceOptions = z.input<typeof postgresSourceOptionsSchema> 
 };
 
 /** Every value arrives as Postgres' text output: the mapping in postgres-types.ts converts it exactly. */
-const RAW_TYPES = { getTypeParser: () => (text: string) => text };
+export const RAW_TYPES = { getTypeParser: () => (text: string) => text };
 
 /**
  * A PostgreSQL database (or any server speaking its protocol: Supabase, Neon, AlloyDB, Timescale…) as a
@@ -50,16 +50,7 @@ const RAW_TYPES = { getTypeParser: () => (text: string) => text };
  */
 export function postgresSource(options: PostgresSourceOptions = {}): Source {
   const { pool: injected, ...rest } = options;
-  const parsed = postgresSourceOptionsSchema.safeParse(rest);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new SyncError('invalid_option', `[postgres] option "${issue.path.join('.')}": ${issue.message}`, { adapter: 'postgres' });
-  }
-  const o = parsed.data;
-  const url = o.url ?? process.env.DATABASE_URL;
-  if (!injected && !url)
-    throw new SyncError('invalid_option', '[postgres] option "url": required (or set DATABASE_URL)', { adapter: 'postgres' });
-  const where = url ? serverOf(url) : 'the database';
+  const { o, url, where } = parseOptions(postgresSourceOptionsSchema, rest, injected);
   let own: pg.Pool | undefined;
   const pool = (): pg.Pool => {
     if (injected) return injected;
@@ -89,28 +80,6 @@ export function postgresSource(options: PostgresSourceOptions = {}): Source {
     return value;
   };
 
-  const mappings = async (client: pg.PoolClient, fields: pg.FieldDef[]): Promise<ColumnMapping[]> => {
-    const seen = new Set<string>();
-    for (const f of fields) {
-      if (seen.has(f.name))
-        throw new SyncError('model_failed', `model query failed: column "${f.name}" appears twice; give each column its own name`, {
-          details: { column: f.name },
-        });
-      seen.add(f.name);
-    }
-    const unknown = unknownTypeOids(fields);
-    const info = new Map<number, PgTypeInfo>();
-    if (unknown.length) {
-      const r = await client.query<{ oid: number; name: string; category: string; elem: number }>(
-        `SELECT oid::int AS oid, typname AS name, typcategory AS category, typelem::int AS elem FROM pg_type
-          WHERE oid = ANY($1::oid[]) OR oid IN (SELECT typelem FROM pg_type WHERE oid = ANY($1::oid[]))`,
-        [unknown],
-      );
-      for (const t of r.rows) info.set(Number(t.oid), { oid: Number(t.oid), name: t.name, category: t.category, elem: Number(t.elem) });
-    }
-    return fields.map((f) => columnMapping(f, info));
-  };
-
   return {
     name: 'postgres',
     async describe(sql, opts = {}): Promise<Column[]> {
@@ -123,7 +92,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): Source {
           const r = await client.query({ text: wrapped, rowMode: 'array', types: RAW_TYPES }).catch((e: unknown) => {
             throw modelError(e, sql, 'SELECT * FROM (\n'.length);
           });
-          return (await mappings(client, r.fields)).map((m) => ({ name: m.name, type: m.duckdbType }));
+          return (await columnMappings(client, r.fields)).map((m) => ({ name: m.name, type: m.duckdbType }));
         });
       } catch (e) {
         broken = e as Error;
@@ -154,7 +123,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): Source {
           const { rows, fields } = await next();
           opts.signal?.throwIfAborted();
           if (rows.length === 0) break;
-          columns ??= await mappings(client, fields);
+          columns ??= await columnMappings(client, fields);
           const batch = rows.map((values) => {
             rowNumber += 1;
             return toObject(values, columns!, rowNumber);
@@ -175,6 +144,54 @@ export function postgresSource(options: PostgresSourceOptions = {}): Source {
       own = undefined;
     },
   };
+}
+
+/**
+ * The mapping of each result column (see `columnMapping`), looking up `pg_type` for types outside the
+ * built-in table; refuses a column name that appears twice.
+ */
+export async function columnMappings(client: pg.ClientBase, fields: pg.FieldDef[]): Promise<ColumnMapping[]> {
+  const seen = new Set<string>();
+  for (const f of fields) {
+    if (seen.has(f.name))
+      throw new SyncError('model_failed', `model query failed: column "${f.name}" appears twice; give each column its own name`, {
+        details: { column: f.name },
+      });
+    seen.add(f.name);
+  }
+  const unknown = unknownTypeOids(fields);
+  const info = new Map<number, PgTypeInfo>();
+  if (unknown.length) {
+    const r = await client.query<{ oid: number; name: string; category: string; elem: number }>(
+      `SELECT oid::int AS oid, typname AS name, typcategory AS category, typelem::int AS elem FROM pg_type
+        WHERE oid = ANY($1::oid[]) OR oid IN (SELECT typelem FROM pg_type WHERE oid = ANY($1::oid[]))`,
+      [unknown],
+    );
+    for (const t of r.rows) info.set(Number(t.oid), { oid: Number(t.oid), name: t.name, category: t.category, elem: Number(t.elem) });
+  }
+  return fields.map((f) => columnMapping(f, info));
+}
+
+/**
+ * Validates options against `schema` (`invalid_option` naming the option) and resolves the URL (default
+ * `DATABASE_URL`; required unless a pool is injected). `where` names the server for messages, never the user
+ * or the password.
+ */
+export function parseOptions<S extends z.ZodType<{ url?: string | undefined }>>(
+  schema: S,
+  options: unknown,
+  injected: pg.Pool | undefined,
+): { o: z.output<S>; url: string | undefined; where: string } {
+  const parsed = schema.safeParse(options);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new SyncError('invalid_option', `[postgres] option "${issue.path.join('.')}": ${issue.message}`, { adapter: 'postgres' });
+  }
+  const o = parsed.data;
+  const url = o.url ?? process.env.DATABASE_URL;
+  if (!injected && !url)
+    throw new SyncError('invalid_option', '[postgres] option "url": required (or set DATABASE_URL)', { adapter: 'postgres' });
+  return { o, url, where: url ? serverOf(url) : 'the database' };
 }
 
 /** One row (values in column order, as text) as an object of converted values. */
@@ -200,10 +217,10 @@ function toObject(values: (string | null)[], columns: ColumnMapping[], rowNumber
 }
 
 /** The model without trailing semicolons (it is wrapped in a subquery, and a cursor takes one statement). */
-const body = (sql: string): string => sql.replace(/[;\s]+$/, '');
+export const body = (sql: string): string => sql.replace(/[;\s]+$/, '');
 
 /** A Postgres error of the model as a `model_failed` SyncError with the model's line and column. */
-function modelError(e: unknown, sql: string, prefix: number): SyncError {
+export function modelError(e: unknown, sql: string, prefix: number): SyncError {
   if (isSyncError(e)) return e;
   const err = e as Error & { position?: string; code?: string };
   const offset = err.position ? Number(err.position) - 1 - prefix : -1;
@@ -229,7 +246,7 @@ function cancelOn(signal: AbortSignal | undefined, client: pg.PoolClient, pool: 
 }
 
 /** `pg`'s config from the URL, with the `ssl` option (when given) replacing the URL's `sslmode`. */
-function connectionConfig(
+export function connectionConfig(
   url: string,
   ssl: z.infer<typeof postgresSourceOptionsSchema>['ssl'],
   baseDir: string | undefined,
@@ -261,7 +278,7 @@ function connectionConfig(
 }
 
 /** `host:port/db` of a URL, never its user or password (for messages). */
-function serverOf(url: string): string {
+export function serverOf(url: string): string {
   try {
     const u = new URL(url);
     return `${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname.length > 1 ? u.pathname : ''}`;
@@ -270,4 +287,4 @@ function serverOf(url: string): string {
   }
 }
 
-const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0]!;
+export const firstLine = (e: unknown): string => String((e as Error)?.message ?? e).split('\n')[0]!;

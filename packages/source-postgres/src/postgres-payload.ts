@@ -1,0 +1,94 @@
+import { ident, type Column } from '@syncline/core';
+
+/**
+ * How a column's value is written into the payload's JSON text in Postgres, so that the text is the one the
+ * DuckDB path (local-ledger mode: `postgresSource` → DuckDB → `json_object(...)::VARCHAR`) produces for
+ * the same row: keys in sorted order, no whitespace, `bigint`/`numeric` as exact decimal strings,
+ * timestamps as ISO 8601 UTC with a `Z`. The session runs with `SESSION_SETTINGS` (UTC, ISO dates,
+ * ISO 8601 intervals, shortest exact floats).
+ */
+export type PayloadKind =
+  'json-native' | 'decimal' | 'float' | 'timestamptz' | 'timestamp' | 'json' | 'decimal-array' | 'timestamp-array' | 'text';
+
+/** The payload kind of a column described as a Postgres type name (as `columnMapping` names types). */
+export function payloadKind(pgType: string): PayloadKind {
+  if (pgType === 'boolean' || pgType === 'smallint' || pgType === 'integer' || pgType === 'oid') return 'json-native';
+  if (pgType === 'bigint' || pgType === 'numeric') return 'decimal';
+  if (pgType === 'real' || pgType === 'double precision') return 'float';
+  if (pgType === 'timestamp with time zone') return 'timestamptz';
+  if (pgType === 'timestamp') return 'timestamp';
+  if (pgType === 'json' || pgType === 'jsonb') return 'json';
+  if (pgType === 'bigint[]' || pgType === 'numeric[]') return 'decimal-array';
+  if (pgType === 'timestamp with time zone[]' || pgType === 'timestamp[]') return 'timestamp-array';
+  if (pgType.endsWith('[]')) return 'json';
+  return 'text';
+}
+
+/** SQL of one column's JSON text (never NULL: a NULL value is the JSON `null`). */
+export function jsonValueSql(column: Column): string {
+  const c = ident(column.name);
+  const kind = payloadKind(column.type);
+  const value = ((): string => {
+    switch (kind) {
+      case 'json-native':
+        return column.type === 'oid' ? `(${c})::bigint::text` : `to_json(${c})::text`;
+      case 'decimal':
+      case 'float':
+        // Exact decimal strings for bigint/numeric (as the local path stores them); floats as JSON numbers.
+        return kind === 'decimal' ? `to_json((${c})::text)::text` : `to_json(${c})::text`;
+      case 'timestamptz':
+        // `2024-01-02 03:04:05.123456+00` (UTC session) → "2024-01-02T03:04:05.123456Z", the server's precision.
+        return `to_json(replace(replace((${c})::text, '+00', 'Z'), ' ', 'T'))::text`;
+      case 'timestamp':
+        return `to_json(replace((${c})::text, ' ', 'T') || 'Z')::text`;
+      case 'json':
+        return `to_json(${c})::text`;
+      case 'timestamp-array':
+        // to_json prints elements as `2024-01-02T03:04:05+00:00` (timestamptz, UTC session) or without a zone.
+        return `regexp_replace(to_json(${c})::text, '(\\d)(\\+00:00)?"', '\\1Z"', 'g')`;
+      case 'decimal-array':
+        return `to_json((${c})::text[])::text`;
+      case 'text':
+        // Through the type's own output (bpchar keeps its padding, enums and uuids print as text).
+        return `to_json(${c})::text`;
+    }
+  })();
+  return `coalesce(${value}, 'null')`;
+}
+
+/**
+ * Compiles a field mapping to the Postgres expression of a row's canonical payload text: the same text
+ * `payloadProjection` gives in DuckDB (`{"email":"a@example.com","plan":"pro"}`), built by concatenation
+ * because `jsonb` reorders keys by length and both `json_build_object` and `jsonb` print spaces.
+ * @example payloadSql({ plan: 'plan', email: 'email' }, columns) // '{"email":' || coalesce(to_json("email")::text, 'null') || …
+ */
+export function payloadSql(fields: Record<string, string>, columns: Column[]): string {
+  const byName = new Map(columns.map((c) => [c.name, c]));
+  const names = Object.keys(fields).sort();
+  if (names.length === 0) return `'{}'`;
+  const parts = names.map((field, i) => {
+    const column = byName.get(fields[field]!);
+    if (!column) throw new Error(`unknown column ${fields[field]}`);
+    const key = `${i === 0 ? '{' : ','}${JSON.stringify(field)}:`;
+    return `'${key.replaceAll("'", "''")}' || ${jsonValueSql(column)}`;
+  });
+  return `(${parts.join(' || ')} || '}')`;
+}
+
+/**
+ * A row hash as Postgres stores it (`md5(...)::uuid`, the digest's bytes in order) → the 32 hex digits core
+ * shows (`Change.hash`): the digest read as a little-endian 128-bit number, as DuckDB's `md5_number` gives it
+ * (see core's row-hash.ts), so a row hashes to the same `hash` whichever engine hashed it.
+ */
+export function uuidToRowHash(uuid: string): string {
+  const hex = uuid.replaceAll('-', '');
+  let out = '';
+  for (let i = hex.length - 2; i >= 0; i -= 2) out += hex.slice(i, i + 2);
+  return out;
+}
+
+/** The inverse of {@link uuidToRowHash}: core's 32 hex digits → the uuid text Postgres stores. */
+export function rowHashToUuid(hash: string): string {
+  const hex = uuidToRowHash(hash.padStart(32, '0'));
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
