@@ -6,6 +6,9 @@ import { n } from './format.js';
 // @syncline/core (DuckDB) and what imports it load on use, not at startup (see program.ts).
 const openExisting = async (config: LoadedConfig) => {
   const { openDuckdbLedger, ledgerExists, SyncError } = await import('@syncline/core');
+  // A warehouse ledger lives in Postgres: no file to look for.
+  if (config.source.type === 'postgres' && config.source.ledger === 'warehouse')
+    return (await import('./open-sync.js')).openLedger(config, false);
   if (!ledgerExists(config.ledgerPath))
     throw new SyncError('ledger_failed', `${config.spec.name} has no runs yet (no ledger at ${config.ledgerPath})`);
   return openDuckdbLedger({ path: config.ledgerPath, ...config.ledger });
@@ -33,7 +36,7 @@ export function registerInspectCommands(program: Command, io: Io, setExit: (code
             if (flags.json) io.stdout.write(JSON.stringify(runs) + '\n');
             else {
               io.stdout.write(
-                `Ledger ${config.ledgerPath} · ${bytes(ledger.sizeBytes())} (row results and calls kept ${retentionText(config)})\n`,
+                `Ledger ${ledgerPlace(config)} · ${bytes(ledger.sizeBytes())} (row results and calls kept ${retentionText(config)})\n`,
               );
               for (const r of runs)
                 io.stdout.write(
@@ -133,4 +136,10 @@ function bytes(b: number): string {
 function retentionText(config: LoadedConfig): string {
   const r = config.ledger.retention ?? {};
   return `${r.days ?? 90} days${r.runs === undefined ? '' : `, at most ${r.runs} runs`}`;
+}
+
+/** Where the sync's ledger lives: its DuckDB file, or its schema in Postgres (warehouse ledger). */
+function ledgerPlace(config: LoadedConfig): string {
+  const s = config.source;
+  return s.type === 'postgres' && s.ledger === 'warehouse' ? `in Postgres (schema ${s.schema ?? 'syncline'})` : config.ledgerPath;
 }

@@ -14,9 +14,14 @@ const sourceSchema = z.discriminatedUnion('type', [
     ...postgresSourceOptionsSchema.omit({ baseDir: true }).shape,
     /**
      * Where the snapshot and the diff live. `local` (the default): the model streams from Postgres into the
-     * sync's DuckDB ledger. The warehouse ledger (the diff inside Postgres) is not built yet.
+     * sync's DuckDB ledger. `warehouse`: the snapshot, the diff and the run records live in Postgres (schema
+     * `schema`), and only changed rows leave it.
      */
-    ledger: z.literal('local', { error: 'only "local" is available (the warehouse ledger of issue 15 is not built yet)' }).default('local'),
+    ledger: z
+      .enum(['local', 'warehouse'], { error: 'expected "local" (the DuckDB ledger beside the config) or "warehouse" (in Postgres)' })
+      .default('local'),
+    /** Warehouse ledger: the schema of its tables. Default `syncline`. */
+    schema: z.string().min(1).max(63).optional(),
   }),
 ]);
 

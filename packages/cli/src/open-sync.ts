@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { SyncError, openDuckdbLedger, ledgerExists, type Destination, type DuckdbLedger, type Source } from '@syncline/core';
+import { SyncError, openDuckdbLedger, ledgerExists, type Destination, type Ledger, type Source } from '@syncline/core';
 import { duckdbSource } from '@syncline/source-duckdb';
-import { postgresSource } from '@syncline/source-postgres';
+import { openPostgresLedger, postgresSource } from '@syncline/source-postgres';
 import { knockDestination } from '@syncline/destination-knock';
 import type { LoadedConfig } from './load-config.js';
 import { displayUrl } from './format.js';
@@ -74,10 +74,8 @@ export function openSyncParts(
 export function openSource(config: LoadedConfig, env: NodeJS.ProcessEnv = process.env): Source {
   const s = config.source;
   if (s.type === 'postgres') {
-    const url = s.url ?? env.DATABASE_URL;
-    if (!url) throw new SyncError('config_invalid', `${config.file}: source.url: required (or set DATABASE_URL)`);
     return postgresSource({
-      url,
+      url: postgresUrl(config, env),
       baseDir: config.dir,
       ...(s.ssl !== undefined ? { ssl: s.ssl } : {}),
       ...(s.batchSize ? { batchSize: s.batchSize } : {}),
@@ -86,8 +84,39 @@ export function openSource(config: LoadedConfig, env: NodeJS.ProcessEnv = proces
   return duckdbSource({ tables: s.tables, baseDir: config.dir, allowPaths: s.allowPaths ?? [], restrictFiles: true });
 }
 
-/** The sync's ledger; a dry run before any real run uses a throwaway one, so planning changes no state. */
-export function openLedger(config: LoadedConfig, dryRun: boolean): Promise<DuckdbLedger> {
+/**
+ * The sync's ledger: the DuckDB file beside the config (a dry run before any real run uses a throwaway one,
+ * so planning changes no state), or with `source.ledger: warehouse` the tables in Postgres (schema
+ * `source.schema`, created on first use).
+ */
+export function openLedger(config: LoadedConfig, dryRun: boolean, env: NodeJS.ProcessEnv = process.env): Promise<Ledger> {
+  const s = config.source;
+  if (s.type === 'postgres' && s.ledger === 'warehouse') {
+    const { memoryLimit: _m, threads: _t, ...rest } = config.ledger;
+    return openPostgresLedger({
+      url: postgresUrl(config, env),
+      sync: config.spec.name,
+      baseDir: config.dir,
+      ...(s.ssl !== undefined ? { ssl: s.ssl } : {}),
+      ...(s.batchSize ? { batchSize: s.batchSize } : {}),
+      ...(s.schema ? { schema: s.schema } : {}),
+      ...rest,
+    });
+  }
   const path = dryRun && !ledgerExists(config.ledgerPath) ? ':memory:' : config.ledgerPath;
   return openDuckdbLedger({ path, ...config.ledger });
+}
+
+/** True when the sync has never run: no ledger file, or (warehouse) no run recorded in Postgres. */
+export async function isFirstRun(config: LoadedConfig, ledger: Ledger): Promise<boolean> {
+  const s = config.source;
+  if (s.type === 'postgres' && s.ledger === 'warehouse') return (await ledger.runs(1)).length === 0;
+  return !ledgerExists(config.ledgerPath);
+}
+
+/** The Postgres URL of the config (`source.url`, else `DATABASE_URL`). */
+function postgresUrl(config: LoadedConfig, env: NodeJS.ProcessEnv): string {
+  const url = (config.source.type === 'postgres' ? config.source.url : undefined) ?? env.DATABASE_URL;
+  if (!url) throw new SyncError('config_invalid', `${config.file}: source.url: required (or set DATABASE_URL)`);
+  return url;
 }

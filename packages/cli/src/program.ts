@@ -132,8 +132,8 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
   io.stderr.write('Reading model…\n');
   return withConfig(file, io, async (config, env) => {
     const [
-      { runSync, ledgerExists, remoteBefore, SyncError },
-      { openLedger, openSyncParts },
+      { runSync, remoteBefore, SyncError },
+      { openLedger, openSyncParts, isFirstRun },
       { formatPlan, planJson, formatRemote },
       { configProblem },
       { estimateSeconds, writePlanFile },
@@ -152,8 +152,8 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
     try {
       // One cheap read (the destination's check): a rejected key or a dead URL fails the plan, as it would the run.
       if (!flags.offline) await parts.destination.check?.(config.spec.target, { dryRun: true });
-      const firstRun = !ledgerExists(config.ledgerPath);
-      await using ledger = await openLedger(config, true);
+      await using ledger = await openLedger(config, true, env);
+      const firstRun = await isFirstRun(config, ledger);
       const result = await runSync({
         spec: config.spec,
         source: parts.source,
@@ -309,8 +309,8 @@ async function run(
   return withConfig(file, io, async (config, env) => {
     const t0 = performance.now();
     const [
-      { SyncError, runSync, ledgerExists },
-      { openLedger, openSyncParts },
+      { SyncError, runSync },
+      { openLedger, openSyncParts, isFirstRun },
       { formatRunSummary, runJson },
       { createProgressPrinter },
       { configProblem },
@@ -324,14 +324,14 @@ async function run(
       import('./send-eta.js'),
     ]);
     if (flags.reset) {
-      await using ledger = await openLedger(config, false);
+      await using ledger = await openLedger(config, false, env);
       await ledger.reset();
       io.stdout.write(`Forgot the snapshot of ${config.spec.name}; the next run sends every row.\n`);
       return EXIT.ok;
     }
     const parts = openSyncParts(config, { apiKeyFile: flags.apiKeyFile, env });
-    const firstRun = !ledgerExists(config.ledgerPath);
-    await using ledger = await openLedger(config, false);
+    await using ledger = await openLedger(config, false, env);
+    const firstRun = await isFirstRun(config, ledger);
     // The ETA comes from Knock's tier ceilings: known on the first line with a saved plan, else once diffed.
     const eta = extra.saved ? ` · ETA ≈ ${duration(extra.saved.estimate.seconds)} at Knock's rate limits` : '';
     if (!flags.json)

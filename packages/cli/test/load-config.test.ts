@@ -51,12 +51,12 @@ describe('loadConfig', () => {
     ],
     ['an unknown ledger key', base + 'ledger: { memory: 1GB }\n', /sync\.yaml:10:11 ledger\.memory: unknown key$/],
     [
-      'a postgres source asking for the warehouse ledger (not built yet)',
+      'a postgres source asking for a ledger that does not exist',
       base.replace(
         'source: { type: duckdb, tables: { users: ./users.csv } }',
-        'source:\n  type: postgres\n  url: postgres://h/db\n  ledger: warehouse',
+        'source:\n  type: postgres\n  url: postgres://h/db\n  ledger: cloud',
       ),
-      /sync\.yaml:5:11 source\.ledger: only "local" is available/,
+      /sync\.yaml:5:11 source\.ledger: expected "local" \(the DuckDB ledger beside the config\) or "warehouse" \(in Postgres\)$/,
     ],
     [
       'a postgres source with a bad batch size',
@@ -84,12 +84,31 @@ describe('loadConfig', () => {
     expect(() => openSource(bare, {})).toThrow(/sync\.yaml: source\.url: required \(or set DATABASE_URL\)$/);
   });
 
+  test('a postgres source with the warehouse ledger and its schema', () => {
+    const c = loadConfig(
+      write(
+        base.replace(
+          'source: { type: duckdb, tables: { users: ./users.csv } }',
+          'source:\n  type: postgres\n  url: ${DATABASE_URL}\n  ledger: warehouse\n  schema: syncline_prod',
+        ),
+      ),
+      { DATABASE_URL: 'postgres://u:p@h:5432/db' },
+    );
+    expect(c.source).toEqual({
+      type: 'postgres',
+      url: 'postgres://u:p@h:5432/db',
+      ledger: 'warehouse',
+      schema: 'syncline_prod',
+      batchSize: 10_000,
+    });
+  });
+
   test('the ledger block sets DuckDB memory_limit and threads of the sync ledger', async () => {
     const file = write(base + 'ledger: { memoryLimit: 512MB, threads: 1 }\n');
     const c = loadConfig(file, {});
     expect(c.ledger).toEqual({ memoryLimit: '512MB', threads: 1 });
     await using ledger = await openLedger(c, false);
-    const r = await ledger.connection.runAndReadAll(`SELECT current_setting('memory_limit') AS m, current_setting('threads') AS t`);
+    const r = await ledger.connection!.runAndReadAll(`SELECT current_setting('memory_limit') AS m, current_setting('threads') AS t`);
     expect(r.getRowObjectsJson()[0]).toEqual({ m: '488.2 MiB', t: '1' });
     expect(loadConfig(write(base), {}).ledger).toEqual({});
   });

@@ -17,8 +17,14 @@ const backends = [
   { name: 'PGlite', skip: false, start: startPglite },
   { name: 'a real PostgreSQL server', skip: server.skip, start: () => startPostgres(server.skip ? '' : server.bin) },
 ];
+// Each with the local DuckDB ledger (sync.yaml) and with the warehouse ledger inside Postgres (sync-warehouse.yaml).
+const ledgers = [
+  { ledger: 'local', file: 'sync.yaml' },
+  { ledger: 'warehouse', file: 'sync-warehouse.yaml' },
+];
+const cases = backends.flatMap((b) => ledgers.map((l) => ({ ...b, ...l })));
 
-describe.each(backends)('examples/postgres through the real `syncline` bin on $name', ({ skip, start }) => {
+describe.each(cases)('examples/postgres through the real `syncline` bin on $name, $ledger ledger', ({ skip, start, file }) => {
   let db: TestDatabase;
   let emulator: RunningEmulator;
   let dir: string;
@@ -58,7 +64,7 @@ describe.each(backends)('examples/postgres through the real `syncline` bin on $n
   test.skipIf(skip)(
     'plan shows 45 adds, run sends them with exact types, a rerun after changes sends only the changes',
     async () => {
-      const config = join(dir, 'sync.yaml');
+      const config = join(dir, file);
       const plan = await runBin(['plan', config, '--json'], env());
       expect(plan.code).toBe(0);
       expect(JSON.parse(plan.out)).toMatchObject({ model: { rows: 45 }, summary: { add: 45, change: 0, delete: 0, invalid: 0 } });
