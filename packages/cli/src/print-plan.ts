@@ -1,5 +1,5 @@
 import { sendsRemovals, shortValue, type RemoteRow, type RunResult } from '@syncline/core';
-import { chooseSplit, splitRates, UNPACED_RATE } from '@syncline/destination-knock';
+import { chooseSplit, RUN_LOOP_COST, splitRates, UNPACED_RATE } from '@syncline/destination-knock';
 import type { LoadedConfig } from './load-config.js';
 import { n, paint, secs, type Style } from './format.js';
 import { KEPT, removalEffect, ruleText } from './removal-effect.js';
@@ -32,7 +32,12 @@ function splitChoiceLine(config: LoadedConfig, upserts: number): string | undefi
       : { ...KNOCK_TIERS, ...(tiers ?? {}) };
   const c = chooseSplit(upserts, splitRates({ tiers: all, singleOnlySeconds: 1.5 }, t.type, 'upsert'));
   const s = (x: number): string => `${Math.ceil(x)}s`;
-  if (c.singles === 0) return `Plan: bulk jobs only (≈ ${s(c.bulkOnlySeconds)}); single calls would not finish sooner.`;
+  // Held back by the run loop (the ledger writes every confirmed row), not by Knock's tiers: say so.
+  const loopBound = upserts / RUN_LOOP_COST.ledgerRowsPerSecond + c.bulkCalls * RUN_LOOP_COST.secondsPerCall >= c.bulkOnlySeconds - 1e-9;
+  if (c.singles === 0)
+    return loopBound
+      ? `Plan: bulk jobs only (≈ ${s(c.bulkOnlySeconds)}, bound by ledger writes at ~${n(RUN_LOOP_COST.ledgerRowsPerSecond)} rows/s); single calls would only add calls.`
+      : `Plan: bulk jobs only (≈ ${s(c.bulkOnlySeconds)}); single calls would not finish sooner.`;
   if (c.bulkCalls === 0) return `Plan: single calls only (≈ ${s(c.seconds)}), sooner than a bulk job (≈ ${s(c.bulkOnlySeconds)}).`;
   return `Plan: ${c.bulkCalls} bulk jobs beside ${c.singles} single calls (≈ ${s(c.seconds)}), sooner than bulk jobs only (≈ ${s(c.bulkOnlySeconds)}).`;
 }

@@ -203,6 +203,18 @@ describe('the first sync: examples/users against the Knock emulator over HTTP', 
     writeFileSync(config(), text);
   });
 
+  test('with tiers off a big plan is bulk jobs only: single calls would only add ledger work (issue 10)', async () => {
+    const { header, rows } = csv();
+    // 30,000 rows: 30 jobs at 20/s finish in ≈ 2.95 s, 3,000 single calls beside 27 jobs in ≈ 2.8 s, but
+    // the ledger writes every row at ~10,000 rows/s (≈ 3 s) and each call adds to that (3.015 s → "4s").
+    const big = Array.from({ length: 30_000 }, (_, i) => [`big${i}`, ...rows[i % rows.length]!.slice(1)]);
+    writeCsv(header, big);
+    writeFileSync(config(), readFileSync(config(), 'utf8').replace('{ type: knock }', '{ type: knock, tiers: off }'));
+    const r = await cli('plan', config());
+    expect(r.out).toMatch(/Plan: bulk jobs only \(≈ 4s, bound by ledger writes at ~10,000 rows\/s\); single calls would only add calls\./);
+    expect(r.out).not.toMatch(/PUT \/v1\/users\/\{user_id\}/);
+  }, 60_000);
+
   test('bad config exits 2 naming the line; a missing API key exits 2', async () => {
     writeFileSync(config(), readFileSync(config(), 'utf8').replace('key: id', 'key: id\nkye: id'));
     const bad = await cli('plan', config());

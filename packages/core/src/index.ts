@@ -54,3 +54,4 @@ export {
 export { chunkCounts, summarizeDryRun } from './dry-run-summary.js';
 export { ROW_HASH_TEST_VECTOR } from './row-hash.js';
 export { createOperationPool, type OperationPool } from './operation-pool.js';
+export { createLedgerWriter, type LedgerWriter, type LedgerWriterOptions, type LedgerWriteTarget } from './ledger-writer.js';

@@ -16,12 +16,14 @@ export {
   planOperations,
   chooseSplit,
   splitRates,
+  RUN_LOOP_COST,
   MAX_BATCH,
   type KnockOpData,
   type BulkBody,
   type Member,
   type PlanOptions,
   type SplitChoice,
+  type SplitRates,
 } from './plan-operations.js';
 export { createKnockHttp, type KnockHttp, type KnockRequest, type SendContext, type SendResult } from './knock-http.js';
 export { createCircuitBreaker, type CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js';

@@ -134,17 +134,35 @@ function singleShare(chunkRows: number, total: number, options: PlanOptions, ent
  */
 const TRANSPORT_CEILING = { singlePerSecond: 1_000, bulkPerSecond: 20 };
 
-/** The rates `chooseSplit` weighs for one kind of change: the tiers, capped by the transport ceiling. */
-export function splitRates(
-  options: PlanOptions,
-  entity: Entity,
-  action: Action,
-): { singlePerSecond: number; bulkPerSecond: number; bulkLatencySeconds: number } {
+/**
+ * What the run loop's own work costs, which no tier lifts: every confirmed row is written to the ledger
+ * (bench/ledger.ts measured ~11-12k rows/s of ledger writes on the shared 2-core machine, flat in the
+ * snapshot's size; 10,000 leaves room), and every call costs the process about half a millisecond besides
+ * its rows (the request, its exchange row in the ledger, the operation's bookkeeping: the send bench's
+ * ceiling of ~1,000 single calls/s had the emulator on the same cores taking the other half). When this is
+ * the slower side (tiers off: 20 bulk jobs/s carry 20,000 rows/s), extra single calls only lengthen the run.
+ */
+export const RUN_LOOP_COST = { ledgerRowsPerSecond: 10_000, secondsPerCall: 0.0005 };
+
+/** The rates `chooseSplit` weighs for one kind of change: the tiers, capped by the transport ceiling, and the run loop's cost. */
+export function splitRates(options: PlanOptions, entity: Entity, action: Action): SplitRates {
   return {
     singlePerSecond: Math.min(options.tiers[singleTier(entity, action)], TRANSPORT_CEILING.singlePerSecond),
     bulkPerSecond: Math.min(options.tiers[1], TRANSPORT_CEILING.bulkPerSecond),
     bulkLatencySeconds: options.singleOnlySeconds,
+    ...RUN_LOOP_COST,
   };
+}
+
+/** The rates `chooseSplit` weighs (see `splitRates`); without the run loop's cost, only the transport counts. */
+export interface SplitRates {
+  singlePerSecond: number;
+  bulkPerSecond: number;
+  bulkLatencySeconds: number;
+  /** Confirmed rows the ledger writes per second, whatever call carried them. */
+  ledgerRowsPerSecond?: number;
+  /** The process's own time per call (request, exchange record, bookkeeping). */
+  secondsPerCall?: number;
 }
 
 /** What `chooseSplit` decided for a run's rows of one kind, with the estimates it compared. */
@@ -161,27 +179,28 @@ export interface SplitChoice {
 /**
  * Chooses how many of `rows` go as single calls by the estimated finish time of each plan: `b` bulk jobs
  * finish after (b − 1) / bulkPerSecond + bulkLatencySeconds (the first POST leaves at once; a job is
- * processed after its POST), and `s` single calls after s / singlePerSecond. Every b from 0 to
- * ⌈rows / 1,000⌉ is tried; singles are used only when they make the run finish sooner (a tie goes to
+ * processed after its POST), and `s` single calls after s / singlePerSecond. The run also cannot end
+ * before the run loop has done its own work: rows / ledgerRowsPerSecond + calls × secondsPerCall, so a run
+ * held back by its ledger (tiers off) gains nothing from single calls, which only add calls. Every b from
+ * 0 to ⌈rows / 1,000⌉ is tried; singles are used only when they make the run finish sooner (a tie goes to
  * fewer requests), so a 1 % rerun of 1M rows is ~10 bulk jobs, not 574 single calls besides 22 jobs.
  * @example chooseSplit(10_000, { singlePerSecond: 60, bulkPerSecond: 1, bulkLatencySeconds: 1.5 }) // { singles: 0, bulkCalls: 10, … }
  */
-export function chooseSplit(
-  rows: number,
-  rates: { singlePerSecond: number; bulkPerSecond: number; bulkLatencySeconds: number },
-): SplitChoice {
+export function chooseSplit(rows: number, rates: SplitRates): SplitChoice {
   const bulkTime = (b: number): number => (b === 0 ? 0 : (b - 1) / rates.bulkPerSecond + rates.bulkLatencySeconds);
+  const loopTime = (calls: number): number =>
+    (rates.ledgerRowsPerSecond ? rows / rates.ledgerRowsPerSecond : 0) + calls * (rates.secondsPerCall ?? 0);
   const most = Math.ceil(rows / MAX_BATCH);
-  const bulkOnlySeconds = bulkTime(most);
+  const bulkOnlySeconds = Math.max(bulkTime(most), loopTime(most));
   let best: SplitChoice = { singles: 0, bulkCalls: most, seconds: bulkOnlySeconds, bulkOnlySeconds };
   for (let b = most - 1; b >= 0; b--) {
     const singles = rows - b * MAX_BATCH;
-    const seconds = Math.max(bulkTime(b), singles / rates.singlePerSecond);
+    const seconds = Math.max(bulkTime(b), singles / rates.singlePerSecond, loopTime(b + singles));
     // Fewer requests win a tie: each single call is a request (and a row of ledger work) more.
     if (seconds < best.seconds - 1e-9 || (seconds <= best.seconds + 1e-9 && b + singles < best.bulkCalls + best.singles))
       best = { singles, bulkCalls: b, seconds, bulkOnlySeconds };
-    // Fewer bulk jobs only add singles from here on once singles are the slower side.
-    if (singles / rates.singlePerSecond > bulkOnlySeconds) break;
+    // Fewer bulk jobs only add singles from here on once singles (or the calls' own cost) are the slower side.
+    if (Math.max(singles / rates.singlePerSecond, loopTime(b + singles)) > bulkOnlySeconds) break;
   }
   return best;
 }

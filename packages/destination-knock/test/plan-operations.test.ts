@@ -2,7 +2,7 @@ import type { Change, SyncTarget } from '@syncline/core';
 import fc from 'fast-check';
 import { audience } from './support.js';
 import { describe, expect, test } from 'vitest';
-import { chooseSplit, encodeId, idProblem, planOperations, type KnockOpData } from '../src/index.js';
+import { chooseSplit, encodeId, idProblem, planOperations, splitRates, UNPACED_RATE, type KnockOpData } from '../src/index.js';
 
 const tiers = { 1: 1, 2: 5, 3: 60, 4: 200, 5: 1000 };
 const opts = { tiers, singleOnlySeconds: 1.5 };
@@ -58,6 +58,25 @@ describe('planOperations', () => {
     expect(big.bulkCalls * 1000 + big.singles).toBe(1_000_000);
     const { operations } = planOperations(many(1000), { target: users, totals: { add: 10_000, change: 0, remove: 0 } }, opts);
     expect(operations.map((o) => data(o).kind)).toEqual(['bulk']);
+  });
+
+  test("counts the run loop's own cost: with tiers off a run is bound by its ledger writes, so no single calls (issue 10)", () => {
+    const off = { tiers: { 1: UNPACED_RATE, 2: UNPACED_RATE, 3: UNPACED_RATE, 4: UNPACED_RATE, 5: UNPACED_RATE }, singleOnlySeconds: 1.5 };
+    const rates = splitRates(off, 'users', 'upsert');
+    // Scenario 2 (1M first sync, tiers off) sent 49,000 single PUTs beside 951 bulk jobs: the transport
+    // alone finished ~2 s sooner, but every row still passes through the ledger (~100 s at 10,000 rows/s).
+    expect(chooseSplit(1_000_000, rates)).toMatchObject({ singles: 0, bulkCalls: 1000 });
+    // Scenario 3 (20,000 changed rows): 2,000 single PUTs beside 18 jobs before; bulk alone now.
+    expect(chooseSplit(20_000, rates)).toMatchObject({ singles: 0, bulkCalls: 20 });
+    // Without the run loop's cost the transport ceilings alone still pick singles (the old choice).
+    const transport = { singlePerSecond: rates.singlePerSecond, bulkPerSecond: rates.bulkPerSecond, bulkLatencySeconds: 1.5 };
+    expect(chooseSplit(1_000_000, transport).singles).toBeGreaterThan(0);
+    // At Knock's real tiers the transport is the slower side, so singles still shorten a big run.
+    const real = chooseSplit(1_000_000, splitRates(opts, 'users', 'upsert'));
+    expect(real.singles).toBeGreaterThan(0);
+    expect(real.seconds).toBeLessThan(real.bulkOnlySeconds);
+    // A few rows still go as single calls: one call each beats a bulk job's processing time.
+    expect(chooseSplit(50, rates)).toMatchObject({ singles: 50, bulkCalls: 0 });
   });
 
   test('uses the run totals, not the chunk size, to choose', () => {
