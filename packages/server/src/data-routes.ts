@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
 import { knockDestination, fieldCatalog } from '@syncline/destination-knock';
 import { redact } from '@syncline/core';
@@ -6,7 +7,8 @@ import * as S from './schemas.js';
 import { apiErrors, json } from './route-helpers.js';
 import type { ServerContext } from './server-context.js';
 import type { TableInfo } from './sandbox-protocol.js';
-import { dropTable, listTableFiles, saveUpload } from './workspace.js';
+import { dropTable, listTableFiles, receiveUpload, storeUpload, tableSlot } from './workspace.js';
+import { receiveMultipart } from './multipart-upload.js';
 
 /**
  * Health, tables, SQL, completions and the Knock catalog/target routes.
@@ -48,10 +50,27 @@ export function dataRoutes(ctx: ServerContext) {
       createRoute({
         method: 'post',
         path: '/api/tables',
-        description: 'Upload a CSV, Parquet or JSON file (the raw request body) as a table. The format is read from the content.',
+        description:
+          'Upload a CSV, Parquet or JSON file as a table: the raw request body (`name` in the query), or a `multipart/form-data` form with a `file` part (and an optional `name` field; else the file name gives it). The format is read from the content; the file is streamed to disk under a generated name.',
         request: {
           query: S.UploadQuery,
-          body: { content: { 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } } },
+          body: {
+            content: {
+              'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) },
+              // A plain schema, not zod: @hono/zod-openapi would validate a zod form schema by reading the whole
+              // body into memory (`parseBody`); the route streams it instead.
+              'multipart/form-data': {
+                schema: {
+                  type: 'object',
+                  required: ['file'],
+                  properties: {
+                    file: { type: 'string', format: 'binary', description: 'the file' },
+                    name: { type: 'string', description: 'table name (else from the query, else from the file name)' },
+                  },
+                },
+              },
+            },
+          },
         },
         responses: {
           201: json(S.Table, 'the new table'),
@@ -63,14 +82,26 @@ export function dataRoutes(ctx: ServerContext) {
       }),
       async (c) => {
         const q = c.req.valid('query');
+        const replace = q.replace === 'true';
+        const multipart = /^multipart\/form-data\b/i.test(c.req.header('content-type') ?? '');
         const declared = Number(c.req.header('content-length') ?? NaN);
-        if (declared > ctx.uploadLimitBytes)
+        // A form carries a little besides the file (boundaries, part headers, a short name field).
+        if (declared > ctx.uploadLimitBytes + (multipart ? 64 * 1024 : 0))
           throw new ApiError('too_large', `the upload (${declared} bytes) is larger than the limit of ${ctx.uploadLimitBytes} bytes`, 413);
-        const saved = await saveUpload(ctx.ws, c.req.raw.body, {
-          name: q.name,
-          limitBytes: ctx.uploadLimitBytes,
-          replace: q.replace === 'true',
-        });
+        if (q.name) tableSlot(ctx.ws, q.name, replace); // a clash is told before the upload is read
+        let saved: Awaited<ReturnType<typeof storeUpload>>;
+        if (multipart) {
+          const upload = await receiveMultipart(ctx.ws, c.req.raw, ctx.uploadLimitBytes);
+          saved = await storeUpload(ctx.ws, upload, { name: q.name ?? upload.name ?? upload.filename, replace });
+        } else {
+          if (!q.name)
+            throw new ApiError('invalid_request', 'query name: required with a raw body (or send a multipart form)', 400, {
+              field: 'name',
+            });
+          if (!c.req.raw.body) throw new ApiError('invalid_request', 'the upload is empty: send the file as the request body', 400);
+          const received = await receiveUpload(ctx.ws, Readable.fromWeb(c.req.raw.body as never), ctx.uploadLimitBytes);
+          saved = await storeUpload(ctx.ws, received, { name: q.name, replace });
+        }
         const table = (await tables()).find((t) => t.name === saved.name)!;
         if (table.error) {
           await dropTable(ctx.ws, saved.name);

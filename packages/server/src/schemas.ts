@@ -34,7 +34,10 @@ export const Table = z
 export const Tables = z.object({ tables: z.array(Table), target: Target }).openapi('Tables');
 
 export const UploadQuery = z.object({
-  name: z.string().min(1).openapi({ description: 'table name (sanitised to letters, digits and "_")', example: 'users' }),
+  name: z.string().min(1).optional().openapi({
+    description: 'table name (sanitised to letters, digits and "_"); required with a raw body, optional with a multipart form',
+    example: 'users',
+  }),
   replace: z.enum(['true', 'false']).optional(),
 });
 

@@ -1,7 +1,7 @@
 import { createWriteStream, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { cp, open, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -39,8 +39,11 @@ export async function seedWorkspace(ws: Workspace): Promise<boolean> {
   return true;
 }
 
+/** A table's file in `data/`. */
+export type TableFile = SandboxTable & { file: string; format: TableFormat; bytes: number };
+
 /** The workspace's tables: each supported file in `data/` is a table named after the file. */
-export function listTableFiles(ws: Workspace): (SandboxTable & { file: string; format: TableFormat; bytes: number })[] {
+export function listTableFiles(ws: Workspace): TableFile[] {
   if (!existsSync(ws.dataDir)) return [];
   return readdirSync(ws.dataDir)
     .filter((f) => !f.startsWith('.') && FORMATS[extname(f).toLowerCase()])
@@ -80,33 +83,63 @@ export function sniffFormat(head: Buffer): TableFormat | undefined {
   return first === undefined ? undefined : 'csv';
 }
 
+/** An upload received into a temporary file of `data/` (not yet a table). */
+export interface ReceivedUpload {
+  /** The temporary file (`data/.upload-<random>.part`). */
+  part: string;
+  bytes: number;
+}
+
 /**
- * Streams an upload to disk (never whole in memory) under a generated name, refusing it with 413 once it
- * passes `limitBytes`, then moves it to `data/<name>.<format>` with the format read from its first bytes.
- * @example await saveUpload(ws, request.body, { name: 'users', limitBytes: 1 << 30 })
+ * Streams an upload to a temporary file under a generated name (never whole in memory), failing with 413
+ * (and removing the file) once it passes `limitBytes`.
+ * @example const received = await receiveUpload(ws, Readable.fromWeb(request.body), 1 << 30)
  */
-export async function saveUpload(
-  ws: Workspace,
-  body: ReadableStream<Uint8Array> | null,
-  opts: { name: string; limitBytes: number; replace: boolean },
-): Promise<{ name: string; file: string; format: TableFormat; bytes: number }> {
-  if (!body) throw new ApiError('invalid_request', 'the upload is empty: send the file as the request body', 400);
+export async function receiveUpload(ws: Workspace, body: Readable, limitBytes: number): Promise<ReceivedUpload> {
   mkdirSync(ws.dataDir, { recursive: true });
-  const name = tableName(opts.name);
-  const existing = listTableFiles(ws).find((t) => t.name === name);
-  if (existing && !opts.replace)
-    throw new ApiError('conflict', `a table "${name}" exists (${existing.file}); add ?replace=true to replace it`, 409);
   const part = join(ws.dataDir, `.upload-${randomBytes(8).toString('hex')}.part`);
   let bytes = 0;
   const limit = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       bytes += chunk.length;
-      if (bytes > opts.limitBytes) cb(new ApiError('too_large', `the upload is larger than the limit of ${opts.limitBytes} bytes`, 413));
+      if (bytes > limitBytes) cb(new ApiError('too_large', `the upload is larger than the limit of ${limitBytes} bytes`, 413));
       else cb(null, chunk);
     },
   });
   try {
-    await pipeline(Readable.fromWeb(body as never), limit, createWriteStream(part));
+    await pipeline(body, limit, createWriteStream(part));
+    return { part, bytes };
+  } catch (e) {
+    await rm(part, { force: true });
+    throw e;
+  }
+}
+
+/**
+ * The table an upload named `raw` becomes, and the file it replaces; 409 if one exists and `replace` is off.
+ * @example tableSlot(ws, '../users.csv', false) // { name: 'users', existing: undefined }
+ */
+export function tableSlot(ws: Workspace, raw: string, replace: boolean): { name: string; existing: TableFile | undefined } {
+  const name = tableName(raw);
+  const existing = listTableFiles(ws).find((t) => t.name === name);
+  if (existing && !replace)
+    throw new ApiError('conflict', `a table "${name}" exists (${existing.file}); add ?replace=true to replace it`, 409);
+  return { name, existing };
+}
+
+/**
+ * Makes a received upload the table `name`: the format is read from its first bytes (never from a file
+ * name), and it moves to `data/<name>.<format>`; the temporary file is gone afterwards in every case.
+ * @example await storeUpload(ws, received, { name: 'users', replace: false })
+ */
+export async function storeUpload(
+  ws: Workspace,
+  received: ReceivedUpload,
+  opts: { name: string; replace: boolean },
+): Promise<{ name: string; file: string; format: TableFormat; bytes: number }> {
+  const { part, bytes } = received;
+  try {
+    const { name, existing } = tableSlot(ws, opts.name, opts.replace);
     if (bytes === 0) throw new ApiError('invalid_request', 'the upload is empty (0 bytes)', 400);
     const head = Buffer.alloc(Math.min(bytes, 64 * 1024));
     const fh = await open(part, 'r');

@@ -1,6 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
 import { startEmulator, type RunningEmulator } from '@syncline/knock-emulator';
 import { createServer, seedWorkspace, workspaceAt, type ServerOptions, type SynclineServer } from '../src/index.js';
 
@@ -63,5 +65,16 @@ export async function testServer(opts: Partial<ServerOptions> & { emptyWorkspace
       await server.close();
       await emulator.close();
     },
+  };
+}
+
+/** Serves a Hono app over real HTTP on 127.0.0.1 (a free port). */
+export async function listen(app: { fetch: (r: Request) => Response | Promise<Response> }) {
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+  });
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }

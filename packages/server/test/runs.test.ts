@@ -2,10 +2,9 @@ import { createServer as createHttpServer } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { createServer } from '../src/index.js';
-import { TOKEN, testServer, type TestServer } from './helpers.js';
+import { TOKEN, listen, testServer, type TestServer } from './helpers.js';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -62,16 +61,6 @@ async function readEvents(
     if (!abort.signal.aborted) throw e;
   }
   return events;
-}
-
-async function listen(app: { fetch: (r: Request) => Response | Promise<Response> }) {
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
-  });
-  return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
 }
 
 describe('plans and runs', () => {

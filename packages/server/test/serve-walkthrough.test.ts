@@ -59,12 +59,14 @@ describe('syncline serve', () => {
       writeFileSync(script, `set -e\n${lines.map((l) => `${l}\necho; echo '--- next'`).join('\n')}\n`);
       const { stdout } = await promisify(execFile)('bash', [script], {
         env: { ...process.env, SYNCLINE: origin, TOKEN: searchParams.get('token')! },
+        cwd: dir, // where the README has the reader: in the workspace (the upload sends data/users.csv)
         timeout: 60_000,
       });
       const outputs = stdout.split('--- next\n').map((o) => o.trim());
-      const [health, tables, plan, , events, run] = outputs;
+      const [health, tables, upload, plan, , events, run] = outputs;
       expect(JSON.parse(health!)).toMatchObject({ ok: true, target: { kind: 'emulator' } });
       expect(JSON.parse(tables!).tables.map((t: { name: string }) => t.name)).toEqual(['companies', 'members', 'users']);
+      expect(JSON.parse(upload!)).toMatchObject({ name: 'more_users', format: 'csv', file: 'data/more_users.csv', rowCount: 200 });
       const p = JSON.parse(plan!) as { summary: { total: number; added: number } };
       expect(p.summary.total).toBe(200);
       expect(p.summary.added).toBeGreaterThan(0);
