@@ -1,12 +1,19 @@
 /**
- * Postgres local-ledger benchmark (issue 15, local mode only): a `users` table in a throwaway real
- * PostgreSQL cluster (initdb + pg_ctl, as the tests start it), synced through `@syncline/source-postgres` into
- * a DuckDB ledger file. Measured, each in its own child process so its peak RSS is its own:
+ * Postgres benchmark (issue 15): a `users` table in a throwaway real PostgreSQL cluster (initdb + pg_ctl, as
+ * the tests start it), with 1 % of its rows changed after a first sync, planned three ways. Each measurement
+ * runs in its own child process, so its peak RSS is its own:
  * - floor: Postgres alone scanning the model and md5-hashing every row's text once (`pg` client, one row out);
- * - first run: every row streamed through the cursor into the ledger and "sent" to a destination that
- *   confirms everything and keeps nothing (so RSS is the engine's);
- * - plan: after 1 % of the rows changed in Postgres, a dry run (stream, stage, diff, plan).
- * Run: npm run bench -- postgres [--sizes 250k,1m] [--batch 10000]
+ * - warehouse plan: the warehouse ledger (`openPostgresLedger`): payloads, md5s and the diff inside Postgres;
+ *   only changed rows stream out (counted: rows and characters);
+ * - local plan: the model streamed through the cursor into a DuckDB ledger file, staged and diffed there
+ *   (every model row leaves Postgres);
+ * - warehouse run: the same 1 % sent to a destination that confirms everything, committed in Postgres.
+ * Both ledgers start from the snapshot a first sync leaves (every row confirmed), written by SQL instead of a
+ * first run (a first run sends every row: minutes per million rows on the commit path, not what is measured
+ * here): the warehouse snapshot by the ledger's own payload SQL, the DuckDB one from the same payload texts
+ * (equal in both engines for these column types, so each row hashes the same). `--first` also measures a
+ * local-ledger first run.
+ * Run: npm run bench -- postgres [--sizes 1m,5m] [--batch 10000] [--repeat 2] [--first]
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -15,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import {
+  configHash,
   openDuckdbLedger,
   runSync,
   sendsRemovals,
@@ -23,13 +31,15 @@ import {
   type Destination,
   type Operation,
 } from '@syncline/core';
-import { postgresSource } from '@syncline/source-postgres';
+import { openPostgresLedger, payloadSql, postgresSource } from '@syncline/source-postgres';
 import { realPostgres, runSql, startPostgres } from '@syncline/test-utils/postgres-server';
 
 const { values: args } = parseArgs({
   options: {
-    sizes: { type: 'string', default: '250k,1m' },
+    sizes: { type: 'string', default: '1m,5m' },
     batch: { type: 'string', default: '10000' },
+    repeat: { type: 'string', default: '2' },
+    first: { type: 'boolean', default: false },
     phase: { type: 'string' },
     url: { type: 'string' },
     ledger: { type: 'string' },
@@ -68,21 +78,74 @@ const sink = (): Destination => {
   };
 };
 
+const SCHEMA = 'syncline_bench';
+const warehouse = (url: string) => openPostgresLedger({ url, sync: spec.name, schema: SCHEMA, batchSize: Number(args.batch) });
+
 async function phase(name: string, url: string, ledgerPath: string): Promise<Record<string, unknown>> {
   const t0 = performance.now();
   if (name === 'floor') {
     const c = new pg.Client({ connectionString: url });
     await c.connect();
-    const r = await c.query(`SELECT count(DISTINCT md5(m::text)) AS n FROM (${MODEL}) AS m`);
+    const r = await c.query(`SELECT count(md5(m::text)) AS n FROM (${MODEL}) AS m`);
     await c.end();
     return { ms: performance.now() - t0, rows: Number(r.rows[0].n) };
   }
-  const ledger = await openDuckdbLedger({ path: ledgerPath, memoryLimit: '1GB' });
+  if (name === 'wh-seed') {
+    // The snapshot a first sync leaves: every row confirmed, its payload and md5 built by the ledger's own SQL.
+    const ledger = await warehouse(url);
+    const columns = await ledger.describe(MODEL);
+    await ledger.setMeta('config_hash', configHash(spec));
+    await ledger.close();
+    const payload = payloadSql(spec.fields, columns);
+    await runSql(
+      url,
+      `SET TimeZone = 'UTC'; SET extra_float_digits = 1;
+       DELETE FROM ${SCHEMA}.snapshot WHERE sync = '${spec.name}';
+       INSERT INTO ${SCHEMA}.snapshot (sync, k, h, payload, run_id, synced_at)
+       SELECT '${spec.name}', k, md5('${configHash(spec)}' || payload)::uuid, payload, 'seed', now()
+         FROM (SELECT id::text AS k, ${payload} AS payload FROM (${MODEL}) AS model) AS m;`,
+    );
+    await runSql(url, `VACUUM ANALYZE ${SCHEMA}.snapshot`);
+    return { ms: performance.now() - t0 };
+  }
+  if (name === 'local-seed') {
+    // The same snapshot in a DuckDB ledger file: the payload texts streamed from the warehouse snapshot, hashed
+    // by DuckDB (md5_number of the same text, so each row hashes as it would have when first synced).
+    rmSync(ledgerPath, { force: true });
+    rmSync(`${ledgerPath}.wal`, { force: true });
+    const ledger = await openDuckdbLedger({ path: ledgerPath, memoryLimit: '1GB' });
+    const conn = ledger.connection;
+    await ledger.setMeta('config_hash', configHash(spec));
+    await conn.run(`CREATE TEMP TABLE seed (k VARCHAR, payload VARCHAR)`);
+    const appender = await conn.createAppender('seed', 'main', 'temp');
+    const source = postgresSource({ url, batchSize: Number(args.batch) });
+    for await (const batch of source.read(`SELECT k, payload FROM ${SCHEMA}.snapshot WHERE sync = '${spec.name}'`)) {
+      for (const r of batch) {
+        appender.appendVarchar(String(r.k));
+        appender.appendVarchar(String(r.payload));
+        appender.endRow();
+      }
+      appender.flushSync();
+    }
+    appender.closeSync();
+    await source.close?.();
+    await conn.run(
+      `INSERT INTO snapshot SELECT k, md5_number('${configHash(spec)}' || payload), payload, 'seed', now()::TIMESTAMP FROM temp.seed`,
+    );
+    await conn.run(`DROP TABLE temp.seed`);
+    await ledger.close();
+    return { ms: performance.now() - t0 };
+  }
+  const ledger = name.startsWith('wh-') ? await warehouse(url) : await openDuckdbLedger({ path: ledgerPath, memoryLimit: '1GB' });
   const source = postgresSource({ url, batchSize: Number(args.batch) });
   try {
-    const r = await runSync({ spec, source, destination: sink(), ledger, dryRun: name === 'plan' });
+    const dryRun = name.endsWith('plan');
+    const r = await runSync({ spec, source, destination: sink(), ledger, dryRun });
     if (r.error) throw new Error(r.error.message);
-    return { ms: performance.now() - t0, rows: r.rows, phases: r.phases };
+    const traffic = 'traffic' in ledger ? (ledger.traffic as { rows: number; chars: number }) : undefined;
+    // Local mode: every model row is streamed out of Postgres.
+    const streamed = traffic ?? { rows: r.rows.total, chars: null };
+    return { ms: performance.now() - t0, rows: r.rows, phases: r.phases, streamed };
   } finally {
     await source.close?.();
     await ledger.close();
@@ -123,9 +186,13 @@ const child = (name: string, ledgerPath: string): Record<string, unknown> => {
   if (r.status !== 0) throw new Error(`${name} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
 };
+const fmt = (x: Record<string, unknown>): string => `${(Number(x.ms) / 1000).toFixed(1)} s, peak RSS ${String(x.maxRssMB)} MB`;
+const median = (xs: Record<string, unknown>[]): Record<string, unknown> =>
+  [...xs].sort((a, b) => Number(a.ms) - Number(b.ms))[Math.floor((xs.length - 1) / 2)]!;
 try {
   for (const size of args.sizes!.split(',')) {
     const n = Number(size.replace(/k$/i, '000').replace(/m$/i, '000000'));
+    const t0 = performance.now();
     await runSql(
       db.url,
       `DROP TABLE IF EXISTS users; CREATE TABLE users AS
@@ -139,20 +206,46 @@ try {
     const ledgerPath = join(dir, `pg-${size}.duckdb`);
     rmSync(ledgerPath, { force: true });
     rmSync(`${ledgerPath}.wal`, { force: true });
-    const floor = child('floor', ledgerPath);
-    const first = child('run', ledgerPath);
+    console.log(`\n${size} rows (batch ${args.batch}), table built in ${((performance.now() - t0) / 1000).toFixed(0)} s:`);
+    if (args.first) {
+      const first = child('run', ledgerPath);
+      console.log(`  local-ledger first run (stream ${size} rows, all sent and committed): ${fmt(first)}`);
+    }
+    const seeded = [child('wh-seed', ledgerPath), child('local-seed', ledgerPath)];
+    console.log(`  seeded both snapshots (${seeded.map(fmt).join('; ')})`);
     await runSql(db.url, `UPDATE users SET plan = 'changed' WHERE id % 100 = 0`);
     await runSql(db.url, 'VACUUM ANALYZE users');
-    const floor2 = child('floor', ledgerPath);
-    const plan = child('plan', ledgerPath);
-    const fmt = (x: Record<string, unknown>): string => `${(Number(x.ms) / 1000).toFixed(1)} s, peak RSS ${String(x.maxRssMB)} MB`;
-    console.log(`\n${size} rows (batch ${args.batch}):`);
-    console.log(`  floor (Postgres scans + md5s the model once): ${fmt(floor)}; after the update ${fmt(floor2)}`);
+    // Interleaved, so the machine's load (shared with other work) weighs on each the same way; medians.
+    const floors: Record<string, unknown>[] = [];
+    const whPlans: Record<string, unknown>[] = [];
+    const localPlans: Record<string, unknown>[] = [];
+    for (let i = 0; i < Number(args.repeat); i++) {
+      floors.push(child('floor', ledgerPath));
+      whPlans.push(child('wh-plan', ledgerPath));
+      localPlans.push(child('plan', ledgerPath));
+    }
+    const whRun = child('wh-run', ledgerPath);
+    const floor = median(floors);
+    const wh = median(whPlans);
+    const local = median(localPlans);
+    const ratio = (x: Record<string, unknown>): string => `${(Number(x.ms) / Number(floor.ms)).toFixed(2)}× floor`;
+    const out = (x: Record<string, unknown>): string => {
+      const s = x.streamed as { rows: number; chars: number | null };
+      return `${s.rows.toLocaleString('en')} rows out of Postgres${s.chars === null ? '' : ` (${(s.chars / 1e6).toFixed(1)} M chars)`}`;
+    };
     console.log(
-      `  first run (stream ${size} rows into the ledger, all sent): ${fmt(first)} = ${(Number(first.ms) / Number(floor.ms)).toFixed(1)}× floor`,
+      `  floor (Postgres scans + md5s the model once): ${fmt(floor)} [all: ${floors.map((f) => (Number(f.ms) / 1000).toFixed(1)).join(', ')} s]`,
     );
-    console.log(`  plan with 1 % changed: ${fmt(plan)} = ${(Number(plan.ms) / Number(floor2.ms)).toFixed(1)}× floor`);
-    console.log(`  plan phases: ${JSON.stringify(plan.phases)}; rows ${JSON.stringify(plan.rows)}`);
+    console.log(
+      `  warehouse plan, 1 % changed: ${fmt(wh)} = ${ratio(wh)}; ${out(wh)} [all: ${whPlans.map((f) => (Number(f.ms) / 1000).toFixed(1)).join(', ')} s]`,
+    );
+    console.log(
+      `  local plan, 1 % changed: ${fmt(local)} = ${ratio(local)}; ${out(local)} [all: ${localPlans.map((f) => (Number(f.ms) / 1000).toFixed(1)).join(', ')} s]`,
+    );
+    console.log(`  warehouse run (the 1 % sent and committed in Postgres): ${fmt(whRun)} = ${ratio(whRun)}; ${out(whRun)}`);
+    console.log(`  warehouse plan phases: ${JSON.stringify(wh.phases)}; rows ${JSON.stringify(wh.rows)}`);
+    console.log(`  local plan phases: ${JSON.stringify(local.phases)}`);
+    console.log(`  warehouse run phases: ${JSON.stringify(whRun.phases)}`);
   }
 } finally {
   await db.stop();

@@ -246,8 +246,11 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
       if (!opts.fields || !opts.columns)
         throw new SyncError('ledger_failed', 'the warehouse ledger needs the mapping and the columns to stage');
       const payload = payloadSql(opts.fields, opts.columns);
-      const model = `SELECT ${keyOf(opts.key)} AS k, ${payload} AS payload FROM (\n${body(opts.modelSql)}\n) AS model`;
-      const hashed = `SELECT k, payload, md5($1 || payload)::uuid AS h, TRUE AS present FROM (${model}) AS m`;
+      const model = `SELECT ${keyOf(opts.key)} AS k, ${payload} AS payload FROM (\n${body(opts.modelSql)}\n) AS model OFFSET 0`;
+      // OFFSET 0 keeps each subquery from being pulled up: otherwise the planner copies the payload and md5
+      // expressions into each place the outer query uses them and evaluates them up to five times per row
+      // (a 1M-row diff took 42 s instead of 20 s on the shared test machine).
+      const hashed = `SELECT k, payload, md5($1 || payload)::uuid AS h, TRUE AS present FROM (${model}) AS m OFFSET 0`;
       return serial(async () => {
         await q(`DROP TABLE IF EXISTS ${STAGED}`);
         await q(`DROP TABLE IF EXISTS ${CHANGES}`);

@@ -30,17 +30,21 @@ export function jsonValueSql(column: Column): string {
   const kind = payloadKind(column.type);
   const value = ((): string => {
     switch (kind) {
+      // Texts that never need JSON escaping are quoted directly: `to_json` looks its argument's type up on
+      // every call, which is most of the payload's cost on a wide model.
       case 'json-native':
-        return column.type === 'oid' ? `(${c})::bigint::text` : `to_json(${c})::text`;
+        // true/false and integers print as JSON already.
+        return `(${c})::${column.type === 'oid' ? 'bigint::' : ''}text`;
       case 'decimal':
+        // Exact decimal strings, as the local path stores them (NaN/Infinity print as strings).
+        return `'"' || (${c})::text || '"'`;
       case 'float':
-        // Exact decimal strings for bigint/numeric (as the local path stores them); floats as JSON numbers.
-        return kind === 'decimal' ? `to_json((${c})::text)::text` : `to_json(${c})::text`;
+        return `to_json(${c})::text`;
       case 'timestamptz':
         // `2024-01-02 03:04:05.123456+00` (UTC session) → "2024-01-02T03:04:05.123456Z", the server's precision.
-        return `to_json(replace(replace((${c})::text, '+00', 'Z'), ' ', 'T'))::text`;
+        return `'"' || replace(replace((${c})::text, '+00', 'Z'), ' ', 'T') || '"'`;
       case 'timestamp':
-        return `to_json(replace((${c})::text, ' ', 'T') || 'Z')::text`;
+        return `'"' || replace((${c})::text, ' ', 'T') || 'Z"'`;
       case 'json':
         return `to_json(${c})::text`;
       case 'timestamp-array':

@@ -120,3 +120,18 @@ export async function runSql(url: string, sql: string): Promise<void> {
     await client.end();
   }
 }
+
+/** Runs one query (with `$1…` parameters) on a test database and returns its rows. */
+export async function queryRows<R extends Record<string, unknown> = Record<string, unknown>>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<R>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
