@@ -332,7 +332,8 @@ async function run(
     const parts = openSyncParts(config, { apiKeyFile: flags.apiKeyFile, env });
     await using ledger = await openLedger(config, false, env);
     const firstRun = await isFirstRun(config, ledger);
-    // The ETA comes from Knock's tier ceilings: known on the first line with a saved plan, else once diffed.
+    // The ETA comes from Knock's tier ceilings: known on the first line with a saved plan, else once staged
+    // (nothing confirmed yet: every row is an add) or diffed.
     const eta = extra.saved ? ` · ETA ≈ ${duration(extra.saved.estimate.seconds)} at Knock's rate limits` : '';
     if (!flags.json)
       io.stderr.write(
@@ -346,6 +347,18 @@ async function run(
     // The progress ETA starts from Knock's rate limits (the same figure as the first line), then follows the
     // measured, smoothed rate.
     if (extra.saved) progress.seed(extra.saved.estimate.seconds);
+    // Nothing confirmed yet (a first sync, maybe resumed after a kill before any commit): every model row is
+    // an add, so the ETA is known as soon as the model is staged, before the key checks and the diff (which
+    // for 10M rows take seconds). The diff's exact line follows only if it says otherwise.
+    const nothingKnown = !extra.saved && (await ledger.knownSize()) === 0;
+    const showEta = (counts: DiffCounts, shown?: string): string => {
+      const send = sendEta(parts.destination, config.spec.target, counts, extra.maxRows);
+      if (send.line === shown) return send.line;
+      if (!flags.json) io.stderr.write(send.line);
+      if (send.seconds !== undefined) progress.seed(send.seconds);
+      return send.line;
+    };
+    let earlyEta: string | undefined;
     try {
       const result = await runSync({
         spec: config.spec,
@@ -357,13 +370,11 @@ async function run(
         signal: signals.stop,
         hardSignal: signals.hard,
         onEvent: (e) => {
+          if (e.type === 'phase' && e.name === 'stage' && e.status === 'end' && nothingKnown)
+            earlyEta = showEta({ add: Number(e.detail?.rows ?? 0), change: 0, remove: 0 });
           if (e.type === 'phase' && e.name === 'diff' && e.status === 'end') {
             if (firstRun && Number(e.detail?.add) > 0) io.stderr.write(firstRunNotice(Number(e.detail!.add), file));
-            if (!extra.saved && e.detail) {
-              const send = sendEta(parts.destination, config.spec.target, e.detail as DiffCounts, extra.maxRows);
-              if (!flags.json) io.stderr.write(send.line);
-              if (send.seconds !== undefined) progress.seed(send.seconds);
-            }
+            if (!extra.saved && e.detail) showEta(e.detail as DiffCounts, earlyEta);
           }
           progress.onEvent(e);
         },

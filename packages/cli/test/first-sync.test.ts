@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { startEmulator, type RunningEmulator } from '@syncline/knock-emulator';
 import { openDuckdbLedger } from '@syncline/core';
 import { main } from '../src/index.js';
-import { captureIo, copyExample, startBin } from './cli-io.js';
+import { captureIo, copyExample, runBin, startBin } from './cli-io.js';
 
 const API_KEY = 'sk_test_first_sync';
 
@@ -188,6 +188,30 @@ describe('the first sync: examples/users against the Knock emulator over HTTP', 
     await using ledger = await openDuckdbLedger({ path: join(dir, '.syncline', 'example-users.duckdb') });
     for (const id of bulkIds) expect(await ledger.snapshotRow(id)).toBeNull();
   });
+
+  test('a first run prints its ETA at the tier ceiling once the model is staged, before the diff (issue 9 §4)', async () => {
+    const first = await runBin(['run', config()], env);
+    expect(first.code).toBe(0);
+    const lines = first.err.split('\n');
+    const eta = lines.findIndex((l) => /^Send: 200 changes · ETA ≈ \d+s at Knock's rate limits$/.test(l));
+    const staged = lines.findIndex((l) => /stage model: 200 rows/.test(l));
+    const diffed = lines.findIndex((l) => /diff: \+200 ~0 -0/.test(l));
+    // Nothing confirmed yet, so every row is an add: the line comes before the stage's own line, right
+    // after the header, and is not repeated when the diff agrees.
+    expect(lines.findIndex((l) => l.startsWith('Syncline '))).toBeLessThan(eta);
+    expect(eta).toBeGreaterThanOrEqual(0);
+    expect(eta).toBeLessThan(staged);
+    expect(staged).toBeLessThan(diffed);
+    expect(lines.filter((l) => l.startsWith('Send: '))).toHaveLength(1);
+    // A later run knows its changes only from the diff: its line comes after the stage's.
+    const { header, rows } = csv();
+    writeCsv(header, [...rows, ['u_new', ...rows[0]!.slice(1)]]);
+    const again = (await runBin(['run', config()], env)).err.split('\n');
+    expect(again.findIndex((l) => l.startsWith('Send: 1 changes'))).toBeGreaterThan(
+      again.findIndex((l) => /stage model: 201 rows/.test(l)),
+    );
+    expect(again.filter((l) => l.startsWith('Send: '))).toHaveLength(1);
+  }, 60_000);
 
   test('plan prints its choice of calls by estimated finish time, at the tiers of the config (issue 10)', async () => {
     const paced = await cli('plan', config());
