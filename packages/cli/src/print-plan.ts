@@ -1,5 +1,5 @@
 import { sendsRemovals, shortValue, type RemoteRow, type RunResult } from '@syncline/core';
-import { chooseSplit, RUN_LOOP_COST, splitRates, UNPACED_RATE } from '@syncline/destination-knock';
+import { chooseSplit, endpointSeconds, RUN_LOOP_COST, sendSeconds, splitRates, tierRate, tierRates, UNPACED_RATE } from '@syncline/destination-knock';
 import type { LoadedConfig } from './load-config.js';
 import { n, paint, secs, type Style } from './format.js';
 import { KEPT, removalEffect, ruleText } from './removal-effect.js';
@@ -18,18 +18,12 @@ const verbs = (c: LoadedConfig) => {
 };
 
 /** The human plan (ux.md §2): header, row actions with field-level before → after, requests, the frozen summary. */
-/** Knock's default requests per second per tier (the destination's `tiers` defaults). */
-const KNOCK_TIERS = { 1: 1, 2: 5, 3: 60, 4: 200, 5: 1000 };
-
 /** Why the upserts go as they go: bulk jobs alone, or with single calls because that finishes sooner. */
 function splitChoiceLine(config: LoadedConfig, upserts: number): string | undefined {
   const t = config.spec.target;
   if ((t.type !== 'users' && t.type !== 'objects') || upserts === 0) return undefined;
   const tiers = config.destination.tiers;
-  const all =
-    tiers === 'off'
-      ? { 1: UNPACED_RATE, 2: UNPACED_RATE, 3: UNPACED_RATE, 4: UNPACED_RATE, 5: UNPACED_RATE }
-      : { ...KNOCK_TIERS, ...(tiers ?? {}) };
+  const all = tierRates(tiers) ?? { 1: UNPACED_RATE, 2: UNPACED_RATE, 3: UNPACED_RATE, 4: UNPACED_RATE, 5: UNPACED_RATE };
   const c = chooseSplit(upserts, splitRates({ tiers: all, singleOnlySeconds: 1.5 }, t.type, 'upsert'));
   const s = (x: number): string => `${Math.ceil(x)}s`;
   // Held back by the run loop (the ledger writes every confirmed row), not by Knock's tiers: say so.
@@ -109,12 +103,11 @@ export function formatPlan(config: LoadedConfig, r: RunResult, meta: { version: 
   if (r.endpoints.length) {
     const tiers = config.destination.tiers;
     out.push('', tiers === 'off' ? 'Requests (pacing off: tiers: off in the config):' : 'Requests (Knock rate limits):');
-    const rates = tiers === 'off' ? undefined : { ...KNOCK_TIERS, ...(tiers ?? {}) };
-    let est = 0;
+    const rates = tierRates(tiers);
+    const est = sendSeconds(r.endpoints, rates);
     for (const e of r.endpoints) {
-      const perSecond = e.tier && rates ? (rates as Record<number, number>)[e.tier] : undefined;
-      const s = perSecond ? Math.ceil(e.calls / perSecond) : 0;
-      est = Math.max(est, s);
+      const perSecond = tierRate(e.tier, rates);
+      const s = endpointSeconds(e, rates);
       out.push(
         `  ${e.endpoint.padEnd(38)} ${n(e.rows).padStart(7)} rows in ${n(e.calls)} call${e.calls === 1 ? '' : 's'}${perSecond ? `   tier ${e.tier} · ${perSecond} call/s   ≈ ${s}s` : ''}`,
       );

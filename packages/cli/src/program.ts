@@ -136,13 +136,15 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
       { openLedger, openSyncParts, isFirstRun },
       { formatPlan, planJson, formatRemote },
       { configProblem },
-      { estimateSeconds, writePlanFile },
+      { writePlanFile },
+      { sendSeconds, tierRates },
     ] = await Promise.all([
       import('@syncline/core'),
       import('./open-sync.js'),
       import('./print-plan.js'),
       import('./config-problem.js'),
       import('./saved-plan.js'),
+      import('@syncline/destination-knock'),
     ]);
     if (flags.remote && flags.offline)
       throw new SyncError('invalid_option', '--remote reads the sample rows from Knock; it cannot be used with --offline');
@@ -171,7 +173,8 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
         io.stderr.write(problem.text);
         return problem.exit;
       }
-      if (firstRun && !result.error && result.rows.added > 0) io.stderr.write(firstRunNotice(result.rows.added, file, result.endpoints));
+      if (firstRun && !result.error && result.rows.added > 0)
+        io.stderr.write(firstRunNotice(result.rows.added, file, config.destination.tiers, result.endpoints));
       // The sample rows as Knock holds them now, beside what Syncline last sent and what it will send.
       const remote =
         flags.remote && !result.error ? await remoteBefore(parts.destination, ledger, config.spec.target, result.preview) : undefined;
@@ -187,7 +190,7 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
             config_path: resolve(config.file),
             digests: result.digests!,
             summary: doc.summary,
-            estimate: { seconds: estimateSeconds(result.endpoints), requests: doc.estimate.requests },
+            estimate: { seconds: sendSeconds(result.endpoints, tierRates(config.destination.tiers)), requests: doc.estimate.requests },
           },
           changesFile,
         );
@@ -352,7 +355,7 @@ async function run(
     // for 10M rows take seconds). The diff's exact line follows only if it says otherwise.
     const nothingKnown = !extra.saved && (await ledger.knownSize()) === 0;
     const showEta = (counts: DiffCounts, shown?: string): string => {
-      const send = sendEta(parts.destination, config.spec.target, counts, extra.maxRows);
+      const send = sendEta(parts.destination, config.spec.target, counts, extra.maxRows, config.destination.tiers);
       if (send.line === shown) return send.line;
       if (!flags.json) io.stderr.write(send.line);
       if (send.seconds !== undefined) progress.seed(send.seconds);
@@ -373,7 +376,7 @@ async function run(
           if (e.type === 'phase' && e.name === 'stage' && e.status === 'end' && nothingKnown)
             earlyEta = showEta({ add: Number(e.detail?.rows ?? 0), change: 0, remove: 0 });
           if (e.type === 'phase' && e.name === 'diff' && e.status === 'end') {
-            if (firstRun && Number(e.detail?.add) > 0) io.stderr.write(firstRunNotice(Number(e.detail!.add), file));
+            if (firstRun && Number(e.detail?.add) > 0) io.stderr.write(firstRunNotice(Number(e.detail!.add), file, config.destination.tiers));
             if (!extra.saved && e.detail) showEta(e.detail as DiffCounts, earlyEta);
           }
           progress.onEvent(e);

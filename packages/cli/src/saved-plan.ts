@@ -1,10 +1,7 @@
 import { createReadStream, createWriteStream, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
-import { SyncError, type EndpointEstimate, type PlanDigests } from '@syncline/core';
-
-/** Knock's rate-limit tiers, requests per second (Knock API reference, "Rate limits"). */
-const TIER_PER_SECOND = [1, 5, 60, 200, 1000] as const;
+import { SyncError, type PlanDigests } from '@syncline/core';
 
 /** The first line of a saved plan (`plan --out`): the plan's JSON document with what it was computed from. */
 export interface SavedPlanHeader {
@@ -16,16 +13,6 @@ export interface SavedPlanHeader {
   summary: Record<string, number>;
   estimate: { seconds: number; requests: unknown[] };
   [key: string]: unknown;
-}
-
-/**
- * Seconds the calls take at Knock's tier ceilings: endpoints run side by side, so the slowest endpoint's
- * calls ÷ its tier's rate (Knock's own processing of bulk jobs excluded).
- */
-export function estimateSeconds(endpoints: Pick<EndpointEstimate, 'calls' | 'tier'>[]): number {
-  let s = 0;
-  for (const e of endpoints) if (e.tier) s = Math.max(s, Math.ceil(e.calls / TIER_PER_SECOND[e.tier - 1]!));
-  return s;
 }
 
 /**

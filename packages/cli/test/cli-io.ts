@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openDuckdbLedger } from '@syncline/core';
 import type { RunningEmulator } from '@syncline/knock-emulator';
-import type { Io } from '../src/index.js';
+import { main, type Io } from '../src/index.js';
 
 /** Runs the real `syncline` bin in a child process with `env` added to this process's environment. */
 export async function runBin(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; err: string }> {
@@ -122,5 +122,58 @@ export function acceptedUserWrites(emulator: () => RunningEmulator, fields: read
       for (const u of items) writes.push([String(u.id), JSON.stringify(fields.map((f) => u[f]))]);
     }
     return writes;
+  };
+}
+
+/**
+ * A sync of `rows` generated users (`id,email,name`: `u0`, `u0@example.com`, `User 0`, …) in `dir`: writes
+ * `<name>.csv` and `<name>.yaml` (DuckDB source, users upsert of email and name, onDelete nothing) and gives
+ * the config's path and its ledger's.
+ */
+export function generatedUsersSync(dir: string, rows: number, name: string): { config: string; ledger: string } {
+  writeFileSync(
+    join(dir, `${name}.csv`),
+    ['id,email,name', ...Array.from({ length: rows }, (_, i) => `u${i},u${i}@example.com,User ${i}`)].join('\n') + '\n',
+  );
+  const config = join(dir, `${name}.yaml`);
+  writeFileSync(
+    config,
+    [
+      `name: ${name}`,
+      `source: { type: duckdb, tables: { users: ./${name}.csv } }`,
+      'model: select * from users',
+      'key: id',
+      'destination: { type: knock }',
+      'sync: { type: users, mode: upsert, fields: { email: email, name: name }, onDelete: nothing }',
+      '',
+    ].join('\n'),
+  );
+  return { config, ledger: join(dir, '.syncline', `${name}.duckdb`) };
+}
+
+/** What an in-process CLI call printed: its exit code, stdout, stderr, and stdout's last line as JSON (`{}` if not JSON). */
+export interface CliCall {
+  code: number;
+  out: string;
+  err: string;
+  last: Record<string, unknown>;
+}
+
+/**
+ * The CLI run in this process (`main`), against the emulator `emulator()` gives at call time, with `key` as
+ * `KNOCK_API_KEY`; its output is captured.
+ * @example const cli = cliAgainst(() => emulator, API_KEY); expect((await cli('run', config)).code).toBe(0);
+ */
+export function cliAgainst(emulator: () => { url: string }, key: string): (...args: string[]) => Promise<CliCall> {
+  return async (...args) => {
+    const io = captureIo({ ...process.env, KNOCK_API_KEY: key, KNOCK_BASE_URL: emulator().url });
+    const code = await main(args, io);
+    let last = {};
+    try {
+      last = JSON.parse(io.out().trim().split('\n').at(-1)!) as Record<string, unknown>;
+    } catch {
+      // not --json
+    }
+    return { code, out: io.out(), err: io.err(), last };
   };
 }

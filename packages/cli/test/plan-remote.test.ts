@@ -1,11 +1,8 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startEmulator, type RunningEmulator } from '@syncline/knock-emulator';
-import { main } from '../src/index.js';
-import { captureIo } from './cli-io.js';
+import { cliAgainst, copyExample } from './cli-io.js';
 
 // Issue 12 "remote before" from the CLI: `syncline plan --remote` reads the sample rows from Knock and shows
 // Knock now → last sent → will send, with drift where someone else edited a user.
@@ -15,20 +12,12 @@ let config: string;
 let dir: string;
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0, bulkDelayMs: 10, rateLimits: false });
-  dir = mkdtempSync(join(tmpdir(), 'syncline-remote-'));
-  cpSync(fileURLToPath(new URL('../../../examples/users/', import.meta.url)), dir, {
-    recursive: true,
-    filter: (s) => !s.includes('.syncline'),
-  });
+  dir = copyExample('users', 'syncline-remote-');
   config = join(dir, 'sync.yaml');
 });
 afterAll(async () => emulator.close());
 
-async function cli(...args: string[]) {
-  const io = captureIo({ ...process.env, KNOCK_API_KEY: API_KEY, KNOCK_BASE_URL: emulator.url });
-  const code = await main(args, io);
-  return { code, out: io.out(), err: io.err() };
-}
+const cli = cliAgainst(() => emulator, API_KEY);
 
 test('plan --remote shows Knock now, last sent and will send per sample field, and marks drift', async () => {
   expect((await cli('run', config)).code).toBe(0);

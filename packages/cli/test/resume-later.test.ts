@@ -1,61 +1,21 @@
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { startEmulator, type RunningEmulator } from '@syncline/knock-emulator';
-import { main } from '../src/index.js';
-import { captureIo } from './cli-io.js';
+import { cliAgainst, copyExample, generatedUsersSync } from './cli-io.js';
 
 const API_KEY = 'sk_test_resume_later';
-const example = fileURLToPath(new URL('../../../examples/users/', import.meta.url));
 const BULK = 'POST /v1/users/bulk/identify';
 
 let emulator: RunningEmulator;
 let dir: string;
-let env: NodeJS.ProcessEnv;
 
 beforeEach(async () => {
   emulator = await startEmulator({ port: 0, bulkDelayMs: 50 });
-  dir = mkdtempSync(join(tmpdir(), 'syncline-resume-'));
-  cpSync(example, dir, { recursive: true, filter: (s) => !s.includes('.syncline') });
-  env = { ...process.env, KNOCK_API_KEY: API_KEY, KNOCK_BASE_URL: emulator.url };
+  dir = copyExample('users', 'syncline-resume-');
 });
 afterEach(async () => emulator.close());
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string; last: Record<string, unknown> }> {
-  const io = captureIo(env);
-  const code = await main(args, io);
-  let last = {};
-  try {
-    last = JSON.parse(io.out().trim().split('\n').at(-1)!);
-  } catch {
-    /* not --json */
-  }
-  return { code, out: io.out(), err: io.err(), last };
-}
-
-/** A sync of `rows` users from a generated CSV in the test's folder. */
-function bigSync(rows: number): string {
-  writeFileSync(
-    join(dir, 'many.csv'),
-    ['id,email,name', ...Array.from({ length: rows }, (_, i) => `u${i},u${i}@example.com,User ${i}`)].join('\n') + '\n',
-  );
-  const config = join(dir, 'many.yaml');
-  writeFileSync(
-    config,
-    [
-      'name: many',
-      'source: { type: duckdb, tables: { users: ./many.csv } }',
-      'model: select * from users',
-      'key: id',
-      'destination: { type: knock }',
-      'sync: { type: users, mode: upsert, fields: { email: email, name: name }, onDelete: nothing }',
-      '',
-    ].join('\n'),
-  );
-  return config;
-}
+const cli = cliAgainst(() => emulator, API_KEY);
 
 const users = async (): Promise<number> => {
   let n = 0;
@@ -75,7 +35,7 @@ describe('a Retry-After longer than the destination waits (H-03)', () => {
   test('the run stops within 2 s of the 429, commits what was confirmed, exits 75 with the resume time; the next run completes', async () => {
     // 2,500 users go out as three bulk jobs of 1,000 (1 POST/s). Knock accepts the first and closes the
     // endpoint for 600 s on the second: the third is never sent. Both fail as rate_limited_resume_later.
-    const config = bigSync(2500);
+    const config = generatedUsersSync(dir, 2500, 'many').config;
     let armed = false;
     const arm = setInterval(() => {
       if (armed || !emulator.control.requests().some((e) => e.route === BULK)) return;

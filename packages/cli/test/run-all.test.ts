@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startEmulator, type RunningEmulator } from '@syncline/knock-emulator';
-import { main } from '../src/index.js';
-import { captureIo } from './cli-io.js';
+import { cliAgainst } from './cli-io.js';
 
 // Issue 14: `syncline run --all [--dir DIR]` runs every sync of a folder one after another; a failure of one
 // does not stop the others, and the exit code is the worst of them.
@@ -34,11 +33,7 @@ beforeAll(async () => {
 });
 afterAll(async () => emulator.close());
 
-async function cli(...args: string[]) {
-  const io = captureIo({ ...process.env, KNOCK_API_KEY: API_KEY, KNOCK_BASE_URL: emulator.url });
-  const code = await main(args, io);
-  return { code, out: io.out(), err: io.err() };
-}
+const cli = cliAgainst(() => emulator, API_KEY);
 
 test('run --all runs every sync of the folder, goes on after a failure, and exits with the worst code', async () => {
   const alone = await cli('run', join(dir, 'b-broken.yaml'));

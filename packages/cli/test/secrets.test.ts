@@ -1,12 +1,9 @@
-import { cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { expect, test } from 'vitest';
 import { startEmulator } from '@syncline/knock-emulator';
-import { main } from '../src/index.js';
-import { captureIo } from './cli-io.js';
+import { cliAgainst, copyExample } from './cli-io.js';
 
 const SENTINEL = 'sk_test_SENTINEL_8f3a2c1d';
 
@@ -24,17 +21,12 @@ async function ledgerText(file: string): Promise<string> {
 
 test('the API key never appears in output, errors, run records or the debugger log: success, 401 and row failures', async () => {
   await using emulator = await startEmulator({ port: 0, bulkDelayMs: 20, apiKeys: [SENTINEL] });
-  const dir = mkdtempSync(join(tmpdir(), 'syncline-secrets-'));
-  cpSync(fileURLToPath(new URL('../../../examples/users/', import.meta.url)), dir, {
-    recursive: true,
-    filter: (s) => !s.includes('.syncline'),
-  });
+  const dir = copyExample('users', 'syncline-secrets-');
   const config = join(dir, 'sync.yaml');
   const outputs: string[] = [];
   const cli = async (key: string, ...args: string[]) => {
-    const io = captureIo({ ...process.env, KNOCK_API_KEY: key, KNOCK_BASE_URL: emulator.url });
-    const code = await main(args, io);
-    outputs.push(io.out(), io.err());
+    const { code, out, err } = await cliAgainst(() => emulator, key)(...args);
+    outputs.push(out, err);
     return code;
   };
   // A wrong key that contains the sentinel: Knock answers 401, the run fails after the first response.

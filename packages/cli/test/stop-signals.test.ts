@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startEmulator, type RunningEmulator } from '@syncline/knock-emulator';
 import { openDuckdbLedger } from '@syncline/core';
+import { generatedUsersSync } from './cli-io.js';
 
 // Issue 11 §2: every stop leaves a record. SIGTERM and SIGHUP stop a run like the first Ctrl-C (no new
 // calls, calls in flight finish within --stop-timeout, confirmed rows committed, run recorded `aborted`,
@@ -22,26 +23,8 @@ beforeAll(async () => {
 beforeEach(() => emulator.control.reset());
 afterAll(async () => emulator.close());
 
-function newSync(rows = 6000): { config: string; ledger: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'syncline-stop-'));
-  writeFileSync(
-    join(dir, 'users.csv'),
-    ['id,email,name', ...Array.from({ length: rows }, (_, i) => `u${i},u${i}@example.com,User ${i}`)].join('\n') + '\n',
-  );
-  writeFileSync(
-    join(dir, 'sync.yaml'),
-    [
-      'name: stop',
-      'source: { type: duckdb, tables: { users: ./users.csv } }',
-      'model: select * from users',
-      'key: id',
-      'destination: { type: knock }',
-      'sync: { type: users, mode: upsert, fields: { email: email, name: name }, onDelete: nothing }',
-      '',
-    ].join('\n'),
-  );
-  return { config: join(dir, 'sync.yaml'), ledger: join(dir, '.syncline', 'stop.duckdb') };
-}
+/** A sync of `rows` generated users in a new folder. */
+const newSync = (rows = 6000) => generatedUsersSync(mkdtempSync(join(tmpdir(), 'syncline-stop-')), rows, 'stop');
 
 interface Ended {
   code: number | null;

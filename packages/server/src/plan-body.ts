@@ -1,6 +1,6 @@
 import type { RunResult } from '@syncline/core';
 import type { LoadedConfig } from '@syncline/cli';
-import { KNOCK_TIERS } from '@syncline/destination-knock';
+import { endpointSeconds, sendSeconds, tierRate, tierRates } from '@syncline/destination-knock';
 
 /**
  * The plan as the API answers it: the dry run's counts, sample changes field by field, invalid rows,
@@ -16,11 +16,10 @@ export function planBody(
   file: string,
 ) {
   const t = config.spec.target;
-  const tiers = config.destination.tiers;
-  const rates: Record<number, number> | undefined = tiers === 'off' ? undefined : { ...KNOCK_TIERS, ...(tiers ?? {}) };
+  const rates = tierRates(config.destination.tiers);
   const requests = result.endpoints.map((e) => {
     const [method = 'POST', path = e.endpoint] = e.endpoint.split(' ');
-    const perSecond = e.tier && rates ? (rates[e.tier] ?? null) : null;
+    const perSecond = tierRate(e.tier, rates) ?? null;
     return {
       method,
       path,
@@ -29,7 +28,7 @@ export function planBody(
       rows: e.rows,
       tier: e.tier ?? null,
       perSecond,
-      seconds: perSecond ? Math.ceil(e.calls / perSecond) : 0,
+      seconds: endpointSeconds(e, rates),
     };
   });
   return {
@@ -52,6 +51,6 @@ export function planBody(
     })),
     guards: result.guards,
     requests,
-    estimate: { seconds: requests.reduce((s, r) => s + r.seconds, 0), excludes: ['bulk_operation_processing'] },
+    estimate: { seconds: sendSeconds(result.endpoints, rates), excludes: ['bulk_operation_processing'] },
   };
 }

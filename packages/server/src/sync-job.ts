@@ -131,7 +131,7 @@ function reporter(c: LoadedConfig, destination: Destination, job: SyncJob, hooks
     hooks.event(name, JSON.parse(redact(JSON.stringify(data))) as Record<string, unknown>);
   return (e) => {
     if (e.type === 'phase' && e.name === 'diff' && e.status === 'end' && e.detail) {
-      const eta = sendEta(destination, c.spec.target, e.detail as DiffCounts, undefined).line.trim();
+      const eta = sendEta(destination, c.spec.target, e.detail as DiffCounts, undefined, c.destination.tiers).line.trim();
       if (eta) hooks.log(`run ${job.runId} of ${c.spec.name}: ${eta}`);
     }
     if (e.type === 'phase') event('phase', { name: e.name, status: e.status, ms: e.ms, detail: e.detail });
