@@ -1,5 +1,5 @@
 import type { EndpointEstimate } from '@syncline/core';
-import { sendSeconds, tierRates, type KnockTiersInput } from '@syncline/destination-knock';
+import { limitsName, sendSeconds, tierRates, type KnockTiersInput } from '@syncline/destination-knock';
 import { n } from './format.js';
 
 /**
@@ -13,7 +13,7 @@ import { n } from './format.js';
 export function firstRunNotice(rows: number, config: string, tiers: KnockTiersInput | undefined, endpoints?: EndpointEstimate[]): string {
   const rates = tierRates(tiers);
   const seconds = endpoints?.length ? sendSeconds(endpoints, rates) : rates && Math.ceil(rows / 1000 / rates[1]!);
-  const time = rates ? ` (≈ ${n(seconds ?? 0)} s at ${tiers ? 'the configured' : "Knock's"} limits)` : '';
+  const time = rates ? ` (≈ ${n(seconds ?? 0)} s at ${limitsName(rates)} limits)` : '';
   return (
     `no ledger: this is a first run; ${n(rows)} rows will be sent${time}; ` +
     `if a ledger existed, restore it first: syncline ledger restore ${config} <backup-file>\n`

@@ -1,5 +1,5 @@
 import { chunkCounts, type Destination, type SyncSpec } from '@syncline/core';
-import { sendSeconds, tierRates, type KnockTiersInput } from '@syncline/destination-knock';
+import { limitsName, sendSeconds, tierRates, type KnockTiersInput } from '@syncline/destination-knock';
 import { duration, n } from './format.js';
 
 /** The diff's counts, from the `diff` phase's end event. */
@@ -28,7 +28,7 @@ export function sendEta(
   const share = all === 0 ? 0 : rows / all;
   const eta = Math.ceil(seconds * share);
   return {
-    line: `${what} · ETA ≈ ${duration(eta)} at ${tiers ? 'the configured' : "Knock's"} rate limits\n`,
+    line: `${what} · ETA ≈ ${duration(eta)} at ${limitsName(rates)} rate limits\n`,
     seconds: eta,
   };
 }

@@ -8,7 +8,7 @@ export {
   type KnockOptions,
   type ResolvedKnockOptions,
 } from './knock-options.js';
-export { tierRates, tierRate, sendSeconds, endpointSeconds, type KnockTiersInput, type TierRates } from './tier-rates.js';
+export { tierRates, tierRate, limitsName, sendSeconds, endpointSeconds, type KnockTiersInput, type TierRates } from './tier-rates.js';
 export { fieldCatalog } from './field-catalog.js';
 export { validateRow } from './validate-row.js';
 export { ROW_RULES, isTimeZone, isLocale, isIso8601, MAX_CUSTOM_BYTES, type RowRule } from './row-rules.js';

@@ -37,3 +37,10 @@ export function endpointSeconds(e: { calls: number; tier?: number | undefined },
 export function tierRate(tier: number | undefined, rates: TierRates | undefined): number | undefined {
   return tier && rates ? (rates as Record<number, number>)[tier] : undefined;
 }
+
+/** Whose limits these rates are, for messages: `Knock's` (the documented defaults) or `the configured` (raised in the config). */
+export function limitsName(rates: TierRates): "Knock's" | 'the configured' {
+  return (Object.keys(KNOCK_TIERS) as unknown as (keyof TierRates)[]).every((t) => rates[t] === KNOCK_TIERS[t])
+    ? "Knock's"
+    : 'the configured';
+}

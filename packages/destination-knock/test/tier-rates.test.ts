@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { KNOCK_TIERS, sendSeconds, tierRate, tierRates } from '../src/index.js';
+import { KNOCK_TIERS, knockTiersSchema, limitsName, sendSeconds, tierRate, tierRates } from '../src/index.js';
 
 test("tierRates: Knock's defaults, a config's raised tiers on top, none under tiers: off", () => {
   expect(tierRates(undefined)).toEqual(KNOCK_TIERS);
@@ -19,4 +19,10 @@ test('sendSeconds: the slowest endpoint at its tier, since endpoints are paced s
   expect(sendSeconds(endpoints, tierRates({ 1: 10 }))).toBe(2);
   expect(sendSeconds(endpoints, tierRates('off'))).toBe(0);
   expect(sendSeconds([], tierRates(undefined))).toBe(0);
+});
+
+test("limitsName: Knock's for the defaults (a config's parsed `tiers` included), the configured for raised ones", () => {
+  expect(limitsName(tierRates(undefined)!)).toBe("Knock's");
+  expect(limitsName(tierRates(knockTiersSchema.parse(undefined))!)).toBe("Knock's");
+  expect(limitsName(tierRates({ 3: 600 })!)).toBe('the configured');
 });
