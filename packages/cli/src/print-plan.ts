@@ -1,5 +1,14 @@
 import { sendsRemovals, shortValue, type RemoteRow, type RunResult } from '@syncline/core';
-import { chooseSplit, endpointSeconds, RUN_LOOP_COST, sendSeconds, splitRates, tierRate, tierRates, UNPACED_RATE } from '@syncline/destination-knock';
+import {
+  chooseSplit,
+  endpointSeconds,
+  RUN_LOOP_COST,
+  sendSeconds,
+  splitRates,
+  tierRate,
+  tierRates,
+  UNPACED_RATE,
+} from '@syncline/destination-knock';
 import type { LoadedConfig } from './load-config.js';
 import { n, paint, secs, type Style } from './format.js';
 import { KEPT, removalEffect, ruleText } from './removal-effect.js';

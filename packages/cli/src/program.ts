@@ -376,7 +376,8 @@ async function run(
           if (e.type === 'phase' && e.name === 'stage' && e.status === 'end' && nothingKnown)
             earlyEta = showEta({ add: Number(e.detail?.rows ?? 0), change: 0, remove: 0 });
           if (e.type === 'phase' && e.name === 'diff' && e.status === 'end') {
-            if (firstRun && Number(e.detail?.add) > 0) io.stderr.write(firstRunNotice(Number(e.detail!.add), file, config.destination.tiers));
+            if (firstRun && Number(e.detail?.add) > 0)
+              io.stderr.write(firstRunNotice(Number(e.detail!.add), file, config.destination.tiers));
             if (!extra.saved && e.detail) showEta(e.detail as DiffCounts, earlyEta);
           }
           progress.onEvent(e);
