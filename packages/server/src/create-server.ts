@@ -152,6 +152,8 @@ export function createServer(options: ServerOptions) {
     },
     /** For tests: make the sandbox process crash. */
     sandbox,
+    /** For tests: the id of the process that runs plans and runs, while it runs. */
+    syncProcessPid: () => runs.syncProcessPid(),
   };
 }
 

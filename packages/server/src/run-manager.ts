@@ -42,6 +42,8 @@ export interface LiveRun {
   events: RunStreamEvent[];
   exchanges: DebugExchange[];
   result: RunResult | undefined;
+  /** Why a run failed without a result (its process crashed, its ledger could not be opened…). */
+  error?: { code: string; message: string } | undefined;
   /** The sync's alerts sent after the run (its own `alerts:` or the workspace's `syncline.yaml`). */
   alerts: AlertDelivery[];
   progress: { done: number; total: number; requests: number };
@@ -164,6 +166,7 @@ export function createRunManager(opts: {
       } catch (e) {
         run.status = 'failed';
         const error = { code: (e as SyncError).code ?? 'internal', message: redact(String((e as Error).message)) };
+        run.error = error;
         opts.log(`run ${runId} of ${c.spec.name} failed: ${error.message}`);
         push('end', { status: 'failed', error });
       } finally {
@@ -224,6 +227,8 @@ export function createRunManager(opts: {
     find,
     withLedger,
     live: (runId: string) => live.get(runId),
+    /** The sync process's id while it runs (tests). */
+    syncProcessPid: () => runner.pid(),
     /** Waits for every run in flight (tests, shutdown). */
     async settle(): Promise<void> {
       await Promise.all([...live.values()].map((r) => r.finished));
@@ -249,6 +254,6 @@ export function liveRecord(r: LiveRun): RunRecord {
     counts: r.result ? { ...r.result.rows } : { done: r.progress.done, total: r.progress.total },
     phases: r.result?.phases ?? [],
     requests: r.result?.requests ?? r.progress.requests,
-    error: r.result?.error ? { code: r.result.error.code, message: r.result.error.message } : null,
+    error: r.result?.error ? { code: r.result.error.code, message: r.result.error.message } : (r.error ?? null),
   };
 }

@@ -20,6 +20,8 @@ export interface SyncJobHandle {
 /** Plans and runs in a child process (sync-process.ts), started on first use and replaced after a crash. */
 export interface SyncRunner {
   start(job: Omit<SyncJob, 'id'>, listener: SyncJobListener): SyncJobHandle;
+  /** The process id while one runs (tests: kill it, read its environment). */
+  pid(): number | undefined;
   /** Ends the process (after the server stopped its runs). */
   close(): Promise<void>;
 }
@@ -83,6 +85,7 @@ export function createSyncRunner(init: Omit<SyncProcessInit, 'type'> & { log: (l
       send(c, { ...job, id });
       return { done, stop: (kind) => send(c, { type: kind, id }) };
     },
+    pid: () => child?.pid,
     async close() {
       const c = child;
       child = undefined;
