@@ -5,19 +5,23 @@
  *      exchanges it receives against those the ledger recorded for the run; `/api/health` polled meanwhile;
  *   3. one runaway query (`select count(*) from range(10000000000000)`) interrupted at its timeout.
  * The health baseline is measured in the same run with nothing else going on. Not a test: prints figures.
- * The emulator runs without rate limits and the destination's tier 1 is raised to 50 req/s (the bench
- * measures the server, not Knock's pacing). Usage: npm run bench -- server [rows]
+ * The server and its built-in emulator run in a process of their own (bench/_server-process.ts), as
+ * `syncline serve` runs them, apart from this load generator; that process reports its event loop's delays
+ * for each item. The emulator runs without rate limits and the sync's tier 1 is raised to 50 req/s (the
+ * bench measures the server, not Knock's pacing). Usage: npm run bench -- server [rows] [--emulator-apart]
+ * (`--emulator-apart`: the emulator in a process of its own, so the server process holds the server alone).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
+import { fork } from 'node:child_process';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { serve } from '@hono/node-server';
-import { startEmulator } from '@syncline/knock-emulator';
-import { createServer, seedWorkspace, workspaceAt } from '@syncline/server';
+import { loadConfig } from '@syncline/cli';
+import { openDuckdbLedger } from '@syncline/core';
+import { seedWorkspace, workspaceAt } from '@syncline/server';
 
-const ROWS = Number(process.argv[2] ?? 200_000);
+const EMULATOR_APART = process.argv.includes('--emulator-apart');
+const ROWS = Number(process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 200_000);
 const TOKEN = 'bench-token-0123456789';
 const TIMEOUT_MS = 5_000;
 
@@ -39,20 +43,22 @@ await seedWorkspace(workspaceAt(dir));
   );
   db.closeSync();
 }
-const emulator = await startEmulator({ port: 0, rateLimits: false });
-const server = createServer({
-  dir,
-  token: TOKEN,
-  emulatorUrl: emulator.url,
-  baseUrl: emulator.url,
-  queryTimeoutMs: TIMEOUT_MS,
-  knock: { tiers: { 1: 50 } } as never,
-  log: () => undefined,
+const serverProcess = fork(join(import.meta.dirname, '_server-process.ts'), [], {
+  ...(process.env.BENCH_SERVER_PROF
+    ? { execArgv: [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_PROF}`] }
+    : {}),
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 });
-const http = await new Promise<ReturnType<typeof serve>>((r) => {
-  const s = serve({ fetch: server.app.fetch, port: 0, hostname: '127.0.0.1' }, () => r(s));
-});
-const origin = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+serverProcess.send({ dir, token: TOKEN, timeoutMs: TIMEOUT_MS, emulatorApart: EMULATOR_APART });
+const { origin } = await new Promise<{ origin: string }>((r) => serverProcess.once('message', (m) => r(m as { origin: string })));
+/** The server process's event-loop delays since the last ask. */
+const loop = async (): Promise<string> => {
+  const m = await new Promise<{ p50: number; p99: number; max: number }>((r) => {
+    serverProcess.once('message', (x) => r(x as never));
+    serverProcess.send({ type: 'loop' });
+  });
+  return `server event loop delay p50 ${m.p50.toFixed(1)} ms · p99 ${m.p99.toFixed(1)} ms · max ${m.max.toFixed(1)} ms`;
+};
 const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
 let errors = 0;
 const api = async (method: string, path: string, body?: unknown): Promise<Response> => {
@@ -80,7 +86,7 @@ const pollHealth = async (stop: Promise<unknown>): Promise<number[]> => {
 };
 
 console.log(
-  `server bench · ${new Date().toISOString()} · ${ROWS.toLocaleString('en')} rows for the run · machine shared with other agents`,
+  `server bench · ${new Date().toISOString()} · ${ROWS.toLocaleString('en')} rows for the run · emulator ${EMULATOR_APART ? 'in its own process' : 'in the server process'} · machine shared with other agents`,
 );
 await api('GET', '/api/tables'); // starts the sandbox and reads the tables
 const idle: number[] = [];
@@ -89,9 +95,10 @@ for (let i = 0; i < 200; i++) {
   await (await fetch(`${origin}/api/health`)).arrayBuffer();
   idle.push(performance.now() - t0);
 }
-console.log(`health, idle (baseline):            ${fmt(idle)}`);
+console.log(`health, idle (baseline):            ${fmt(idle)} · ${await loop()}`);
 
 // 1. 50 concurrent previews over the 1M-row Parquet table.
+await loop();
 const queries: number[] = [];
 const q = Promise.all(
   Array.from({ length: 50 }, async (_, i) => {
@@ -104,14 +111,18 @@ const q = Promise.all(
 );
 const healthQ = await pollHealth(q);
 console.log(`50 concurrent previews (1M rows):    ${fmt(queries)}`);
-console.log(`health during the previews:          ${fmt(healthQ)} · p99 / idle p99 = ${(pct(healthQ, 99) / pct(idle, 99)).toFixed(2)}x`);
+console.log(
+  `health during the previews:          ${fmt(healthQ)} · p99 / idle p99 = ${(pct(healthQ, 99) / pct(idle, 99)).toFixed(2)}x · ${await loop()}`,
+);
 
 // 2. An SSE client following a run against the emulator.
 await api('PUT', '/api/syncs/many', {
   model: 'select * from many',
   key: 'id',
+  destination: { type: 'knock', tiers: { 1: 50 } },
   sync: { type: 'users', fields: { email: 'email', name: 'name' } },
 });
+await loop();
 const t0 = performance.now();
 const { runId } = (await (await api('POST', '/api/syncs/many/run', {})).json()) as { runId: string };
 const follow = (async () => {
@@ -135,13 +146,23 @@ const follow = (async () => {
 const healthRun = await pollHealth(follow);
 const streamed = await follow;
 const ms = performance.now() - t0;
-await server.settle();
-const recorded = ((await (await api('GET', `/api/runs/${runId}/exchanges?limit=1`)).json()) as { total: number }).total;
+const loopRun = await loop();
+// The run's end reaches the stream before its record is read back from the ledger: wait until it is.
+while (((await (await api('GET', `/api/runs/${runId}`)).json()) as { run: { finishedAt: string | null } }).run.finishedAt === null)
+  await new Promise((r) => setTimeout(r, 100));
+// Counted in the run's ledger itself (the API answers a run it still holds from memory).
+const config = loadConfig(join(dir, 'syncs', 'many.yaml'), {});
+const recorded = await (async () => {
+  await using ledger = await openDuckdbLedger({ path: config.ledgerPath, ...config.ledger });
+  return (await ledger.exchanges(runId, Number.MAX_SAFE_INTEGER)).length;
+})();
 const status = /"status":"(\w+)"/.exec(streamed.end)?.[1];
 console.log(
   `run of ${ROWS.toLocaleString('en')} rows followed over SSE:   ${status} in ${(ms / 1000).toFixed(1)} s · ${streamed.exchanges} exchanges streamed, ${recorded} recorded by the ledger${streamed.exchanges === recorded ? ' (all delivered)' : ' (MISMATCH)'}`,
 );
-console.log(`health during the run:               ${fmt(healthRun)}`);
+console.log(
+  `health during the run:               ${fmt(healthRun)} · p99 / idle p99 = ${(pct(healthRun, 99) / pct(idle, 99)).toFixed(2)}x · ${loopRun}`,
+);
 
 // 3. A runaway query, interrupted at its timeout.
 const tr = performance.now();
@@ -155,6 +176,7 @@ const after = await api('POST', '/api/query', { sql: 'select 1 as ok' });
 console.log(`next query after the runaway: ${after.status}`);
 console.log(`errors: ${errors}`);
 
-await new Promise<void>((r) => http.close(() => r()));
-await server.close();
-await emulator.close();
+await new Promise<void>((r) => {
+  serverProcess.once('exit', () => r());
+  serverProcess.disconnect();
+});
