@@ -5,6 +5,7 @@ import type { HttpExchange } from '@syncline/core';
 import { ApiError } from './api-error.js';
 import * as S from './schemas.js';
 import { apiErrors, json } from './route-helpers.js';
+import { ledgerExchangePage } from './ledger-exchange-page.js';
 import { liveRecord, type DebugExchange, type RunStreamEvent } from './run-manager.js';
 import type { ServerContext } from './server-context.js';
 
@@ -159,15 +160,36 @@ export function runRoutes(ctx: ServerContext) {
       async (c) => {
         const { runId } = c.req.valid('param');
         const q = c.req.valid('query');
-        const start = q.cursor === undefined ? 0 : Number.parseInt(Buffer.from(q.cursor, 'base64url').toString(), 10);
+        const start = q.cursor === undefined ? (q.offset ?? 0) : Number.parseInt(Buffer.from(q.cursor, 'base64url').toString(), 10);
         if (!Number.isSafeInteger(start) || start < 0)
           throw new ApiError('invalid_request', 'cursor: not a cursor from nextCursor', 400, { field: 'cursor' });
-        const all = (await exchangesOf(runId)).filter(
-          (x) => (!q.status || statusClass(x) === q.status) && (!q.key || (x.keys ?? []).includes(q.key)),
+        const live = ctx.runs.live(runId);
+        let page: { exchanges: DebugExchange[]; total: number; through: number };
+        if (live) {
+          const all = live.exchanges.filter(
+            (x) => (!q.status || statusClass(x) === q.status) && (!q.key || (x.keys ?? []).includes(q.key)),
+          );
+          page = { exchanges: all.slice(start, start + q.limit), total: all.length, through: live.exchanges.length };
+        } else {
+          // A finished run: the page is filtered and cut in the ledger's DuckDB, not read whole.
+          const found = await ctx.runs.find(runId);
+          if (!found) throw new ApiError('not_found', `no run ${runId}`, 404);
+          page = (await ctx.runs.withLedger(found.sync, (l) =>
+            ledgerExchangePage(l.connection, runId, { status: q.status, key: q.key, offset: start, limit: q.limit }),
+          )) ?? { exchanges: [], total: 0, through: 0 };
+        }
+        const end = start + page.exchanges.length;
+        const next = end < page.total ? Buffer.from(String(end)).toString('base64url') : null;
+        return c.json(
+          {
+            exchanges: page.exchanges as z.infer<typeof S.Exchange>[],
+            nextCursor: next,
+            total: page.total,
+            through: page.through,
+            target: target(),
+          },
+          200,
         );
-        const page = all.slice(start, start + q.limit);
-        const next = start + page.length < all.length ? Buffer.from(String(start + page.length)).toString('base64url') : null;
-        return c.json({ exchanges: page as z.infer<typeof S.Exchange>[], nextCursor: next, total: all.length, target: target() }, 200);
       },
     );
 }

@@ -113,6 +113,26 @@ export const SyncResponse = z
   .object({ name: z.string(), file: z.string(), config: SyncConfig, yaml: z.string(), target: Target })
   .openapi('Sync');
 
+export const ValueChecks = z
+  .object({
+    checks: z.array(
+      z.object({
+        field: z.string(),
+        column: z.string(),
+        rule: z.string(),
+        values: z.number(),
+        invalid: z.number(),
+        estimated: z.boolean(),
+        examples: z.array(z.string()),
+        message: z.string(),
+      }),
+    ),
+    /** The sync's source type: only a DuckDB model is checked here (a Postgres model runs in the database). */
+    source: z.string(),
+    target: Target,
+  })
+  .openapi('ValueChecks');
+
 export const NameParam = z.object({ name: z.string().openapi({ param: { name: 'name', in: 'path' } }) });
 export const RunIdParam = z.object({ runId: z.string().openapi({ param: { name: 'runId', in: 'path' } }) });
 
@@ -216,6 +236,8 @@ export const ExchangesQuery = z.object({
   status: z.enum(['2xx', '3xx', '4xx', '5xx', 'error']).optional(),
   key: z.string().optional(),
   cursor: z.string().optional(),
+  /** Start at this position of the filtered list instead of a cursor: a virtual list jumps to any row. */
+  offset: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
@@ -238,7 +260,14 @@ export const Exchange = z
   .openapi('Exchange');
 
 export const ExchangePage = z
-  .object({ exchanges: z.array(Exchange), nextCursor: z.string().nullable(), total: z.number(), target: Target })
+  .object({
+    exchanges: z.array(Exchange),
+    nextCursor: z.string().nullable(),
+    total: z.number(),
+    /** The exchanges of the run this answer looked at (the highest `seq`): a live tail counts only those after it. */
+    through: z.number(),
+    target: Target,
+  })
   .openapi('ExchangePage');
 
 export const Ok = z.object({ ok: z.boolean(), target: Target }).openapi('Ok');

@@ -12,6 +12,7 @@ import { apiErrors, json } from './route-helpers.js';
 import type { ServerContext } from './server-context.js';
 import { listSyncNames, listTableFiles, syncFile, writeAtomic } from './workspace.js';
 import { planBody } from './plan-body.js';
+import { valueChecks } from './value-checks.js';
 
 /**
  * Sync configs (YAML files in `syncs/`, the same the CLI runs), plans and runs.
@@ -104,6 +105,25 @@ export function syncRoutes(ctx: ServerContext) {
         const doc = parseDocument(yaml);
         if (doc.errors.length) throw new SyncError('config_invalid', `${rel(file)}: ${doc.errors[0]!.message.split('\n')[0]}`);
         return c.json({ name, file: rel(file), config: (doc.toJS() ?? {}) as Record<string, unknown>, yaml, target: target() }, 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/api/syncs/{name}/checks',
+        description:
+          'Each mapped field with a Knock rule (email, E.164, time zone, locale, ISO-8601, URL) checked on every row of the model in the SQL sandbox: how many values Knock would refuse, with examples. Sends nothing and holds no lock, so it runs beside a run or a plan.',
+        request: { params: S.NameParam },
+        responses: { 200: json(S.ValueChecks, 'the checks'), ...apiErrors },
+      }),
+      async (c) => {
+        const { name } = c.req.valid('param');
+        const file = syncFile(ctx.ws, name);
+        if (!existsSync(file)) throw new ApiError('not_found', `no sync named "${name}"`, 404);
+        const config = loadConfig(file, ctx.env);
+        // A Postgres model runs in the database, not in the workspace's sandbox: its values are checked by the dry run.
+        if (config.source.type !== 'duckdb') return c.json({ checks: [], source: config.source.type, target: target() }, 200);
+        return c.json({ checks: await valueChecks(config.spec, ctx.sandbox), source: config.source.type, target: target() }, 200);
       },
     )
     .openapi(

@@ -157,6 +157,28 @@ describe('routes through app.request()', () => {
     expect(body.error.message).toMatch(/^sync\.collection: required for objects/);
   });
 
+  test('GET /api/syncs/:name/checks counts the values Knock would refuse per mapped field, over the whole model, with examples', async () => {
+    const put = await t.json('PUT', '/api/syncs/checked', {
+      model: `select * from (values ('u1', 'ann@@example', '+1-555', 'Europe/Paris', 7), ('u2', 'bob@example.com', '+14155550100', 'CET+1', 8),
+        ('u3', null, '+33123456789', 'UTC', 9), ('u4', 'not an email', null, 'Mars/Base', 10)) t(id, email, phone, tz, n)`,
+      key: 'id',
+      sync: { type: 'users', fields: { email: 'email', phone_number: 'phone', timezone: 'tz', locale: 'n', name: 'id' } },
+    });
+    expect(put.status).toBe(200);
+    const { status, body } = await t.json<{
+      checks: { field: string; values: number; invalid: number; estimated: boolean; examples: string[]; message: string }[];
+    }>('GET', '/api/syncs/checked/checks');
+    expect(status).toBe(200);
+    const by = Object.fromEntries(body.checks.map((c) => [c.field, c]));
+    expect(Object.keys(by).sort()).toEqual(['email', 'locale', 'phone_number', 'timezone']); // name has no rule
+    expect(by.email).toMatchObject({ values: 3, invalid: 2, estimated: false, examples: ['ann@@example', 'not an email'] });
+    expect(by.email!.message).toBe('is not a valid email address');
+    expect(by.phone_number).toMatchObject({ values: 3, invalid: 1, examples: ['+1-555'] });
+    expect(by.timezone).toMatchObject({ values: 4, invalid: 2, examples: ['CET+1', 'Mars/Base'] });
+    expect(by.locale).toMatchObject({ values: 4, invalid: 4, message: 'is a INTEGER, not text' });
+    expect((await t.call('GET', '/api/syncs/nope/checks')).status).toBe(404);
+  });
+
   test('GET /api/openapi.json is an OpenAPI 3.1 document of every route', async () => {
     const r = await t.server.app.request('/api/openapi.json', { headers: { authorization: 'Bearer test-token-0123456789' } });
     const doc = (await r.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
@@ -176,6 +198,7 @@ describe('routes through app.request()', () => {
       'PUT /api/syncs/{name}',
       'DELETE /api/syncs/{name}',
       'POST /api/syncs/{name}/plan',
+      'GET /api/syncs/{name}/checks',
       'POST /api/syncs/{name}/run',
       'POST /api/runs/{runId}/cancel',
       'GET /api/syncs/{name}/runs',

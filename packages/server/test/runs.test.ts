@@ -264,6 +264,15 @@ describe('plans and runs', () => {
       cursor = page.body.nextCursor;
     } while (cursor);
     expect(seen).toEqual(all.body.exchanges.map((x) => x.seq));
+    // A virtual list jumps to any position: `offset` starts a page there; `through` says how many of the run's
+    // exchanges the answer looked at, so a live tail counts only the ones after it.
+    const last = await t.json<{ exchanges: { seq: number }[]; total: number; through: number }>(
+      'GET',
+      `/api/runs/${runId}/exchanges?offset=${all.body.total - 1}&limit=5`,
+    );
+    expect(last.body.exchanges.map((x) => x.seq)).toEqual([all.body.exchanges.at(-1)!.seq]);
+    expect(last.body.through).toBe(all.body.total);
+    expect((await t.call('GET', `/api/runs/${runId}/exchanges?offset=-1`)).status).toBe(400);
   });
 
   test('a run recorded in the ledger is found by a new server (history, run, events replay)', async () => {
@@ -278,6 +287,19 @@ describe('plans and runs', () => {
       expect(events).toMatch(/event: exchange/);
       expect(events).toMatch(/event: end/);
       expect((await fresh.app.request('/api/runs/r_nope/events', auth)).status).toBe(404);
+      // Its exchanges in pages, filtered and cut in the ledger: the same as the server that ran it answers.
+      type Page = { exchanges: { seq: number; keys?: string[] }[]; total: number; through: number };
+      const page = async (server: { app: { request: typeof fresh.app.request } }, query: string): Promise<Page> =>
+        (await (await server.app.request(`/api/runs/${runId}/exchanges?${query}`, auth)).json()) as Page;
+      for (const query of ['limit=1000', 'offset=1&limit=2', 'key=u_0007', 'status=2xx&limit=3', 'status=5xx', 'key=nobody'])
+        expect(await page(fresh, query)).toEqual(await page(t.server, query));
+      const all = await page(fresh, 'limit=1000');
+      expect(all.through).toBe(all.total);
+      expect(all.exchanges.map((x) => x.seq)).toEqual(Array.from({ length: all.total }, (_, i) => i + 1));
+      const byKey = await page(fresh, 'key=u_0007');
+      expect(byKey.total).toBeGreaterThanOrEqual(1);
+      for (const x of byKey.exchanges) expect(x.keys).toContain('u_0007');
+      expect((await fresh.app.request('/api/runs/r_nope/exchanges', auth)).status).toBe(404);
     } finally {
       await fresh.close();
     }
