@@ -3,7 +3,7 @@
  * workspace, with the built-in emulator), driven in real Chromium by role and accessible name, the names
  * issue 13 makes part of the UI's contract. Screenshots land in .tmp/playground/.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -68,6 +68,13 @@ describe('playground in Chromium', () => {
     await expect.poll(() => new URL(page.url()).pathname).toBe('/model');
     await page.goBack();
     await expect.poll(() => new URL(page.url()).pathname).toBe('/data');
+    // `?` lists the shortcuts (Esc closes the list).
+    await page.locator('body').focus();
+    await page.keyboard.press('?');
+    const shortcuts = page.getByRole('dialog', { name: 'Shortcuts' });
+    await shortcuts.getByRole('cell', { name: 'Save the sync file (syncs/<name>.yaml)' }).waitFor();
+    await page.keyboard.press('Escape');
+    await expect.poll(() => shortcuts.isVisible()).toBe(false);
   }, 120_000);
 
   test('an uploaded CSV becomes a table with its columns, types, row count and first rows', async () => {
@@ -200,6 +207,25 @@ describe('playground in Chromium', () => {
       .toMatch(/onDelete: delete/);
     await page.getByRole('combobox', { name: 'On delete' }).selectOption('nothing');
     await expect.poll(() => file.inputValue(), { timeout: WAIT }).toMatch(/onDelete: nothing/);
+    // Comments survive: written in the file by hand, they stay through Ctrl/Cmd+S and later edits in the form.
+    const syncFile = () => readFileSync(join(served.dir, 'syncs', 'example-users.yaml'), 'utf8');
+    writeFileSync(
+      join(served.dir, 'syncs', 'example-users.yaml'),
+      '# Owned by the data team\n' + syncFile().replace('onDelete: nothing', 'onDelete: nothing # keep users in Knock'),
+    );
+    await page.reload();
+    await expect.poll(() => file.inputValue(), { timeout: WAIT }).toMatch(/^# Owned by the data team/);
+    await page.getByRole('combobox', { name: 'Key column' }).focus();
+    await page.keyboard.press('ControlOrMeta+S');
+    await page.getByRole('status', { name: 'Save status' }).getByText('Saved syncs/example-users.yaml').waitFor();
+    expect(syncFile()).toMatch(/^# Owned by the data team\n/);
+    await page.getByRole('combobox', { name: 'Null values' }).selectOption('send');
+    await expect.poll(syncFile, { timeout: WAIT }).toMatch(/nulls: send/);
+    await page.getByRole('combobox', { name: 'Null values' }).selectOption('skip');
+    await expect.poll(syncFile, { timeout: WAIT }).toMatch(/nulls: skip/);
+    expect(syncFile()).toMatch(/^# Owned by the data team\n/);
+    expect(syncFile()).toMatch(/onDelete: nothing # keep users in Knock/);
+    await expect.poll(() => file.inputValue(), { timeout: WAIT }).toMatch(/^# Owned by the data team/);
     await page.screenshot({ path: join(shots, '6-sync.png'), fullPage: true });
   }, 120_000);
 
@@ -209,8 +235,17 @@ describe('playground in Chromium', () => {
     await page.getByRole('button', { name: 'Dry run' }).click();
     const counts = page.getByRole('list', { name: 'Counts' });
     await counts.getByText('+ 3').waitFor();
-    const changes = page.getByRole('region', { name: 'Changes' });
+    const changes = page.getByRole('tabpanel', { name: 'Changes' });
     await changes.getByText('grace@example.com').waitFor();
+    // The plan's tabs, by keyboard too (arrows move between tabs, as WAI-ARIA tabs do).
+    await page.getByRole('tab', { name: /^Changes/ }).focus();
+    await page.keyboard.press('ArrowRight');
+    await page.getByRole('tabpanel', { name: 'Invalid rows' }).getByText("Every row passes Knock's field rules.").waitFor();
+    await page.keyboard.press('ArrowRight');
+    const requests = page.getByRole('tabpanel', { name: 'Requests' });
+    await requests.getByRole('table', { name: 'Requests that would be sent' }).getByRole('cell', { name: 'PUT' }).waitFor();
+    await requests.getByText(/authorization: Bearer sk_…redacted/).waitFor();
+    await page.getByRole('tab', { name: /^Changes/ }).click();
     // Compare with Knock: the sample rows' current records, read from the emulator (none are there yet).
     await page.getByLabel('Compare with Knock').check();
     await page.getByRole('button', { name: 'Dry run' }).click();
@@ -251,19 +286,132 @@ describe('playground in Chromium', () => {
     await rows.getByRole('cell', { name: '/v1/users/p_2' }).waitFor();
     await debug.getByRole('textbox', { name: 'Filter by row key' }).fill('u_0001');
     await expect.poll(() => rows.count(), { timeout: WAIT }).toBe(0);
-    await debug.getByText('No API calls yet').waitFor();
+    await debug.getByText('No calls match the filter.').waitFor();
     await debug.getByRole('textbox', { name: 'Filter by row key' }).fill('');
     // Opening a call shows its redacted request body.
     await rows.first().click();
     const detail = debug.getByRole('group', { name: /^Exchange \d+$/ });
     await detail.getByText('Request (redacted)').waitFor();
     expect(await detail.textContent()).toMatch(/example\.com/);
+    // Copy as curl: the exact call, with the key left to the shell ($KNOCK_API_KEY).
+    await w.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: served.origin });
+    await detail.getByRole('button', { name: 'Copy as curl' }).click();
+    await detail
+      .getByRole('status', { name: 'Copy status' })
+      .getByText(/^Copied as curl/)
+      .waitFor();
+    const curl = await page.evaluate(() => navigator.clipboard.readText());
+    expect(curl).toMatch(new RegExp(`^curl -X PUT '${served.emulatorUrl}/v1/users/p_\\d'`));
+    expect(curl).toContain('-H "Authorization: Bearer $KNOCK_API_KEY"');
+    expect(curl).toMatch(/--data '\{.*"email":"\w+@example\.com"/);
+    expect(curl).not.toContain('sk_');
     // The run is in the URL: a reload replays it from the server's log.
     expect(new URL(page.url()).searchParams.get('run')).toBeTruthy();
     await page.reload();
     await rows.first().waitFor();
     expect(await rows.count()).toBe(all);
     await page.getByRole('region', { name: 'Run history' }).getByText('succeeded').waitFor();
+  }, 180_000);
+
+  test('the Sync screen checks every mapped value over the whole model: counts and examples of what Knock would refuse', async () => {
+    const { page } = w;
+    // Nine new people, one with an email Knock refuses, uploaded over the table the model reads.
+    const more = Array.from(
+      { length: 9 },
+      (_, i) => `p_${i + 4},${i === 8 ? 'person12@' : `person${i + 4}@example.com`},Person ${i + 4},${30 + i}`,
+    );
+    await page.getByRole('link', { name: 'Data', exact: true }).click();
+    await page.getByLabel('Upload data').setInputFiles({
+      name: 'people.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(
+        [
+          'person_id,mail,display_name,age',
+          'p_1,ada@example.com,Ada,36',
+          'p_2,alan@example.com,Alan,41',
+          'p_3,grace@example.com,Grace,85',
+          ...more,
+        ].join('\n') + '\n',
+      ),
+    });
+    await page.getByRole('region', { name: 'Table people' }).getByText('12 rows').waitFor();
+    await page.getByRole('link', { name: 'Sync', exact: true }).click();
+    const note = page.getByRole('note', { name: 'Check of email' });
+    await note.getByText('email: 1 invalid value of 12 (not a valid email address), e.g. "person12@"').waitFor();
+    expect(await page.getByRole('note').count()).toBe(1); // name and age hold nothing Knock refuses
+    await page.screenshot({ path: join(shots, '6b-sync-checks.png'), fullPage: true });
+  }, 120_000);
+
+  test('Cancel run is a clean stop: the calls in flight finish, their rows are kept, nothing new is sent', async () => {
+    const { page } = w;
+    // The emulator's own fault API (loopback, test-only: the browser never talks to it) makes every call take 1.5 s,
+    // so the cancel lands while the run is sending, however fast the machine.
+    const fault = await fetch(`${served.emulatorUrl}/__emulator/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ match: '*', delayMs: 1_500, count: null }),
+    });
+    expect(fault.status).toBe(201);
+    try {
+      await page.getByRole('link', { name: 'Runs', exact: true }).click();
+      await page.getByRole('button', { name: 'Run sync' }).click();
+      const status = page.getByRole('status', { name: 'Run status' });
+      // Enabled while the run is running (the click waits for it).
+      await page.getByRole('button', { name: 'Cancel run' }).click();
+      await status.getByText(/^Stopping/).waitFor();
+      await status.getByText(/^Run aborted: \d+ synced/).waitFor({ timeout: WAIT });
+      expect(await page.getByRole('button', { name: 'Cancel run' }).isDisabled()).toBe(true);
+      await page.getByRole('region', { name: 'Run history' }).getByRole('cell', { name: 'aborted' }).waitFor();
+      await page.screenshot({ path: join(shots, '8b-cancelled.png') });
+      // Nothing is lost: once Knock answers at its usual speed again, the next run sends the rest, and Knock holds
+      // exactly the model's valid people.
+      await fetch(`${served.emulatorUrl}/__emulator/faults`, { method: 'DELETE' });
+      await page.getByRole('button', { name: 'Run sync' }).click();
+      await status.getByText(/^Run (succeeded|partial)/).waitFor({ timeout: WAIT });
+      const res = await fetch(`${served.emulatorUrl}/v1/users?page_size=50`, { headers: { authorization: 'Bearer sk_test_local' } });
+      const ids = ((await res.json()) as { entries: { id: string }[] }).entries.map((u) => u.id);
+      // p_12 (an invalid email) is never sent.
+      expect(ids.sort()).toEqual(Array.from({ length: 11 }, (_, i) => `p_${i + 1}`).sort());
+    } finally {
+      await fetch(`${served.emulatorUrl}/__emulator/faults`, { method: 'DELETE' });
+    }
+  }, 180_000);
+
+  test('a run that would delete more than the limit needs the number of deletions typed first', async () => {
+    const { page } = w;
+    // Deletes on, and a model of 5 of the 11 people synced: 6 deletions, above the 20 % limit.
+    await page.getByRole('link', { name: 'Sync', exact: true }).click();
+    await page.getByRole('combobox', { name: 'On delete' }).selectOption('delete');
+    await expect
+      .poll(() => readFileSync(join(served.dir, 'syncs', 'example-users.yaml'), 'utf8'), { timeout: WAIT })
+      .toMatch(/onDelete: delete/);
+    await page.getByRole('link', { name: 'Model', exact: true }).click();
+    await setModel(page, 'select person_id as id, mail as email, display_name as full_name, age\nfrom people\nwhere age < 35\norder by id');
+    await page.keyboard.press('ControlOrMeta+Enter');
+    await page.getByRole('status').getByText('5 rows · 4 columns').waitFor();
+    await expect.poll(() => readFileSync(join(served.dir, 'syncs', 'example-users.yaml'), 'utf8'), { timeout: WAIT }).toMatch(/age < 35/);
+    await page.getByRole('link', { name: 'Dry run', exact: true }).click();
+    await page.getByRole('button', { name: 'Dry run' }).click();
+    await page
+      .getByRole('alert')
+      .getByText(/6 removals = .* above this sync's limit/)
+      .waitFor();
+    expect(await page.getByRole('button', { name: 'Run this plan' }).count()).toBe(0);
+    const confirm = page.getByRole('form', { name: 'Confirm deletions' });
+    const go = confirm.getByRole('button', { name: 'Run with the deletions' });
+    await confirm.getByRole('textbox', { name: 'Number of deletions to confirm' }).fill('5');
+    expect(await go.isDisabled()).toBe(true);
+    await confirm.getByRole('textbox', { name: 'Number of deletions to confirm' }).fill('6');
+    await page.screenshot({ path: join(shots, '7b-dry-run-mass-delete.png'), fullPage: true });
+    await go.click();
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/runs');
+    await page
+      .getByRole('status', { name: 'Run status' })
+      .getByText(/^Run succeeded/)
+      .waitFor({ timeout: WAIT });
+    const res = await fetch(`${served.emulatorUrl}/v1/users?page_size=50`, { headers: { authorization: 'Bearer sk_test_local' } });
+    const ids = ((await res.json()) as { entries: { id: string }[] }).entries.map((u) => u.id);
+    expect(ids.sort()).toEqual(['p_4', 'p_5', 'p_6', 'p_7', 'p_8']);
   }, 180_000);
 
   test('100,000 result rows render only the rows in view, and scrolling reaches the last one', async () => {
