@@ -23,6 +23,24 @@ async function setModel(page: Page, sql: string): Promise<void> {
   await page.keyboard.insertText(sql);
 }
 
+/** Runs `steps`; on a failure the error also says the run status and the alerts on screen, with a screenshot. */
+async function explained(page: Page, name: string, steps: () => Promise<void>): Promise<void> {
+  try {
+    await steps();
+  } catch (e) {
+    const alerts = await page
+      .getByRole('alert')
+      .allTextContents()
+      .catch(() => []);
+    const status = await page
+      .getByRole('status', { name: 'Run status' })
+      .textContent()
+      .catch(() => '');
+    await page.screenshot({ path: join(shots, `failed-${name}.png`), fullPage: true }).catch(() => undefined);
+    throw new Error(`${(e as Error).message}\nRun status: ${status}\nAlerts: ${alerts.join(' | ')}\nURL: ${page.url()}`);
+  }
+}
+
 describe('playground in Chromium', () => {
   let served: Served;
   let w: PageWatch;
@@ -246,6 +264,25 @@ describe('playground in Chromium', () => {
     await requests.getByRole('table', { name: 'Requests that would be sent' }).getByRole('cell', { name: 'PUT' }).waitFor();
     await requests.getByText(/authorization: Bearer sk_…redacted/).waitFor();
     await page.getByRole('tab', { name: /^Changes/ }).click();
+    // Test a row: one row's exact request, beside what Knock holds for it (nothing yet), and as curl.
+    const testRow = page.getByRole('region', { name: 'Test a row' });
+    await testRow.getByRole('textbox', { name: 'Row key' }).fill('p_2');
+    await testRow.getByRole('button', { name: 'Test a row' }).click();
+    await testRow.getByRole('heading', { name: 'Request: PUT /v1/users/p_2' }).waitFor();
+    expect(JSON.parse((await testRow.getByLabel('Request body').textContent())!)).toEqual({
+      email: 'alan@example.com',
+      name: 'Alan',
+      age: 41,
+    });
+    expect(await testRow.getByLabel('Knock now').textContent()).toBe('not in Knock');
+    await testRow.getByRole('button', { name: 'Copy as curl' }).click();
+    const command = (await testRow.getByLabel('curl command').textContent())!;
+    expect(command).toContain(`curl -X PUT '${served.emulatorUrl}/v1/users/p_2'`);
+    expect(command).toContain('-H "Authorization: Bearer $KNOCK_API_KEY"');
+    expect(command).toContain(`--data '{"age":41,"email":"alan@example.com","name":"Alan"}'`);
+    await testRow.getByRole('textbox', { name: 'Row key' }).fill('nobody');
+    await testRow.getByRole('button', { name: 'Test a row' }).click();
+    await testRow.getByRole('alert', { name: 'Test a row error' }).getByText('no row of the model has id = "nobody"').waitFor();
     // Compare with Knock: the sample rows' current records, read from the emulator (none are there yet).
     await page.getByLabel('Compare with Knock').check();
     await page.getByRole('button', { name: 'Dry run' }).click();
@@ -353,25 +390,27 @@ describe('playground in Chromium', () => {
     });
     expect(fault.status).toBe(201);
     try {
-      await page.getByRole('link', { name: 'Runs', exact: true }).click();
-      await page.getByRole('button', { name: 'Run sync' }).click();
-      const status = page.getByRole('status', { name: 'Run status' });
-      // Enabled while the run is running (the click waits for it).
-      await page.getByRole('button', { name: 'Cancel run' }).click();
-      await status.getByText(/^Stopping/).waitFor();
-      await status.getByText(/^Run aborted: \d+ synced/).waitFor({ timeout: WAIT });
-      expect(await page.getByRole('button', { name: 'Cancel run' }).isDisabled()).toBe(true);
-      await page.getByRole('region', { name: 'Run history' }).getByRole('cell', { name: 'aborted' }).waitFor();
-      await page.screenshot({ path: join(shots, '8b-cancelled.png') });
-      // Nothing is lost: once Knock answers at its usual speed again, the next run sends the rest, and Knock holds
-      // exactly the model's valid people.
-      await fetch(`${served.emulatorUrl}/__emulator/faults`, { method: 'DELETE' });
-      await page.getByRole('button', { name: 'Run sync' }).click();
-      await status.getByText(/^Run (succeeded|partial)/).waitFor({ timeout: WAIT });
-      const res = await fetch(`${served.emulatorUrl}/v1/users?page_size=50`, { headers: { authorization: 'Bearer sk_test_local' } });
-      const ids = ((await res.json()) as { entries: { id: string }[] }).entries.map((u) => u.id);
-      // p_12 (an invalid email) is never sent.
-      expect(ids.sort()).toEqual(Array.from({ length: 11 }, (_, i) => `p_${i + 1}`).sort());
+      await explained(page, 'cancel', async () => {
+        await page.getByRole('link', { name: 'Runs', exact: true }).click();
+        await page.getByRole('button', { name: 'Run sync' }).click();
+        const status = page.getByRole('status', { name: 'Run status' });
+        // Enabled while the run is running (the click waits for it).
+        await page.getByRole('button', { name: 'Cancel run' }).click();
+        await status.getByText(/^Stopping/).waitFor();
+        await status.getByText(/^Run aborted/).waitFor({ timeout: WAIT });
+        expect(await page.getByRole('button', { name: 'Cancel run' }).isDisabled()).toBe(true);
+        await page.getByRole('region', { name: 'Run history' }).getByRole('cell', { name: 'aborted' }).waitFor();
+        await page.screenshot({ path: join(shots, '8b-cancelled.png') });
+        // Nothing is lost: once Knock answers at its usual speed again, the next run sends the rest, and Knock holds
+        // exactly the model's valid people.
+        await fetch(`${served.emulatorUrl}/__emulator/faults`, { method: 'DELETE' });
+        await page.getByRole('button', { name: 'Run sync' }).click();
+        await status.getByText(/^Run (succeeded|partial)/).waitFor({ timeout: WAIT });
+        const res = await fetch(`${served.emulatorUrl}/v1/users?page_size=50`, { headers: { authorization: 'Bearer sk_test_local' } });
+        const ids = ((await res.json()) as { entries: { id: string }[] }).entries.map((u) => u.id);
+        // p_12 (an invalid email) is never sent.
+        expect(ids.sort()).toEqual(Array.from({ length: 11 }, (_, i) => `p_${i + 1}`).sort());
+      });
     } finally {
       await fetch(`${served.emulatorUrl}/__emulator/faults`, { method: 'DELETE' });
     }
@@ -454,13 +493,14 @@ describe('playground in Chromium', () => {
     await page.screenshot({ path: join(shots, '10-knock-key.png') });
   }, 120_000);
 
-  test('the page requested nothing outside its origin and logged no error besides the two refused requests', async () => {
+  test('the page requested nothing outside its origin and logged no error besides the three refused requests', async () => {
     expect(w.outside).toEqual([]);
-    // Chromium logs the invalid SQL's 400 and the bad mapping's 422 as failed resources; nothing else may be logged.
+    // Chromium logs the invalid SQL's 400, the bad mapping's 422 and the unknown row key's 404 as failed resources; nothing else may be logged.
     expect(w.consoleErrors.filter((m) => !/^Failed to load resource: the server responded with a status of/.test(m))).toEqual([]);
     expect(w.consoleErrors.map((m) => /status of (\d+) .* @ \S+(\/api\/\S+)$/.exec(m)?.slice(1).join(' '))).toEqual([
       '400 /api/query',
       '422 /api/syncs/example-users/plan',
+      '404 /api/syncs/example-users/test-row',
     ]);
   });
 });

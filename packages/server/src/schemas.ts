@@ -133,6 +133,20 @@ export const ValueChecks = z
   })
   .openapi('ValueChecks');
 
+export const TestRowRequest = z.object({ key: z.string().min(1) }).openapi('TestRowRequest');
+
+export const TestRowResponse = z
+  .object({
+    key: z.string(),
+    payload: z.record(z.string(), z.unknown()),
+    issues: z.array(z.object({ field: z.string(), rule: z.string(), message: z.string() })),
+    request: z.object({ method: z.string(), path: z.string(), headers: z.record(z.string(), z.string()), body: z.unknown() }),
+    /** Knock's record of the key now (null: not in Knock). */
+    current: z.record(z.string(), z.unknown()).nullable().optional(),
+    target: Target,
+  })
+  .openapi('TestRow');
+
 export const NameParam = z.object({ name: z.string().openapi({ param: { name: 'name', in: 'path' } }) });
 export const RunIdParam = z.object({ runId: z.string().openapi({ param: { name: 'runId', in: 'path' } }) });
 

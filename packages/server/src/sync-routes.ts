@@ -13,6 +13,7 @@ import type { ServerContext } from './server-context.js';
 import { listSyncNames, listTableFiles, syncFile, writeAtomic } from './workspace.js';
 import { planBody } from './plan-body.js';
 import { valueChecks } from './value-checks.js';
+import { testRow } from './test-row.js';
 
 /**
  * Sync configs (YAML files in `syncs/`, the same the CLI runs), plans and runs.
@@ -124,6 +125,26 @@ export function syncRoutes(ctx: ServerContext) {
         // A Postgres model runs in the database, not in the workspace's sandbox: its values are checked by the dry run.
         if (config.source.type !== 'duckdb') return c.json({ checks: [], source: config.source.type, target: target() }, 200);
         return c.json({ checks: await valueChecks(config.spec, ctx.sandbox), source: config.source.type, target: target() }, 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/api/syncs/{name}/test-row',
+        description:
+          "Test a row: the model's row with this key, mapped as a run maps it, checked by Knock's rules, and the exact call a run would make for it alone (key redacted), beside the record Knock holds for the key now. Sends nothing.",
+        request: { params: S.NameParam, body: { content: { 'application/json': { schema: S.TestRowRequest } }, required: true } },
+        responses: { 200: json(S.TestRowResponse, 'the row, its request and Knock now'), ...apiErrors },
+      }),
+      async (c) => {
+        const { name } = c.req.valid('param');
+        const file = syncFile(ctx.ws, name);
+        if (!existsSync(file)) throw new ApiError('not_found', `no sync named "${name}"`, 404);
+        const config = loadConfig(file, ctx.env);
+        if (config.source.type !== 'duckdb')
+          throw new ApiError('invalid_request', 'Test a row reads the model in the workspace sandbox: a DuckDB source only', 400);
+        const row = await testRow(config, c.req.valid('json').key, { sandbox: ctx.sandbox, target: ctx.target });
+        return c.json({ ...row, target: target() }, 200);
       },
     )
     .openapi(

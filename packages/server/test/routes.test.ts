@@ -179,6 +179,38 @@ describe('routes through app.request()', () => {
     expect((await t.call('GET', '/api/syncs/nope/checks')).status).toBe(404);
   });
 
+  test('POST /api/syncs/:name/test-row: one row as a run would send it alone, its issues, and Knock now; sends nothing', async () => {
+    // The `checked` sync of the test above: u1 breaks three rules; u2 is in Knock already.
+    const edit = await fetch(`${t.emulator.url}/v1/users/u2`, {
+      method: 'PUT',
+      headers: { authorization: 'Bearer sk_test_local', 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Bob in Knock' }),
+    });
+    expect(edit.status).toBe(200);
+    const writes = t.emulator.control.requests().filter((r) => r.method !== 'GET').length;
+    type Tested = {
+      request: { method: string; path: string; headers: Record<string, string>; body: Record<string, unknown> };
+      issues: { field: string }[];
+      current?: Record<string, unknown> | null;
+      payload: Record<string, unknown>;
+    };
+    const u1 = await t.json<Tested>('POST', '/api/syncs/checked/test-row', { key: 'u1' });
+    expect(u1.status).toBe(200);
+    expect(u1.body.request).toMatchObject({ method: 'PUT', path: '/v1/users/u1', headers: { authorization: 'Bearer sk_…redacted' } });
+    expect(u1.body.request.body).toMatchObject({ email: 'ann@@example', phone_number: '+1-555', timezone: 'Europe/Paris', name: 'u1' });
+    expect(u1.body.issues.map((i) => i.field).sort()).toEqual(['email', 'locale', 'phone_number']);
+    expect(u1.body.current).toBeNull();
+    const u2 = await t.json<Tested>('POST', '/api/syncs/checked/test-row', { key: 'u2' });
+    expect(u2.body.current).toMatchObject({ id: 'u2', name: 'Bob in Knock' });
+    expect(u2.body.request.body).toMatchObject({ email: 'bob@example.com', name: 'u2' });
+    // Nothing was written to Knock.
+    expect(t.emulator.control.requests().filter((r) => r.method !== 'GET').length).toBe(writes);
+    const missing = await t.json<{ error: { code: string; message: string } }>('POST', '/api/syncs/checked/test-row', { key: 'u9' });
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.message).toBe('no row of the model has id = "u9"');
+    expect((await t.call('POST', '/api/syncs/checked/test-row', {})).status).toBe(400);
+  });
+
   test('GET /api/openapi.json is an OpenAPI 3.1 document of every route', async () => {
     const r = await t.server.app.request('/api/openapi.json', { headers: { authorization: 'Bearer test-token-0123456789' } });
     const doc = (await r.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
@@ -199,6 +231,7 @@ describe('routes through app.request()', () => {
       'DELETE /api/syncs/{name}',
       'POST /api/syncs/{name}/plan',
       'GET /api/syncs/{name}/checks',
+      'POST /api/syncs/{name}/test-row',
       'POST /api/syncs/{name}/run',
       'POST /api/runs/{runId}/cancel',
       'GET /api/syncs/{name}/runs',
