@@ -79,6 +79,12 @@ export function createRunManager(opts: {
     return loadConfig(file, opts.env);
   };
 
+  // Ledger reads in flight in this process, per sync (history, a finished run, its exchanges). DuckDB locks the file
+  // per process, so the sync process of a plan or run that opened it meanwhile would fail with "locked by another
+  // process": a claimed sync takes no new reads, and its plan or run starts once these are closed.
+  const readers = new Map<string, Set<Promise<unknown>>>();
+  const readersDone = (sync: string): Promise<unknown> => Promise.allSettled([...(readers.get(sync) ?? [])]);
+
   const claim = (sync: string): void => {
     const active = activeBySync.get(sync);
     if (active)
@@ -102,6 +108,7 @@ export function createRunManager(opts: {
     claim(c.spec.name);
     activeBySync.set(c.spec.name, 'plan');
     try {
+      await readersDone(c.spec.name);
       const { result, remote } = await runner.start(job('plan', c, o), {}).done;
       return { config: c, result, ...(remote ? { remote } : {}) };
     } finally {
@@ -141,24 +148,33 @@ export function createRunManager(opts: {
       run.events.push(e);
       for (const fn of listeners) fn(e);
     };
-    const handle = runner.start(job('run', c, o, runId), {
-      log: opts.log,
-      event(event, data) {
-        if (event === 'progress') run.progress = data as LiveRun['progress'];
-        else if (event === 'exchange') {
-          const x = Object.assign(data, { seq: run.exchanges.length + 1 }) as unknown as DebugExchange;
-          run.exchanges.push(x);
-        }
-        push(event, data);
-      },
+    const begin = () =>
+      runner.start(job('run', c, o, runId), {
+        log: opts.log,
+        event(event, data) {
+          if (event === 'progress') run.progress = data as LiveRun['progress'];
+          else if (event === 'exchange') {
+            const x = Object.assign(data, { seq: run.exchanges.length + 1 }) as unknown as DebugExchange;
+            run.exchanges.push(x);
+          }
+          push(event, data);
+        },
+      });
+    let handle: ReturnType<typeof begin> | undefined;
+    const started = readersDone(c.spec.name).then(() => {
+      handle = begin();
+      // A cancel that came while the reads closed stops it at once.
+      if (run.hard.signal.aborted) handle.stop('hard');
+      else if (run.stop.signal.aborted) handle.stop('stop');
+      return handle;
     });
-    run.stop.signal.addEventListener('abort', () => handle.stop('stop'), { once: true });
-    run.hard.signal.addEventListener('abort', () => handle.stop('hard'), { once: true });
+    run.stop.signal.addEventListener('abort', () => handle?.stop('stop'), { once: true });
+    run.hard.signal.addEventListener('abort', () => handle?.stop('hard'), { once: true });
     live.set(runId, run);
     for (const old of [...live.keys()].slice(0, Math.max(0, live.size - KEEP))) if (live.get(old)!.finishedAt) live.delete(old);
     run.finished = (async () => {
       try {
-        const { result, alerts } = await handle.done;
+        const { result, alerts } = await (await started).done;
         run.result = result;
         run.status = result.status;
         run.alerts = alerts ?? [];
@@ -198,9 +214,19 @@ export function createRunManager(opts: {
       return undefined;
     }
     if (!ledgerExists(c.ledgerPath)) return undefined;
-    await using ledger = await openDuckdbLedger({ path: c.ledgerPath, ...c.ledger });
-    // `return await`: the ledger must stay open until fn's queries finish (it is disposed at scope exit).
-    return await fn(ledger);
+    const read = (async () => {
+      await using ledger = await openDuckdbLedger({ path: c.ledgerPath, ...c.ledger });
+      // `return await`: the ledger must stay open until fn's queries finish (it is disposed at scope exit).
+      return await fn(ledger);
+    })();
+    const open = readers.get(sync) ?? new Set<Promise<unknown>>();
+    readers.set(sync, open.add(read));
+    try {
+      return await read;
+    } finally {
+      open.delete(read);
+      if (open.size === 0) readers.delete(sync);
+    }
   }
 
   async function history(sync: string, limit: number): Promise<RunRecord[]> {

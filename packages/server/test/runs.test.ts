@@ -3,7 +3,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { AddressInfo } from 'node:net';
-import { createServer } from '../src/index.js';
+import { createServer, knockTarget, workspaceAt } from '../src/index.js';
+import { createRunManager } from '../src/run-manager.js';
 import { TOKEN, listen, testServer, type TestServer } from './helpers.js';
 
 let t: TestServer;
@@ -302,6 +303,39 @@ describe('plans and runs', () => {
       expect((await fresh.app.request('/api/runs/r_nope/exchanges', auth)).status).toBe(404);
     } finally {
       await fresh.close();
+    }
+  });
+
+  test('a run started while this server reads the ledger (history, a finished run) waits for the read, not "locked"', async () => {
+    // DuckDB locks the ledger file per process: the sync process of a run that opened it during the read failed
+    // with "locked by another process" (the Runs screen loads the history as the user clicks Run sync).
+    const runs = createRunManager({
+      ws: workspaceAt(t.dir),
+      target: knockTarget({ emulatorUrl: t.emulator.url, baseUrl: t.emulator.url }),
+      env: {},
+      log: () => undefined,
+    });
+    try {
+      await runs.plan('example-users', {}); // the sync process is up: a run opens the ledger at once
+      let release!: () => void;
+      let opened!: () => void;
+      const isOpen = new Promise<void>((r) => (opened = r));
+      const read = runs.withLedger('example-users', async (l) => {
+        opened();
+        await new Promise<void>((r) => (release = r));
+        return l.runs(1);
+      });
+      await isOpen;
+      const run = runs.start('example-users', { fullResync: true });
+      setTimeout(() => release(), 1_500);
+      expect((await read)?.length).toBe(1);
+      await run.finished;
+      expect(run.result?.error ?? null).toBeNull();
+      expect(run.status).toBe('succeeded');
+      // And a claimed sync takes no new read: it is answered from memory meanwhile.
+      expect(await runs.withLedger('example-users', async () => 'read')).toBe('read');
+    } finally {
+      await runs.close();
     }
   });
 
