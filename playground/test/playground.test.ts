@@ -37,7 +37,7 @@ async function explained(page: Page, name: string, steps: () => Promise<void>): 
       .textContent()
       .catch(() => '');
     await page.screenshot({ path: join(shots, `failed-${name}.png`), fullPage: true }).catch(() => undefined);
-    throw new Error(`${(e as Error).message}\nRun status: ${status}\nAlerts: ${alerts.join(' | ')}\nURL: ${page.url()}`);
+    throw new Error(`${(e as Error).message}\nRun status: ${status}\nAlerts: ${alerts.join(' | ')}\nURL: ${page.url()}`, { cause: e });
   }
 }
 
