@@ -21,11 +21,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { z } from 'zod';
 import {
   configHash,
   openDuckdbLedger,
   runSync,
-  sendsRemovals,
   syncSpecFieldsSchema,
   toSyncSpec,
   type Destination,
@@ -65,11 +65,11 @@ const sink = (): Destination => {
   let n = 0;
   return {
     name: 'sink',
-    supports: { types: ['users'] },
+    targetSchema: z.looseObject({}),
     fields: () => [],
     validate: () => [],
     plan(changes, { target }) {
-      const send = changes.filter((c) => c.action !== 'remove' || sendsRemovals(target));
+      const send = changes.filter((c) => c.action !== 'remove' || target.onDelete === 'delete');
       const operations: Operation[] = [];
       for (let i = 0; i < send.length; i += 1000) operations.push({ id: `s${++n}`, endpoint: 'sink', changes: send.slice(i, i + 1000) });
       return { operations, skipped: changes.filter((c) => !send.includes(c)) };

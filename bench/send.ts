@@ -7,8 +7,8 @@
  * Run: npm run bench -- send   (env: BENCH_ROWS=100000, BENCH_ONLY=a|b, BENCH_ROUNDS=9, BENCH_CONCURRENCY, BENCH_PENDING,
  * BENCH_DESTINATION_MODULE, BENCH_PAYLOAD_TEXT=0)
  */
-import { createOperationPool, type Change, type Destination, type SyncTarget } from '@syncline/core';
-import { knockDestination as currentDestination, type KnockOptions } from '@syncline/destination-knock';
+import { createOperationPool, type Change, type Destination } from '@syncline/core';
+import { knockDestination as currentDestination, type KnockOptions, type KnockTarget } from '@syncline/destination-knock';
 import { startEmulator, type RunningEmulator } from '@syncline/knock-emulator';
 import Knock from '@knocklabs/node';
 import { fork } from 'node:child_process';
@@ -25,7 +25,7 @@ const knockDestination: typeof currentDestination = process.env['BENCH_DESTINATI
   ? ((await import(process.env['BENCH_DESTINATION_MODULE'])) as { knockDestination: typeof currentDestination }).knockDestination
   : currentDestination;
 const API_KEY = 'sk_test_bench_send';
-const target: SyncTarget = { type: 'users', mode: 'upsert', onDelete: 'nothing', nulls: 'skip' };
+const target: KnockTarget = { type: 'users', mode: 'upsert', onDelete: 'nothing', nulls: 'skip' };
 const CEILING = 1000 + 60; // rows/s: bulk identify (tier 1 × 1,000) + single identify (tier 3)
 
 // A child started by emulator() below serves the emulator and nothing else.

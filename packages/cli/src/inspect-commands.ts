@@ -95,8 +95,8 @@ export function registerInspectCommands(program: Command, io: Io, setExit: (code
               // A removal says what happened to the record (deleted, or left in Knock), not a generic message.
               if (r.action === 'remove' && (r.status === 'synced' || r.status === 'skipped')) {
                 // The config may have changed since that run: the recorded status decides, the config only words it.
-                const { sendsRemovals } = await import('@syncline/core');
-                const sends = sendsRemovals(config.spec.target);
+                const { knockSendsRemovals } = await import('@syncline/destination-knock');
+                const sends = knockSendsRemovals(config.spec.target);
                 const what =
                   r.status === 'skipped'
                     ? sends

@@ -1,9 +1,9 @@
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { syncSpecFieldsSchema, toSyncSpec, type SyncSpec } from '@syncline/core';
+import { syncBlockFor, syncSpecFieldsSchema, toSyncSpec, type SyncSpec } from '@syncline/core';
 import { duckdbSourceOptionsSchema } from '@syncline/source-duckdb';
 import { postgresSourceOptionsSchema } from '@syncline/source-postgres';
-import { knockTiersSchema } from '@syncline/destination-knock';
+import { knockTargetSchema, knockTiersSchema, type KnockTargetFields } from '@syncline/destination-knock';
 import { alertsSchema, scheduleSchema, type AlertChannelConfig, type Schedule } from '@syncline/alerts';
 import { readYamlConfig } from './yaml-config.js';
 
@@ -59,6 +59,8 @@ const ledgerSchema = z.strictObject({
 
 /** The whole config file: a sync spec plus where its rows come from and go to. */
 export const configSchema = syncSpecFieldsSchema.extend({
+  /** Core's keys (fields, onDelete, nulls) and the Knock destination's (type, mode, collection, audience…). */
+  sync: syncBlockFor(knockTargetSchema),
   source: sourceSchema,
   destination: destinationSchema,
   ledger: ledgerSchema.optional(),
@@ -71,7 +73,7 @@ export const configSchema = syncSpecFieldsSchema.extend({
 export interface LoadedConfig {
   file: string;
   dir: string;
-  spec: SyncSpec;
+  spec: SyncSpec<KnockTargetFields>;
   source: z.infer<typeof sourceSchema>;
   destination: z.infer<typeof destinationSchema>;
   /** `.syncline/<name>.duckdb` beside the config. */
@@ -106,7 +108,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     }
     return undefined;
   };
-  const spec = toSyncSpec(c);
+  const spec = toSyncSpec(c, { name: 'knock', targetSchema: knockTargetSchema });
   // The model is `model: <sql>` or `model: { sql: <sql>, timeout: … }`.
   const modelPath = typeof c.model === 'string' ? ['model'] : ['model', 'sql'];
   return {

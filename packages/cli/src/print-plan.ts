@@ -1,6 +1,7 @@
-import { sendsRemovals, shortValue, type RemoteRow, type RunResult } from '@syncline/core';
+import { shortValue, type RemoteRow, type RunResult } from '@syncline/core';
 import {
   chooseSplit,
+  knockSendsRemovals,
   endpointSeconds,
   RUN_LOOP_COST,
   sendSeconds,
@@ -66,7 +67,7 @@ export function formatPlan(config: LoadedConfig, r: RunResult, meta: { version: 
     return out.join('\n');
   }
   // The legend names only the symbols used; a kept removal is never called a delete.
-  const sends = sendsRemovals(t);
+  const sends = knockSendsRemovals(t);
   const legend = [
     rows.added ? '+ add' : '',
     rows.changed ? '~ change' : '',
@@ -200,7 +201,12 @@ export function planJson(config: LoadedConfig, r: RunResult, meta: { version: st
     changes: r.preview.map((c) =>
       c.action === 'remove'
         ? // One entry saying what happens to the record; a kept one is never called a delete.
-          { action: sendsRemovals(t) ? 'delete' : 'left_in_knock', key: c.key, reason: 'not_in_model', effect: removalEffect(t, c.key) }
+          {
+            action: knockSendsRemovals(t) ? 'delete' : 'left_in_knock',
+            key: c.key,
+            reason: 'not_in_model',
+            effect: removalEffect(t, c.key),
+          }
         : {
             action: c.action,
             key: c.key,

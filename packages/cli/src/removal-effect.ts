@@ -1,4 +1,5 @@
-import { sendsRemovals, type InvalidRow, type SyncTarget } from '@syncline/core';
+import type { InvalidRow } from '@syncline/core';
+import { knockSendsRemovals, type KnockTarget } from '@syncline/destination-knock';
 
 /**
  * What happens in Knock to a row that left the model, in the words a plan, a run summary and `rows` use:
@@ -6,10 +7,10 @@ import { sendsRemovals, type InvalidRow, type SyncTarget } from '@syncline/core'
  * removals, `left in Knock (onDelete: nothing)`. Never "delete" for a record that is kept.
  * @example removalEffect({ type: 'users', onDelete: 'nothing', … }) // 'left in Knock (onDelete: nothing)'
  */
-export function removalEffect(target: SyncTarget, key?: string): string {
+export function removalEffect(target: KnockTarget, key?: string): string {
   if (target.type === 'audiences')
     return target.mode === 'add' ? `remove from audience ${target.audience}` : `stays out of audience ${target.audience} (mode: remove)`;
-  if (!sendsRemovals(target)) return KEPT;
+  if (!knockSendsRemovals(target)) return KEPT;
   return target.type === 'users' ? 'delete user' : `delete object ${target.collection}${key === undefined ? '' : `/${key}`}`;
 }
 

@@ -3,25 +3,22 @@
  * has confirmed, destinations turn changes into API calls. Everything else is optional.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import type { z } from 'zod';
 
-export type SyncType = 'users' | 'objects' | 'audiences';
-
-/** What a destination needs to know about a sync (the `sync:` block of a config, validated). */
-export interface SyncTarget {
-  type: SyncType;
-  /** users/objects: `upsert`; audiences: `add` or `remove`. */
-  mode: 'upsert' | 'add' | 'remove';
-  /** What happens when a row leaves the model (users/objects). Audiences in `add` mode always remove. */
+/** What core itself knows of every sync's target, whatever the destination. */
+export interface SyncBehaviour {
+  /** What happens when a row leaves the model: leave the record at the destination, or delete it there. */
   onDelete: 'nothing' | 'delete';
-  /** objects: the collection. */
-  collection?: string | undefined;
-  /** audiences: the audience key. */
-  audience?: string | undefined;
-  /** audiences: create the audience when it is missing. */
-  createAudience?: boolean | undefined;
   /** `skip` (default): a null column does not overwrite what the destination holds. */
   nulls: 'send' | 'skip';
 }
+
+/**
+ * What a destination needs to know about a sync: its own part of the config's `sync:` block (`T`, validated
+ * by its `targetSchema`: Knock's `type`, `collection`, `audience`…), carried by core unread, plus the generic
+ * behaviour core applies.
+ */
+export type SyncTarget<T extends object = object> = T & SyncBehaviour;
 
 /** A field of the destination's catalog, for mapping UIs and row validation. */
 export interface FieldSpec {
@@ -127,8 +124,8 @@ export interface HttpExchange {
   error?: string;
 }
 
-export interface PlanContext {
-  target: SyncTarget;
+export interface PlanContext<T extends object = object> {
+  target: SyncTarget<T>;
   /** Totals of the whole run, so a planner can pick endpoints by size while changes stream in chunks. */
   totals: { add: number; change: number; remove: number };
 }
@@ -139,8 +136,8 @@ export interface Plan {
   skipped: Change[];
 }
 
-export interface ApplyContext {
-  target: SyncTarget;
+export interface ApplyContext<T extends object = object> {
+  target: SyncTarget<T>;
   /** Aborts calls in flight too (a second Ctrl-C): requests are cancelled, rows stay in doubt. */
   signal?: AbortSignal;
   /**
@@ -157,40 +154,62 @@ export interface ApplyContext {
   onSent?: () => void;
 }
 
-export interface Destination {
+/**
+ * A destination: what a sync sends to. `T` is its own part of the config's `sync:` block (its target), which
+ * it declares with `targetSchema`; core validates the block with it and carries the result unread.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a destination of any target plugs into runSync
+export interface Destination<T extends object = any> {
   readonly name: string;
   /**
-   * `before`: the sync types whose planner reads `Change.before` (e.g. an audience member's old tenant). Only
-   * for those does the diff join every change with the snapshot's payload (a full scan of the snapshot).
+   * zod schema of the destination's keys of the `sync:` block (every key but core's `fields`, `onDelete` and
+   * `nulls`), e.g. Knock's `type`, `collection`, `audience`. Its input should be an object (a `z.strictObject`,
+   * optionally refined and transformed to fill defaults): config loaders merge its keys into the block so a
+   * misspelt key is reported at its place in the file. Its issues carry paths relative to the block.
    */
-  readonly supports: { types: SyncType[]; before?: SyncType[] };
-  fields(target: SyncTarget): FieldSpec[];
-  validate(row: Row, target: SyncTarget): RowIssue[];
-  plan(changes: Change[], ctx: PlanContext): Plan;
+  readonly targetSchema: z.ZodType<T>;
+  /**
+   * Whether a row leaving the model becomes a call. Default: `target.onDelete === 'delete'`; a destination
+   * overrides it where removal means something else (Knock: an audience in `add` mode always removes members).
+   */
+  sendsRemovals?(target: SyncTarget<T>): boolean;
+  /**
+   * The target's parts that shape what is sent (they salt every row hash, so changing one resends every row).
+   * Default: every key of the target but `onDelete` and `nulls`, sorted.
+   */
+  hashParts?(target: SyncTarget<T>): Record<string, unknown>;
+  /**
+   * Whether the planner reads `Change.before` for this target (e.g. an audience member's old tenant). Only then
+   * does the diff join every change with the snapshot's payload (a full scan of the snapshot).
+   */
+  needsBefore?(target: SyncTarget<T>): boolean;
+  fields(target: SyncTarget<T>): FieldSpec[];
+  validate(row: Row, target: SyncTarget<T>): RowIssue[];
+  plan(changes: Change[], ctx: PlanContext<T>): Plan;
   /**
    * SQL that is TRUE only for rows `validate` certainly accepts (a sufficient condition, never a guess:
    * rows it does not clear are validated in JavaScript). A large dry run checks every row inside DuckDB
    * with it instead of parsing each payload in JavaScript.
    */
-  validSql?(target: SyncTarget, row: RowSql): string;
+  validSql?(target: SyncTarget<T>, row: RowSql): string;
   /**
    * The calls `plan` would make for chunks of valid changes, from their counts alone (a large dry run
    * estimates without building operations). `chunks[i]` counts chunk i's upserts (adds and changes) and
    * removals, in the order `plan` would receive them.
    */
-  estimate?(chunks: { upserts: number; removes: number }[], ctx: PlanContext): EndpointCalls[];
-  apply(op: Operation, ctx: ApplyContext): Promise<OpOutcome>;
+  estimate?(chunks: { upserts: number; removes: number }[], ctx: PlanContext<T>): EndpointCalls[];
+  apply(op: Operation, ctx: ApplyContext<T>): Promise<OpOutcome>;
   /**
    * Throws a SyncError (e.g. `auth_failed`) before anything is diffed, when the destination is unusable.
    * `dryRun` (a plan): only look; create nothing the run would create (e.g. a missing audience).
    */
-  check?(target: SyncTarget, opts?: { signal?: AbortSignal; dryRun?: boolean }): Promise<void>;
+  check?(target: SyncTarget<T>, opts?: { signal?: AbortSignal; dryRun?: boolean }): Promise<void>;
   /**
    * The destination's current records for these keys (`null`: it has none), for the dry run's "now" column
    * and drift (fields changed at the destination since the ledger's last confirmed send). Reads go through
    * the destination's rate limiter.
    */
-  read?(keys: string[], target: SyncTarget, opts?: { signal?: AbortSignal }): Promise<Map<string, Record<string, unknown> | null>>;
+  read?(keys: string[], target: SyncTarget<T>, opts?: { signal?: AbortSignal }): Promise<Map<string, Record<string, unknown> | null>>;
   close?(): Promise<void>;
 }
 

@@ -4,7 +4,16 @@ export { redact, redactHeaders } from './redact.js';
 export { shortValue } from './short-value.js';
 export { createRateLimiter, sharedRateLimiter, sleep, type RateLimiter, type RateLimiterOptions } from './rate-limiter.js';
 export { backoffDelay, retryAfterMs, isRetryableStatus, type BackoffOptions } from './retry-policy.js';
-export { syncBlockSchema, syncSpecFieldsSchema, toSyncSpec, sendsRemovals, type SyncBlock, type SyncSpec } from './sync-spec.js';
+export {
+  syncBlockSchema,
+  syncBlockFor,
+  syncSpecFieldsSchema,
+  toSyncSpec,
+  resolveTarget,
+  sendsRemovals,
+  type SyncBlock,
+  type SyncSpec,
+} from './sync-spec.js';
 export { payloadProjection, rowSql, valueExpr, ident, literal, closest } from './projection.js';
 export { diffFields, type FieldDiff } from './field-diff.js';
 export { sqlErrorPosition } from './sql-error-position.js';

@@ -1,5 +1,5 @@
 import type { Change, Destination, OpOutcome, Operation, Plan } from './contract.js';
-import { sendsRemovals } from './sync-spec.js';
+import { z } from 'zod';
 
 export interface MemoryDestination extends Destination {
   /** What the destination holds: key → merged record. */
@@ -42,7 +42,8 @@ export function memoryDestination(options: { batchSize?: number } = {}): MemoryD
   let seq = 0;
   return {
     name: 'memory',
-    supports: { types: ['users', 'objects', 'audiences'] },
+    // Any target: the memory destination reads only core's onDelete.
+    targetSchema: z.looseObject({}),
     records,
     reject,
     applied,
@@ -52,7 +53,7 @@ export function memoryDestination(options: { batchSize?: number } = {}): MemoryD
     plan(changes, { target }): Plan {
       const skipped: Change[] = [];
       const send: Change[] = [];
-      for (const c of changes) (c.action === 'remove' && !sendsRemovals(target) ? skipped : send).push(c);
+      for (const c of changes) (c.action === 'remove' && target.onDelete !== 'delete' ? skipped : send).push(c);
       const operations: Operation[] = [];
       for (let i = 0; i < send.length; i += batch)
         operations.push({ id: `m${++seq}`, endpoint: 'memory.write', changes: send.slice(i, i + batch) });

@@ -12,7 +12,7 @@ import { LOCAL_MODEL_SQL, loadModel } from './load-model.js';
 import { LEDGER_TABLES } from './ledger-file.js';
 import type { KeyHealth } from './duckdb-diff.js';
 import { closest, payloadProjection, rowSql } from './projection.js';
-import { MODEL_TIMEOUT_MS, sendsRemovals, type SyncSpec } from './sync-spec.js';
+import { MODEL_TIMEOUT_MS, resolveTarget, sendsRemovals, type SyncSpec } from './sync-spec.js';
 import { shortValue } from './short-value.js';
 import { diffPreview, locateInvalid, summarizeDryRun, type PendingPreview } from './dry-run-summary.js';
 import { sqlErrorPosition } from './sql-error-position.js';
@@ -167,17 +167,12 @@ export interface PlanDigests {
 }
 
 /** md5 of the parts of a sync that shape payloads; it salts every row hash, so a mapping change resends all rows. */
-export function configHash(spec: SyncSpec): string {
-  const t = spec.target;
-  const shape = {
-    key: spec.key,
-    fields: Object.entries(spec.fields).sort(),
-    type: t.type,
-    mode: t.mode,
-    collection: t.collection ?? null,
-    audience: t.audience ?? null,
-    nulls: t.nulls,
-  };
+export function configHash(spec: SyncSpec, destination?: Pick<Destination, 'hashParts'>): string {
+  const { onDelete: _onDelete, nulls, ...own } = spec.target;
+  const parts = destination?.hashParts
+    ? destination.hashParts(spec.target)
+    : Object.fromEntries(Object.entries(own).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const shape = { key: spec.key, fields: Object.entries(spec.fields).sort(), ...parts, nulls };
   return createHash('md5').update(JSON.stringify(shape)).digest('hex');
 }
 
@@ -214,7 +209,15 @@ export const newRunId = (): string => `r_${Date.now().toString(36)}${randomBytes
  * carries `status` and `error`, and (unless a dry run) the run is recorded in the ledger.
  * @example const result = await runSync({ spec, source, destination, ledger })
  */
-export async function runSync(options: RunSyncOptions): Promise<RunResult> {
+export async function runSync(input: RunSyncOptions): Promise<RunResult> {
+  // The destination validates its part of the target and fills its defaults; a refusal ends the run below.
+  let options = input;
+  let targetError: unknown;
+  try {
+    options = { ...input, spec: { ...input.spec, target: resolveTarget(input.destination, input.spec.target) } };
+  } catch (e) {
+    targetError = e;
+  }
   const { spec, source, ledger } = options;
   const dryRun = options.dryRun ?? false;
   const emit = options.onEvent ?? (() => undefined);
@@ -262,7 +265,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     await ledger.saveRun({ ...runRecordOf(result, startedAt), finishedAt: null, status: RUNNING });
   }
   try {
-    const salt = configHash(spec);
+    if (targetError) throw targetError;
+    const salt = configHash(spec, options.destination);
     stopIfAborted();
     // A source without `attach` runs the model itself: its rows stream into the ledger (local-ledger mode, see
     // `loadModel`) and the ledger stages them from there.
@@ -394,7 +398,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     result.mappingChanged = (previous !== null && previous !== salt && snapshotSize > 0) || (await ledger.meta('mapping_resend')) === salt;
     // Each change's `before` costs a scan of the snapshot's payloads: joined for a planner that reads it, or
     // for a preview of many rows; a short preview fetches its few (see `send`).
-    const withBefore = (options.destination.supports.before ?? []).includes(spec.target.type) || (dryRun && limit > PREVIEW_FETCH_MAX);
+    const withBefore = (options.destination.needsBefore?.(spec.target) ?? false) || (dryRun && limit > PREVIEW_FETCH_MAX);
     let summarize = false;
     const counts = await phase(
       'diff',
@@ -410,14 +414,14 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       (c) => ({
         add: c.add,
         change: c.change,
-        remove: sendsRemovals(spec.target) ? c.remove : 0,
-        kept: sendsRemovals(spec.target) ? 0 : c.remove,
+        remove: sendsRemovals(options.destination, spec.target) ? c.remove : 0,
+        kept: sendsRemovals(options.destination, spec.target) ? 0 : c.remove,
       }),
     );
     // Invalid rows are moved from added/changed to invalid as they are validated (see `admit`).
     result.rows.added = counts.add;
     result.rows.changed = counts.change;
-    const removalsSent = sendsRemovals(spec.target) ? counts.remove : 0;
+    const removalsSent = sendsRemovals(options.destination, spec.target) ? counts.remove : 0;
     result.rows.removed = removalsSent;
     result.rows.kept = counts.remove - removalsSent;
     result.rows.unchanged = rows - counts.add - counts.change;

@@ -196,7 +196,7 @@ describe('runSync', () => {
       const planned: { key: string; before: unknown }[] = [];
       const spy = {
         ...dest,
-        supports: { types: dest.supports.types, ...(declares ? { before: ['users' as const] } : {}) },
+        ...(declares ? { needsBefore: () => true } : {}),
         plan: (changes: Parameters<typeof dest.plan>[0], ctx: Parameters<typeof dest.plan>[1]) => {
           for (const c of changes) planned.push({ key: c.key, before: c.before ?? null });
           return dest.plan(changes, ctx);

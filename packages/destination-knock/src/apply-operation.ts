@@ -1,4 +1,5 @@
 import { SyncError, type ApplyContext, type OpOutcome, type Operation, type RowFailure } from '@syncline/core';
+import type { KnockTargetFields } from './knock-target.js';
 import {
   createBulkCoalescer,
   PlannedItem,
@@ -23,7 +24,7 @@ import { splitRejected } from './split-batch.js';
 export function createApplier(http: KnockHttp, options: BulkJobOptions & { coalesce: boolean; parallelPosts: number }) {
   const coalesce = createBulkCoalescer(http, options);
 
-  return async function apply(op: Operation, ctx: ApplyContext): Promise<OpOutcome> {
+  return async function apply(op: Operation, ctx: ApplyContext<KnockTargetFields>): Promise<OpOutcome> {
     const outcome = await applyOnce(op, ctx);
     // Knock closed an endpoint for longer than we wait: tell the run to stop and resume later.
     if (outcome.failed.some((f) => f.code === RESUME_LATER)) outcome.resumeAfterMs = Math.max(http.blockedMs(), outcome.retryAfterMs ?? 0);
@@ -35,7 +36,7 @@ export function createApplier(http: KnockHttp, options: BulkJobOptions & { coale
     return outcome;
   };
 
-  async function applyOnce(op: Operation, ctx: ApplyContext): Promise<OpOutcome> {
+  async function applyOnce(op: Operation, ctx: ApplyContext<KnockTargetFields>): Promise<OpOutcome> {
     const data = op.data as KnockOpData | undefined;
     if (!data || typeof data !== 'object' || !('kind' in data)) {
       throw new SyncError('destination_failed', '[knock] operation was not planned by the Knock destination', { adapter: 'knock' });

@@ -1,4 +1,5 @@
-import type { FieldSpec, SyncTarget } from '@syncline/core';
+import type { FieldSpec } from '@syncline/core';
+import { type KnockTarget } from './knock-target.js';
 
 /**
  * Knock's reserved recipient properties (https://docs.knock.app/managing-recipients/identifying-recipients,
@@ -44,7 +45,7 @@ export const SERVER_OWNED_FIELDS = new Set(['id', '__typename', 'updated_at']);
  * properties. The record key always becomes the recipient `id` and is not a field.
  * @example fieldCatalog({ type: 'users', mode: 'upsert', onDelete: 'nothing', nulls: 'skip' }).map((f) => f.name)
  */
-export function fieldCatalog(target: Pick<SyncTarget, 'type'>): FieldSpec[] {
+export function fieldCatalog(target: Pick<KnockTarget, 'type'>): FieldSpec[] {
   switch (target.type) {
     case 'users':
       return [...USER_FIELDS, CUSTOM];

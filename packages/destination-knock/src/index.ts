@@ -1,5 +1,13 @@
 export { knockDestination, type KnockDestination } from './knock-destination.js';
 export {
+  knockTargetSchema,
+  knockSendsRemovals,
+  knockHashParts,
+  type KnockTarget,
+  type KnockTargetFields,
+  type KnockSyncType,
+} from './knock-target.js';
+export {
   knockOptionsSchema,
   knockTiersSchema,
   KNOCK_TIERS,

@@ -1,4 +1,5 @@
-import { SyncError, type Destination, type SyncTarget } from '@syncline/core';
+import { SyncError, type Destination } from '@syncline/core';
+import { knockHashParts, knockSendsRemovals, knockTargetSchema, type KnockTarget, type KnockTargetFields } from './knock-target.js';
 import { createApplier } from './apply-operation.js';
 import { encodeId } from './encode-id.js';
 import { fieldCatalog } from './field-catalog.js';
@@ -10,8 +11,12 @@ import { validateRow } from './validate-row.js';
 import { readRecords } from './read-records.js';
 
 /** The Knock destination: the core `Destination` contract, with `check` and `close` always present. */
-export type KnockDestination = Destination &
-  AsyncDisposable & { check: NonNullable<Destination['check']>; read: NonNullable<Destination['read']>; close(): Promise<void> };
+export type KnockDestination = Destination<KnockTargetFields> &
+  AsyncDisposable & {
+    check: NonNullable<Destination<KnockTargetFields>['check']>;
+    read: NonNullable<Destination<KnockTargetFields>['read']>;
+    close(): Promise<void>;
+  };
 
 /**
  * The Knock destination: users (upsert, optional delete), objects (upsert within a collection, optional
@@ -30,8 +35,11 @@ export function knockDestination(options: KnockOptions): KnockDestination {
 
   return {
     name: 'knock',
+    targetSchema: knockTargetSchema,
+    sendsRemovals: knockSendsRemovals,
+    hashParts: knockHashParts,
     // Audience planners move a member whose tenant changed (the old tenant comes from `before`).
-    supports: { types: ['users', 'objects', 'audiences'], before: ['audiences'] },
+    needsBefore: (target) => target.type === 'audiences',
     fields: (target) => fieldCatalog(target),
     validate: (row, target) => validateRow(row, target),
     read: (keys, target, opts) => readRecords(http, keys, target, opts),
@@ -48,7 +56,7 @@ export function knockDestination(options: KnockOptions): KnockDestination {
      * `destination_failed`. With `dryRun` (a plan) nothing is created. A connection that fails names the URL,
      * the cause (`ECONNREFUSED`) and a hint.
      */
-    async check(target: SyncTarget, opts?: { signal?: AbortSignal; dryRun?: boolean }) {
+    async check(target: KnockTarget, opts?: { signal?: AbortSignal; dryRun?: boolean }) {
       const signal = opts?.signal;
       const path =
         target.type === 'audiences' && target.audience

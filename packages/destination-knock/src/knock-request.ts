@@ -1,8 +1,8 @@
-import type { SyncTarget } from '@syncline/core';
 import { encodeId } from './encode-id.js';
 import { SERVER_OWNED_FIELDS } from './field-catalog.js';
 import type { KnockRequest } from './knock-http.js';
 import { isIso8601 } from './row-rules.js';
+import { type KnockTarget } from './knock-target.js';
 
 /** What a change does in Knock. */
 export type Entity = 'users' | 'objects';
@@ -17,7 +17,7 @@ export type Action = 'upsert' | 'delete';
  */
 export function recipientBody(
   payload: Record<string, unknown> | null,
-  nulls: SyncTarget['nulls'],
+  nulls: KnockTarget['nulls'],
   omit: string[] = [],
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { KnockRequestBody } from '@syncline/knock-wire';
-import { SyncError, type Change, type EndpointCalls, type Operation, type Plan, type PlanContext, type SyncTarget } from '@syncline/core';
+import { SyncError, type Change, type EndpointCalls, type Operation, type Plan, type PlanContext } from '@syncline/core';
 import { encodeId, idProblem } from './encode-id.js';
 import { SERVER_OWNED_FIELDS } from './field-catalog.js';
 import type { KnockRequest } from './knock-http.js';
 import { endpointOf, objectsPath, recipientBody, singleRequest, singleTier, type Action, type Entity } from './knock-request.js';
+import type { KnockTarget, KnockTargetFields } from './knock-target.js';
 
 /** Knock bulk endpoints and audience member calls take at most 1,000 items (Knock OpenAPI descriptions). */
 export const MAX_BATCH = 1_000;
@@ -51,7 +52,7 @@ export interface PlanOptions {
  * audience `remove` mode, need no call and are skipped.
  * @example planOperations(changes, { target, totals: { add: 5, change: 0, remove: 0 } }, { tiers, singleOnlySeconds: 1.5 })
  */
-export function planOperations(changes: Change[], ctx: PlanContext, options: PlanOptions): Plan {
+export function planOperations(changes: Change[], ctx: PlanContext<KnockTargetFields>, options: PlanOptions): Plan {
   const { target, totals } = ctx;
   const operations: Operation[] = [];
   const skipped: Change[] = [];
@@ -205,7 +206,7 @@ export function chooseSplit(rows: number, rates: SplitRates): SplitChoice {
   return best;
 }
 
-function planAudience(changes: Change[], target: SyncTarget, operations: Operation[], skipped: Change[]): Plan {
+function planAudience(changes: Change[], target: KnockTarget, operations: Operation[], skipped: Change[]): Plan {
   const audience = target.audience;
   if (!audience || idProblem(audience))
     throw new SyncError('config_invalid', '[knock] audience syncs need a valid audience key', { adapter: 'knock' });
@@ -265,7 +266,7 @@ function planAudience(changes: Change[], target: SyncTarget, operations: Operati
   return { operations, skipped };
 }
 
-function member(c: Change, target: SyncTarget, action: 'add' | 'remove'): Member {
+function member(c: Change, target: KnockTarget, action: 'add' | 'remove'): Member {
   // The `tenant` field is the membership's tenant, not a user property (Knock OpenAPI `AudienceMemberRequest`).
   // A row leaving the model is removed from the membership it was added with (its last confirmed tenant).
   const tenant = (c.action === 'remove' ? c.before : c.payload)?.['tenant'];
@@ -284,7 +285,7 @@ function bulkPath(entity: Entity, action: Action, collection?: string): string {
   return `${objectsPath(collection!)}/bulk/${action === 'upsert' ? 'set' : 'delete'}`;
 }
 
-function bulkBody(entity: Entity, action: Action, batch: Change[], target: SyncTarget): BulkBody {
+function bulkBody(entity: Entity, action: Action, batch: Change[], target: KnockTarget): BulkBody {
   if (action === 'delete') return entity === 'users' ? { user_ids: batch.map((c) => c.key) } : { object_ids: batch.map((c) => c.key) };
   const items = batch.map((c) => {
     const item = recipientBody(c.payload, target.nulls) as { id: string } & Record<string, unknown>;
@@ -300,7 +301,7 @@ function bulkBody(entity: Entity, action: Action, batch: Change[], target: SyncT
  * sent as it is: no field to drop (`id`, server-owned, nulls under `nulls: 'skip'`) and no `created_at` to
  * rewrite; otherwise undefined and the body objects are serialised.
  */
-function bulkJson(entity: Entity, batch: Change[], target: SyncTarget): string | undefined {
+function bulkJson(entity: Entity, batch: Change[], target: KnockTarget): string | undefined {
   // Parts joined once: one flat string, no per-row concatenations kept alive until the POST.
   const parts: string[] = [entity === 'users' ? '{"users":[' : '{"objects":['];
   for (let i = 0; i < batch.length; i++) {
@@ -331,7 +332,7 @@ function lazyBody(request: { body: BulkBody }, build: () => BulkBody): void {
   });
 }
 
-function requireCollection(target: SyncTarget): string {
+function requireCollection(target: KnockTarget): string {
   if (!target.collection || idProblem(target.collection)) {
     throw new SyncError('config_invalid', '[knock] objects syncs need a valid collection', { adapter: 'knock' });
   }
@@ -364,7 +365,7 @@ function opId(prefix: string, changes: Change[]): string {
  */
 export function estimateOperations(
   chunks: { upserts: number; removes: number }[],
-  ctx: PlanContext,
+  ctx: PlanContext<KnockTargetFields>,
   options: PlanOptions,
 ): EndpointCalls[] {
   const { target, totals } = ctx;

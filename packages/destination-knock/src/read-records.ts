@@ -1,6 +1,7 @@
-import { SyncError, type SyncTarget } from '@syncline/core';
+import { SyncError } from '@syncline/core';
 import { encodeId } from './encode-id.js';
 import type { KnockHttp } from './knock-http.js';
+import { type KnockTarget } from './knock-target.js';
 
 /** Reads at once: tier 4 allows 200 req/s, and the rate limiter paces them anyway. */
 const PARALLEL = 8;
@@ -14,7 +15,7 @@ const PARALLEL = 8;
 export async function readRecords(
   http: KnockHttp,
   keys: string[],
-  target: SyncTarget,
+  target: KnockTarget,
   opts: { signal?: AbortSignal } = {},
 ): Promise<Map<string, Record<string, unknown> | null>> {
   const out = new Map<string, Record<string, unknown> | null>();

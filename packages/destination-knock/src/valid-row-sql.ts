@@ -1,7 +1,8 @@
-import type { RowSql, SyncTarget } from '@syncline/core';
+import type { RowSql } from '@syncline/core';
 import { SERVER_OWNED_FIELDS } from './field-catalog.js';
 import { catalogOf } from './validate-row.js';
 import { MAX_CUSTOM_BYTES, ROW_RULES, idSql } from './row-rules.js';
+import { type KnockTarget } from './knock-target.js';
 
 /** Column types whose JSON value is a string (projection.ts turns dates and timestamps into ISO text). */
 const TEXT = /^(VARCHAR|DATE|TIMESTAMP.*)$/i;
@@ -10,7 +11,7 @@ const TEXT = /^(VARCHAR|DATE|TIMESTAMP.*)$/i;
  * The SQL twin of `validateRow` used by large dry runs: TRUE only for rows `validateRow` accepts.
  * @example validRowSql({ type: 'users' }, rowSql('id', { email: 'email' }, columns))
  */
-export function validRowSql(target: Pick<SyncTarget, 'type'>, row: RowSql): string {
+export function validRowSql(target: Pick<KnockTarget, 'type'>, row: RowSql): string {
   const catalog = catalogOf(target.type);
   const tests = [idSql(row.key)];
   let custom = false;

@@ -1,11 +1,12 @@
-import type { FieldSpec, Row, RowIssue, SyncTarget } from '@syncline/core';
+import type { FieldSpec, Row, RowIssue } from '@syncline/core';
 import { idProblem } from './encode-id.js';
 import { fieldCatalog, SERVER_OWNED_FIELDS } from './field-catalog.js';
 import { MAX_CUSTOM_BYTES, ROW_RULES } from './row-rules.js';
+import { type KnockTarget, type KnockSyncType } from './knock-target.js';
 
-const catalogs = new Map<SyncTarget['type'], Map<string, FieldSpec>>();
+const catalogs = new Map<KnockSyncType, Map<string, FieldSpec>>();
 /** The field catalog of a target type by field name (built once per type). */
-export const catalogOf = (type: SyncTarget['type']): Map<string, FieldSpec> => {
+export const catalogOf = (type: KnockSyncType): Map<string, FieldSpec> => {
   let c = catalogs.get(type);
   if (!c) catalogs.set(type, (c = new Map(fieldCatalog({ type }).map((f) => [f.name, f]))));
   return c;
@@ -33,7 +34,7 @@ function jsonBytesAtMost(record: Record<string, unknown>): number {
  * name the field and the rule, never the value.
  * @example validateRow({ key: 'u1', payload: { email: 'nope' } }, target) // [{ field: 'email', rule: 'email', … }]
  */
-export function validateRow(row: Row, target: Pick<SyncTarget, 'type'>): RowIssue[] {
+export function validateRow(row: Row, target: Pick<KnockTarget, 'type'>): RowIssue[] {
   const issues: RowIssue[] = [];
   const issue = (field: string, rule: string, message: string): void => {
     issues.push({ key: row.key, field, rule, message: `${field} ${message}` });

@@ -1,7 +1,7 @@
 import type { RunningEmulator } from '@syncline/knock-emulator';
-import type { Operation, SyncTarget } from '@syncline/core';
+import type { Operation } from '@syncline/core';
 import { describe, expect, test } from 'vitest';
-import { knockDestination } from '../src/index.js';
+import { knockDestination, type KnockTarget } from '../src/index.js';
 import { add, audience, destination, emulatorFor, fast, getUser, remove, sync, useEmulator, usersTarget } from './support.js';
 
 let emulator: RunningEmulator;
@@ -119,7 +119,7 @@ describe('Knock’s own validation (no injected fault)', () => {
 });
 
 describe('every bulk endpoint splits a rejected job', () => {
-  const objects: SyncTarget = { type: 'objects', mode: 'upsert', collection: 'teams', onDelete: 'delete', nulls: 'skip' };
+  const objects: KnockTarget = { type: 'objects', mode: 'upsert', collection: 'teams', onDelete: 'delete', nulls: 'skip' };
   test.each([
     ['POST /v1/users/bulk/delete', usersTarget({ onDelete: 'delete' }), 'remove'],
     ['POST /v1/objects/{collection}/bulk/set', objects, 'add'],

@@ -67,6 +67,7 @@ function tableSource(rows: TestRow[]): Source {
   };
 }
 
+const knock = knockDestination({ apiKey: 'sk_test_dry', baseUrl: 'http://127.0.0.1:9' });
 const spec = toSyncSpec(
   syncSpecFieldsSchema.parse({
     name: 'people',
@@ -79,8 +80,8 @@ const spec = toSyncSpec(
       fields: { email: 'email', phone_number: 'phone', timezone: 'timezone', locale: 'locale', created_at: 'created', note: 'note' },
     },
   }),
+  knock,
 );
-const knock = knockDestination({ apiKey: 'sk_test_dry', baseUrl: 'http://127.0.0.1:9' });
 
 describe('validSql (the SQL twin of validateRow)', () => {
   test('clears only rows that validateRow accepts, and clears the ordinary valid ones', async () => {

@@ -1,8 +1,9 @@
-import type { Change, SyncTarget } from '@syncline/core';
+import type { Change } from '@syncline/core';
 import Knock from '@knocklabs/node';
 import type { RunningEmulator } from '@syncline/knock-emulator';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { API_KEY, add, closeDispatchers, destination, emulatorFor, expectValidRequests, remove, sync } from './support.js';
+import type { KnockTarget } from '../src/index.js';
 
 // Knock's official Node SDK and this destination make the same calls against the same emulator: the
 // write requests (method, route, query, body) and the resulting state must match, so the emulator and
@@ -21,16 +22,16 @@ afterEach(() => {
   expectValidRequests();
 });
 
-type Step = { seed?: Change[]; sdk: (k: Knock) => Promise<unknown>; target: SyncTarget; changes: Change[]; state: string[] };
-const users = (extra: Partial<SyncTarget> = {}): SyncTarget => ({
+type Step = { seed?: Change[]; sdk: (k: Knock) => Promise<unknown>; target: KnockTarget; changes: Change[]; state: string[] };
+const users = (extra: Partial<KnockTarget> = {}): KnockTarget => ({
   type: 'users',
   mode: 'upsert',
   onDelete: 'delete',
   nulls: 'skip',
   ...extra,
 });
-const objects: SyncTarget = { type: 'objects', mode: 'upsert', onDelete: 'delete', nulls: 'skip', collection: 'projects' };
-const audience = (mode: 'add' | 'remove'): SyncTarget => ({
+const objects: KnockTarget = { type: 'objects', mode: 'upsert', onDelete: 'delete', nulls: 'skip', collection: 'projects' };
+const audience = (mode: 'add' | 'remove'): KnockTarget => ({
   type: 'audiences',
   mode,
   onDelete: 'nothing',

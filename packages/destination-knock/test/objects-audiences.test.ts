@@ -1,14 +1,15 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isSyncError, type SyncTarget } from '@syncline/core';
+import { isSyncError } from '@syncline/core';
 import type { RunningEmulator } from '@syncline/knock-emulator';
 import { describe, expect, test } from 'vitest';
 import { API_KEY, add, audience, capturedHeaders, change, destination, getUser, remove, sync, useEmulator } from './support.js';
+import type { KnockTarget } from '../src/index.js';
 
 let emulator: RunningEmulator;
 useEmulator((e) => (emulator = e));
 
-const objects = (extra: Partial<SyncTarget> = {}): SyncTarget => ({
+const objects = (extra: Partial<KnockTarget> = {}): KnockTarget => ({
   type: 'objects',
   mode: 'upsert',
   onDelete: 'nothing',

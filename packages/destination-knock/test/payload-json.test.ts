@@ -1,13 +1,13 @@
-import type { Change, HttpExchange, SyncTarget } from '@syncline/core';
+import type { Change, HttpExchange } from '@syncline/core';
 import type { RunningEmulator } from '@syncline/knock-emulator';
 import { describe, expect, test } from 'vitest';
-import { planOperations, type KnockOpData } from '../src/index.js';
+import { planOperations, type KnockOpData, type KnockTarget } from '../src/index.js';
 import { destination, getUser, sync, useEmulator, usersTarget } from './support.js';
 
 const tiers = { 1: 1, 2: 5, 3: 60, 4: 200, 5: 1000 };
 const opts = { tiers, singleOnlySeconds: 0 };
-const users: SyncTarget = { type: 'users', mode: 'upsert', onDelete: 'nothing', nulls: 'skip' };
-const objects: SyncTarget = { type: 'objects', mode: 'upsert', onDelete: 'nothing', nulls: 'skip', collection: 'projects' };
+const users: KnockTarget = { type: 'users', mode: 'upsert', onDelete: 'nothing', nulls: 'skip' };
+const objects: KnockTarget = { type: 'objects', mode: 'upsert', onDelete: 'nothing', nulls: 'skip', collection: 'projects' };
 
 /** A change as core's run loop makes it: the payload parsed from its JSON text, which it keeps. */
 const row = (key: string, payload: Record<string, unknown>): Change => {

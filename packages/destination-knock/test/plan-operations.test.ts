@@ -1,13 +1,13 @@
-import type { Change, SyncTarget } from '@syncline/core';
+import type { Change } from '@syncline/core';
 import fc from 'fast-check';
 import { audience } from './support.js';
 import { describe, expect, test } from 'vitest';
-import { chooseSplit, encodeId, idProblem, planOperations, splitRates, UNPACED_RATE, type KnockOpData } from '../src/index.js';
+import { chooseSplit, encodeId, idProblem, planOperations, splitRates, UNPACED_RATE, type KnockOpData, type KnockTarget } from '../src/index.js';
 
 const tiers = { 1: 1, 2: 5, 3: 60, 4: 200, 5: 1000 };
 const opts = { tiers, singleOnlySeconds: 1.5 };
-const users: SyncTarget = { type: 'users', mode: 'upsert', onDelete: 'delete', nulls: 'skip' };
-const objects: SyncTarget = { type: 'objects', mode: 'upsert', onDelete: 'delete', nulls: 'skip', collection: 'projects' };
+const users: KnockTarget = { type: 'users', mode: 'upsert', onDelete: 'delete', nulls: 'skip' };
+const objects: KnockTarget = { type: 'objects', mode: 'upsert', onDelete: 'delete', nulls: 'skip', collection: 'projects' };
 
 const add = (key: string, payload: Record<string, unknown> = { name: key }): Change => ({ action: 'add', key, payload, hash: 'h' });
 const remove = (key: string): Change => ({ action: 'remove', key, payload: null, hash: null });
@@ -205,7 +205,7 @@ describe('planOperations', () => {
     key: fc.string({ minLength: 1, maxLength: 20 }),
     name: fc.option(fc.string(), { nil: null }),
   });
-  const targetArb = fc.constantFrom<SyncTarget>(users, { ...users, onDelete: 'nothing' }, objects, audience('add'), audience('remove'));
+  const targetArb = fc.constantFrom<KnockTarget>(users, { ...users, onDelete: 'nothing' }, objects, audience('add'), audience('remove'));
 
   test('property: every change is planned exactly once, batches hold ≤ 1,000 and bodies carry the right ids', () => {
     fc.assert(

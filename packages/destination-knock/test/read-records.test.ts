@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startEmulator, type RunningEmulator } from '@syncline/knock-emulator';
-import type { SyncTarget } from '@syncline/core';
-import { knockDestination } from '../src/index.js';
+import { knockDestination, type KnockTarget } from '../src/index.js';
 
 const KEY = 'sk_test_read_records';
 let emulator: RunningEmulator;
@@ -23,7 +22,7 @@ beforeAll(async () => {
 });
 afterAll(async () => emulator?.close());
 
-const target = (t: Partial<SyncTarget>): SyncTarget => ({ type: 'users', mode: 'upsert', onDelete: 'nothing', nulls: 'skip', ...t });
+const target = (t: Partial<KnockTarget>): KnockTarget => ({ type: 'users', mode: 'upsert', onDelete: 'nothing', nulls: 'skip', ...t });
 
 test('read gives the current users, null for a missing one', async () => {
   await using knock = knockDestination({ apiKey: KEY, baseUrl: emulator.url });

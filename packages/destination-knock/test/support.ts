@@ -1,14 +1,14 @@
-import type { Change, Destination, HttpExchange, OpOutcome, Operation, RowFailure, SyncTarget } from '@syncline/core';
+import type { Change, Destination, HttpExchange, OpOutcome, Operation, RowFailure } from '@syncline/core';
 import { validateKnockRequest } from '@syncline/test-utils';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '@syncline/knock-emulator';
 import { Pool, type Dispatcher } from 'undici';
-import { knockDestination, type KnockOptions } from '../src/index.js';
+import { knockDestination, type KnockOptions, type KnockTarget } from '../src/index.js';
 
 export const API_KEY = 'sk_test_SENTINEL_9f8e7d6c5b4a';
 
 /** An audience sync target for the audience `vips`. */
-export const audience = (mode: 'add' | 'remove', extra: Partial<SyncTarget> = {}): SyncTarget => ({
+export const audience = (mode: 'add' | 'remove', extra: Partial<KnockTarget> = {}): KnockTarget => ({
   type: 'audiences',
   mode,
   onDelete: 'nothing',
@@ -16,7 +16,7 @@ export const audience = (mode: 'add' | 'remove', extra: Partial<SyncTarget> = {}
   audience: 'vips',
   ...extra,
 });
-export const usersTarget = (extra: Partial<SyncTarget> = {}): SyncTarget => ({
+export const usersTarget = (extra: Partial<KnockTarget> = {}): KnockTarget => ({
   type: 'users',
   mode: 'upsert',
   onDelete: 'nothing',
@@ -62,7 +62,7 @@ export interface SyncResult {
 /** What core's run loop does, minus the ledger: plan with the run totals, apply with bounded concurrency. */
 export async function sync(
   dest: Destination,
-  target: SyncTarget,
+  target: KnockTarget,
   changes: Change[],
   options: { concurrency?: number; chunk?: number } = {},
 ): Promise<SyncResult> {

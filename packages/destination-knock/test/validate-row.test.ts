@@ -1,10 +1,9 @@
-import type { SyncTarget } from '@syncline/core';
 import { describe, expect, test } from 'vitest';
-import { fieldCatalog, validateRow } from '../src/index.js';
+import { fieldCatalog, validateRow, type KnockTarget } from '../src/index.js';
 
-const users: SyncTarget = { type: 'users', mode: 'upsert', onDelete: 'nothing', nulls: 'skip' };
-const objects: SyncTarget = { type: 'objects', mode: 'upsert', onDelete: 'nothing', nulls: 'skip', collection: 'projects' };
-const audiences: SyncTarget = { type: 'audiences', mode: 'add', onDelete: 'nothing', nulls: 'skip', audience: 'vips' };
+const users: KnockTarget = { type: 'users', mode: 'upsert', onDelete: 'nothing', nulls: 'skip' };
+const objects: KnockTarget = { type: 'objects', mode: 'upsert', onDelete: 'nothing', nulls: 'skip', collection: 'projects' };
+const audiences: KnockTarget = { type: 'audiences', mode: 'add', onDelete: 'nothing', nulls: 'skip', audience: 'vips' };
 
 const issuesOf = (payload: Record<string, unknown>, target = users, key = 'user-1') => validateRow({ key, payload }, target);
 
