@@ -114,7 +114,7 @@ async function buildLedger(n: number): Promise<Result> {
   for (const p of [f.ledger, `${f.ledger}.wal`]) rmSync(p, { force: true });
   const ledger = await openDuckdbLedger({ path: f.ledger, memoryLimit: args.memory! });
   const columns = await ledger.describe(`SELECT * FROM read_parquet(${literal(f.prev)})`);
-  const salt = configHash(spec);
+  const salt = configHash(spec, await destination());
   await ledger.connection.run(`INSERT INTO snapshot SELECT k, ${ledger.rowHash(`(${literal(salt)} || payload)`)}, payload, 'r_bench', now()
     FROM (SELECT CAST(id AS VARCHAR) AS k, ${payloadProjection(spec.fields, columns)} AS payload FROM read_parquet(${literal(f.prev)}))`);
   await ledger.setMeta('config_hash', salt);
@@ -128,7 +128,7 @@ async function floor(n: number): Promise<Result> {
   const f = files(n);
   const ledger = await openDuckdbLedger({ path: ':memory:', memoryLimit: args.memory! });
   const columns = await ledger.describe(`SELECT * FROM read_parquet(${literal(f.cur)})`);
-  const salted = `(${literal(configHash(spec))} || payload)`;
+  const salted = `(${literal(configHash(spec, await destination()))} || payload)`;
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const r = await ledger.connection.runAndReadAll(

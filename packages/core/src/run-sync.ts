@@ -167,10 +167,12 @@ export interface PlanDigests {
 }
 
 /** md5 of the parts of a sync that shape payloads; it salts every row hash, so a mapping change resends all rows. */
-export function configHash(spec: SyncSpec, destination?: Pick<Destination, 'hashParts'>): string {
-  const { onDelete: _onDelete, nulls, ...own } = spec.target;
+export function configHash(spec: SyncSpec, destination?: Pick<Destination, 'name' | 'targetSchema' | 'hashParts'>): string {
+  // The destination's defaults filled in first, so a spec as written and one runSync resolved hash alike.
+  const target = destination ? resolveTarget(destination, spec.target) : spec.target;
+  const { onDelete: _onDelete, nulls, ...own } = target;
   const parts = destination?.hashParts
-    ? destination.hashParts(spec.target)
+    ? destination.hashParts(target)
     : Object.fromEntries(Object.entries(own).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   const shape = { key: spec.key, fields: Object.entries(spec.fields).sort(), ...parts, nulls };
   return createHash('md5').update(JSON.stringify(shape)).digest('hex');
