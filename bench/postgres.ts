@@ -22,15 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { z } from 'zod';
-import {
-  configHash,
-  openDuckdbLedger,
-  runSync,
-  syncSpecFieldsSchema,
-  toSyncSpec,
-  type Destination,
-  type Operation,
-} from '@syncline/core';
+import { configHash, openDuckdbLedger, runSync, syncSpecFieldsSchema, toSyncSpec, type Destination, type Operation } from '@syncline/core';
 import { openPostgresLedger, payloadSql, postgresSource } from '@syncline/source-postgres';
 import { realPostgres, runSql, startPostgres } from '@syncline/test-utils/postgres-server';
 

@@ -2,7 +2,16 @@ import type { Change } from '@syncline/core';
 import fc from 'fast-check';
 import { audience } from './support.js';
 import { describe, expect, test } from 'vitest';
-import { chooseSplit, encodeId, idProblem, planOperations, splitRates, UNPACED_RATE, type KnockOpData, type KnockTarget } from '../src/index.js';
+import {
+  chooseSplit,
+  encodeId,
+  idProblem,
+  planOperations,
+  splitRates,
+  UNPACED_RATE,
+  type KnockOpData,
+  type KnockTarget,
+} from '../src/index.js';
 
 const tiers = { 1: 1, 2: 5, 3: 60, 4: 200, 5: 1000 };
 const opts = { tiers, singleOnlySeconds: 1.5 };
