@@ -75,9 +75,12 @@ const warehouse = (url: string) => openPostgresLedger({ url, sync: spec.name, sc
 
 async function phase(name: string, url: string, ledgerPath: string): Promise<Record<string, unknown>> {
   const t0 = performance.now();
-  if (name === 'floor') {
+  if (name === 'floor' || name === 'floor-serial') {
     const c = new pg.Client({ connectionString: url });
     await c.connect();
+    // The serial floor: one backend, as the diff statement runs (it writes a temporary table, so Postgres
+    // plans it without parallel workers); the plain floor may use parallel workers.
+    if (name === 'floor-serial') await c.query('SET max_parallel_workers_per_gather = 0');
     const r = await c.query(`SELECT count(md5(m::text)) AS n FROM (${MODEL}) AS m`);
     await c.end();
     return { ms: performance.now() - t0, rows: Number(r.rows[0].n) };
@@ -209,15 +212,19 @@ try {
     await runSql(db.url, 'VACUUM ANALYZE users');
     // Interleaved, so the machine's load (shared with other work) weighs on each the same way; medians.
     const floors: Record<string, unknown>[] = [];
+    const serialFloors: Record<string, unknown>[] = [];
     const whPlans: Record<string, unknown>[] = [];
     const localPlans: Record<string, unknown>[] = [];
     for (let i = 0; i < Number(args.repeat); i++) {
       floors.push(child('floor', ledgerPath));
+      serialFloors.push(child('floor-serial', ledgerPath));
       whPlans.push(child('wh-plan', ledgerPath));
       localPlans.push(child('plan', ledgerPath));
     }
     const whRun = child('wh-run', ledgerPath);
     const floor = median(floors);
+    const serialFloor = median(serialFloors);
+    const serialRatio = (x: Record<string, unknown>): string => `${(Number(x.ms) / Number(serialFloor.ms)).toFixed(2)}× serial floor`;
     const wh = median(whPlans);
     const local = median(localPlans);
     const ratio = (x: Record<string, unknown>): string => `${(Number(x.ms) / Number(floor.ms)).toFixed(2)}× floor`;
@@ -229,12 +236,17 @@ try {
       `  floor (Postgres scans + md5s the model once): ${fmt(floor)} [all: ${floors.map((f) => (Number(f.ms) / 1000).toFixed(1)).join(', ')} s]`,
     );
     console.log(
-      `  warehouse plan, 1 % changed: ${fmt(wh)} = ${ratio(wh)}; ${out(wh)} [all: ${whPlans.map((f) => (Number(f.ms) / 1000).toFixed(1)).join(', ')} s]`,
+      `  serial floor (one backend, no parallel workers): ${fmt(serialFloor)} [all: ${serialFloors.map((f) => (Number(f.ms) / 1000).toFixed(1)).join(', ')} s]`,
     );
     console.log(
-      `  local plan, 1 % changed: ${fmt(local)} = ${ratio(local)}; ${out(local)} [all: ${localPlans.map((f) => (Number(f.ms) / 1000).toFixed(1)).join(', ')} s]`,
+      `  warehouse plan, 1 % changed: ${fmt(wh)} = ${ratio(wh)} = ${serialRatio(wh)}; ${out(wh)} [all: ${whPlans.map((f) => (Number(f.ms) / 1000).toFixed(1)).join(', ')} s]`,
     );
-    console.log(`  warehouse run (the 1 % sent and committed in Postgres): ${fmt(whRun)} = ${ratio(whRun)}; ${out(whRun)}`);
+    console.log(
+      `  local plan, 1 % changed: ${fmt(local)} = ${ratio(local)} = ${serialRatio(local)}; ${out(local)} [all: ${localPlans.map((f) => (Number(f.ms) / 1000).toFixed(1)).join(', ')} s]`,
+    );
+    console.log(
+      `  warehouse run (the 1 % sent and committed in Postgres): ${fmt(whRun)} = ${ratio(whRun)} = ${serialRatio(whRun)}; ${out(whRun)}`,
+    );
     console.log(`  warehouse plan phases: ${JSON.stringify(wh.phases)}; rows ${JSON.stringify(wh.rows)}`);
     console.log(`  local plan phases: ${JSON.stringify(local.phases)}`);
     console.log(`  warehouse run phases: ${JSON.stringify(whRun.phases)}`);

@@ -107,11 +107,17 @@ export function openLedger(config: LoadedConfig, dryRun: boolean, env: NodeJS.Pr
   return openDuckdbLedger({ path, ...config.ledger });
 }
 
-/** True when the sync has never run: no ledger file, or (warehouse) no run recorded in Postgres. */
-export async function isFirstRun(config: LoadedConfig, ledger: Ledger): Promise<boolean> {
+/**
+ * Whether the sync has never run, asked before its ledger is opened (opening a DuckDB ledger creates its
+ * file): no ledger file, or (warehouse) no run recorded in Postgres, which the returned check reads once
+ * the ledger is open.
+ * @example const firstRun = firstRunCheck(config); await using ledger = await openLedger(config, false); if (await firstRun(ledger)) …
+ */
+export function firstRunCheck(config: LoadedConfig): (ledger: Ledger) => Promise<boolean> {
   const s = config.source;
-  if (s.type === 'postgres' && s.ledger === 'warehouse') return (await ledger.runs(1)).length === 0;
-  return !ledgerExists(config.ledgerPath);
+  if (s.type === 'postgres' && s.ledger === 'warehouse') return async (ledger) => (await ledger.runs(1)).length === 0;
+  const none = !ledgerExists(config.ledgerPath);
+  return async () => none;
 }
 
 /** The Postgres URL of the config (`source.url`, else `DATABASE_URL`). */

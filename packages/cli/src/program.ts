@@ -133,7 +133,7 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
   return withConfig(file, io, async (config, env) => {
     const [
       { runSync, remoteBefore, SyncError },
-      { openLedger, openSyncParts, isFirstRun },
+      { openLedger, openSyncParts, firstRunCheck },
       { formatPlan, planJson, formatRemote },
       { configProblem },
       { writePlanFile },
@@ -154,8 +154,9 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
     try {
       // One cheap read (the destination's check): a rejected key or a dead URL fails the plan, as it would the run.
       if (!flags.offline) await parts.destination.check?.(config.spec.target, { dryRun: true });
+      const firstRunOf = firstRunCheck(config);
       await using ledger = await openLedger(config, true, env);
-      const firstRun = await isFirstRun(config, ledger);
+      const firstRun = await firstRunOf(ledger);
       const result = await runSync({
         spec: config.spec,
         source: parts.source,
@@ -313,7 +314,7 @@ async function run(
     const t0 = performance.now();
     const [
       { SyncError, runSync },
-      { openLedger, openSyncParts, isFirstRun },
+      { openLedger, openSyncParts, firstRunCheck },
       { formatRunSummary, runJson },
       { createProgressPrinter },
       { configProblem },
@@ -333,8 +334,9 @@ async function run(
       return EXIT.ok;
     }
     const parts = openSyncParts(config, { apiKeyFile: flags.apiKeyFile, env });
+    const firstRunOf = firstRunCheck(config);
     await using ledger = await openLedger(config, false, env);
-    const firstRun = await isFirstRun(config, ledger);
+    const firstRun = await firstRunOf(ledger);
     // The ETA comes from Knock's tier ceilings: known on the first line with a saved plan, else once staged
     // (nothing confirmed yet: every row is an add) or diffed.
     const eta = extra.saved ? ` · ETA ≈ ${duration(extra.saved.estimate.seconds)} at Knock's rate limits` : '';
