@@ -22,6 +22,8 @@ const { values: args } = parseArgs({
     rows: { type: 'string', default: '100k' },
     repeat: { type: 'string', default: '1' },
     chunk: { type: 'string', default: '1000' },
+    /** DuckDB `checkpoint_threshold` for the writes (default: DuckDB's 16 MB). */
+    'checkpoint-threshold': { type: 'string' },
   },
 });
 
@@ -51,6 +53,7 @@ async function measure(
       await ledger.connection.run('CHECKPOINT');
     }
     const build = performance.now() - t0;
+    if (args['checkpoint-threshold']) await ledger.connection.run(`SET checkpoint_threshold = '${args['checkpoint-threshold']}'`);
     let writeMs = 0;
     let writes = 0;
     const writer = createLedgerWriter({
