@@ -16,7 +16,7 @@
  * CPU time at exit (bench/_exit-usage.ts). Loopback only; temp folders are removed at the end.
  *
  * Run: npm run bench -- run [--scenarios 1,2,3,4] [--rows N] [--rows1 N] [--rows2 N] [--rows3 N] [--rows4 N]
- *      [--repeat 1] [--max-minutes 120] [--keep]     (sizes accept 250k, 1m, 10m; defaults: 1m, 1m, 10m, 1m)
+ *      [--repeat 1] [--max-minutes 120] [--keep] [--seed run|sql]     (sizes accept 250k, 1m, 10m; defaults: 1m, 1m, 10m, 1m)
  */
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,7 +27,8 @@ import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { literal } from '@syncline/core';
+import { configHash, literal, openDuckdbLedger, payloadProjection } from '@syncline/core';
+import { loadConfig, openSource } from '@syncline/cli';
 import { chooseSplit, MAX_BATCH, parseKnockOptions, splitRates } from '@syncline/destination-knock';
 import Knock from '@knocklabs/node';
 
@@ -51,6 +52,12 @@ const { values: args } = parseArgs({
     repeat: { type: 'string', default: '1' },
     /** Keep the temp folders (ledgers, CSVs, NDJSON) for a look afterwards. */
     keep: { type: 'boolean', default: false },
+    /**
+     * How scenarios 3 and 4 get their first-synced folder when scenario 2 did not leave one of the size:
+     * `run` (a first sync with tiers off, ~1 h at 10M) or `sql` (the snapshot written by SQL with the
+     * engine's own projection and hash, as a first sync would leave it; minutes at 10M).
+     */
+    seed: { type: 'string', default: 'run' },
     /** Internal: the plain SDK script (scenario 4's baseline) in its own process. */
     'sdk-child': { type: 'string' },
     url: { type: 'string' },
@@ -345,8 +352,36 @@ async function firstSyncTiersOff(n: number): Promise<RunFigures> {
   return r;
 }
 
+/**
+ * A first-synced folder of n rows written by SQL (`--seed sql`): the model staged through the config's own
+ * source on the ledger's connection, each row's payload and salted hash computed with the engine's own
+ * projection and hash, and the config's hash recorded, so the next run diffs as after a real first sync.
+ */
+async function seedBySql(n: number): Promise<void> {
+  const dir = mkdtempSync(join(root, `seeded-${n}-`));
+  console.log(`  setup: CSV of ${fmt(n)} rows written in ${s(await writeCsv(dir, n, 0))}`);
+  writeConfig(dir, 'off');
+  const t0 = performance.now();
+  const config = loadConfig(join(dir, 'sync.yaml'));
+  const ledger = await openDuckdbLedger({ path: config.ledgerPath });
+  try {
+    await openSource(config).attach!(ledger.connection);
+    const columns = await ledger.describe(config.spec.model);
+    const salt = configHash(config.spec);
+    await ledger.connection.run(`INSERT INTO snapshot SELECT k, ${ledger.rowHash(`(${literal(salt)} || payload)`)}, payload, 'r_seed', now()
+      FROM (SELECT CAST(${config.spec.key} AS VARCHAR) AS k, ${payloadProjection(config.spec.fields, columns)} AS payload FROM (${config.spec.model}))`);
+    await ledger.setMeta('config_hash', salt);
+    await ledger.connection.run('CHECKPOINT');
+  } finally {
+    await ledger.close();
+  }
+  console.log(`  setup: snapshot of ${fmt(n)} rows written by SQL in ${s(performance.now() - t0)}`);
+  synced.set(n, dir);
+}
+
 /** A copy of a first-synced folder of n rows, with `churnPct` % of its rows changed in the CSV. */
 async function churned(n: number, churnPct: number, tiers: 'off' | 'knock'): Promise<string> {
+  if (!synced.has(n) && args.seed === 'sql') await seedBySql(n);
   if (!synced.has(n)) {
     console.log(`  setup: first sync of ${fmt(n)} rows, tiers off`);
     const r = await firstSyncTiersOff(n);
