@@ -29,7 +29,7 @@ import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { configHash, literal, openDuckdbLedger, payloadProjection } from '@syncline/core';
 import { loadConfig, openSource } from '@syncline/cli';
-import { chooseSplit, MAX_BATCH, parseKnockOptions, splitRates } from '@syncline/destination-knock';
+import { chooseSplit, knockDestination, MAX_BATCH, parseKnockOptions, splitRates } from '@syncline/destination-knock';
 import Knock from '@knocklabs/node';
 
 const API_KEY = 'sk_test_bench_run';
@@ -367,7 +367,8 @@ async function seedBySql(n: number): Promise<void> {
   try {
     await openSource(config).attach!(ledger.connection);
     const columns = await ledger.describe(config.spec.model);
-    const salt = configHash(config.spec);
+    // Salted as runSync salts it: with the destination's defaults filled into the target.
+    const salt = configHash(config.spec, knockDestination({ apiKey: API_KEY, baseUrl: 'http://127.0.0.1:9' }));
     await ledger.connection.run(`INSERT INTO snapshot SELECT k, ${ledger.rowHash(`(${literal(salt)} || payload)`)}, payload, 'r_seed', now()
       FROM (SELECT CAST(${config.spec.key} AS VARCHAR) AS k, ${payloadProjection(config.spec.fields, columns)} AS payload FROM (${config.spec.model}))`);
     await ledger.setMeta('config_hash', salt);
