@@ -151,7 +151,15 @@ let usageFiles = 0;
  * Starts a process with its peak RSS / CPU written at exit; each stdout line goes to `onLine`. At the
  * `--max-minutes` deadline it gets SIGINT (a run stops cleanly and commits), then SIGKILL 30 s later.
  */
-function start(argv: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void }) {
+function start(
+  argv: string[],
+  opts: {
+    cwd: string;
+    env?: NodeJS.ProcessEnv;
+    onLine?: (line: string) => void;
+    /** Not stopped at the deadline (a read-back). */ anyTime?: boolean;
+  },
+) {
   const usageFile = join(root, `usage-${++usageFiles}.json`);
   const t0 = performance.now();
   const child = spawn(process.execPath, ['--conditions=@syncline/source', '--import', TSX, '--import', USAGE, ...argv], {
@@ -169,7 +177,7 @@ function start(argv: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; onL
       child.kill('SIGINT');
       setTimeout(() => child.kill('SIGKILL'), 30_000).unref();
     },
-    Math.max(0, deadline - Date.now()),
+    opts.anyTime ? 2 ** 31 - 1 : Math.max(0, deadline - Date.now()),
   );
   stopAt.unref();
   const cpuSamples: ThreadCpu[] = [];
@@ -274,7 +282,8 @@ async function syncRun(dir: string, url: string): Promise<RunFigures> {
   if (!f.summary) throw new Error(`syncline run ended without a summary (exit ${exited.code ?? exited.signal}): ${exited.stderrTail}`);
   // The run record keeps the phases, `commit` (time in ledger writes) included.
   let runs = '';
-  await start([BIN, 'runs', 'sync.yaml', '--json'], { cwd: dir, env, onLine: (l) => (runs += l) }).exited;
+  // Never stopped by --max-minutes: a run stopped at the deadline still reports its phases.
+  await start([BIN, 'runs', 'sync.yaml', '--json'], { cwd: dir, env, anyTime: true, onLine: (l) => (runs += l) }).exited;
   const record = (JSON.parse(runs) as { runId: string; phases: { name: string; ms: number }[] }[]).find((r) => r.runId === f.summary.runId);
   return { ...f, exited, phases: record?.phases ?? [] };
 }
