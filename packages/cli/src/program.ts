@@ -14,7 +14,6 @@ import { registerScheduleCommand } from './schedule-command.js';
 import { registerInitCommand } from './init-command.js';
 import { registerValidateCommand } from './validate-command.js';
 import { registerLedgerCommands } from './ledger-commands.js';
-import { firstRunNotice } from './first-run-notice.js';
 import { registerServeCommand } from './serve-command.js';
 import { handleStopSignals } from './stop-signals.js';
 import { deleteWindowLine } from './delete-window-line.js';
@@ -138,6 +137,7 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
       { configProblem },
       { writePlanFile },
       { sendSeconds, tierRates },
+      { firstRunNotice },
     ] = await Promise.all([
       import('@syncline/core'),
       import('./open-sync.js'),
@@ -145,6 +145,7 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
       import('./config-problem.js'),
       import('./saved-plan.js'),
       import('@syncline/destination-knock'),
+      import('./first-run-notice.js'),
     ]);
     if (flags.remote && flags.offline)
       throw new SyncError('invalid_option', '--remote reads the sample rows from Knock; it cannot be used with --offline');
@@ -319,6 +320,7 @@ async function run(
       { createProgressPrinter },
       { configProblem },
       { sendEta },
+      { firstRunNotice },
     ] = await Promise.all([
       import('@syncline/core'),
       import('./open-sync.js'),
@@ -326,6 +328,7 @@ async function run(
       import('./progress-printer.js'),
       import('./config-problem.js'),
       import('./send-eta.js'),
+      import('./first-run-notice.js'),
     ]);
     if (flags.reset) {
       await using ledger = await openLedger(config, false, env);

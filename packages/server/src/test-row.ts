@@ -1,4 +1,4 @@
-import { literal, payloadProjection, redact, type SyncSpec } from '@syncline/core';
+import { literal, payloadProjection, redact } from '@syncline/core';
 import { KNOCK_TIERS, knockDestination, planOperations, validateRow, type KnockOpData } from '@syncline/destination-knock';
 import type { LoadedConfig } from '@syncline/cli';
 import { ApiError } from './api-error.js';
@@ -26,7 +26,7 @@ export interface TestRow {
  * @example await testRow(config, 'u_0001', { sandbox, target })
  */
 export async function testRow(config: LoadedConfig, key: string, deps: { sandbox: SqlSandbox; target: KnockTarget }): Promise<TestRow> {
-  const spec: SyncSpec = config.spec;
+  const spec = config.spec;
   const model = `(\n${spec.model.trim().replace(/;\s*$/, '')}\n) as model`;
   const { columns } = await deps.sandbox.query(`select * from ${model}`, 0);
   if (!columns.some((c) => c.name === spec.key))

@@ -1,4 +1,4 @@
-import { fieldCatalog, ROW_RULES } from '@syncline/destination-knock';
+import { fieldCatalog, ROW_RULES, type KnockTargetFields } from '@syncline/destination-knock';
 import type { SyncSpec } from '@syncline/core';
 import type { SqlSandbox } from './sql-sandbox.js';
 
@@ -33,7 +33,10 @@ const short = (v: string): string => (v.length > 80 ? `${v.slice(0, 79)}…` : v
  * to a column that is not text is refused whole, as `validateRow` does. Fields without a rule are not listed.
  * @example await valueChecks(config.spec, sandbox) // [{ field: 'email', invalid: 3, examples: ['ann@example', …] }]
  */
-export async function valueChecks(spec: Pick<SyncSpec, 'model' | 'target' | 'fields'>, sandbox: SqlSandbox): Promise<ValueCheck[]> {
+export async function valueChecks(
+  spec: Pick<SyncSpec<KnockTargetFields>, 'model' | 'target' | 'fields'>,
+  sandbox: SqlSandbox,
+): Promise<ValueCheck[]> {
   const catalog = new Map(fieldCatalog(spec.target).map((f) => [f.name, f]));
   const model = `(\n${spec.model.trim().replace(/;\s*$/, '')}\n) as model`;
   const types = new Map((await sandbox.query(`select * from ${model}`, 0)).columns.map((c) => [c.name, c.type]));
