@@ -79,11 +79,12 @@ export function createRunManager(opts: {
     return loadConfig(file, opts.env);
   };
 
-  // Ledger reads in flight in this process, per sync (history, a finished run, its exchanges). DuckDB locks the file
-  // per process, so the sync process of a plan or run that opened it meanwhile would fail with "locked by another
-  // process": a claimed sync takes no new reads, and its plan or run starts once these are closed.
-  const readers = new Map<string, Set<Promise<unknown>>>();
-  const readersDone = (sync: string): Promise<unknown> => Promise.allSettled([...(readers.get(sync) ?? [])]);
+  // Ledger reads of this process, per sync (history, a finished run, its exchanges), one after another: DuckDB
+  // refuses a second open of the file in the process ("is open") and locks it per process, so the sync process of
+  // a plan or run that opened it during a read failed with "locked by another process". A claimed sync takes no
+  // new read, and its plan or run starts once the reads already queued are closed.
+  const reads = new Map<string, Promise<void>>();
+  const readersDone = (sync: string): Promise<void> => reads.get(sync) ?? Promise.resolve();
 
   const claim = (sync: string): void => {
     const active = activeBySync.get(sync);
@@ -214,18 +215,20 @@ export function createRunManager(opts: {
       return undefined;
     }
     if (!ledgerExists(c.ledgerPath)) return undefined;
-    const read = (async () => {
+    const read = readersDone(sync).then(async () => {
       await using ledger = await openDuckdbLedger({ path: c.ledgerPath, ...c.ledger });
       // `return await`: the ledger must stay open until fn's queries finish (it is disposed at scope exit).
       return await fn(ledger);
-    })();
-    const open = readers.get(sync) ?? new Set<Promise<unknown>>();
-    readers.set(sync, open.add(read));
+    });
+    const done = read.then(
+      () => undefined,
+      () => undefined,
+    );
+    reads.set(sync, done);
     try {
       return await read;
     } finally {
-      open.delete(read);
-      if (open.size === 0) readers.delete(sync);
+      if (reads.get(sync) === done) reads.delete(sync);
     }
   }
 

@@ -21,6 +21,9 @@ const statusClass = (x: { status: number | null }): string => (x.status === null
 export function runRoutes(ctx: ServerContext) {
   const target = () => ctx.target.describe();
 
+  /** The sync of each finished run the debugger paged through lately (a finished run stays in its sync's ledger). */
+  const finishedRuns = new Map<string, string>();
+
   /** A run's exchanges: from memory while this server keeps it, else from its ledger. */
   const exchangesOf = async (runId: string): Promise<DebugExchange[]> => {
     const live = ctx.runs.live(runId);
@@ -171,10 +174,13 @@ export function runRoutes(ctx: ServerContext) {
           );
           page = { exchanges: all.slice(start, start + q.limit), total: all.length, through: live.exchanges.length };
         } else {
-          // A finished run: the page is filtered and cut in the ledger's DuckDB, not read whole.
-          const found = await ctx.runs.find(runId);
-          if (!found) throw new ApiError('not_found', `no run ${runId}`, 404);
-          page = (await ctx.runs.withLedger(found.sync, (l) =>
+          // A finished run: the page is filtered and cut in the ledger's DuckDB, not read whole. Which sync ran it
+          // is looked up once (opening every sync's ledger for each page of a scrolling list doubled its cost).
+          const sync = finishedRuns.get(runId) ?? (await ctx.runs.find(runId))?.sync;
+          if (!sync) throw new ApiError('not_found', `no run ${runId}`, 404);
+          finishedRuns.set(runId, sync);
+          if (finishedRuns.size > 100) finishedRuns.delete(finishedRuns.keys().next().value!);
+          page = (await ctx.runs.withLedger(sync, (l) =>
             ledgerExchangePage(l.connection, runId, { status: q.status, key: q.key, offset: start, limit: q.limit }),
           )) ?? { exchanges: [], total: 0, through: 0 };
         }

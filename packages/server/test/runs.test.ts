@@ -301,12 +301,22 @@ describe('plans and runs', () => {
       expect(byKey.total).toBeGreaterThanOrEqual(1);
       for (const x of byKey.exchanges) expect(x.keys).toContain('u_0007');
       expect((await fresh.app.request('/api/runs/r_nope/exchanges', auth)).status).toBe(404);
+      // As the playground asks at once (the run, the history, pages of calls): the reads of one ledger take turns
+      // instead of failing with "is open".
+      const together = await Promise.all(
+        [
+          `/api/runs/${runId}`,
+          '/api/syncs/example-users/runs',
+          ...[0, 1, 2, 3].map((o) => `/api/runs/${runId}/exchanges?offset=${o}&limit=1`),
+        ].map((path) => fresh.app.request(path, auth)),
+      );
+      expect(together.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
     } finally {
       await fresh.close();
     }
   });
 
-  test('a run started while this server reads the ledger (history, a finished run) waits for the read, not "locked"', async () => {
+  test('reads of a ledger take turns, and a run started during one waits for it, not "locked" or "is open"', async () => {
     // DuckDB locks the ledger file per process: the sync process of a run that opened it during the read failed
     // with "locked by another process" (the Runs screen loads the history as the user clicks Run sync).
     const runs = createRunManager({
@@ -326,9 +336,12 @@ describe('plans and runs', () => {
         return l.runs(1);
       });
       await isOpen;
+      // A second read meanwhile (the history beside a page of calls) waits its turn instead of failing "is open".
+      const second = runs.withLedger('example-users', (l) => l.runs(1));
       const run = runs.start('example-users', { fullResync: true });
       setTimeout(() => release(), 1_500);
       expect((await read)?.length).toBe(1);
+      expect((await second)?.length).toBe(1);
       await run.finished;
       expect(run.result?.error ?? null).toBeNull();
       expect(run.status).toBe('succeeded');
