@@ -7,6 +7,8 @@ export const PAGE = 100;
 const KEEP_PAGES = 6;
 /** At most one round of page requests per this many ms while the list scrolls (and one more when it stops). */
 const THROTTLE_MS = 80;
+/** Page requests in flight at most. */
+const MAX_IN_FLIGHT = 2;
 
 /** The debugger's filters, as `GET /api/runs/:runId/exchanges` takes them. */
 export interface ExchangeFilter {
@@ -95,7 +97,9 @@ export class ExchangeLog {
     const [start, end] = this.want;
     const first = Math.max(0, Math.floor(start / PAGE));
     const last = Math.max(first, Math.floor(Math.max(start, end - 1) / PAGE));
-    for (let p = first; p <= last && p * PAGE < Math.max(this.total, 1); p++) void this.fetchPage(p);
+    // At most MAX_IN_FLIGHT requests: pages the list scrolled past while they waited are never asked for, and the
+    // pages in view come next as soon as a request returns (a fast scroll does not queue a page per frame).
+    for (let p = first; p <= last && p * PAGE < Math.max(this.total, 1) && this.loading.size < MAX_IN_FLIGHT; p++) void this.fetchPage(p);
     // Drop the pages farthest from the view beyond the few kept.
     if (this.pages.size > KEEP_PAGES) {
       const far = [...this.pages.keys()].sort((a, b) => Math.abs(b - first) - Math.abs(a - first));
@@ -133,6 +137,7 @@ export class ExchangeLog {
       if (!this.closed) this.error = (e as Error).message;
     } finally {
       this.loading.delete(page);
+      if (this.ready && !this.closed && !this.error) this.load();
     }
   }
 }
