@@ -1,25 +1,15 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { realPostgres, runSql, startPostgres, type TestDatabase } from '@syncline/test-utils/postgres-server';
+import { describe, expect, test } from 'vitest';
+import { server, useRealPostgres } from './real-server.js';
 import { postgresSource } from '../src/index.js';
-import { TYPE_SETUP, typeMappingTests } from './type-cases.js';
-
-// A throwaway cluster (initdb + pg_ctl) on a free 127.0.0.1 port; skipped with one line when the server is not
-// installed, a failure under CI=true (.ci/run installs it).
-const server = realPostgres();
+import { typeMappingTests } from './type-cases.js';
 
 describe.skipIf(server.skip)('postgresSource on a real PostgreSQL server', () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    if (server.skip) return;
-    db = await startPostgres(server.bin);
-    await runSql(db.url, TYPE_SETUP);
-  }, 120_000);
-  afterAll(() => db?.stop());
+  const db = useRealPostgres();
 
-  typeMappingTests(() => db.url);
+  typeMappingTests(() => db().url);
 
   test('an abort cancels the running model on the server', async () => {
-    const source = postgresSource({ url: db.url });
+    const source = postgresSource({ url: db().url });
     try {
       const signal = AbortSignal.timeout(300);
       const t0 = Date.now();
@@ -34,7 +24,7 @@ describe.skipIf(server.skip)('postgresSource on a real PostgreSQL server', () =>
   });
 
   test('TLS: ssl options replace the URL; a server without TLS refuses a TLS connection clearly', async () => {
-    const source = postgresSource({ url: `${db.url}?sslmode=disable`, ssl: { rejectUnauthorized: true } });
+    const source = postgresSource({ url: `${db().url}?sslmode=disable`, ssl: { rejectUnauthorized: true } });
     try {
       await expect(source.describe('SELECT 1 AS id')).rejects.toThrow(
         /^\[postgres\] cannot connect to 127\.0\.0\.1:\d+\/postgres: The server does not support SSL connections/,
@@ -42,7 +32,7 @@ describe.skipIf(server.skip)('postgresSource on a real PostgreSQL server', () =>
     } finally {
       await source.close?.();
     }
-    const missing = postgresSource({ url: db.url, ssl: { ca: 'no-such-ca.pem' } });
+    const missing = postgresSource({ url: db().url, ssl: { ca: 'no-such-ca.pem' } });
     await expect(missing.describe('SELECT 1 AS id')).rejects.toThrow(/^\[postgres\] option "ssl\.ca": cannot read no-such-ca\.pem: /);
     await missing.close?.();
   });

@@ -1,46 +1,35 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { realPostgres, runSql, startPostgres, type TestDatabase } from '@syncline/test-utils/postgres-server';
+import { describe, expect, test } from 'vitest';
+import { server, useRealPostgres } from './real-server.js';
 import { ledgerConformance } from '@syncline/test-utils/ledger-conformance';
 import { memoryDestination, runSync, syncSpecFieldsSchema, toSyncSpec } from '@syncline/core';
 import { openPostgresLedger, postgresSource } from '../src/index.js';
 import { loadPeople, warehouseLedgerUnderTest } from './warehouse-under-test.js';
 import { warehouseTests } from './warehouse-cases.js';
-import { TYPE_SETUP } from './type-cases.js';
-
-// A throwaway cluster (initdb + pg_ctl) on a free 127.0.0.1 port; skipped with one line when the server is not
-// installed, a failure under CI=true (.ci/run installs it).
-const server = realPostgres();
 
 describe.skipIf(server.skip)('warehouse ledger on a real PostgreSQL server', () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    if (server.skip) return;
-    db = await startPostgres(server.bin);
-    await runSql(db.url, TYPE_SETUP);
-  }, 120_000);
-  afterAll(() => db?.stop());
+  const db = useRealPostgres();
 
   ledgerConformance(
     'Postgres warehouse ledger (PostgreSQL server)',
-    warehouseLedgerUnderTest(() => db.url),
+    warehouseLedgerUnderTest(() => db().url),
   );
-  warehouseTests(() => db.url);
+  warehouseTests(() => db().url);
 
   test('a second concurrent run of the same sync is refused with `locked`; another sync and a later run go ahead', async () => {
-    const first = await openPostgresLedger({ url: db.url, sync: 'users', schema: 'syncline_lock' });
+    const first = await openPostgresLedger({ url: db().url, sync: 'users', schema: 'syncline_lock' });
     try {
-      await expect(openPostgresLedger({ url: db.url, sync: 'users', schema: 'syncline_lock' })).rejects.toMatchObject({
+      await expect(openPostgresLedger({ url: db().url, sync: 'users', schema: 'syncline_lock' })).rejects.toMatchObject({
         code: 'locked',
         message: expect.stringMatching(
           /^another run of sync "users" is in progress \(it holds the Postgres advisory lock of syncline_lock\.users on 127\.0\.0\.1:\d+\/postgres\)$/,
         ),
       });
-      const other = await openPostgresLedger({ url: db.url, sync: 'accounts', schema: 'syncline_lock' });
+      const other = await openPostgresLedger({ url: db().url, sync: 'accounts', schema: 'syncline_lock' });
       await other.close();
     } finally {
       await first.close();
     }
-    const again = await openPostgresLedger({ url: db.url, sync: 'users', schema: 'syncline_lock' });
+    const again = await openPostgresLedger({ url: db().url, sync: 'users', schema: 'syncline_lock' });
     await again.close();
   });
 
@@ -55,17 +44,17 @@ describe.skipIf(server.skip)('warehouse ledger on a real PostgreSQL server', () 
         sync: { type: 'users', mode: 'upsert', fields: { email: 'email', plan: 'plan' } },
       }),
     );
-    const ledger = await openPostgresLedger({ url: db.url, sync: 'traffic', schema: 'syncline_traffic' });
-    const source = postgresSource({ url: db.url });
+    const ledger = await openPostgresLedger({ url: db().url, sync: 'traffic', schema: 'syncline_traffic' });
+    const source = postgresSource({ url: db().url });
     try {
       const dest = memoryDestination();
       await loadPeople(
-        db.url,
+        db().url,
         people(() => 'free'),
       );
       expect((await runSync({ spec, source, destination: dest, ledger })).rows).toMatchObject({ added: 2000, synced: 2000 });
       await loadPeople(
-        db.url,
+        db().url,
         people((i) => (i % 700 === 0 ? 'pro' : 'free')),
       );
       const before = { ...ledger.traffic };
@@ -80,7 +69,7 @@ describe.skipIf(server.skip)('warehouse ledger on a real PostgreSQL server', () 
   });
 
   test('an abort cancels the model on the server; nothing is staged', async () => {
-    const ledger = await openPostgresLedger({ url: db.url, sync: 'slow', schema: 'syncline_slow' });
+    const ledger = await openPostgresLedger({ url: db().url, sync: 'slow', schema: 'syncline_slow' });
     try {
       const t0 = Date.now();
       await expect(
