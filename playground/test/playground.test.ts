@@ -209,6 +209,9 @@ describe('playground in Chromium', () => {
     expect(await page.getByRole('combobox', { name: 'email', exact: true }).inputValue()).toBe('email');
     // The YAML panel edits both ways: YAML → form, then form → YAML; a syntax error names its line.
     const file = page.getByRole('textbox', { name: 'Sync file (YAML)' });
+    // The panel shows the file as the server saved it: wait for the save's answer (the file on disk is written
+    // before it), or the edit below starts from a text without the age mapping and rightly removes it.
+    await expect.poll(() => file.inputValue(), { timeout: WAIT }).toMatch(/age: age/);
     const text = await file.inputValue();
     expect(text).toMatch(/onDelete: nothing/);
     await file.fill(text + 'sync: [\n');
