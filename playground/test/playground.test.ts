@@ -220,12 +220,14 @@ describe('playground in Chromium', () => {
       .getByRole('alert', { name: 'YAML error' })
       .getByText(/^line \d+, column \d+: /)
       .waitFor();
-    await file.fill(text.replace('onDelete: nothing', 'onDelete: delete'));
+    // A comment typed in the panel is kept in the file, as typed.
+    await file.fill(text.replace(/^( *)onDelete: nothing/m, '$1# reviewed by the data team\n$1onDelete: delete'));
     await page.getByRole('button', { name: 'Apply YAML' }).click();
     await expect.poll(() => page.getByRole('combobox', { name: 'On delete' }).inputValue(), { timeout: WAIT }).toBe('delete');
     await expect
       .poll(() => readFileSync(join(served.dir, 'syncs', 'example-users.yaml'), 'utf8'), { timeout: WAIT })
-      .toMatch(/onDelete: delete/);
+      .toMatch(/# reviewed by the data team\n +onDelete: delete/);
+    await expect.poll(() => file.inputValue(), { timeout: WAIT }).toMatch(/# reviewed by the data team\n +onDelete: delete/);
     await page.getByRole('combobox', { name: 'On delete' }).selectOption('nothing');
     await expect.poll(() => file.inputValue(), { timeout: WAIT }).toMatch(/onDelete: nothing/);
     // Comments survive: written in the file by hand, they stay through Ctrl/Cmd+S and later edits in the form.

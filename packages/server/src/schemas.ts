@@ -109,6 +109,11 @@ export const SyncConfig = z.record(z.string(), z.unknown()).openapi('SyncConfig'
   description: 'The sync config (name, model, key, sync, source, destination) as in syncs/<name>.yaml',
 });
 
+/** A sync file as YAML text, saved as written (its comments included). */
+export const SyncYamlRequest = z
+  .object({ yaml: z.string().max(1_000_000).openapi({ description: 'the whole syncs/<name>.yaml, comments included' }) })
+  .openapi('SyncYamlRequest');
+
 export const SyncResponse = z
   .object({ name: z.string(), file: z.string(), config: SyncConfig, yaml: z.string(), target: Target })
   .openapi('Sync');

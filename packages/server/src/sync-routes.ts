@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { updateYaml } from './update-yaml.js';
 import { SyncError } from '@syncline/core';
 import { configSchema, loadConfig } from '@syncline/cli';
@@ -162,6 +162,49 @@ export function syncRoutes(ctx: ServerContext) {
         const config = toConfig(name, c.req.valid('json'));
         // Written over the file as it was: comments and styling of what did not change are kept.
         const yaml = updateYaml(existsSync(file) ? readFileSync(file, 'utf8') : undefined, config);
+        await writeAtomic(file, yaml);
+        return c.json({ name, file: rel(file), config, yaml, target: target() }, 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'put',
+        path: '/api/syncs/{name}/yaml',
+        description:
+          "Creates or replaces syncs/<name>.yaml from YAML text, kept as written: comments typed in the playground's YAML panel stay in the file. Checked like PUT /api/syncs/{name}; an error names its line and column in the text.",
+        request: { params: S.NameParam, body: { content: { 'application/json': { schema: S.SyncYamlRequest } }, required: true } },
+        responses: { 200: json(S.SyncResponse, 'the stored sync'), ...apiErrors },
+      }),
+      async (c) => {
+        const { name } = c.req.valid('param');
+        const file = syncFile(ctx.ws, name);
+        const text = c.req.valid('json').yaml;
+        const lines = new LineCounter();
+        const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+        const at = (offset: number | undefined) => {
+          if (offset === undefined) return '';
+          const p = lines.linePos(offset);
+          return `line ${p.line}, column ${p.col}: `;
+        };
+        const syntax = doc.errors[0];
+        if (syntax) throw new ApiError('config_invalid', `${at(syntax.pos[0])}${syntax.message.split('\n')[0]}`, 400, { field: 'yaml' });
+        const body = doc.toJS() as unknown;
+        if (!body || typeof body !== 'object' || Array.isArray(body))
+          throw new ApiError('config_invalid', 'the sync file must be a mapping (name, model, key, sync, …)', 400, { field: 'yaml' });
+        let config: Record<string, unknown>;
+        try {
+          config = toConfig(name, body as Record<string, unknown>);
+        } catch (e) {
+          // The field at fault, found in the text: the same error as PUT /api/syncs/{name}, with its place.
+          const field = e instanceof ApiError && typeof e.details?.field === 'string' ? e.details.field : undefined;
+          if (!field || !(e instanceof ApiError)) throw e;
+          const path = field.split('.');
+          let node: { range?: [number, number, number] | null } | undefined;
+          for (let i = path.length; !node?.range && i > 0; i--) node = doc.getIn(path.slice(0, i), true) as typeof node;
+          throw new ApiError(e.code, `${at(node?.range?.[0])}${e.message}`, e.status, e.details);
+        }
+        // The text as written; what the server adds (name, source, destination) is merged in around its comments.
+        const yaml = updateYaml(text, config);
         await writeAtomic(file, yaml);
         return c.json({ name, file: rel(file), config, yaml, target: target() }, 200);
       },

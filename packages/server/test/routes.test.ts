@@ -147,6 +147,52 @@ describe('routes through app.request()', () => {
     expect((await t.call('GET', '/api/syncs/pro-users')).status).toBe(404);
   });
 
+  test('PUT /api/syncs/:name/yaml stores the text as written, comments included, and names the line of a mistake', async () => {
+    const text = [
+      '# Pro users, owned by the data team',
+      'name: yaml-users',
+      "model: select id, email, full_name from users where plan = 'pro'",
+      'key: id # the warehouse id',
+      'sync:',
+      '  type: users',
+      '  fields:',
+      '    email: email # checked by Knock',
+      '    name: full_name',
+      '',
+    ].join('\n');
+    const put = await t.json<{ yaml: string; config: Record<string, unknown> }>('PUT', '/api/syncs/yaml-users/yaml', { yaml: text });
+    expect(put.status).toBe(200);
+    const file = readFileSync(join(t.dir, 'syncs', 'yaml-users.yaml'), 'utf8');
+    expect(file).toBe(put.body.yaml);
+    expect(file.startsWith(text)).toBe(true); // as typed; the server's defaults (source, destination) follow it
+    expect(put.body.config).toMatchObject({ key: 'id', source: { type: 'duckdb' }, destination: { type: 'knock' } });
+    const { loadConfig } = await import('@syncline/cli');
+    expect(loadConfig(join(t.dir, 'syncs', 'yaml-users.yaml')).spec.fields).toEqual({ email: 'email', name: 'full_name' });
+    // A second save of the stored text changes nothing: the defaults are not appended twice.
+    const again = await t.json<{ yaml: string }>('PUT', '/api/syncs/yaml-users/yaml', { yaml: file });
+    expect(again.body.yaml).toBe(file);
+    // A schema mistake names the field and where it is in the text; a syntax error its line and column.
+    const bad = await t.json<{ error: Record<string, unknown> }>('PUT', '/api/syncs/yaml-users/yaml', {
+      yaml: text.replace('  type: users', '  type: objects'),
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'config_invalid', field: 'sync.collection' });
+    expect(bad.body.error.message).toMatch(/^line 6, column 3: sync\.collection: required for objects/);
+    const broken = await t.json<{ error: Record<string, unknown> }>('PUT', '/api/syncs/yaml-users/yaml', { yaml: text + 'extra: [a\n' });
+    expect(broken.status).toBe(400);
+    expect(broken.body.error).toMatchObject({ code: 'config_invalid', field: 'yaml' });
+    expect(broken.body.error.message).toMatch(/^line 11, column \d+: /);
+    // Nothing refused reached the file.
+    expect(readFileSync(join(t.dir, 'syncs', 'yaml-users.yaml'), 'utf8')).toBe(file);
+    // A key typed into the text is refused as in the JSON route: it would land on disk.
+    const keyed = await t.json<{ error: Record<string, unknown> }>('PUT', '/api/syncs/yaml-users/yaml', {
+      yaml: text + 'destination:\n  type: knock\n  apiKey: sk_live_secret\n',
+    });
+    expect(keyed.status).toBe(400);
+    expect(keyed.body.error.message).toMatch(/^line 12, column 11: destination\.apiKey: keys are not stored/);
+    expect(JSON.stringify(keyed.body)).not.toContain('sk_live_secret');
+  });
+
   test('PUT /api/syncs/:name names the field at fault', async () => {
     const { status, body } = await t.json<{ error: Record<string, unknown> }>('PUT', '/api/syncs/bad', {
       ...usersSync,

@@ -83,6 +83,16 @@ class Workspace {
     const name = route.sync || config.name || 'my-sync';
     const { source: _source, ...rest } = config;
     const r = await call(api.syncs[':name'].$put({ param: { name }, json: { ...rest, name } }));
+    this.saved(name, r);
+  }
+
+  /** Saves the sync file as YAML text, kept as typed (its comments too); the server checks it as `save` does. */
+  async saveYaml(yaml: string): Promise<void> {
+    const name = route.sync || 'my-sync';
+    this.saved(name, await call(api.syncs[':name'].yaml.$put({ param: { name }, json: { yaml } })));
+  }
+
+  private saved(name: string, r: { config: unknown; yaml: string }): void {
     this.config = r.config as SyncConfig;
     this.yaml = r.yaml;
     if (!this.syncs.some((s) => s.name === name)) this.syncs = [...this.syncs, { name, valid: true }];
