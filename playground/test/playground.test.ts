@@ -268,6 +268,16 @@ describe('playground in Chromium', () => {
     const requests = page.getByRole('tabpanel', { name: 'Requests' });
     await requests.getByRole('table', { name: 'Requests that would be sent' }).getByRole('cell', { name: 'PUT' }).waitFor();
     await requests.getByText(/authorization: Bearer sk_…redacted/).waitFor();
+    // The endpoint's first call, built from the sample rows, with its body and Copy as curl (the key as $KNOCK_API_KEY).
+    await requests.getByRole('button', { name: 'Show call' }).first().click();
+    const example = requests.getByRole('region', { name: /^Example call PUT / });
+    const sent = JSON.parse((await example.getByLabel('Request body').textContent())!) as Record<string, unknown>;
+    expect(Object.keys(sent).sort()).toEqual(['age', 'email', 'name']);
+    await example.getByRole('button', { name: 'Copy as curl' }).click();
+    const curl = (await example.getByLabel('curl command').textContent())!;
+    expect(curl).toMatch(new RegExp(`^curl -X PUT '${served.emulatorUrl}/v1/users/p_\\d'`));
+    expect(curl).toContain('-H "Authorization: Bearer $KNOCK_API_KEY"');
+    expect(curl).not.toContain('sk_test_local');
     await page.getByRole('tab', { name: /^Changes/ }).click();
     // Test a row: one row's exact request, beside what Knock holds for it (nothing yet), and as curl.
     const testRow = page.getByRole('region', { name: 'Test a row' });

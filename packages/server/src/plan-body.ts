@@ -1,25 +1,28 @@
 import type { RunResult } from '@syncline/core';
 import type { LoadedConfig } from '@syncline/cli';
 import { endpointSeconds, sendSeconds, tierRate, tierRates } from '@syncline/destination-knock';
+import type { ExampleRequest } from './example-requests.js';
 
 /**
  * The plan as the API answers it: the dry run's counts, sample changes field by field, invalid rows,
  * guards, and each endpoint it would call with the calls, rows and seconds its rate tiers need (the sync's
  * `destination.tiers`, Knock's defaults for the rest; `off`: no pacing, no estimate).
- * Headers are shown as sent, with the key redacted.
- * @example c.json(planBody(config, result, target, 'syncs/users.yaml'))
+ * Headers are shown as sent, with the key redacted; `examples` (by endpoint) adds each endpoint's first call.
+ * @example c.json(planBody(config, result, target, 'syncs/users.yaml', await exampleRequests(config, result, sandbox)))
  */
 export function planBody(
   config: LoadedConfig,
   result: RunResult,
   target: { kind: 'emulator' | 'knock'; baseUrl: string; key: string },
   file: string,
+  examples: ReadonlyMap<string, ExampleRequest> = new Map(),
 ) {
   const t = config.spec.target;
   const rates = tierRates(config.destination.tiers);
   const requests = result.endpoints.map((e) => {
     const [method = 'POST', path = e.endpoint] = e.endpoint.split(' ');
     const perSecond = tierRate(e.tier, rates) ?? null;
+    const example = examples.get(e.endpoint);
     return {
       method,
       path,
@@ -29,6 +32,7 @@ export function planBody(
       tier: e.tier ?? null,
       perSecond,
       seconds: endpointSeconds(e, rates),
+      ...(example ? { example } : {}),
     };
   });
   return {

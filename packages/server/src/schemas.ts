@@ -194,6 +194,10 @@ export const PlanResponse = z
         tier: z.number().nullable(),
         perSecond: z.number().nullable(),
         seconds: z.number(),
+        /** The endpoint's first call built from the sample rows (key redacted); absent when the sample has none. */
+        example: z
+          .object({ method: z.string(), path: z.string(), headers: z.record(z.string(), z.string()), body: z.unknown(), rows: z.number() })
+          .optional(),
       }),
     ),
     estimate: z.object({ seconds: z.number(), excludes: z.array(z.string()) }),

@@ -14,6 +14,7 @@ import { listSyncNames, listTableFiles, syncFile, writeAtomic } from './workspac
 import { planBody } from './plan-body.js';
 import { valueChecks } from './value-checks.js';
 import { testRow } from './test-row.js';
+import { exampleRequests } from './example-requests.js';
 
 /**
  * Sync configs (YAML files in `syncs/`, the same the CLI runs), plans and runs.
@@ -248,7 +249,9 @@ export function syncRoutes(ctx: ServerContext) {
             result.error.message,
             result.error.details ? { details: result.error.details } : {},
           );
-        return c.json({ ...planBody(config, result, target(), rel(config.file)), ...(remote ? { remote } : {}) }, 200);
+        // The examples are an extra of the Requests tab: a model the sandbox cannot read again leaves them out.
+        const examples = await exampleRequests(config, result, ctx.sandbox).catch(() => undefined);
+        return c.json({ ...planBody(config, result, target(), rel(config.file), examples), ...(remote ? { remote } : {}) }, 200);
       },
     )
     .openapi(

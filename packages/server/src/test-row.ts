@@ -1,9 +1,9 @@
-import { literal, payloadProjection, redact } from '@syncline/core';
 import { KNOCK_TIERS, knockDestination, planOperations, validateRow, type KnockOpData } from '@syncline/destination-knock';
 import type { LoadedConfig } from '@syncline/cli';
 import { ApiError } from './api-error.js';
 import type { KnockTarget } from './knock-target.js';
 import type { SqlSandbox } from './sql-sandbox.js';
+import { modelPayloads, shownRequest } from './model-payloads.js';
 
 /** One row of the model as a run would send it alone, and what Knock holds for it now. */
 export interface TestRow {
@@ -27,22 +27,8 @@ export interface TestRow {
  */
 export async function testRow(config: LoadedConfig, key: string, deps: { sandbox: SqlSandbox; target: KnockTarget }): Promise<TestRow> {
   const spec = config.spec;
-  const model = `(\n${spec.model.trim().replace(/;\s*$/, '')}\n) as model`;
-  const { columns } = await deps.sandbox.query(`select * from ${model}`, 0);
-  if (!columns.some((c) => c.name === spec.key))
-    throw new ApiError('invalid_request', `key: column "${spec.key}" is not in the model`, 400, { field: 'key' });
-  let projection: string;
-  try {
-    projection = payloadProjection(spec.fields, columns);
-  } catch (e) {
-    throw new ApiError('invalid_request', `sync.fields: ${(e as Error).message}`, 400, { field: 'sync.fields' });
-  }
-  const found = await deps.sandbox.query(
-    `select ${projection} as payload from ${model} where "${spec.key.replaceAll('"', '""')}"::VARCHAR = ${literal(key)}`,
-    2,
-  );
-  if (found.total === 0) throw new ApiError('not_found', `no row of the model has ${spec.key} = ${JSON.stringify(key)}`, 404);
-  const payload = JSON.parse(String(found.rows[0]!.payload)) as Record<string, unknown>;
+  const payload = (await modelPayloads(config, [key], deps.sandbox)).get(key);
+  if (!payload) throw new ApiError('not_found', `no row of the model has ${spec.key} = ${JSON.stringify(key)}`, 404);
   const issues = validateRow({ key, payload }, spec.target).map((i) => ({ field: i.field, rule: i.rule, message: i.message }));
   const plan = planOperations(
     [{ action: 'add', key, payload, hash: null }],
@@ -51,15 +37,7 @@ export async function testRow(config: LoadedConfig, key: string, deps: { sandbox
   );
   const data = plan.operations[0]?.data as KnockOpData | undefined;
   if (!data) throw new ApiError('invalid_request', 'this sync sends no call for an added row', 400);
-  const { method, path } = data.request;
-  const body = data.request.body ?? (data.request.json === undefined ? undefined : JSON.parse(data.request.json));
-  const request = {
-    method,
-    path,
-    headers: { authorization: 'Bearer sk_…redacted', 'content-type': 'application/json' },
-    // Redaction by construction, as every exchange: no key-shaped text in a row leaves the server.
-    body: body === undefined ? null : (JSON.parse(redact(JSON.stringify(body))) as unknown),
-  };
+  const request = shownRequest(data.request);
   const { apiKey, baseUrl } = deps.target.credentials();
   const destination = knockDestination({ apiKey, baseUrl, ...(config.destination.tiers ? { tiers: config.destination.tiers } : {}) });
   try {

@@ -70,7 +70,7 @@ describe('plans and runs', () => {
     const { status, body } = await t.json<{
       summary: Record<string, number>;
       changes: { action: string; key: string; fields: unknown[] }[];
-      requests: { headers: Record<string, string> }[];
+      requests: { headers: Record<string, string>; example?: { path: string; body: { users: { id: string }[] }; rows: number } }[];
       estimate: { seconds: number };
       target: unknown;
     }>('POST', '/api/syncs/example-users/plan', { limit: 3 });
@@ -82,6 +82,11 @@ describe('plans and runs', () => {
     expect(body.changes[0]!.fields).toContainEqual({ field: 'email', before: null, after: 'lucia.torvalds1@example.com' });
     expect(body.requests[0]).toMatchObject({ method: 'POST', path: '/v1/users/bulk/identify', calls: 1, tier: 1, perSecond: 1 });
     expect(body.requests[0]!.headers.authorization).toBe('Bearer sk_…redacted');
+    // The Requests tab's example: the endpoint's first call, built from the sample rows as the run builds it.
+    const example = body.requests[0]!.example!;
+    expect(example).toMatchObject({ path: '/v1/users/bulk/identify', rows: 3 });
+    expect(example.body.users.map((u) => u.id)).toEqual(body.changes.map((c) => c.key));
+    expect(example.body.users[0]).toMatchObject({ id: 'u_0001', email: 'lucia.torvalds1@example.com' });
     expect(body.estimate.seconds).toBeGreaterThanOrEqual(1);
     expect(body.target).toMatchObject({ kind: 'emulator' });
     expect(t.emulator.control.requests().length).toBe(before);
