@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { startEmulator, type RunningEmulator } from '@syncline/knock-emulator';
 import { openDuckdbLedger } from '@syncline/core';
 import { acceptedUserWrites, startBin, writeFileAtomic } from './cli-io.js';
@@ -89,6 +90,16 @@ describe('kill -9 inside a commit window', () => {
       const before = new Map<string, string>();
       let inWindow: number;
       for (const [id, payload] of acceptedWrites()) before.set(id, payload);
+      {
+        // As the kill left the file (opened raw, before a ledger open folds its logs): the killed run's
+        // marks were still in the unfolded `doubt_log`, not yet in `in_doubt`.
+        const db = await DuckDBInstance.create(ledgerPath());
+        const c = await db.connect();
+        const logged = Number((await c.runAndReadAll(`SELECT count(*) AS n FROM doubt_log`)).getRowObjectsJson()[0]!.n);
+        c.closeSync();
+        db.closeSync();
+        expect(logged).toBeGreaterThan(0);
+      }
       {
         await using ledger = await openDuckdbLedger({ path: ledgerPath() });
         const read = async (sql: string) => (await ledger.connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, string>[];

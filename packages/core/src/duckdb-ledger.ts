@@ -101,6 +101,10 @@ const SCHEMA = [
   // nothing about what the destination holds from the earlier one; only a confirmation settles it.
   `CREATE TABLE IF NOT EXISTS in_doubt (k VARCHAR PRIMARY KEY, payload VARCHAR, run_id VARCHAR, since TIMESTAMP, sticky BOOLEAN DEFAULT false)`,
   `ALTER TABLE in_doubt ADD COLUMN IF NOT EXISTS sticky BOOLEAN DEFAULT false`,
+  // What each write changes in `in_doubt`, appended in order (marks, confirmations, rejections) and folded
+  // into `in_doubt` with `acked` (see `foldDoubts`): an upsert and a delete on `in_doubt`'s primary key at
+  // every write cost ~30 ms per 1,000 keys, an append to this unindexed log a few.
+  `CREATE TABLE IF NOT EXISTS doubt_log (k VARCHAR NOT NULL, ev TINYINT NOT NULL, payload VARCHAR, run_id VARCHAR, since TIMESTAMP)`,
   `CREATE TABLE IF NOT EXISTS runs (run_id VARCHAR PRIMARY KEY, sync VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, counts VARCHAR, phases VARCHAR, requests INTEGER, error VARCHAR)`,
   `CREATE TABLE IF NOT EXISTS row_results (run_id VARCHAR, k VARCHAR, action VARCHAR, status VARCHAR, code VARCHAR, field VARCHAR, message VARCHAR, recorded_at TIMESTAMP)`,
   `CREATE TABLE IF NOT EXISTS exchanges (run_id VARCHAR, op_id VARCHAR, method VARCHAR, path VARCHAR, status INTEGER, attempt INTEGER, started_at VARCHAR, duration_ms DOUBLE, detail VARCHAR)`,
@@ -143,8 +147,9 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
   const hash = await rowHashSql(conn, { portable: options.portableHash ?? false });
   await migrateSnapshotHash(conn);
   await migrateSnapshotKey(conn);
-  // A run killed before its end left its confirmed changes in the log: fold them before anything reads.
-  await foldAcked(conn);
+  // A run killed before its end left its confirmed changes and its marks in the logs: fold them before
+  // anything reads.
+  await foldLogs(conn);
   // Commits from concurrent operations are serialised on the one connection.
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -156,8 +161,16 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     const r = params ? await conn.runAndReadAll(sql, params as never) : await conn.runAndReadAll(sql);
     return r.getRowObjectsJson() as Record<string, unknown>[];
   };
-  await conn.run(`CREATE OR REPLACE TEMP TABLE settled (k VARCHAR, confirmed BOOLEAN)`);
-  await conn.run(`CREATE OR REPLACE TEMP TABLE doubt (k VARCHAR, payload VARCHAR)`);
+  // Written since the last fold: reads of the snapshot or of the keys in doubt fold the logs first, so
+  // what is logged always counts as in the snapshot (or in doubt) for them.
+  let dirty = false;
+  const folded = async (): Promise<void> => {
+    if (!dirty) return;
+    await serial(async () => {
+      await foldLogs(conn);
+      dirty = false;
+    });
+  };
   /** Staged changes selected by `from` (a FROM clause with $1… parameters), sorted by seq. */
   const readStaged = async (from: string, params: unknown[]): Promise<StagedChange[]> => {
     // One JSON text per chunk instead of six values per row: @duckdb/node-api decodes every string value
@@ -218,7 +231,8 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
      */
     async stage(opts: StageOptions): Promise<number> {
       // The diff must see every confirmed change, also those a failed run on this connection left in the log.
-      await serial(() => foldAcked(conn));
+      dirty = true;
+      await folded();
       staged = await stageModel(conn, hash, opts);
       return staged.rows;
     },
@@ -228,6 +242,7 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
       return checkKeys(conn, staged, opts.signal);
     },
     async snapshotSize(): Promise<number> {
+      await folded();
       return Number((await all(`SELECT count(*) AS n FROM snapshot`))[0]!.n);
     },
     /**
@@ -236,6 +251,7 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
      * against both.
      */
     async knownSize(): Promise<number> {
+      await folded();
       const r = await all(
         `SELECT (SELECT count(*) FROM snapshot) + (SELECT count(*) FROM in_doubt AS d WHERE NOT EXISTS (SELECT 1 FROM snapshot AS p WHERE p.k = d.k)) AS n`,
       );
@@ -255,6 +271,7 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
      */
     async befores(keys: string[]): Promise<Map<string, string>> {
       if (keys.length === 0) return new Map();
+      await folded();
       const list = keys.map(literal).join(', ');
       const rows = await serial(() =>
         all(`SELECT k, payload, 1 AS o FROM in_doubt WHERE k IN (${list}) AND payload IS NOT NULL
@@ -303,6 +320,7 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     },
     /** Keys whose last send has no known outcome (see `markInDoubt`). */
     async inDoubtCount(): Promise<number> {
+      await folded();
       return Number((await all(`SELECT count(*) AS n FROM in_doubt`))[0]!.n);
     },
     /**
@@ -321,30 +339,12 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
      */
     async write(runId: string, batch: LedgerWrite): Promise<void> {
       await serial(async () => {
-        // Few statements (each costs ~1-5 ms): acknowledgements are appended straight into their tables
-        // inside the transaction; only the in-doubt upsert and delete go through staging tables.
+        // Only appends between BEGIN and COMMIT, no statement: every part costs time in proportion to its
+        // own rows, and nothing scans or indexes what is already there (see `doubt_log` and `acked`).
         const confirmed = new Set<string>(batch.removes);
         for (const u of batch.upserts) confirmed.add(u.key);
-        if (batch.settled.length) {
-          const ap = await conn.createAppender('settled', 'main', 'temp');
-          for (const k of batch.settled) {
-            ap.appendVarchar(k);
-            ap.appendBoolean(confirmed.has(k));
-            ap.endRow();
-          }
-          ap.closeSync();
-        }
-        if (batch.doubts.length) {
-          const ap = await conn.createAppender('doubt', 'main', 'temp');
-          for (const c of batch.doubts) {
-            ap.appendVarchar(c.key);
-            c.payload === null ? ap.appendNull() : ap.appendVarchar(c.payload);
-            ap.endRow();
-          }
-          ap.closeSync();
-        }
-        const run = literal(runId);
         const at = new DuckDBTimestampValue(BigInt(Date.now()) * 1000n);
+        dirty = true;
         await conn.run('BEGIN TRANSACTION');
         try {
           // New keys go straight into the snapshot, changed and removed ones (payload null) into the log.
@@ -366,14 +366,27 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
             batch.upserts.filter((u) => u.added === true),
           );
           await append('acked', [...batch.upserts.filter((u) => u.added !== true), ...batch.removes.map((key) => ({ key }))]);
-          if (batch.settled.length)
-            // Confirmed keys always leave; rejected ones only if this attempt is what put them in doubt.
-            await conn.run(
-              `DELETE FROM in_doubt USING settled WHERE in_doubt.k = settled.k AND (settled.confirmed OR NOT in_doubt.sticky)`,
-            );
-          if (batch.doubts.length)
-            await conn.run(`INSERT INTO in_doubt SELECT k, payload, ${run}, now(), false FROM doubt
-              ON CONFLICT (k) DO UPDATE SET payload = coalesce(excluded.payload, in_doubt.payload), run_id = excluded.run_id, since = excluded.since, sticky = true`);
+          if (batch.settled.length || batch.doubts.length) {
+            // Settled keys first, then the new marks: the fold replays them in this order.
+            const ap = await conn.createAppender('doubt_log');
+            for (const k of batch.settled) {
+              ap.appendVarchar(k);
+              ap.appendTinyInt(confirmed.has(k) ? DOUBT_CONFIRMED : DOUBT_REJECTED);
+              ap.appendNull();
+              ap.appendVarchar(runId);
+              ap.appendTimestamp(at);
+              ap.endRow();
+            }
+            for (const c of batch.doubts) {
+              ap.appendVarchar(c.key);
+              ap.appendTinyInt(DOUBT_MARKED);
+              c.payload === null ? ap.appendNull() : ap.appendVarchar(c.payload);
+              ap.appendVarchar(runId);
+              ap.appendTimestamp(at);
+              ap.endRow();
+            }
+            ap.closeSync();
+          }
           if (batch.results.length) {
             const ap = await conn.createAppender('row_results');
             for (const r of batch.results) {
@@ -409,10 +422,6 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
         } catch (e) {
           await conn.run('ROLLBACK').catch(() => undefined);
           throw new SyncError('ledger_failed', `ledger commit failed: ${(e as Error).message}`, { cause: e });
-        } finally {
-          // The staged rows belong to this batch only; never let a later write pick them up.
-          if (batch.settled.length) await conn.run(`DELETE FROM settled`).catch(() => undefined);
-          if (batch.doubts.length) await conn.run(`DELETE FROM doubt`).catch(() => undefined);
         }
       });
     },
@@ -422,7 +431,11 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
      * Returns the log rows folded.
      */
     async fold(): Promise<number> {
-      return serial(() => foldAcked(conn));
+      return serial(async () => {
+        const n = await foldLogs(conn);
+        dirty = false;
+        return n;
+      });
     },
     async saveRun(run: RunRecord): Promise<void> {
       await serial(() =>
@@ -480,11 +493,13 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
       return r.map((x) => JSON.parse(String(x.detail)) as HttpExchange);
     },
     async snapshotRow(key: string): Promise<{ hash: string; payload: string } | null> {
+      await folded();
       const r = await all(`SELECT ${rowHashToHexSql('h')} AS h, payload FROM snapshot WHERE k = $1`, [key]);
       return r[0] ? { hash: String(r[0].h), payload: String(r[0].payload) } : null;
     },
     /** Closes the records of killed runs as `crashed` (see `closeCrashedRuns`). */
     async closeCrashedRuns(): Promise<string[]> {
+      await folded();
       return serial(() => closeCrashedRuns(conn));
     },
     /** The mass-delete guard's rolling window (see `readDeleteWindow`). */
@@ -509,6 +524,8 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
         await conn.run(`DELETE FROM snapshot`);
         await conn.run(`DELETE FROM acked`);
         await conn.run(`DELETE FROM in_doubt`);
+        await conn.run(`DELETE FROM doubt_log`);
+        dirty = false;
       });
     },
     async close(): Promise<void> {
@@ -545,23 +562,84 @@ export interface LedgerWrite {
 
 const EMPTY_WRITE: LedgerWrite = { doubts: [], upserts: [], removes: [], results: [], exchanges: [], settled: [] };
 
-async function foldAcked(conn: DuckDBConnection): Promise<number> {
-  const n = Number((await conn.runAndReadAll(`SELECT count(*) AS n FROM acked`)).getRowObjectsJson()[0]!.n);
-  if (n === 0) return 0;
+/** `doubt_log.ev`: the key was marked in doubt (about to be sent), confirmed, or definitely rejected. */
+const DOUBT_MARKED = 0;
+const DOUBT_CONFIRMED = 1;
+const DOUBT_REJECTED = 2;
+
+/**
+ * Folds both logs in one transaction (all or nothing, and idempotent: a kill in the middle leaves the logs
+ * as they were): `acked` into the snapshot, then `doubt_log` into `in_doubt`. Returns the log rows folded.
+ */
+async function foldLogs(conn: DuckDBConnection): Promise<number> {
+  const count = async (table: string): Promise<number> =>
+    Number((await conn.runAndReadAll(`SELECT count(*) AS n FROM ${table}`)).getRowObjectsJson()[0]!.n);
+  const acked = await count('acked');
+  const doubts = await count('doubt_log');
+  if (acked + doubts === 0) return 0;
   await conn.run('BEGIN TRANSACTION');
   try {
-    await conn.run(`DELETE FROM snapshot WHERE k IN (SELECT k FROM acked)`);
-    // The last acknowledgement of a key wins (a key is normally acknowledged once per run).
-    await conn.run(`INSERT INTO snapshot SELECT k, h, payload, run_id, synced_at FROM (
-        SELECT *, row_number() OVER (PARTITION BY k ORDER BY synced_at DESC, i DESC) AS last FROM (SELECT rowid AS i, * FROM acked))
-      WHERE last = 1 AND payload IS NOT NULL`);
-    await conn.run(`DELETE FROM acked`);
+    if (acked > 0) {
+      await conn.run(`DELETE FROM snapshot WHERE k IN (SELECT k FROM acked)`);
+      // The last acknowledgement of a key wins (a key is normally acknowledged once per run).
+      await conn.run(`INSERT INTO snapshot SELECT k, h, payload, run_id, synced_at FROM (
+          SELECT *, row_number() OVER (PARTITION BY k ORDER BY synced_at DESC, i DESC) AS last FROM (SELECT rowid AS i, * FROM acked))
+        WHERE last = 1 AND payload IS NOT NULL`);
+      await conn.run(`DELETE FROM acked`);
+    }
+    if (doubts > 0) await foldDoubtLog(conn);
     await conn.run('COMMIT');
   } catch (e) {
     await conn.run('ROLLBACK').catch(() => undefined);
     throw new SyncError('ledger_failed', `ledger fold failed: ${(e as Error).message}`, { cause: e });
   }
-  return n;
+  return acked + doubts;
+}
+
+/**
+ * Replays `doubt_log` over `in_doubt`, with the same outcome as applying each write's events in order:
+ * a confirmation removes the key; a mark adds it (its payload, run and time), or makes it `sticky` when it
+ * is already in doubt (payload kept when the new one is null); a rejection removes it unless sticky. Per
+ * key only the events after its last confirmation matter (before it the key was absent). Among them a mark
+ * finds the key in doubt iff the event before it was a mark (or it is the first and `in_doubt` held the
+ * key): from the first such mark on the key is sticky. Otherwise the last event decides (mark: in doubt,
+ * rejection: not). The payload is the last non-null one since the key last entered (the last mark that
+ * found it absent before it turned sticky), else the one `in_doubt` held. Checked against the rules
+ * applied write by write in test/doubt-log.test.ts.
+ */
+async function foldDoubtLog(conn: DuckDBConnection): Promise<void> {
+  const M = DOUBT_MARKED;
+  await conn.run(`CREATE OR REPLACE TEMP TABLE doubt_fold AS
+    WITH e AS (SELECT rowid AS i, * FROM doubt_log),
+    keys AS (SELECT k, max(i) FILTER (WHERE ev = ${DOUBT_CONFIRMED}) AS c FROM e GROUP BY k),
+    s0 AS (
+      SELECT keys.k, keys.c, keys.c IS NULL AND d.k IS NOT NULL AS was, CASE WHEN keys.c IS NULL THEN d.payload END AS was_payload,
+             d.run_id AS was_run, d.since AS was_since, keys.c IS NULL AND coalesce(d.sticky, FALSE) AS was_sticky
+        FROM keys LEFT JOIN in_doubt AS d USING (k)),
+    tail AS (
+      SELECT e.i, e.k, e.ev, e.payload, e.run_id, e.since, s0.was, s0.was_sticky,
+             lag(e.ev) OVER (PARTITION BY e.k ORDER BY e.i) AS prev
+        FROM e JOIN s0 USING (k) WHERE s0.c IS NULL OR e.i > s0.c),
+    marks AS (SELECT *, ev = ${M} AND (prev = ${M} OR (prev IS NULL AND was)) AS found_present FROM tail),
+    per AS (
+      SELECT k, min(i) FILTER (WHERE found_present) AS sticky_from, arg_max(ev, i) AS last_ev,
+             arg_max(run_id, i) FILTER (WHERE ev = ${M}) AS run_id, max(since) FILTER (WHERE ev = ${M}) AS since
+        FROM marks GROUP BY k),
+    starts AS (
+      SELECT m.k, max(m.i) FILTER (WHERE m.ev = ${M} AND NOT m.found_present AND NOT m.was_sticky AND (p.sticky_from IS NULL OR m.i < p.sticky_from)) AS start
+        FROM marks AS m JOIN per AS p USING (k) GROUP BY m.k),
+    pay AS (
+      SELECT m.k, arg_max(m.payload, m.i) FILTER (WHERE m.ev = ${M} AND m.payload IS NOT NULL AND (st.start IS NULL OR m.i >= st.start)) AS payload
+        FROM marks AS m JOIN starts AS st USING (k) GROUP BY m.k)
+    SELECT s0.k, s0.was_sticky OR per.sticky_from IS NOT NULL AS sticky,
+           s0.was_sticky OR per.sticky_from IS NOT NULL OR per.last_ev = ${M} OR (per.last_ev IS NULL AND s0.was) AS present,
+           CASE WHEN st.start IS NOT NULL THEN pay.payload ELSE coalesce(pay.payload, s0.was_payload) END AS payload,
+           coalesce(per.run_id, s0.was_run) AS run_id, coalesce(per.since, s0.was_since) AS since
+      FROM s0 LEFT JOIN per USING (k) LEFT JOIN starts AS st USING (k) LEFT JOIN pay USING (k)`);
+  await conn.run(`DELETE FROM in_doubt WHERE k IN (SELECT k FROM doubt_fold)`);
+  await conn.run(`INSERT INTO in_doubt SELECT k, payload, run_id, since, sticky FROM doubt_fold WHERE present`);
+  await conn.run(`DROP TABLE temp.doubt_fold`);
+  await conn.run(`DELETE FROM doubt_log`);
 }
 
 /**

@@ -15,6 +15,8 @@ export const LEDGER_TABLES: readonly string[] = [
   'ackdel',
   'settled',
   'doubt',
+  'doubt_log',
+  'doubt_fold',
   'changes',
   'staged',
   'dup_keys',
