@@ -8,11 +8,13 @@
  * The server and its built-in emulator run in a process of their own (bench/_server-process.ts), as
  * `syncline serve` runs them, apart from this load generator; that process reports its event loop's delays
  * for each item. The emulator runs without rate limits and the sync's tier 1 is raised to 50 req/s (the
- * bench measures the server, not Knock's pacing). Usage: npm run bench -- server [rows] [--emulator-apart]
- * (`--emulator-apart`: the emulator in a process of its own, so the server process holds the server alone).
+ * bench measures the server, not Knock's pacing). Usage: npm run bench -- server [rows] [--emulator-on-loop |
+ * --emulator-apart] (default: the emulator in a worker thread of the server process, as `syncline serve` runs it;
+ * `--emulator-on-loop`: on the server's main thread, as before that; `--emulator-apart`: in a process of its own,
+ * so the server process holds the server alone).
  */
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fork } from 'node:child_process';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -20,11 +22,15 @@ import { loadConfig } from '@syncline/cli';
 import { openDuckdbLedger } from '@syncline/core';
 import { seedWorkspace, workspaceAt } from '@syncline/server';
 
-const EMULATOR_APART = process.argv.includes('--emulator-apart');
+const EMULATOR = process.argv.includes('--emulator-apart') ? 'apart' : process.argv.includes('--emulator-on-loop') ? 'loop' : 'thread';
 const ROWS = Number(process.argv.slice(2).find((a) => !a.startsWith('--')) ?? 200_000);
 const TOKEN = 'bench-token-0123456789';
 const TIMEOUT_MS = 5_000;
 
+const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ');
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
@@ -49,7 +55,7 @@ const serverProcess = fork(join(import.meta.dirname, '_server-process.ts'), [], 
     : {}),
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 });
-serverProcess.send({ dir, token: TOKEN, timeoutMs: TIMEOUT_MS, emulatorApart: EMULATOR_APART });
+serverProcess.send({ dir, token: TOKEN, timeoutMs: TIMEOUT_MS, emulator: EMULATOR });
 const { origin } = await new Promise<{ origin: string }>((r) => serverProcess.once('message', (m) => r(m as { origin: string })));
 /** The server process's event-loop delays since the last ask. */
 const loop = async (): Promise<string> => {
@@ -86,7 +92,7 @@ const pollHealth = async (stop: Promise<unknown>): Promise<number[]> => {
 };
 
 console.log(
-  `server bench · ${new Date().toISOString()} · ${ROWS.toLocaleString('en')} rows for the run · emulator ${EMULATOR_APART ? 'in its own process' : 'in the server process'} · machine shared with other agents`,
+  `server bench · ${new Date().toISOString()} · ${ROWS.toLocaleString('en')} rows for the run · emulator ${{ apart: 'in its own process', loop: "on the server process's main thread", thread: 'in a worker thread of the server process' }[EMULATOR]} · machine shared with other agents · load average ${load()}`,
 );
 await api('GET', '/api/tables'); // starts the sandbox and reads the tables
 const idle: number[] = [];
@@ -174,7 +180,7 @@ console.log(
 );
 const after = await api('POST', '/api/query', { sql: 'select 1 as ok' });
 console.log(`next query after the runaway: ${after.status}`);
-console.log(`errors: ${errors}`);
+console.log(`errors: ${errors} · load average at the end ${load()}`);
 
 await new Promise<void>((r) => {
   serverProcess.once('exit', () => r());

@@ -1,4 +1,5 @@
 export { createServer, version, type ServerOptions, type AppType, type SynclineServer } from './create-server.js';
+export { startBuiltInEmulator, type BuiltInEmulator } from './builtin-emulator.js';
 export { startServer, type StartServerOptions, type RunningServer } from './start-server.js';
 export { ApiError, isApiError, type ApiErrorCode } from './api-error.js';
 export { accessGuard, TOKEN_COOKIE } from './access-guard.js';

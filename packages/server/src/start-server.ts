@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { spawn } from 'node:child_process';
 import { serve } from '@hono/node-server';
-import { startEmulator, type RunningEmulator } from '@syncline/knock-emulator';
+import { startBuiltInEmulator, type BuiltInEmulator } from './builtin-emulator.js';
 import { createServer, type ServerOptions, type SynclineServer } from './create-server.js';
 import { EMULATOR_KEY } from './knock-target.js';
 import { seedWorkspace, workspaceAt } from './workspace.js';
@@ -28,8 +28,8 @@ export interface RunningServer {
   port: number;
   token: string;
   server: SynclineServer;
-  /** The built-in emulator, when no KNOCK_API_KEY was set. */
-  emulator: RunningEmulator | undefined;
+  /** The built-in emulator (a worker thread of this process), when no KNOCK_API_KEY was set. */
+  emulator: BuiltInEmulator | undefined;
   close(): Promise<void>;
 }
 
@@ -46,7 +46,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const ws = workspaceAt(options.dir);
   if (await seedWorkspace(ws)) print(`Empty folder: added the sample data (data/) and an example sync (syncs/example-users.yaml).`);
   const apiKey = env.KNOCK_API_KEY || undefined;
-  const emulator = apiKey ? undefined : await startEmulator({ port: 0 });
+  // The emulator answers from a thread of its own: its bulk work never delays this loop's answers (health).
+  const emulator = apiKey ? undefined : await startBuiltInEmulator({}, warn);
   const server = createServer({
     ...options,
     env,
