@@ -1,5 +1,5 @@
-import type { DuckDBConnection } from '@duckdb/node-api';
-import type { HttpExchange } from '@syncline/core';
+import { DuckDBConnection } from '@duckdb/node-api';
+import type { HttpExchange, Ledger } from '@syncline/core';
 import type { DebugExchange } from './run-manager.js';
 
 /** A page of a finished run's exchanges, as `GET /api/runs/:runId/exchanges` answers it. */
@@ -11,17 +11,46 @@ export interface ExchangePage {
   through: number;
 }
 
+/** What a page asks for: a status class (`2xx`…, `error`), a row key, and where the page starts. */
+export interface ExchangeQuery {
+  status?: string | undefined;
+  key?: string | undefined;
+  offset: number;
+  limit: number;
+}
+
+const statusClass = (x: { status: number | null }): string => (x.status === null ? 'error' : `${Math.floor(x.status / 100)}xx`);
+
+/**
+ * One page of exchanges held in memory (a live run's, or those a ledger read whole), filtered as the ledger's
+ * page is: by status class and by a key among those the call carried.
+ * @example exchangePageOf(run.exchanges, { status: '4xx', offset: 0, limit: 100 })
+ */
+export function exchangePageOf(all: readonly DebugExchange[], q: ExchangeQuery): ExchangePage {
+  const hits = all.filter((x) => (!q.status || statusClass(x) === q.status) && (!q.key || (x.keys ?? []).includes(q.key)));
+  return { exchanges: hits.slice(q.offset, q.offset + q.limit), total: hits.length, through: all.length };
+}
+
+/**
+ * One page of a finished run's exchanges from its ledger: cut in DuckDB for a DuckDB ledger (see
+ * {@link ledgerExchangePage}); read through core's `Ledger` interface and cut here for any other (the
+ * warehouse ledger in Postgres), in the order the ledger gives them.
+ * @example await exchangePage(ledger, runId, { key: 'u_1', offset: 0, limit: 100 })
+ */
+export async function exchangePage(ledger: Ledger, runId: string, q: ExchangeQuery): Promise<ExchangePage> {
+  const connection = (ledger as { connection?: unknown }).connection;
+  if (connection instanceof DuckDBConnection) return ledgerExchangePage(connection, runId, q);
+  const all = (await ledger.exchanges(runId, Number.MAX_SAFE_INTEGER)).map((x, i): DebugExchange => ({ ...x, seq: i + 1 }));
+  return exchangePageOf(all, q);
+}
+
 /**
  * One page of a run's exchanges read from its ledger in DuckDB: filtered by status class and by row key, counted,
  * and only the page's rows parsed. A 200,000-call run is never read whole for one page of 100 (that took 8 s and
  * held every call in memory). `seq` is the position in the run (the ledger keeps them in the order they came).
  * @example await ledgerExchangePage(ledger.connection, runId, { status: '4xx', offset: 0, limit: 100 })
  */
-export async function ledgerExchangePage(
-  conn: DuckDBConnection,
-  runId: string,
-  q: { status?: string | undefined; key?: string | undefined; offset: number; limit: number },
-): Promise<ExchangePage> {
+export async function ledgerExchangePage(conn: DuckDBConnection, runId: string, q: ExchangeQuery): Promise<ExchangePage> {
   const params: string[] = [runId];
   const read = async (sql: string): Promise<Record<string, unknown>[]> =>
     (await conn.runAndReadAll(sql, params as never)).getRowObjectsJson() as Record<string, unknown>[];

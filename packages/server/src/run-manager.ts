@@ -2,10 +2,9 @@ import { existsSync } from 'node:fs';
 import {
   ledgerExists,
   newRunId,
-  openDuckdbLedger,
   redact,
-  type DuckdbLedger,
   type HttpExchange,
+  type Ledger,
   type RunRecord,
   type RemoteRow,
   type RunResult,
@@ -13,7 +12,7 @@ import {
 } from '@syncline/core';
 import type { KnockOptions } from '@syncline/destination-knock';
 import type { AlertDelivery } from '@syncline/alerts';
-import { loadConfig, type LoadedConfig } from '@syncline/cli';
+import { loadConfig, openLedger, type LoadedConfig } from '@syncline/cli';
 import { ApiError } from './api-error.js';
 import type { KnockTarget } from './knock-target.js';
 import type { RunOptions } from './sync-protocol.js';
@@ -205,8 +204,12 @@ export function createRunManager(opts: {
     return run;
   }
 
-  /** Runs recorded in a sync's ledger (none while a run of that sync holds it: those come from memory). */
-  async function withLedger<T>(sync: string, fn: (l: DuckdbLedger) => Promise<T>): Promise<T | undefined> {
+  /**
+   * Reads a sync's ledger: its DuckDB file, or its tables in Postgres (`source.ledger: warehouse`), through
+   * core's `Ledger` interface. Nothing while a run of that sync holds it (those come from memory), nor when a
+   * DuckDB sync never ran (opening would create its file).
+   */
+  async function withLedger<T>(sync: string, fn: (l: Ledger) => Promise<T>): Promise<T | undefined> {
     if (activeBySync.has(sync)) return undefined;
     let c: LoadedConfig;
     try {
@@ -214,9 +217,10 @@ export function createRunManager(opts: {
     } catch {
       return undefined;
     }
-    if (!ledgerExists(c.ledgerPath)) return undefined;
+    const warehouse = c.source.type === 'postgres' && c.source.ledger === 'warehouse';
+    if (!warehouse && !ledgerExists(c.ledgerPath)) return undefined;
     const read = readersDone(sync).then(async () => {
-      await using ledger = await openDuckdbLedger({ path: c.ledgerPath, ...c.ledger });
+      await using ledger = await openLedger(c, false, opts.env);
       // `return await`: the ledger must stay open until fn's queries finish (it is disposed at scope exit).
       return await fn(ledger);
     });

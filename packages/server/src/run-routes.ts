@@ -5,14 +5,12 @@ import type { HttpExchange } from '@syncline/core';
 import { ApiError } from './api-error.js';
 import * as S from './schemas.js';
 import { apiErrors, json } from './route-helpers.js';
-import { ledgerExchangePage } from './ledger-exchange-page.js';
+import { exchangePage, exchangePageOf, type ExchangePage } from './ledger-exchange-page.js';
 import { liveRecord, type DebugExchange, type RunStreamEvent } from './run-manager.js';
 import type { ServerContext } from './server-context.js';
 
 /** An alert delivery as the API shows it (the run id is the route's). */
 const deliveryView = ({ runId: _runId, ...d }: AlertDelivery) => d;
-
-const statusClass = (x: { status: number | null }): string => (x.status === null ? 'error' : `${Math.floor(x.status / 100)}xx`);
 
 /**
  * Run history, one run, cancel, the live debugger (SSE) and the searchable exchange log.
@@ -167,22 +165,18 @@ export function runRoutes(ctx: ServerContext) {
         if (!Number.isSafeInteger(start) || start < 0)
           throw new ApiError('invalid_request', 'cursor: not a cursor from nextCursor', 400, { field: 'cursor' });
         const live = ctx.runs.live(runId);
-        let page: { exchanges: DebugExchange[]; total: number; through: number };
-        if (live) {
-          const all = live.exchanges.filter(
-            (x) => (!q.status || statusClass(x) === q.status) && (!q.key || (x.keys ?? []).includes(q.key)),
-          );
-          page = { exchanges: all.slice(start, start + q.limit), total: all.length, through: live.exchanges.length };
-        } else {
-          // A finished run: the page is filtered and cut in the ledger's DuckDB, not read whole. Which sync ran it
-          // is looked up once (opening every sync's ledger for each page of a scrolling list doubled its cost).
+        const filter = { status: q.status, key: q.key, offset: start, limit: q.limit };
+        let page: ExchangePage;
+        if (live) page = exchangePageOf(live.exchanges, filter);
+        else {
+          // A finished run: the page is filtered and cut in the ledger (in DuckDB for a DuckDB ledger), not read
+          // whole. Which sync ran it is looked up once (opening every sync's ledger for each page of a scrolling
+          // list doubled its cost).
           const sync = finishedRuns.get(runId) ?? (await ctx.runs.find(runId))?.sync;
           if (!sync) throw new ApiError('not_found', `no run ${runId}`, 404);
           finishedRuns.set(runId, sync);
           if (finishedRuns.size > 100) finishedRuns.delete(finishedRuns.keys().next().value!);
-          page = (await ctx.runs.withLedger(sync, (l) =>
-            ledgerExchangePage(l.connection, runId, { status: q.status, key: q.key, offset: start, limit: q.limit }),
-          )) ?? { exchanges: [], total: 0, through: 0 };
+          page = (await ctx.runs.withLedger(sync, (l) => exchangePage(l, runId, filter))) ?? { exchanges: [], total: 0, through: 0 };
         }
         const end = start + page.exchanges.length;
         const next = end < page.total ? Buffer.from(String(end)).toString('base64url') : null;

@@ -1,11 +1,9 @@
 import {
-  ledgerExists,
-  openDuckdbLedger,
   redact,
   remoteBefore,
   runSync,
   type Destination,
-  type DuckdbLedger,
+  type Ledger,
   type HttpExchange,
   type RunEvent,
   type RunResult,
@@ -14,7 +12,7 @@ import {
 } from '@syncline/core';
 import { duckdbSource, type DuckdbSourceOptions } from '@syncline/source-duckdb';
 import { knockDestination } from '@syncline/destination-knock';
-import { loadConfig, openSource, runAlerts, sendEta, type DiffCounts, type LoadedConfig } from '@syncline/cli';
+import { loadConfig, openLedger, openSource, runAlerts, sendEta, type DiffCounts, type LoadedConfig } from '@syncline/cli';
 import { ApiError } from './api-error.js';
 import { sandboxRefusal } from './check-statement.js';
 import { lockDown } from './lock-down.js';
@@ -44,10 +42,11 @@ export async function runSyncJob(init: SyncProcessInit, job: SyncJob, hooks: Syn
   const destination = knockFor(init, c, job);
   const o = job.options;
   const dryRun = job.type === 'plan';
-  let ledger: DuckdbLedger | undefined;
+  let ledger: Ledger | undefined;
   try {
-    // A plan of a sync that never ran diffs against an empty throwaway ledger: it must not create the file.
-    ledger = await openDuckdbLedger({ path: dryRun && !ledgerExists(c.ledgerPath) ? ':memory:' : c.ledgerPath, ...c.ledger });
+    // The sync's ledger as the CLI opens it: its DuckDB file (a plan of a sync that never ran diffs against an
+    // empty throwaway one, creating no file), or its tables in Postgres with `source.ledger: warehouse`.
+    ledger = await openLedger(c, dryRun, init.env);
     const result = await syncOnce(
       { spec: c.spec, source, destination, ledger },
       { dryRun, fullResync: o.fullResync ?? false, allowMassDelete: o.allowMassDelete ?? false },
