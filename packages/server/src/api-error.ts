@@ -13,6 +13,7 @@ export type ApiErrorCode =
   | 'query_timeout'
   | 'sandbox_crashed'
   | 'sync_crashed'
+  | 'sync_hung'
   | 'run_active'
   | 'target_refused'
   | 'internal';

@@ -11,6 +11,7 @@ import { ApiError } from './api-error.js';
 import { errorResponse } from './error-handler.js';
 import { knockTarget } from './knock-target.js';
 import { createRunManager } from './run-manager.js';
+import type { SyncRunnerOptions } from './sync-runner.js';
 import { startSyncScheduler } from './sync-scheduler.js';
 import type { Scheduler } from '@syncline/alerts';
 import { createSqlSandbox } from './sql-sandbox.js';
@@ -53,6 +54,12 @@ export interface ServerOptions {
   knock?: Omit<KnockOptions, 'apiKey' | 'baseUrl'>;
   /** Where the server logs (already redacted). Default stderr. */
   log?: (line: string) => void;
+  /**
+   * The process that runs plans and runs: `hangTimeoutMs` (default 60 s) is how long it may send nothing
+   * (its heartbeat comes every second from its event loop) while it has work before its jobs fail with
+   * `sync_hung` and it is killed. `entry` is for tests.
+   */
+  syncProcess?: Pick<SyncRunnerOptions, 'hangTimeoutMs' | 'entry'>;
   /** Run the workspace's scheduled syncs (`schedule:`) while the server runs. `syncline serve` does. Default false. */
   schedule?: boolean;
 }
@@ -83,7 +90,7 @@ export function createServer(options: ServerOptions) {
     memoryLimit: options.sandboxMemoryLimit ?? '1GB',
     onReplace: (reason) => log(reason),
   });
-  const runs = createRunManager({ ws, target, env, log, knock: options.knock });
+  const runs = createRunManager({ ws, target, env, log, knock: options.knock, syncProcess: options.syncProcess });
   // A bad schedule in one sync file is logged; the server still starts (the file shows as invalid in the API).
   const scheduler = options.schedule
     ? startSyncScheduler({ ws, runs, env, log }).catch(

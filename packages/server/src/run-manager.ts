@@ -16,7 +16,7 @@ import { loadConfig, openLedger, type LoadedConfig } from '@syncline/cli';
 import { ApiError } from './api-error.js';
 import type { KnockTarget } from './knock-target.js';
 import type { RunOptions } from './sync-protocol.js';
-import { createSyncRunner } from './sync-runner.js';
+import { createSyncRunner, type SyncRunnerOptions } from './sync-runner.js';
 import { listSyncNames, syncFile, type Workspace } from './workspace.js';
 
 export type { RunOptions } from './sync-protocol.js';
@@ -64,13 +64,15 @@ export function createRunManager(opts: {
   log: (line: string) => void;
   /** Knock destination options besides the key and base URL (e.g. `tiers` for an emulator without rate limits). */
   knock?: Omit<KnockOptions, 'apiKey' | 'baseUrl'> | undefined;
+  /** The sync process's watchdog (and, for tests, its entry file): see {@link SyncRunnerOptions}. */
+  syncProcess?: Pick<SyncRunnerOptions, 'hangTimeoutMs' | 'entry'> | undefined;
 }) {
   const { ws, target } = opts;
   const live = new Map<string, LiveRun>();
   const activeBySync = new Map<string, string>();
   const KEEP = 50;
   // Plans and runs happen in the sync process, off this event loop (see sync-process.ts).
-  const runner = createSyncRunner({ dir: ws.dir, env: opts.env, knock: opts.knock, log: opts.log });
+  const runner = createSyncRunner({ dir: ws.dir, env: opts.env, knock: opts.knock, log: opts.log, ...opts.syncProcess });
 
   const config = (name: string): LoadedConfig => {
     const file = syncFile(ws, name);
@@ -181,9 +183,11 @@ export function createRunManager(opts: {
         push('end', { status: result.status, rows: result.rows, requests: result.requests, error: result.error ?? null });
       } catch (e) {
         run.status = 'failed';
-        const error = { code: (e as SyncError).code ?? 'internal', message: redact(String((e as Error).message)) };
+        const code: string = (e as SyncError | ApiError).code ?? 'internal';
+        const error = { code, message: redact(String((e as Error).message)) };
         run.error = error;
         opts.log(`run ${runId} of ${c.spec.name} failed: ${error.message}`);
+        if (code === 'sync_crashed' || code === 'sync_hung') await closeKilledRun(c, runId, error);
         push('end', { status: 'failed', error });
       } finally {
         run.finishedAt = new Date().toISOString();
@@ -192,6 +196,22 @@ export function createRunManager(opts: {
       }
     })();
     return run;
+  }
+
+  /**
+   * The ledger's record of a run whose process died (crashed, or killed as hung) is left `running`: it is closed
+   * here with what the run confirmed (core's closeCrashedRuns counts it), failed with the server's reason, so the
+   * run history says what the debugger said. The process is gone, so its ledger is free.
+   */
+  async function closeKilledRun(c: LoadedConfig, runId: string, error: { code: string; message: string }): Promise<void> {
+    try {
+      await using ledger = await openLedger(c, false, opts.env);
+      await ledger.closeCrashedRuns();
+      const record = await ledger.run(runId);
+      if (record) await ledger.saveRun({ ...record, status: 'failed', error });
+    } catch (e) {
+      opts.log(`run ${runId} of ${c.spec.name}: its ledger record could not be closed: ${redact(String((e as Error).message))}`);
+    }
   }
 
   /** A clean stop, like Ctrl-C: no new calls, calls in flight finish and their confirmed rows are committed. */

@@ -20,7 +20,13 @@ function serialize(e: unknown): SerializedError {
 }
 
 process.on('message', (m: SyncProcessInit | SyncRequest) => {
-  if (m.type === 'init') return void (init = m);
+  if (m.type === 'init') {
+    init = m;
+    // From this loop on purpose: a job that holds it (a runaway synchronous step) stops the heartbeat, and the
+    // server's watchdog (sync-runner.ts) ends the process.
+    setInterval(() => send({ type: 'heartbeat' }), m.heartbeatMs);
+    return;
+  }
   if (m.type !== 'plan' && m.type !== 'run') return void stops.get(m.id)?.[m.type].abort();
   const id = m.id;
   const signals = { stop: new AbortController(), hard: new AbortController() };

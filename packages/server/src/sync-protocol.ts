@@ -21,6 +21,8 @@ export interface SyncProcessInit {
   env: NodeJS.ProcessEnv;
   /** Knock destination options besides the key and base URL. */
   knock: Omit<KnockOptions, 'apiKey' | 'baseUrl'> | undefined;
+  /** How often the process says it is alive (from its event loop), in ms. */
+  heartbeatMs: number;
 }
 
 /** One plan or run of the sync in `file`. The key travels here, never in argv or the environment. */
@@ -80,4 +82,9 @@ export interface SerializedError {
   details?: Record<string, unknown> | undefined;
 }
 
-export type SyncReply = SyncEventMessage | SyncLogMessage | SyncDoneMessage;
+/** Sent every `heartbeatMs` from the process's event loop: a loop that stops sending it is blocked. */
+export interface SyncHeartbeat {
+  type: 'heartbeat';
+}
+
+export type SyncReply = SyncEventMessage | SyncLogMessage | SyncDoneMessage | SyncHeartbeat;

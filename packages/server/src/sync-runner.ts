@@ -26,26 +26,56 @@ export interface SyncRunner {
   close(): Promise<void>;
 }
 
+/** Options of {@link createSyncRunner}: what every job shares, and the watchdog's patience. */
+export interface SyncRunnerOptions extends Omit<SyncProcessInit, 'type' | 'heartbeatMs'> {
+  log: (line: string) => void;
+  /**
+   * A process with jobs in flight that sends nothing (no heartbeat, event or answer) for this long is hung:
+   * its jobs fail with `sync_hung` and it is killed. Default 60 s (its heartbeat comes every second).
+   */
+  hangTimeoutMs?: number | undefined;
+  /** Tests: another entry file that loads sync-process.ts (run through tsx as the sources are). */
+  entry?: string | undefined;
+}
+
+/** How long a new process may take to load before its first heartbeat counts as late, on top of the timeout. */
+const START_UP_MS = 30_000;
+
 /**
  * Starts the sync process lazily and hands it plans and runs; their events and log lines come back as
  * they happen. One process serves every job (its start-up is paid once); a crash fails the jobs in flight
- * with a clear error, and the next job starts a new process.
+ * with a clear error, and the next job starts a new process. A watchdog ends a process that stops answering
+ * (its event loop held: no heartbeat) with `sync_hung`, the same way.
  * @example const runner = createSyncRunner({ dir, env, knock: undefined, log }); const h = runner.start(job, {});
  */
-export function createSyncRunner(init: Omit<SyncProcessInit, 'type'> & { log: (line: string) => void }): SyncRunner {
+export function createSyncRunner(options: SyncRunnerOptions): SyncRunner {
+  const { log, hangTimeoutMs = 60_000, entry, ...init } = options;
+  const heartbeatMs = Math.max(10, Math.min(1_000, Math.floor(hangTimeoutMs / 4)));
   let child: ChildProcess | undefined;
   let nextId = 1;
   const jobs = new Map<
     number,
     { child: ChildProcess; listener: SyncJobListener; resolve(v: SyncJobValue): void; reject(e: Error): void }
   >();
+  /** When each process was last heard from (a heartbeat, an event, an answer). */
+  const heard = new Map<ChildProcess, number>();
+  /** Why a process was killed by this server (its jobs fail with that, not as a crash). */
+  const killed = new Map<ChildProcess, ApiError>();
 
   const spawn = (): ChildProcess => {
-    const { file, execArgv } = childEntry('sync-process');
-    const c = fork(file, [], { execArgv, env: childEnv(), stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
+    const where = childEntry('sync-process');
+    const c = fork(entry ?? where.file, [], {
+      execArgv: where.execArgv,
+      env: childEnv(),
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      serialization: 'advanced',
+    });
+    heard.set(c, Date.now() + START_UP_MS);
     let stderr = '';
     c.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     c.on('message', (m: SyncReply) => {
+      heard.set(c, Date.now()); // once it has spoken, its start-up allowance is over
+      if (m.type === 'heartbeat') return;
       const job = jobs.get(m.id);
       if (!job) return;
       if (m.type === 'event') job.listener.event?.(m.event, m.data);
@@ -58,20 +88,49 @@ export function createSyncRunner(init: Omit<SyncProcessInit, 'type'> & { log: (l
     });
     c.on('exit', (code, signal) => {
       if (child === c) child = undefined;
+      heard.delete(c);
+      const why = killed.get(c);
+      killed.delete(c);
       const failed = [...jobs].filter(([, j]) => j.child === c);
       if (!failed.length) return;
       const last = stderr.trim().split('\n').pop();
-      const reason = `the sync process stopped (${signal ?? `exit ${code}`})${last ? `: ${redact(last)}` : ''}; a new one starts with the next plan or run`;
-      init.log(reason);
+      const error =
+        why ??
+        new ApiError(
+          'sync_crashed',
+          `the sync process stopped (${signal ?? `exit ${code}`})${last ? `: ${redact(last)}` : ''}; a new one starts with the next plan or run`,
+          500,
+        );
+      if (!why) log(error.message);
+      // Rejected once the process is gone: its ledger files and locks are free for what the server does next.
       for (const [id, j] of failed) {
         jobs.delete(id);
-        j.reject(new ApiError('sync_crashed', reason, 500));
+        j.reject(error);
       }
     });
-    const { log: _log, ...shared } = init;
-    c.send({ type: 'init', ...shared } satisfies SyncProcessInit);
+    const shared: SyncProcessInit = { type: 'init', ...init, heartbeatMs };
+    c.send(shared);
     return c;
   };
+
+  /** Kills a process with jobs in flight that has not been heard from within the timeout. */
+  const watchdog = setInterval(() => {
+    const now = Date.now();
+    for (const [c, at] of heard) {
+      if (killed.has(c) || now - at <= hangTimeoutMs || ![...jobs.values()].some((j) => j.child === c)) continue;
+      const seconds = Math.round((now - at) / 100) / 10;
+      const error = new ApiError(
+        'sync_hung',
+        `the sync process stopped answering (no heartbeat for ${seconds} s, the limit is ${hangTimeoutMs / 1000} s); it was killed, and a new one starts with the next plan or run`,
+        500,
+      );
+      log(error.message);
+      killed.set(c, error);
+      if (child === c) child = undefined;
+      c.kill('SIGKILL');
+    }
+  }, heartbeatMs);
+  watchdog.unref();
 
   const send = (c: ChildProcess, m: SyncRequest): void => {
     if (c.connected) c.send(m);
@@ -87,6 +146,7 @@ export function createSyncRunner(init: Omit<SyncProcessInit, 'type'> & { log: (l
     },
     pid: () => child?.pid,
     async close() {
+      clearInterval(watchdog);
       const c = child;
       child = undefined;
       if (!c || c.exitCode !== null || c.signalCode !== null) return;
