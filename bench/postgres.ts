@@ -2,7 +2,10 @@
  * Postgres benchmark (issue 15): a `users` table in a throwaway real PostgreSQL cluster (initdb + pg_ctl, as
  * the tests start it), with 1 % of its rows changed after a first sync, planned three ways. Each measurement
  * runs in its own child process, so its peak RSS is its own:
- * - floor: Postgres alone scanning the model and md5-hashing every row's text once (`pg` client, one row out);
+ * - floor: Postgres alone scanning the model and md5-hashing every row's text once (`pg` client, one row out),
+ *   with the server's parallel settings (the plans run with the same ones); `floor-serial` the same on one
+ *   backend; `floor-payload` builds each row's payload (the mapping's SQL) and md5s it instead of the row's
+ *   text: the least work any diff of this mapping does;
  * - warehouse plan: the warehouse ledger (`openPostgresLedger`): payloads, md5s and the diff inside Postgres;
  *   only changed rows stream out (counted: rows and characters);
  * - local plan: the model streamed through the cursor into a DuckDB ledger file, staged and diffed there
@@ -13,10 +16,15 @@
  * here): the warehouse snapshot by the ledger's own payload SQL, the DuckDB one from the same payload texts
  * (equal in both engines for these column types, so each row hashes the same). `--first` also measures a
  * local-ledger first run.
- * Run: npm run bench -- postgres [--sizes 1m,5m] [--batch 10000] [--repeat 2] [--first]
+ * Bytes leaving Postgres: each child process counts the bytes its sockets receive (all of them come from
+ * Postgres: the destination is in-process), and the cluster runs `pg_stat_statements`, whose rows per
+ * statement are printed for the last warehouse and local plan (PostgreSQL 15's view has no byte counts).
+ * Run: npm run bench -- postgres [--sizes 1m,5m] [--batch 10000] [--repeat 2] [--first] [--plans warehouse,local]
  */
+import { Socket } from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -24,7 +32,7 @@ import pg from 'pg';
 import { z } from 'zod';
 import { configHash, openDuckdbLedger, runSync, syncSpecFieldsSchema, toSyncSpec, type Destination, type Operation } from '@syncline/core';
 import { openPostgresLedger, payloadSql, postgresSource } from '@syncline/source-postgres';
-import { realPostgres, runSql, startPostgres } from '@syncline/test-utils/postgres-server';
+import { queryRows, realPostgres, runSql, startPostgres } from '@syncline/test-utils/postgres-server';
 
 const { values: args } = parseArgs({
   options: {
@@ -35,8 +43,17 @@ const { values: args } = parseArgs({
     phase: { type: 'string' },
     url: { type: 'string' },
     ledger: { type: 'string' },
+    plans: { type: 'string', default: 'warehouse,local' },
   },
 });
+
+/** Bytes received on this process's sockets (in a phase's child process: only its Postgres connections). */
+let wireBytes = 0;
+const emit = Socket.prototype.emit;
+Socket.prototype.emit = function (this: Socket, event: string | symbol, ...a: unknown[]): boolean {
+  if (event === 'data') wireBytes += (a[0] as Buffer).length;
+  return emit.call(this, event, ...a);
+} as typeof Socket.prototype.emit;
 const MODEL = 'select id, email, name, plan, created_at, ltv from users';
 const spec = toSyncSpec(
   syncSpecFieldsSchema.parse({
@@ -74,7 +91,21 @@ const SCHEMA = 'syncline_bench';
 const warehouse = (url: string) => openPostgresLedger({ url, sync: spec.name, schema: SCHEMA, batchSize: Number(args.batch) });
 
 async function phase(name: string, url: string, ledgerPath: string): Promise<Record<string, unknown>> {
-  const t0 = performance.now();
+  let t0 = performance.now();
+  if (name === 'floor-payload') {
+    const ledger = await warehouse(url);
+    const payload = payloadSql(spec.fields, await ledger.describe(MODEL));
+    await ledger.close();
+    t0 = performance.now();
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    await c.query(`SET TimeZone = 'UTC'`);
+    const r = await c.query(
+      `SELECT count(md5('${configHash(spec)}' || payload)) AS n FROM (SELECT ${payload} AS payload FROM (${MODEL}) AS model) AS m`,
+    );
+    await c.end();
+    return { ms: performance.now() - t0, rows: Number(r.rows[0].n) };
+  }
   if (name === 'floor' || name === 'floor-serial') {
     const c = new pg.Client({ connectionString: url });
     await c.connect();
@@ -140,7 +171,7 @@ async function phase(name: string, url: string, ledgerPath: string): Promise<Rec
     const traffic = 'traffic' in ledger ? (ledger.traffic as { rows: number; chars: number }) : undefined;
     // Local mode: every model row is streamed out of Postgres.
     const streamed = traffic ?? { rows: r.rows.total, chars: null };
-    return { ms: performance.now() - t0, rows: r.rows, phases: r.phases, streamed };
+    return { ms: performance.now() - t0, rows: r.rows, phases: r.phases, streamed, wireBytes };
   } finally {
     await source.close?.();
     await ledger.close();
@@ -155,7 +186,19 @@ if (args.phase) {
 
 const server = realPostgres();
 if (server.skip) process.exit(1);
-const db = await startPostgres(server.bin);
+const db = await startPostgres(server.bin, { shared_preload_libraries: 'pg_stat_statements' });
+await runSql(db.url, 'CREATE EXTENSION pg_stat_statements');
+/** The statements Postgres ran since the last reset, by time: calls and rows (processed or returned). */
+const statements = async (): Promise<string> =>
+  (
+    await queryRows<{ calls: string; rows: string; ms: string; q: string }>(
+      db.url,
+      `SELECT calls, rows, round(total_exec_time) AS ms, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q FROM pg_stat_statements
+        WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC LIMIT 6`,
+    )
+  )
+    .map((r) => `\n      ${r.ms} ms, ${r.calls} calls, ${Number(r.rows).toLocaleString('en')} rows: ${r.q}`)
+    .join('');
 const dir = join(import.meta.dirname, '.data', 'postgres');
 mkdirSync(dir, { recursive: true });
 const self = fileURLToPath(import.meta.url);
@@ -206,50 +249,67 @@ try {
       const first = child('run', ledgerPath);
       console.log(`  local-ledger first run (stream ${size} rows, all sent and committed): ${fmt(first)}`);
     }
-    const seeded = [child('wh-seed', ledgerPath), child('local-seed', ledgerPath)];
-    console.log(`  seeded both snapshots (${seeded.map(fmt).join('; ')})`);
+    const plans = new Set(args.plans!.split(','));
+    const seeded = [child('wh-seed', ledgerPath), ...(plans.has('local') ? [child('local-seed', ledgerPath)] : [])];
+    console.log(`  seeded the snapshots (${seeded.map(fmt).join('; ')})`);
     await runSql(db.url, `UPDATE users SET plan = 'changed' WHERE id % 100 = 0`);
     await runSql(db.url, 'VACUUM ANALYZE users');
     // Interleaved, so the machine's load (shared with other work) weighs on each the same way; medians.
-    const floors: Record<string, unknown>[] = [];
-    const serialFloors: Record<string, unknown>[] = [];
-    const whPlans: Record<string, unknown>[] = [];
-    const localPlans: Record<string, unknown>[] = [];
+    const series: Record<string, Record<string, unknown>[]> = {
+      floor: [],
+      'floor-serial': [],
+      'floor-payload': [],
+      'wh-plan': [],
+      plan: [],
+    };
+    const load: number[] = [];
+    const stats: Record<string, string> = {};
     for (let i = 0; i < Number(args.repeat); i++) {
-      floors.push(child('floor', ledgerPath));
-      serialFloors.push(child('floor-serial', ledgerPath));
-      whPlans.push(child('wh-plan', ledgerPath));
-      localPlans.push(child('plan', ledgerPath));
+      for (const name of Object.keys(series)) {
+        if ((name === 'wh-plan' && !plans.has('warehouse')) || (name === 'plan' && !plans.has('local'))) continue;
+        await runSql(db.url, 'SELECT pg_stat_statements_reset()');
+        load.push(loadavg()[0]!);
+        series[name]!.push(child(name, ledgerPath));
+        if (name === 'wh-plan' || name === 'plan') stats[name] = await statements();
+      }
     }
-    const whRun = child('wh-run', ledgerPath);
-    const floor = median(floors);
-    const serialFloor = median(serialFloors);
-    const serialRatio = (x: Record<string, unknown>): string => `${(Number(x.ms) / Number(serialFloor.ms)).toFixed(2)}× serial floor`;
-    const wh = median(whPlans);
-    const local = median(localPlans);
-    const ratio = (x: Record<string, unknown>): string => `${(Number(x.ms) / Number(floor.ms)).toFixed(2)}× floor`;
+    const whRun = plans.has('warehouse') ? child('wh-run', ledgerPath) : undefined;
+    const floor = median(series.floor!);
+    const serialFloor = median(series['floor-serial']!);
+    const payloadFloor = median(series['floor-payload']!);
+    const ratios = (x: Record<string, unknown>): string =>
+      [
+        [floor, 'floor'],
+        [payloadFloor, 'payload floor'],
+        [serialFloor, 'serial floor'],
+      ]
+        .map(([f, what]) => `${(Number(x.ms) / Number(f!.ms)).toFixed(2)}× ${String(what)}`)
+        .join(' = ');
     const out = (x: Record<string, unknown>): string => {
       const s = x.streamed as { rows: number; chars: number | null };
-      return `${s.rows.toLocaleString('en')} rows out of Postgres${s.chars === null ? '' : ` (${(s.chars / 1e6).toFixed(1)} M chars)`}`;
+      return `${s.rows.toLocaleString('en')} rows out of Postgres${s.chars === null ? '' : ` (${(s.chars / 1e6).toFixed(1)} M chars)`}, ${(Number(x.wireBytes) / 1e6).toFixed(2)} MB received from Postgres`;
     };
+    const all = (xs: Record<string, unknown>[]): string => `[all: ${xs.map((f) => (Number(f.ms) / 1000).toFixed(1)).join(', ')} s]`;
+    console.log(`  load average (1 min) at each measurement: ${load.map((l) => l.toFixed(1)).join(', ')}`);
+    console.log(`  floor (Postgres scans + md5s each row's text, parallel workers allowed): ${fmt(floor)} ${all(series.floor!)}`);
     console.log(
-      `  floor (Postgres scans + md5s the model once): ${fmt(floor)} [all: ${floors.map((f) => (Number(f.ms) / 1000).toFixed(1)).join(', ')} s]`,
+      `  payload floor (builds each row's payload + md5, parallel workers allowed): ${fmt(payloadFloor)} ${all(series['floor-payload']!)}`,
     );
-    console.log(
-      `  serial floor (one backend, no parallel workers): ${fmt(serialFloor)} [all: ${serialFloors.map((f) => (Number(f.ms) / 1000).toFixed(1)).join(', ')} s]`,
-    );
-    console.log(
-      `  warehouse plan, 1 % changed: ${fmt(wh)} = ${ratio(wh)} = ${serialRatio(wh)}; ${out(wh)} [all: ${whPlans.map((f) => (Number(f.ms) / 1000).toFixed(1)).join(', ')} s]`,
-    );
-    console.log(
-      `  local plan, 1 % changed: ${fmt(local)} = ${ratio(local)} = ${serialRatio(local)}; ${out(local)} [all: ${localPlans.map((f) => (Number(f.ms) / 1000).toFixed(1)).join(', ')} s]`,
-    );
-    console.log(
-      `  warehouse run (the 1 % sent and committed in Postgres): ${fmt(whRun)} = ${ratio(whRun)} = ${serialRatio(whRun)}; ${out(whRun)}`,
-    );
-    console.log(`  warehouse plan phases: ${JSON.stringify(wh.phases)}; rows ${JSON.stringify(wh.rows)}`);
-    console.log(`  local plan phases: ${JSON.stringify(local.phases)}`);
-    console.log(`  warehouse run phases: ${JSON.stringify(whRun.phases)}`);
+    console.log(`  serial floor (floor on one backend): ${fmt(serialFloor)} ${all(series['floor-serial']!)}`);
+    for (const [name, what] of [
+      ['wh-plan', 'warehouse plan'],
+      ['plan', 'local plan'],
+    ] as const) {
+      if (series[name]!.length === 0) continue;
+      const x = median(series[name]!);
+      console.log(`  ${what}, 1 % changed: ${fmt(x)} = ${ratios(x)}; ${out(x)} ${all(series[name]!)}`);
+      console.log(`    phases: ${JSON.stringify(x.phases)}; rows ${JSON.stringify(x.rows)}`);
+      console.log(`    pg_stat_statements (its last run):${stats[name]}`);
+    }
+    if (whRun) {
+      console.log(`  warehouse run (the 1 % sent and committed in Postgres): ${fmt(whRun)} = ${ratios(whRun)}; ${out(whRun)}`);
+      console.log(`    phases: ${JSON.stringify(whRun.phases)}`);
+    }
   }
 } finally {
   await db.stop();

@@ -67,6 +67,7 @@ export interface LedgerTraffic {
 /** Temporary tables of the ledger's session. */
 const STAGED = 'pg_temp.syncline_staged';
 const CHANGES = 'pg_temp.syncline_changes';
+const GONE = 'pg_temp.syncline_gone';
 /** A staged row's action, and its rank in the plan's order (add → change → remove). */
 const ACTION = `CASE WHEN NOT present THEN 'remove' WHEN known THEN 'change' ELSE 'add' END`;
 const RANK = `CASE WHEN NOT present THEN 2 WHEN known THEN 1 ELSE 0 END`;
@@ -159,8 +160,12 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
     { rows: number; previous: number; knownRows: number; gone: number; nullKeys: number; modelSql: string; key: string } | undefined;
   let closed = false;
 
-  /** Runs `fn` in a read-only snapshot of the database; `signal` cancels the statement on the server. */
-  const readOnly = async <T>(signal: AbortSignal | undefined, fn: () => Promise<T>, extra = ''): Promise<T> => {
+  /**
+   * Runs `fn` in one snapshot of the database (`REPEATABLE READ`), read-only unless `writes` (the diff's
+   * `CREATE TEMP TABLE … AS`, which PostgreSQL refuses in a read-only transaction); `signal` cancels the
+   * statement on the server.
+   */
+  const readOnly = async <T>(signal: AbortSignal | undefined, fn: () => Promise<T>, extra = '', writes = false): Promise<T> => {
     const stop = cancelOn(signal, pid, config, injected);
     try {
       return await inTransaction(
@@ -169,7 +174,7 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
           if (extra) await client.query(extra);
           return fn();
         },
-        'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+        `BEGIN ISOLATION LEVEL REPEATABLE READ ${writes ? 'READ WRITE' : 'READ ONLY'}`,
       );
     } catch (e) {
       if (signal?.aborted) throw new SyncError('aborted', 'the model query was cancelled', { cause: e });
@@ -238,65 +243,84 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
       );
     },
     /**
-     * Runs the model once inside Postgres, builds each row's payload text and md5 and joins it with the
-     * snapshot (one statement). Only rows that differ (and keys that left the model) are kept, in the
-     * session's temporary table; unchanged rows are only counted (a hash aggregate folds them into one row).
+     * Runs the model inside Postgres, builds each row's payload text and md5 and joins it with the snapshot's
+     * `(key, hash)`. Only rows that differ (and keys that left the model) are written, to the session's
+     * temporary table; unchanged rows are only counted. Every statement is one PostgreSQL can run with
+     * parallel workers (`CREATE TABLE … AS`, plain `SELECT`s; PostgreSQL 15 runs `INSERT … SELECT`, full
+     * outer hash joins and subqueries fenced with `OFFSET 0` on one backend), all in one read-only snapshot.
      */
     async stage(opts: StageOptions): Promise<number> {
       if (!opts.fields || !opts.columns)
         throw new SyncError('ledger_failed', 'the warehouse ledger needs the mapping and the columns to stage');
       const payload = payloadSql(opts.fields, opts.columns);
-      const model = `SELECT ${keyOf(opts.key)} AS k, ${payload} AS payload FROM (\n${body(opts.modelSql)}\n) AS model OFFSET 0`;
-      // OFFSET 0 keeps each subquery from being pulled up: otherwise the planner copies the payload and md5
-      // expressions into each place the outer query uses them and evaluates them up to five times per row
-      // (a 1M-row diff took 42 s instead of 20 s on the shared test machine).
-      const hashed = `SELECT k, payload, md5($1 || payload)::uuid AS h, TRUE AS present FROM (${model}) AS m OFFSET 0`;
+      // Not fenced (no OFFSET 0, which would keep the scan on one backend): the planner inlines `payload`
+      // wherever it is used. The filter evaluates it (and its md5) once per row; only the kept rows (the
+      // changes) evaluate it again for the output columns.
+      const model = `SELECT ${keyOf(opts.key)} AS k, ${payload} AS payload FROM (\n${body(opts.modelSql)}\n) AS model`;
+      const keys = `SELECT ${keyOf(opts.key)} AS k FROM (\n${body(opts.modelSql)}\n) AS model`;
+      /** Rows and an order-free sum of 64-bit key hashes: equal multisets of keys give equal sums. */
+      const keySum = (from: string): string =>
+        `SELECT count(*) AS n, coalesce(sum(hashtextextended(k, 0)::numeric), 0) AS s FROM (${from}) AS x`;
       return serial(async () => {
         await q(`DROP TABLE IF EXISTS ${STAGED}`);
         await q(`DROP TABLE IF EXISTS ${CHANGES}`);
-        await q(`CREATE TEMP TABLE syncline_staged (k text, present boolean, known boolean, h uuid, payload text, n bigint)`);
+        await q(`DROP TABLE IF EXISTS ${GONE}`);
         const doubts = await count(`SELECT count(*) AS n FROM ${S}.in_doubt WHERE sync = $1`);
         const first =
           doubts === 0 && (await count(`SELECT count(*) AS n FROM (SELECT 1 FROM ${S}.snapshot WHERE sync = $1 LIMIT 1) AS x`)) === 0;
-        const previous =
+        // The keys the destination may hold, with the hash it confirmed (NULL for a key in doubt: always resent).
+        // A union, not a full join, so that it can be the parallel side of a hash join.
+        const previous = (p: string): string =>
           doubts === 0
-            ? `SELECT k, h FROM ${S}.snapshot WHERE sync = $2`
-            : `SELECT coalesce(p.k, d.k) AS k, CASE WHEN d.k IS NULL THEN p.h END AS h
-                 FROM (SELECT k, h FROM ${S}.snapshot WHERE sync = $2) AS p FULL OUTER JOIN (SELECT k FROM ${S}.in_doubt WHERE sync = $2) AS d ON d.k = p.k`;
-        const keep = opts.forceAll ? 'TRUE' : 'p.k IS NULL OR p.h IS DISTINCT FROM s.h';
-        // `i`: the row matters to the diff (changed, new, or gone); the others are grouped into one row per
-        // (present, known) with their count, so the unchanged majority is never written anywhere.
-        const sql = first
-          ? `INSERT INTO ${STAGED} SELECT k, TRUE, FALSE, h, payload, 1 FROM (${hashed}) AS s`
-          : `INSERT INTO ${STAGED}
-             SELECT CASE WHEN i THEN k END, present, known, CASE WHEN i THEN h END, payload, count(*)
-               FROM (SELECT coalesce(s.k, p.k) AS k, coalesce(s.present, FALSE) AS present, p.k IS NOT NULL AS known, s.h,
-                            CASE WHEN s.present AND (${keep}) THEN s.payload END AS payload,
-                            (s.present IS NULL OR ${keep}) AS i
-                       FROM (${hashed}) AS s FULL OUTER JOIN (${previous}) AS p ON s.k = p.k) AS j
-              GROUP BY 1, 2, 3, 4, 5`;
-        await readOnly(opts.signal, () => q(sql, first ? [opts.salt] : [opts.salt, sync]), `SET LOCAL work_mem = '${o.workMem}'`).catch(
-          (e: unknown) => {
-            if (isSyncError(e)) throw e;
-            throw modelError(e, opts.modelSql, 0);
+            ? `SELECT k, h FROM ${S}.snapshot WHERE sync = ${p}`
+            : `SELECT k, h FROM ${S}.snapshot AS s WHERE sync = ${p} AND NOT EXISTS (SELECT 1 FROM ${S}.in_doubt AS d WHERE d.sync = ${p} AND d.k = s.k)
+               UNION ALL SELECT k, NULL::uuid FROM ${S}.in_doubt WHERE sync = ${p}`;
+        const keep = first || opts.forceAll ? 'TRUE' : `p.k IS NULL OR p.h IS DISTINCT FROM md5($1 || m.payload)::uuid`;
+        const changed = first
+          ? `CREATE TEMP TABLE syncline_staged AS SELECT m.k, TRUE AS present, FALSE AS known, md5($1 || m.payload)::uuid AS h, m.payload, 1::bigint AS n FROM (${model}) AS m`
+          : `CREATE TEMP TABLE syncline_staged AS
+             SELECT m.k, TRUE AS present, p.k IS NOT NULL AS known, md5($1 || m.payload)::uuid AS h, m.payload, 1::bigint AS n
+               FROM (${model}) AS m LEFT JOIN (${previous('$2')}) AS p ON m.k = p.k
+              WHERE ${keep}`;
+        let c: { rows: number; knownRows: number; nullKeys: number; previous: number; gone: number } | undefined;
+        await readOnly(
+          opts.signal,
+          async () => {
+            await q(changed, first ? [opts.salt] : [opts.salt, sync]);
+            const fresh = (
+              await q<{ n: string; s: string; nulls: string }>(
+                `SELECT count(*) AS n, coalesce(sum(hashtextextended(k, 0)::numeric), 0) AS s, count(*) FILTER (WHERE ${BLANK_KEY}) AS nulls
+                   FROM ${STAGED} WHERE NOT known`,
+              )
+            )[0]!;
+            if (first) {
+              c = { rows: Number(fresh.n), knownRows: 0, nullKeys: Number(fresh.nulls), previous: 0, gone: 0 };
+              return;
+            }
+            const all = (await q<{ n: string; s: string }>(keySum(keys)))[0]!;
+            const prev = (await q<{ n: string; s: string }>(keySum(previous('$1')), [sync]))[0]!;
+            const knownRows = Number(all.n) - Number(fresh.n);
+            // The model's known rows are exactly the previous keys, once each (the usual case: nothing removed,
+            // no duplicate keys) when their count and key-hash sum match; otherwise the removed keys are found
+            // by an anti-join (one more scan of the model's keys), written by CREATE TABLE AS (parallel).
+            let gone = 0;
+            if (knownRows !== Number(prev.n) || BigInt(all.s) - BigInt(fresh.s) !== BigInt(prev.s)) {
+              await q(
+                `CREATE TEMP TABLE syncline_gone AS SELECT p.k FROM (${previous('$1')}) AS p WHERE NOT EXISTS (SELECT 1 FROM (${keys}) AS m WHERE m.k = p.k)`,
+                [sync],
+              );
+              gone = (await client.query(`INSERT INTO ${STAGED} SELECT k, FALSE, TRUE, NULL, NULL, 1 FROM ${GONE}`)).rowCount ?? 0;
+              await q(`DROP TABLE ${GONE}`);
+            }
+            c = { rows: Number(all.n), knownRows, nullKeys: Number(fresh.nulls), previous: Number(prev.n), gone };
           },
-        );
-        const c = (
-          await q<
-            Record<string, string>
-          >(`SELECT coalesce(sum(n) FILTER (WHERE present), 0) AS rows, coalesce(sum(n) FILTER (WHERE present AND known), 0) AS known_rows,
-                    count(*) FILTER (WHERE NOT present) AS gone, coalesce(sum(n) FILTER (WHERE present AND NOT known AND ${BLANK_KEY}), 0) AS nulls FROM ${STAGED}`)
-        )[0]!;
-        const prev = first ? 0 : await count(`SELECT count(*) AS n FROM (${previous.replaceAll('$2', '$1')}) AS p`);
-        staged = {
-          rows: Number(c.rows),
-          knownRows: Number(c.known_rows),
-          gone: Number(c.gone),
-          nullKeys: Number(c.nulls),
-          previous: prev,
-          modelSql: opts.modelSql,
-          key: opts.key,
-        };
+          `SET LOCAL work_mem = '${o.workMem}'`,
+          true,
+        ).catch((e: unknown) => {
+          if (isSyncError(e)) throw e;
+          throw modelError(e, opts.modelSql, 0);
+        });
+        staged = { ...c!, modelSql: opts.modelSql, key: opts.key };
         return staged.rows;
       });
     },
@@ -713,7 +737,7 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
       let broken: Error | undefined;
       try {
         await client.query(`SELECT pg_advisory_unlock($1::bigint)`, [lockKey(o.schema, sync)]);
-        await client.query(`DROP TABLE IF EXISTS ${STAGED}, ${CHANGES}`);
+        await client.query(`DROP TABLE IF EXISTS ${STAGED}, ${CHANGES}, ${GONE}`);
       } catch (e) {
         broken = e as Error;
       }

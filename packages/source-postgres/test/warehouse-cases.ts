@@ -3,6 +3,7 @@ import { memoryDestination, openDuckdbLedger, runSync, syncSpecFieldsSchema, toS
 import { runSql } from '@syncline/test-utils/postgres-server';
 import { openPostgresLedger, postgresSource } from '../src/index.js';
 import { TYPE_CASES } from './type-cases.js';
+import { loadPeople } from './warehouse-under-test.js';
 
 /**
  * Types whose payload text differs between the engines (the values are equal as JSON): DuckDB re-prints
@@ -80,6 +81,46 @@ export function warehouseTests(url: () => string): void {
         details: { line: 2, column: 3 },
       });
     } finally {
+      await ledger.close();
+    }
+  });
+
+  test('removed, changed and added keys in one run, and a duplicated known key hidden by a removal, are all found', async () => {
+    const people = (ids: string[], plan: (id: string) => string = () => 'free') =>
+      ids.map((id) => ({ id, email: `${id}@example.com`, plan: plan(id) }));
+    const spec = toSyncSpec(
+      syncSpecFieldsSchema.parse({
+        name: 'keys',
+        model: 'select * from people',
+        key: 'id',
+        sync: { type: 'users', mode: 'upsert', fields: { email: 'email', plan: 'plan' }, onDelete: 'delete' },
+      }),
+    );
+    const ledger = await openPostgresLedger({ url: url(), sync: 'keys', schema: schema() });
+    const source = postgresSource({ url: url() });
+    try {
+      const dest = memoryDestination();
+      await loadPeople(url(), people(['u1', 'u2', 'u3', 'u4', 'u5']));
+      expect((await runSync({ spec, source, destination: dest, ledger })).rows).toMatchObject({ added: 5, synced: 5 });
+      // u5 left the model and u4 appears twice (unchanged): as many known rows as known keys, so only the
+      // keys themselves (not their count) show the duplicate and the removal.
+      await loadPeople(url(), people(['u1', 'u2', 'u3', 'u4', 'u4']));
+      const dup = await runSync({ spec, source, destination: dest, ledger, dryRun: true });
+      expect(dup.error).toMatchObject({ code: 'duplicate_keys', details: { samples: [{ key: 'u4', count: 2 }] } });
+      // A removal, a change and an addition in one run.
+      await loadPeople(
+        url(),
+        people(['u1', 'u2', 'u3', 'u6'], (id) => (id === 'u2' ? 'pro' : 'free')),
+      );
+      const r = await runSync({ spec, source, destination: dest, ledger, allowMassDelete: true });
+      expect(r.error).toBeUndefined();
+      expect(r.rows).toMatchObject({ added: 1, changed: 1, removed: 2, unchanged: 2 });
+      expect([...dest.records.keys()].sort()).toEqual(['u1', 'u2', 'u3', 'u6']);
+      expect(await ledger.snapshotSize()).toBe(4);
+      // Nothing changed: nothing staged, nothing removed.
+      expect((await runSync({ spec, source, destination: dest, ledger })).rows).toMatchObject({ unchanged: 4, removed: 0, added: 0 });
+    } finally {
+      await source.close?.();
       await ledger.close();
     }
   });

@@ -1,4 +1,6 @@
 import { describe, expect, test } from 'vitest';
+import pg from 'pg';
+import { runSql } from '@syncline/test-utils/postgres-server';
 import { server, useRealPostgres } from './real-server.js';
 import { ledgerConformance } from '@syncline/test-utils/ledger-conformance';
 import { memoryDestination, runSync, syncSpecFieldsSchema, toSyncSpec } from '@syncline/core';
@@ -87,6 +89,60 @@ describe.skipIf(server.skip)('warehouse ledger on a real PostgreSQL server', () 
       // The session is usable afterwards.
       expect(await ledger.snapshotSize()).toBe(0);
     } finally {
+      await ledger.close();
+    }
+  });
+
+  test('the diff runs with parallel workers (PostgreSQL plans no parallel query for INSERT … SELECT or a full join)', async () => {
+    // A database whose planner picks a parallel plan for any table size, and a model slow enough per row
+    // (pg_sleep is parallel safe) for a second connection to see the ledger's parallel workers.
+    await runSql(db().url, `DROP DATABASE IF EXISTS par`);
+    await runSql(db().url, `CREATE DATABASE par`);
+    await runSql(
+      db().url,
+      `ALTER DATABASE par SET parallel_setup_cost = 0; ALTER DATABASE par SET parallel_tuple_cost = 0;
+       ALTER DATABASE par SET min_parallel_table_scan_size = 0; ALTER DATABASE par SET max_parallel_workers_per_gather = 2`,
+    );
+    const url = db().url.replace(/\/postgres$/, '/par');
+    await runSql(url, `CREATE TABLE spin AS SELECT 'k' || x AS id, 'free' AS plan FROM generate_series(1, 300) AS x`);
+    const spec = toSyncSpec(
+      syncSpecFieldsSchema.parse({
+        name: 'par',
+        model: `select id || pg_sleep(0.004)::text AS id, plan from spin`,
+        key: 'id',
+        sync: { type: 'users', mode: 'upsert', fields: { plan: 'plan' } },
+      }),
+    );
+    const ledger = await openPostgresLedger({ url, sync: 'par', schema: 'syncline_par' });
+    const source = postgresSource({ url });
+    const watcher = new pg.Client({ connectionString: url });
+    await watcher.connect();
+    try {
+      const dest = memoryDestination();
+      expect((await runSync({ spec, source, destination: dest, ledger })).rows).toMatchObject({ added: 300 });
+      await runSql(url, `UPDATE spin SET plan = 'pro' WHERE id = 'k7'`);
+      // Workers seen while the ledger's session runs the diff statement itself.
+      let workers = 0;
+      let watching = true;
+      const watch = (async () => {
+        while (watching) {
+          const r = await watcher.query<{ n: string }>(
+            `SELECT count(*) AS n FROM pg_stat_activity w JOIN pg_stat_activity l ON w.leader_pid = l.pid
+              WHERE w.backend_type = 'parallel worker' AND l.application_name = 'syncline-ledger'
+                AND l.query LIKE 'CREATE TEMP TABLE syncline_staged%'`,
+          );
+          workers = Math.max(workers, Number(r.rows[0]!.n));
+          await new Promise((done) => setTimeout(done, 20));
+        }
+      })();
+      const r = await runSync({ spec, source, destination: dest, ledger, dryRun: true });
+      watching = false;
+      await watch;
+      expect(r.rows).toMatchObject({ changed: 1, unchanged: 299 });
+      expect(workers).toBeGreaterThan(0);
+    } finally {
+      await watcher.end();
+      await source.close?.();
       await ledger.close();
     }
   });

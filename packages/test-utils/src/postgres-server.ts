@@ -58,9 +58,10 @@ const freePort = (): Promise<number> =>
 /**
  * Starts a throwaway PostgreSQL cluster (initdb + pg_ctl) under a temporary folder, listening on a free
  * 127.0.0.1 port only, with fsync off. As root it runs as the `postgres` user (initdb refuses root).
+ * `settings` are more server settings (`-c name=value`), e.g. `{ shared_preload_libraries: 'pg_stat_statements' }`.
  * @example const db = await startPostgres(realPostgres().bin); … await db.stop()
  */
-export async function startPostgres(bin: string): Promise<TestDatabase> {
+export async function startPostgres(bin: string, settings: Record<string, string> = {}): Promise<TestDatabase> {
   const dir = mkdtempSync(join(tmpdir(), 'syncline-pg-'));
   const data = join(dir, 'data');
   const asUser: { uid?: number; gid?: number } = {};
@@ -79,7 +80,11 @@ export async function startPostgres(bin: string): Promise<TestDatabase> {
   };
   run('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
   const port = await freePort();
-  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+  const extra = Object.entries(settings).map(([k, v]) => {
+    if (!/^[a-z_.]+$/.test(k) || !/^[\w.,]+$/.test(v)) throw new Error(`startPostgres: unsupported setting ${k}=${v}`);
+    return ` -c ${k}=${v}`;
+  });
+  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off${extra.join('')}`;
   run('pg_ctl', ['-D', data, '-o', opts, '-l', join(dir, 'log'), '-w', '-t', '60', 'start']);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
