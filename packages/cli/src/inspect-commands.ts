@@ -6,9 +6,15 @@ import { n } from './format.js';
 // @syncline/core (DuckDB) and what imports it load on use, not at startup (see program.ts).
 const openExisting = async (config: LoadedConfig) => {
   const { openDuckdbLedger, ledgerExists, SyncError } = await import('@syncline/core');
-  // A warehouse ledger lives in Postgres: no file to look for.
-  if (config.source.type === 'postgres' && config.source.ledger === 'warehouse')
-    return (await import('./open-sync.js')).openLedger(config, false);
+  // A warehouse ledger lives in Postgres: no file to look for; reading it creates nothing.
+  if (config.source.type === 'postgres' && config.source.ledger === 'warehouse') {
+    const ledger = await (await import('./open-sync.js')).openLedger(config, true);
+    if ('ephemeral' in ledger && ledger.ephemeral) {
+      await ledger.close();
+      throw new SyncError('ledger_failed', `${config.spec.name} has no runs yet (no ledger tables ${ledgerPlace(config)})`);
+    }
+    return ledger;
+  }
   if (!ledgerExists(config.ledgerPath))
     throw new SyncError('ledger_failed', `${config.spec.name} has no runs yet (no ledger at ${config.ledgerPath})`);
   return openDuckdbLedger({ path: config.ledgerPath, ...config.ledger });

@@ -87,7 +87,7 @@ export function openSource(config: LoadedConfig, env: NodeJS.ProcessEnv = proces
 /**
  * The sync's ledger: the DuckDB file beside the config (a dry run before any real run uses a throwaway one,
  * so planning changes no state), or with `source.ledger: warehouse` the tables in Postgres (schema
- * `source.schema`, created on first use).
+ * `source.schema`, created by the first run; a dry run creates nothing).
  */
 export function openLedger(config: LoadedConfig, dryRun: boolean, env: NodeJS.ProcessEnv = process.env): Promise<Ledger> {
   const s = config.source;
@@ -100,6 +100,8 @@ export function openLedger(config: LoadedConfig, dryRun: boolean, env: NodeJS.Pr
       ...(s.ssl !== undefined ? { ssl: s.ssl } : {}),
       ...(s.batchSize ? { batchSize: s.batchSize } : {}),
       ...(s.schema ? { schema: s.schema } : {}),
+      // A dry run creates nothing in Postgres (a fresh schema is planned against empty temporary tables).
+      create: !dryRun,
       ...rest,
     });
   }

@@ -33,9 +33,11 @@ export function scheduledConfigs(dir: string, env: NodeJS.ProcessEnv): { file: s
 
 /** Opens the sync's ledger for a moment to read when it last ran. */
 async function lastRunAt(config: LoadedConfig): Promise<Date | undefined> {
-  const { ledgerExists, openDuckdbLedger } = await import('@syncline/core');
-  if (!ledgerExists(config.ledgerPath)) return undefined;
-  await using ledger = await openDuckdbLedger({ path: config.ledgerPath, ...config.ledger });
+  const { ledgerExists } = await import('@syncline/core');
+  const warehouse = config.source.type === 'postgres' && config.source.ledger === 'warehouse';
+  if (!warehouse && !ledgerExists(config.ledgerPath)) return undefined;
+  // Opened as for a dry run: a missing file or schema is never created just to read the last run.
+  await using ledger = await (await import('./open-sync.js')).openLedger(config, true);
   const [last] = await ledger.runs(1);
   return last ? new Date(last.startedAt) : undefined;
 }

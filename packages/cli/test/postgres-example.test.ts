@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startEmulator, type RunningEmulator } from '@syncline/knock-emulator';
-import { realPostgres, runSql, startPglite, startPostgres, type TestDatabase } from '@syncline/test-utils/postgres-server';
+import { queryRows, realPostgres, runSql, startPglite, startPostgres, type TestDatabase } from '@syncline/test-utils/postgres-server';
 import { runBin } from './cli-io.js';
 
 const API_KEY = 'sk_test_postgres_example';
@@ -65,8 +65,21 @@ describe.each(cases)('examples/postgres through the real `syncline` bin on $name
     'plan shows 45 adds, run sends them with exact types, a rerun after changes sends only the changes',
     async () => {
       const config = join(dir, file);
+      // Every relation and schema outside the sessions' temporary schemas: a plan must leave them as they were.
+      const catalog = async () =>
+        (
+          await queryRows<{ r: string }>(
+            db.url,
+            `SELECT n.nspname || '.' || coalesce(c.relname, '') AS r FROM pg_namespace n LEFT JOIN pg_class c ON c.relnamespace = n.oid
+              WHERE n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%' ORDER BY 1`,
+          )
+        ).map((x) => x.r);
+      const before = await catalog();
       const plan = await runBin(['plan', config, '--json'], env());
       expect(plan.code).toBe(0);
+      // Nothing created in Postgres (the warehouse ledger's schema included): the plan read a fresh ledger.
+      expect(await catalog()).toEqual(before);
+      expect(before.some((r) => r.startsWith('syncline.'))).toBe(false);
       expect(JSON.parse(plan.out)).toMatchObject({ model: { rows: 45 }, summary: { add: 45, change: 0, delete: 0, invalid: 0 } });
       expect(emulator.control.requests().filter((r) => r.path.startsWith('/v1/users') && r.method !== 'GET')).toEqual([]);
 
@@ -108,5 +121,36 @@ describe.each(cases)('examples/postgres through the real `syncline` bin on $name
       expect(written()).toEqual([]);
     },
     300_000,
+  );
+
+  test.skipIf(skip || file !== 'sync-warehouse.yaml')(
+    '`runs` shows the warehouse ledger and its size in Postgres; `ledger verify/backup/restore` refuse it naming source.ledger',
+    async () => {
+      const config = join(dir, file);
+      const runs = await runBin(['runs', config], env());
+      expect(runs.code).toBe(0);
+      const size = Number(
+        (
+          await queryRows<{ n: string }>(
+            db.url,
+            `SELECT sum(pg_total_relation_size(c.oid)) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = 'syncline' AND c.relkind = 'r'`,
+          )
+        )[0]!.n,
+      );
+      expect(size).toBeGreaterThan(0);
+      const shown = /^Ledger in Postgres \(schema syncline\) · ([\d.]+) (kB|MB)/m.exec(runs.out);
+      expect(shown, runs.out).not.toBeNull();
+      expect(Math.abs(Number(shown![1]) * (shown![2] === 'MB' ? 1e6 : 1e3) - size) / size).toBeLessThan(0.01);
+      for (const args of [['verify'], ['backup'], ['restore', join(dir, 'x.duckdb')]]) {
+        const r = await runBin(['ledger', args[0]!, config, ...args.slice(1)], env());
+        expect(r.code).not.toBe(0);
+        expect(r.err).toContain(
+          `${config}: source.ledger: warehouse keeps the ledger of example-postgres-warehouse in Postgres (schema syncline)`,
+        );
+        expect(r.err).toContain(`\`syncline ledger ${args[0]}\` works on DuckDB ledger files only`);
+      }
+    },
+    120_000,
   );
 });

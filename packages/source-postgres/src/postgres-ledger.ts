@@ -44,6 +44,12 @@ export const postgresLedgerOptionsSchema = postgresSourceOptionsSchema.extend({
   retention: z.strictObject({ days: z.number().int().min(0).optional(), runs: z.number().int().min(1).optional() }).optional(),
   commitWindowMs: z.number().int().min(0).optional(),
   commitWindowRows: z.number().int().min(1).optional(),
+  /**
+   * Whether opening may create the schema and its tables (default true). False for a dry run (`syncline
+   * plan`): nothing is created or written; a schema without the ledger's tables is planned against empty
+   * temporary tables of the session (every row an add), gone when it closes.
+   */
+  create: z.boolean().default(true),
   /** `work_mem` of the diff statement (its hash join over the snapshot's keys). Default `256MB`. */
   workMem: z
     .string()
@@ -86,11 +92,14 @@ const BLANK_KEY = `(k IS NULL OR btrim(k, ' ') = '')`;
  * schema), `SELECT` on the model's tables.
  * @example const ledger = await openPostgresLedger({ url: process.env.DATABASE_URL, sync: 'users' })
  */
-export async function openPostgresLedger(options: PostgresLedgerOptions): Promise<Ledger & { traffic: LedgerTraffic; schema: string }> {
+export async function openPostgresLedger(
+  options: PostgresLedgerOptions,
+): Promise<Ledger & { traffic: LedgerTraffic; schema: string; readonly ephemeral: boolean }> {
   const { pool: injected, ...rest } = options;
   const { o, url, where } = parseOptions(postgresLedgerOptionsSchema, rest, injected);
   const config = url ? connectionConfig(url, o.ssl, o.baseDir) : undefined;
-  const S = ident(o.schema);
+  // The ledger's tables: in its schema, or (a dry run on a schema without them) the session's temporary ones.
+  let S = ident(o.schema);
   const sync = o.sync;
 
   let client: pg.ClientBase;
@@ -111,6 +120,21 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
     throw new SyncError('ledger_failed', `[postgres] cannot connect to ${where}: ${firstLine(e)}`, { adapter: 'postgres', cause: e });
   }
   const pid = (client as unknown as { processID?: number }).processID;
+  /** Bytes of the ledger's tables with their indexes and TOAST (shared by the schema's syncs); 0 for temporary ones. */
+  let sizeBytes = 0;
+  const tablesSize = async (): Promise<number> =>
+    S === 'pg_temp'
+      ? 0
+      : Number(
+          (
+            await client.query<{ n: string }>({
+              text: `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                      WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relname = ANY($2)`,
+              values: [o.schema, LEDGER_TABLES],
+              types: RAW_TYPES,
+            })
+          ).rows[0]!.n,
+        );
 
   // Every statement of the ledger goes through its one session, one at a time (commits from concurrent
   // operations are serialised, as on the DuckDB ledger's connection).
@@ -148,7 +172,12 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
         `another run of sync "${sync}" is in progress (it holds the Postgres advisory lock of ${o.schema}.${sync} on ${where})`,
         { adapter: 'postgres', details: { sync, schema: o.schema } },
       );
-    await createSchema(client, o.schema);
+    if (o.create) await createSchema(client, o.schema);
+    else if (!(await hasLedgerTables(client, o.schema))) {
+      S = 'pg_temp';
+      for (const sql of tableStatements(S)) await client.query(sql);
+    }
+    sizeBytes = await tablesSize();
   } catch (e) {
     await release(e as Error).catch(() => undefined);
     if (isSyncError(e)) throw e;
@@ -216,6 +245,8 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
 
   const ledger = {
     schema: o.schema,
+    /** True when opened with `create: false` on a schema without the ledger's tables: it reads empty temporary ones. */
+    ephemeral: S === 'pg_temp',
     traffic,
     runsModel: true as const,
     commitWindow: { ms: o.commitWindowMs, rows: o.commitWindowRows },
@@ -579,8 +610,8 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
       return 0;
     },
     async saveRun(run: RunRecord): Promise<void> {
-      await serial(() =>
-        q(
+      await serial(async () => {
+        await q(
           `INSERT INTO ${S}.runs (sync, run_id, started_at, finished_at, status, counts, phases, requests, error)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
            ON CONFLICT (sync, run_id) DO UPDATE SET started_at = excluded.started_at, finished_at = excluded.finished_at, status = excluded.status,
@@ -596,8 +627,9 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
             run.requests,
             run.error ? JSON.stringify(run.error) : null,
           ],
-        ),
-      );
+        );
+        sizeBytes = await tablesSize();
+      });
     },
     async runs(limit = 20): Promise<RunRecord[]> {
       return serial(async () =>
@@ -714,12 +746,17 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
           const r = await client.query(`DELETE FROM ${S}.${table} WHERE sync = $1 AND run_id IN (${old})`, [sync]);
           deleted += r.rowCount ?? 0;
         }
+        sizeBytes = await tablesSize();
         return deleted;
       });
     },
-    /** The ledger lives in Postgres' own storage (shared by syncs): no local bytes. */
+    /**
+     * Bytes of the ledger's tables in Postgres (`pg_total_relation_size`: rows, indexes, TOAST), shared by the
+     * syncs of the schema; measured when the ledger opens and after each run record and prune (the
+     * interface is synchronous). 0 for a dry run on a schema without the tables.
+     */
     sizeBytes(): number {
-      return 0;
+      return sizeBytes;
     },
     async reset(): Promise<void> {
       await serial(() =>
@@ -768,7 +805,51 @@ export function lockKey(schema: string, sync: string): string {
 
 const literalOf = (value: string): string => `'${value.replaceAll("'", "''")}'`;
 
-/** The ledger's tables, created when missing (all keyed by the sync's name). */
+/** The ledger's tables (all keyed by the sync's name). */
+const LEDGER_TABLES = ['meta', 'snapshot', 'in_doubt', 'runs', 'row_results', 'exchanges', 'delete_log'];
+
+/** The statements creating the ledger's tables in schema `S` (an identifier, or `pg_temp`) when missing. */
+function tableStatements(S: string): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${S}.meta (sync text NOT NULL, k text NOT NULL, v text, PRIMARY KEY (sync, k))`,
+    `CREATE TABLE IF NOT EXISTS ${S}.snapshot (sync text NOT NULL, k text NOT NULL, h uuid NOT NULL, payload text NOT NULL, run_id text, synced_at timestamptz, PRIMARY KEY (sync, k))`,
+    `CREATE TABLE IF NOT EXISTS ${S}.in_doubt (sync text NOT NULL, k text NOT NULL, payload text, run_id text, since timestamptz, sticky boolean NOT NULL DEFAULT false, PRIMARY KEY (sync, k))`,
+    `CREATE TABLE IF NOT EXISTS ${S}.runs (sync text NOT NULL, run_id text NOT NULL, started_at timestamptz, finished_at timestamptz, status text, counts text, phases text, requests integer, error text, PRIMARY KEY (sync, run_id))`,
+    `CREATE TABLE IF NOT EXISTS ${S}.row_results (sync text NOT NULL, run_id text, k text, action text, status text, code text, field text, message text, recorded_at timestamptz)`,
+    `CREATE INDEX IF NOT EXISTS row_results_sync_run ON ${S}.row_results (sync, run_id)`,
+    `CREATE INDEX IF NOT EXISTS row_results_sync_key ON ${S}.row_results (sync, k)`,
+    `CREATE TABLE IF NOT EXISTS ${S}.exchanges (sync text NOT NULL, run_id text, op_id text, method text, path text, status integer, attempt integer, started_at text, duration_ms double precision, detail text)`,
+    `CREATE INDEX IF NOT EXISTS exchanges_sync_run ON ${S}.exchanges (sync, run_id)`,
+    `CREATE TABLE IF NOT EXISTS ${S}.delete_log (sync text NOT NULL, run_id text, deleted_at timestamptz, deleted bigint, snapshot_before bigint)`,
+  ];
+}
+
+/**
+ * Whether `schema` holds the ledger's tables (a dry run reads them as they are). A schema with only some
+ * of them was left by a run that could not finish creating them: a dry run refuses it rather than plan
+ * against a partial ledger.
+ */
+async function hasLedgerTables(client: pg.ClientBase, schema: string): Promise<boolean> {
+  const found = new Set(
+    (
+      await client.query<{ relname: string }>(
+        `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relname = ANY($2)`,
+        [schema, LEDGER_TABLES],
+      )
+    ).rows.map((r) => r.relname),
+  );
+  if (found.size === 0) return false;
+  const missing = LEDGER_TABLES.filter((t) => !found.has(t));
+  if (missing.length)
+    throw new SyncError(
+      'ledger_failed',
+      `[postgres] the ledger's schema ${schema} lacks the tables ${missing.join(', ')}; a dry run creates nothing (a run creates them)`,
+      { adapter: 'postgres', details: { schema, missing } },
+    );
+  return true;
+}
+
+/** The ledger's tables, created when missing. */
 async function createSchema(client: pg.ClientBase, schema: string): Promise<void> {
   const S = ident(schema);
   const exists = await client.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [schema]);
@@ -784,18 +865,7 @@ async function createSchema(client: pg.ClientBase, schema: string): Promise<void
           { adapter: 'postgres', cause: e },
         );
       });
-    for (const sql of [
-      `CREATE TABLE IF NOT EXISTS ${S}.meta (sync text NOT NULL, k text NOT NULL, v text, PRIMARY KEY (sync, k))`,
-      `CREATE TABLE IF NOT EXISTS ${S}.snapshot (sync text NOT NULL, k text NOT NULL, h uuid NOT NULL, payload text NOT NULL, run_id text, synced_at timestamptz, PRIMARY KEY (sync, k))`,
-      `CREATE TABLE IF NOT EXISTS ${S}.in_doubt (sync text NOT NULL, k text NOT NULL, payload text, run_id text, since timestamptz, sticky boolean NOT NULL DEFAULT false, PRIMARY KEY (sync, k))`,
-      `CREATE TABLE IF NOT EXISTS ${S}.runs (sync text NOT NULL, run_id text NOT NULL, started_at timestamptz, finished_at timestamptz, status text, counts text, phases text, requests integer, error text, PRIMARY KEY (sync, run_id))`,
-      `CREATE TABLE IF NOT EXISTS ${S}.row_results (sync text NOT NULL, run_id text, k text, action text, status text, code text, field text, message text, recorded_at timestamptz)`,
-      `CREATE INDEX IF NOT EXISTS row_results_sync_run ON ${S}.row_results (sync, run_id)`,
-      `CREATE INDEX IF NOT EXISTS row_results_sync_key ON ${S}.row_results (sync, k)`,
-      `CREATE TABLE IF NOT EXISTS ${S}.exchanges (sync text NOT NULL, run_id text, op_id text, method text, path text, status integer, attempt integer, started_at text, duration_ms double precision, detail text)`,
-      `CREATE INDEX IF NOT EXISTS exchanges_sync_run ON ${S}.exchanges (sync, run_id)`,
-      `CREATE TABLE IF NOT EXISTS ${S}.delete_log (sync text NOT NULL, run_id text, deleted_at timestamptz, deleted bigint, snapshot_before bigint)`,
-    ])
+    for (const sql of tableStatements(S))
       await client.query(sql).catch((e: unknown) => {
         if (isSyncError(e)) throw e;
         throw new SyncError(

@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { memoryDestination, openDuckdbLedger, runSync, syncSpecFieldsSchema, toSyncSpec, type Ledger } from '@syncline/core';
-import { runSql } from '@syncline/test-utils/postgres-server';
+import { queryRows, runSql } from '@syncline/test-utils/postgres-server';
 import { openPostgresLedger, postgresSource } from '../src/index.js';
 import { TYPE_CASES } from './type-cases.js';
 import { loadPeople } from './warehouse-under-test.js';
@@ -122,6 +122,62 @@ export function warehouseTests(url: () => string): void {
     } finally {
       await source.close?.();
       await ledger.close();
+    }
+  });
+
+  test("a dry run on a fresh schema creates nothing and plans every row as an add; sizeBytes is the tables' size in Postgres", async () => {
+    const spec = toSyncSpec(
+      syncSpecFieldsSchema.parse({
+        name: 'fresh',
+        model: 'select * from people',
+        key: 'id',
+        sync: { type: 'users', mode: 'upsert', fields: { email: 'email', plan: 'plan' } },
+      }),
+    );
+    await loadPeople(url(), [
+      { id: 'a', email: 'a@example.com', plan: 'free' },
+      { id: 'b', email: 'b@example.com', plan: 'pro' },
+    ]);
+    const fresh = schema();
+    const relations = async () =>
+      (
+        await queryRows<{ n: string }>(
+          url(),
+          `SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%'`,
+        )
+      )[0]!.n;
+    const before = await relations();
+    const source = postgresSource({ url: url() });
+    try {
+      const dry = await openPostgresLedger({ url: url(), sync: 'fresh', schema: fresh, create: false });
+      expect([dry.ephemeral, dry.sizeBytes()]).toEqual([true, 0]);
+      const plan = await runSync({ spec, source, destination: memoryDestination(), ledger: dry, dryRun: true });
+      await dry.close();
+      expect(plan.error).toBeUndefined();
+      expect(plan.rows).toMatchObject({ total: 2, added: 2, changed: 0, removed: 0 });
+      expect(await queryRows(url(), `SELECT 1 FROM pg_namespace WHERE nspname = $1`, [fresh])).toEqual([]);
+      expect(await relations()).toBe(before);
+
+      const ledger = await openPostgresLedger({ url: url(), sync: 'fresh', schema: fresh });
+      expect((await runSync({ spec, source, destination: memoryDestination(), ledger })).rows).toMatchObject({ synced: 2 });
+      await ledger.close();
+      // Measured when a ledger opens: rows, indexes and TOAST of the schema's ledger tables.
+      const again = await openPostgresLedger({ url: url(), sync: 'fresh', schema: fresh, create: false });
+      const size = Number(
+        (
+          await queryRows<{ n: string }>(
+            url(),
+            `SELECT sum(pg_total_relation_size(c.oid)) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'`,
+            [fresh],
+          )
+        )[0]!.n,
+      );
+      expect(again.ephemeral).toBe(false);
+      expect(again.sizeBytes()).toBe(size);
+      expect(size).toBeGreaterThan(0);
+      await again.close();
+    } finally {
+      await source.close?.();
     }
   });
 }
