@@ -80,6 +80,16 @@ describe.each(cases)('examples/postgres through the real `syncline` bin on $name
       // Nothing created in Postgres (the warehouse ledger's schema included): the plan read a fresh ledger.
       expect(await catalog()).toEqual(before);
       expect(before.some((r) => r.startsWith('syncline.'))).toBe(false);
+      if (file === 'sync-warehouse.yaml') {
+        // Reading the runs of a sync that never ran creates nothing either.
+        const runs = await runBin(['runs', config], env());
+        expect([runs.code, runs.err]).toEqual([
+          expect.any(Number),
+          expect.stringContaining('example-postgres-warehouse has no runs yet (no ledger tables in Postgres (schema syncline))'),
+        ]);
+        expect(runs.code).not.toBe(0);
+        expect(await catalog()).toEqual(before);
+      }
       expect(JSON.parse(plan.out)).toMatchObject({ model: { rows: 45 }, summary: { add: 45, change: 0, delete: 0, invalid: 0 } });
       expect(emulator.control.requests().filter((r) => r.path.startsWith('/v1/users') && r.method !== 'GET')).toEqual([]);
 

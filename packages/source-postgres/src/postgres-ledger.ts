@@ -188,6 +188,11 @@ export async function openPostgresLedger(
   let staged:
     { rows: number; previous: number; knownRows: number; gone: number; nullKeys: number; modelSql: string; key: string } | undefined;
   let closed = false;
+  /**
+   * The snapshot's and the known keys' counts as the last stage read them (each a scan of the snapshot, which
+   * the stage already made), until the next write.
+   */
+  let sizes: { snapshot: number; known: number } | undefined;
 
   /**
    * Runs `fn` in one snapshot of the database (`REPEATABLE READ`), read-only unless `writes` (the diff's
@@ -296,6 +301,7 @@ export async function openPostgresLedger(
         await q(`DROP TABLE IF EXISTS ${STAGED}`);
         await q(`DROP TABLE IF EXISTS ${CHANGES}`);
         await q(`DROP TABLE IF EXISTS ${GONE}`);
+        sizes = undefined;
         const doubts = await count(`SELECT count(*) AS n FROM ${S}.in_doubt WHERE sync = $1`);
         const first =
           doubts === 0 && (await count(`SELECT count(*) AS n FROM (SELECT 1 FROM ${S}.snapshot WHERE sync = $1 LIMIT 1) AS x`)) === 0;
@@ -326,6 +332,7 @@ export async function openPostgresLedger(
             )[0]!;
             if (first) {
               c = { rows: Number(fresh.n), knownRows: 0, nullKeys: Number(fresh.nulls), previous: 0, gone: 0 };
+              sizes = { snapshot: 0, known: 0 };
               return;
             }
             const all = (await q<{ n: string; s: string }>(keySum(keys)))[0]!;
@@ -344,6 +351,8 @@ export async function openPostgresLedger(
               await q(`DROP TABLE ${GONE}`);
             }
             c = { rows: Number(all.n), knownRows, nullKeys: Number(fresh.nulls), previous: Number(prev.n), gone };
+            // Without keys in doubt the previous keys are the snapshot's.
+            if (doubts === 0) sizes = { snapshot: Number(prev.n), known: Number(prev.n) };
           },
           `SET LOCAL work_mem = '${o.workMem}'`,
           true,
@@ -384,11 +393,13 @@ export async function openPostgresLedger(
       });
     },
     async snapshotSize(): Promise<number> {
-      return serial(() => count(`SELECT count(*) AS n FROM ${S}.snapshot WHERE sync = $1`));
+      return serial(async () => sizes?.snapshot ?? count(`SELECT count(*) AS n FROM ${S}.snapshot WHERE sync = $1`));
     },
     async knownSize(): Promise<number> {
-      return serial(() =>
-        count(`SELECT (SELECT count(*) FROM ${S}.snapshot WHERE sync = $1)
+      return serial(
+        async () =>
+          sizes?.known ??
+          count(`SELECT (SELECT count(*) FROM ${S}.snapshot WHERE sync = $1)
                     + (SELECT count(*) FROM ${S}.in_doubt AS d WHERE sync = $1 AND NOT EXISTS (SELECT 1 FROM ${S}.snapshot AS p WHERE p.sync = $1 AND p.k = d.k)) AS n`),
       );
     },
@@ -538,6 +549,7 @@ export async function openPostgresLedger(
      * it, and every row's result and HTTP exchange is recorded.
      */
     async write(runId: string, batch: LedgerWrite): Promise<void> {
+      sizes = undefined;
       await serial(() =>
         inTransaction('commit', async () => {
           const confirmed = new Set<string>(batch.removes);
@@ -759,6 +771,7 @@ export async function openPostgresLedger(
       return sizeBytes;
     },
     async reset(): Promise<void> {
+      sizes = undefined;
       await serial(() =>
         inTransaction('reset', async () => {
           await q(`DELETE FROM ${S}.snapshot WHERE sync = $1`, [sync]);
