@@ -758,7 +758,14 @@ async function send(
     // Every key of the chunk is durably in doubt before the first of its requests leaves: one write per
     // chunk (or fewer: marks made while a write runs share the next one) instead of one per operation.
     // Its operations take pool slots meanwhile and wait for it; the loop goes on reading and planning.
-    const marked = writer.mark(plan.operations.flatMap((op) => op.changes.map((c) => ({ key: c.key, payload: c.payloadJson ?? null }))));
+    // The attempted payload is kept only for adds: a changed or removed key's `before` is the snapshot's
+    // payload (or, for a key only in doubt, the one its first attempt left there), so copying it again
+    // would only double the bytes each write logs.
+    const marked = writer.mark(
+      plan.operations.flatMap((op) =>
+        op.changes.map((c) => ({ key: c.key, payload: c.action === 'add' ? (c.payloadJson ?? null) : null })),
+      ),
+    );
     marked.catch(() => undefined);
     for (const op of plan.operations) unstarted.add(op);
     for (const op of plan.operations) {

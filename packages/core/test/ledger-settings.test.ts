@@ -26,6 +26,8 @@ describe('ledger DuckDB settings', () => {
       await using ledger = await openDuckdbLedger({ path: file, memoryLimit: '512MB' });
       expect(await setting(ledger, 'temp_directory')).toBe(`${file}.tmp`);
       expect(await setting(ledger, 'memory_limit')).toMatch(/^(488\.2 MiB|512\.0 MB)$/);
+      // Not DuckDB's 16 MB: checkpoints of a big ledger every few commit windows doubled the writes' cost.
+      expect(await setting(ledger, 'checkpoint_threshold')).toMatch(/^(244\.1 MiB|256\.0 MB)$/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
