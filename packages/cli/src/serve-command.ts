@@ -29,7 +29,7 @@ export function registerServeCommand(program: Command, io: Io, setExit: (code: n
     .option('--port <port>', 'port (0 picks a free one)', '8787')
     .option('--host <host>', 'address to listen on; 0.0.0.0 exposes it to the network (the token is still required)', '127.0.0.1')
     .option('--upload-limit <bytes>', 'largest upload in bytes', String(2 ** 30))
-    .option('--open', 'open the URL in the default browser')
+    .option('--open', 'open the URL in the default browser (the command in $BROWSER when set)')
     .action(async (flags: { dir: string; port: string; host: string; uploadLimit: string; open?: boolean }) => {
       const port = Number(flags.port);
       if (!/^\d+$/.test(flags.port) || port > 65535) {

@@ -57,9 +57,10 @@ export interface ServerOptions {
   /**
    * The process that runs plans and runs: `hangTimeoutMs` (default 60 s) is how long it may send nothing
    * (its heartbeat comes every second from its event loop) while it has work before its jobs fail with
-   * `sync_hung` and it is killed. `entry` is for tests.
+   * `sync_hung` and it is killed; `hardStopMs` (default 3 s) is how long a run may take to stop after a second
+   * cancel before its process is killed. `entry` is for tests.
    */
-  syncProcess?: Pick<SyncRunnerOptions, 'hangTimeoutMs' | 'entry'>;
+  syncProcess?: Pick<SyncRunnerOptions, 'hangTimeoutMs' | 'hardStopMs' | 'entry'>;
   /** Run the workspace's scheduled syncs (`schedule:`) while the server runs. `syncline serve` does. Default false. */
   schedule?: boolean;
 }

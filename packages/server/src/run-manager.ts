@@ -65,7 +65,7 @@ export function createRunManager(opts: {
   /** Knock destination options besides the key and base URL (e.g. `tiers` for an emulator without rate limits). */
   knock?: Omit<KnockOptions, 'apiKey' | 'baseUrl'> | undefined;
   /** The sync process's watchdog (and, for tests, its entry file): see {@link SyncRunnerOptions}. */
-  syncProcess?: Pick<SyncRunnerOptions, 'hangTimeoutMs' | 'entry'> | undefined;
+  syncProcess?: Pick<SyncRunnerOptions, 'hangTimeoutMs' | 'hardStopMs' | 'entry'> | undefined;
 }) {
   const { ws, target } = opts;
   const live = new Map<string, LiveRun>();
@@ -182,13 +182,15 @@ export function createRunManager(opts: {
         run.alerts = alerts ?? [];
         push('end', { status: result.status, rows: result.rows, requests: result.requests, error: result.error ?? null });
       } catch (e) {
-        run.status = 'failed';
         const code: string = (e as SyncError | ApiError).code ?? 'internal';
+        // `aborted`: a second cancel killed the process that did not stop the run (sync-runner.ts).
+        const status = code === 'aborted' ? 'aborted' : 'failed';
+        run.status = status;
         const error = { code, message: redact(String((e as Error).message)) };
         run.error = error;
-        opts.log(`run ${runId} of ${c.spec.name} failed: ${error.message}`);
-        if (code === 'sync_crashed' || code === 'sync_hung') await closeKilledRun(c, runId, error);
-        push('end', { status: 'failed', error });
+        opts.log(`run ${runId} of ${c.spec.name} ${status === 'aborted' ? 'was stopped' : 'failed'}: ${error.message}`);
+        if (code === 'sync_crashed' || code === 'sync_hung' || code === 'aborted') await closeKilledRun(c, runId, status, error);
+        push('end', { status, error });
       } finally {
         run.finishedAt = new Date().toISOString();
         activeBySync.delete(c.spec.name);
@@ -200,15 +202,21 @@ export function createRunManager(opts: {
 
   /**
    * The ledger's record of a run whose process died (crashed, or killed as hung) is left `running`: it is closed
-   * here with what the run confirmed (core's closeCrashedRuns counts it), failed with the server's reason, so the
-   * run history says what the debugger said. The process is gone, so its ledger is free.
+   * here with what the run confirmed (core's closeCrashedRuns counts it), failed (or aborted, by a second cancel)
+   * with the server's reason, so the run history says what the debugger said. The process is gone, so its ledger
+   * is free.
    */
-  async function closeKilledRun(c: LoadedConfig, runId: string, error: { code: string; message: string }): Promise<void> {
+  async function closeKilledRun(
+    c: LoadedConfig,
+    runId: string,
+    status: 'failed' | 'aborted',
+    error: { code: string; message: string },
+  ): Promise<void> {
     try {
       await using ledger = await openLedger(c, false, opts.env);
       await ledger.closeCrashedRuns();
       const record = await ledger.run(runId);
-      if (record) await ledger.saveRun({ ...record, status: 'failed', error });
+      if (record) await ledger.saveRun({ ...record, status, error });
     } catch (e) {
       opts.log(`run ${runId} of ${c.spec.name}: its ledger record could not be closed: ${redact(String((e as Error).message))}`);
     }

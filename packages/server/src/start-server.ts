@@ -14,6 +14,11 @@ export interface StartServerOptions extends Omit<ServerOptions, 'emulatorUrl' | 
   host?: string;
   /** Open the URL in the default browser. */
   open?: boolean;
+  /**
+   * The command that opens the URL (given as its one argument) with `open`. Default: `BROWSER` from `env`,
+   * else `open` (macOS), `explorer` (Windows) or `xdg-open`.
+   */
+  browser?: string | undefined;
   /** Where the start lines go (the URL line included). Default stdout. */
   print?: (line: string) => void;
   /** Where warnings go. Default stderr. */
@@ -79,9 +84,11 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   );
   print(`Syncline at ${url}`);
   if (options.open) {
-    const cmd = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+    // The URL (with its token) goes to the opener's argv only, never to a log line: a failure says which command.
+    const cmd =
+      options.browser || env.BROWSER || (process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open');
     spawn(cmd, [url], { stdio: 'ignore', detached: true })
-      .on('error', () => warn(`Could not open a browser; open the URL above.`))
+      .on('error', (e: NodeJS.ErrnoException) => warn(`Could not open a browser with ${cmd} (${e.code ?? e.message}); open the URL above.`))
       .unref();
   }
   let closing: Promise<void> | undefined;

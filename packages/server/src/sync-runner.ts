@@ -34,6 +34,11 @@ export interface SyncRunnerOptions extends Omit<SyncProcessInit, 'type' | 'heart
    * its jobs fail with `sync_hung` and it is killed. Default 60 s (its heartbeat comes every second).
    */
   hangTimeoutMs?: number | undefined;
+  /**
+   * After a `hard` stop, how long the job may take to end before its process is killed (default 3 s): a
+   * second cancel stops a run now even when its process does not answer.
+   */
+  hardStopMs?: number | undefined;
   /** Tests: another entry file that loads sync-process.ts (run through tsx as the sources are). */
   entry?: string | undefined;
 }
@@ -49,7 +54,7 @@ const START_UP_MS = 30_000;
  * @example const runner = createSyncRunner({ dir, env, knock: undefined, log }); const h = runner.start(job, {});
  */
 export function createSyncRunner(options: SyncRunnerOptions): SyncRunner {
-  const { log, hangTimeoutMs = 60_000, entry, ...init } = options;
+  const { log, hangTimeoutMs = 60_000, hardStopMs = 3_000, entry, ...init } = options;
   const heartbeatMs = Math.max(10, Math.min(1_000, Math.floor(hangTimeoutMs / 4)));
   let child: ChildProcess | undefined;
   let nextId = 1;
@@ -59,8 +64,8 @@ export function createSyncRunner(options: SyncRunnerOptions): SyncRunner {
   >();
   /** When each process was last heard from (a heartbeat, an event, an answer). */
   const heard = new Map<ChildProcess, number>();
-  /** Why a process was killed by this server (its jobs fail with that, not as a crash). */
-  const killed = new Map<ChildProcess, ApiError>();
+  /** Why a process was killed by this server (its jobs fail with that, not as a crash); `job` gets `own`. */
+  const killed = new Map<ChildProcess, { error: Error; job?: number; own?: Error }>();
 
   const spawn = (): ChildProcess => {
     const where = childEntry('sync-process');
@@ -95,7 +100,7 @@ export function createSyncRunner(options: SyncRunnerOptions): SyncRunner {
       if (!failed.length) return;
       const last = stderr.trim().split('\n').pop();
       const error =
-        why ??
+        why?.error ??
         new ApiError(
           'sync_crashed',
           `the sync process stopped (${signal ?? `exit ${code}`})${last ? `: ${redact(last)}` : ''}; a new one starts with the next plan or run`,
@@ -105,7 +110,7 @@ export function createSyncRunner(options: SyncRunnerOptions): SyncRunner {
       // Rejected once the process is gone: its ledger files and locks are free for what the server does next.
       for (const [id, j] of failed) {
         jobs.delete(id);
-        j.reject(error);
+        j.reject(why?.job === id && why.own ? why.own : error);
       }
     });
     const shared: SyncProcessInit = { type: 'init', ...init, heartbeatMs };
@@ -125,12 +130,39 @@ export function createSyncRunner(options: SyncRunnerOptions): SyncRunner {
         500,
       );
       log(error.message);
-      killed.set(c, error);
-      if (child === c) child = undefined;
-      c.kill('SIGKILL');
+      kill(c, { error });
     }
   }, heartbeatMs);
   watchdog.unref();
+
+  /** Ends a process now; its jobs fail (once it has exited) with the reason given. */
+  function kill(c: ChildProcess, why: { error: Error; job?: number; own?: Error }): void {
+    killed.set(c, why);
+    if (child === c) child = undefined;
+    c.kill('SIGKILL');
+  }
+
+  /** A second cancel: the job is told to stop now; a process that has not ended it within `hardStopMs` is killed. */
+  const hardStop = (c: ChildProcess, id: number): void => {
+    send(c, { type: 'hard', id });
+    setTimeout(() => {
+      if (!jobs.has(id) || killed.has(c) || c.exitCode !== null || c.signalCode !== null) return;
+      const seconds = hardStopMs / 1000;
+      log(`the sync process did not stop a cancelled run within ${seconds} s of the second cancel; it was killed`);
+      kill(c, {
+        job: id,
+        own: new SyncError(
+          'aborted',
+          `stopped at once by a second cancel: the sync process did not stop within ${seconds} s and was killed; rows it confirmed are kept, the rest are sent again by the next run`,
+        ),
+        error: new ApiError(
+          'sync_crashed',
+          'the sync process was killed to stop a cancelled run at once; a new one starts with the next plan or run',
+          500,
+        ),
+      });
+    }, hardStopMs).unref();
+  };
 
   const send = (c: ChildProcess, m: SyncRequest): void => {
     if (c.connected) c.send(m);
@@ -142,7 +174,7 @@ export function createSyncRunner(options: SyncRunnerOptions): SyncRunner {
       const id = nextId++;
       const done = new Promise<SyncJobValue>((resolve, reject) => jobs.set(id, { child: c, listener, resolve, reject }));
       send(c, { ...job, id });
-      return { done, stop: (kind) => send(c, { type: kind, id }) };
+      return { done, stop: (kind) => (kind === 'hard' ? hardStop(c, id) : send(c, { type: kind, id })) };
     },
     pid: () => child?.pid,
     async close() {

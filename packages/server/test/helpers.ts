@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { startEmulator, type RunningEmulator } from '@syncline/knock-emulator';
 import { createServer, seedWorkspace, workspaceAt, type ServerOptions, type SynclineServer } from '../src/index.js';
 
@@ -77,4 +78,38 @@ export async function listen(app: { fetch: (r: Request) => Response | Promise<Re
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
+}
+
+/**
+ * A sync `many` of `users` users (`w_00000`…) in the test server's workspace, sent one bulk call at a time
+ * (tier 1 at 1 request/s), so a run with the emulator's bulk delay is still sending after its first confirmations.
+ */
+export async function manyUsersSync(t: TestServer, users: number): Promise<void> {
+  const db = await (await DuckDBInstance.create(':memory:')).connect();
+  await db.run(
+    `COPY (SELECT 'w_' || lpad(i::VARCHAR, 5, '0') AS id, 'w' || i || '@example.com' AS email FROM range(${users}) t(i)) TO '${join(t.dir, 'data', 'many.parquet')}' (FORMAT parquet)`,
+  );
+  db.closeSync();
+  const put = await t.call('PUT', '/api/syncs/many', {
+    model: 'select * from many',
+    key: 'id',
+    destination: { type: 'knock', tiers: { 1: 1 } },
+    sync: { type: 'users', fields: { email: 'email' } },
+  });
+  if (put.status !== 200) throw new Error(`PUT /api/syncs/many: ${put.status} ${await put.text()}`);
+}
+
+/** Polls `GET /api/runs/:runId` until `until` holds for its record (at most `ms`); returns the last record. */
+export async function waitForRun<R extends { run: { status: string; counts: Record<string, number> } }>(
+  t: TestServer,
+  runId: string,
+  until: (r: R['run']) => boolean,
+  ms = 30_000,
+): Promise<R['run']> {
+  let last: R['run'] | undefined;
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
+    last = (await t.json<R>('GET', `/api/runs/${runId}`)).body.run;
+    if (until(last)) return last;
+  }
+  throw new Error(`run ${runId}: condition not met within ${ms} ms (last: ${JSON.stringify(last)})`);
 }

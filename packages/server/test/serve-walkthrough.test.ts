@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,6 +99,32 @@ describe('syncline serve', () => {
     const origin = new URL(s.url).origin;
     expect((await fetch(`${origin}/api/tables`)).status).toBe(401);
     expect((await fetch(`${origin}/api/health`)).status).toBe(200);
+  }, 60_000);
+
+  test('--open hands the URL with its token to the browser command ($BROWSER) and to no log line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'syncline-serve-'));
+    // A stand-in browser: it writes the arguments it was started with to a file.
+    const opened = join(dir, 'opened.txt');
+    const browser = join(dir, 'browser.sh');
+    writeFileSync(browser, `#!/bin/sh\nprintf '%s\\n' "$@" > '${opened}'\n`);
+    chmodSync(browser, 0o755);
+    const s = await serve(['--dir', join(dir, 'ws'), '--port', '0', '--open'], { BROWSER: browser });
+    for (let i = 0; i < 200 && !existsSync(opened); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(readFileSync(opened, 'utf8')).toBe(`${s.url}\n`);
+    const token = new URL(s.url).searchParams.get('token')!;
+    expect(token.length).toBeGreaterThanOrEqual(32);
+    // The one clickable line is the only place the token is printed.
+    expect(s.out().split(token).length - 1).toBe(1);
+    expect(s.err()).not.toContain(token);
+    expect((await fetch(s.url)).status).toBe(200);
+  }, 60_000);
+
+  test('--open with a browser command that cannot start warns, names the command, and shows no token', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'syncline-serve-'));
+    const s = await serve(['--dir', dir, '--port', '0', '--open'], { BROWSER: join(dir, 'no-such-browser') });
+    for (let i = 0; i < 200 && !/Could not open a browser/.test(s.err()); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(s.err()).toMatch(/Could not open a browser with .*no-such-browser \(ENOENT\); open the URL above\./);
+    expect(s.err()).not.toContain(new URL(s.url).searchParams.get('token')!);
   }, 60_000);
 
   test('a bad --port is a usage error (exit 2)', async () => {

@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { openDuckdbLedger } from '@syncline/core';
-import { testServer, type TestServer } from './helpers.js';
+import { manyUsersSync, testServer, waitForRun, type TestServer } from './helpers.js';
 
 // A sync process whose event loop is blocked (it sends no heartbeat) is found by the server's watchdog: its
 // run fails with sync_hung, the process is killed, the next job gets a new one, and the rows the run confirmed
@@ -14,18 +13,7 @@ beforeAll(async () => {
   t = await testServer({
     syncProcess: { hangTimeoutMs: HANG_MS, entry: join(import.meta.dirname, 'fixtures', 'blocking-sync-process.ts') },
   });
-  const db = await (await DuckDBInstance.create(':memory:')).connect();
-  await db.run(
-    `COPY (SELECT 'w_' || lpad(i::VARCHAR, 5, '0') AS id, 'w' || i || '@example.com' AS email FROM range(${USERS}) t(i)) TO '${join(t.dir, 'data', 'many.parquet')}' (FORMAT parquet)`,
-  );
-  db.closeSync();
-  await t.call('PUT', '/api/syncs/many', {
-    model: 'select * from many',
-    key: 'id',
-    // One bulk call at a time, each taking a while: the run is still sending after its first confirmation.
-    destination: { type: 'knock', tiers: { 1: 1 } },
-    sync: { type: 'users', fields: { email: 'email' } },
-  });
+  await manyUsersSync(t, USERS);
 }, 60_000);
 afterAll(async () => {
   t.emulator.control.setBulkDelay(0);
@@ -40,11 +28,7 @@ test('a hung sync process: the run fails with sync_hung, the process is killed, 
   expect(started.status).toBe(202);
   const { runId } = started.body;
   // Once some rows are confirmed (and committed), the process's event loop is blocked.
-  let done = 0;
-  for (let i = 0; i < 600 && done === 0; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    done = (await t.json<Run>('GET', `/api/runs/${runId}`)).body.run.counts.done ?? 0;
-  }
+  const done = (await waitForRun<Run>(t, runId, (r) => (r.counts.done ?? 0) > 0)).counts.done!;
   expect(done).toBeGreaterThan(0);
   // The confirmation is committed within the ledger writer's window (200 ms); then the loop is blocked.
   await new Promise((r) => setTimeout(r, 2_000));
