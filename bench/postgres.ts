@@ -19,14 +19,19 @@
  * Bytes leaving Postgres: each child process counts the bytes its sockets receive (all of them come from
  * Postgres: the destination is in-process), and the cluster runs `pg_stat_statements`, whose rows per
  * statement are printed for the last warehouse and local plan (PostgreSQL 15's view has no byte counts).
- * Run: npm run bench -- postgres [--sizes 1m,5m] [--batch 10000] [--repeat 2] [--first] [--plans warehouse,local]
+ * `--first-warehouse` instead measures a first sync in warehouse mode as users run it: `syncline emulator
+ * --no-rate-limits` and `syncline run sync.yaml --json` (source postgres, ledger warehouse, tiers off) in
+ * their own processes; wall time, rows/s and the run's peak RSS (bench/_exit-usage.ts).
+ * Run: npm run bench -- postgres [--sizes 1m,5m] [--batch 10000] [--repeat 2] [--first] [--plans warehouse,local] [--first-warehouse]
  */
 import { Socket } from 'node:net';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createInterface } from 'node:readline';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { z } from 'zod';
@@ -40,6 +45,8 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '10000' },
     repeat: { type: 'string', default: '2' },
     first: { type: 'boolean', default: false },
+    /** Only a first sync in warehouse mode through the real CLI against `syncline emulator --no-rate-limits`. */
+    'first-warehouse': { type: 'boolean', default: false },
     phase: { type: 'string' },
     url: { type: 'string' },
     ledger: { type: 'string' },
@@ -52,7 +59,7 @@ let wireBytes = 0;
 const emit = Socket.prototype.emit;
 Socket.prototype.emit = function (this: Socket, event: string | symbol, ...a: unknown[]): boolean {
   if (event === 'data') wireBytes += (a[0] as Buffer).length;
-  return emit.call(this, event, ...a);
+  return emit.apply(this, [event, ...a] as Parameters<typeof emit>);
 } as typeof Socket.prototype.emit;
 const MODEL = 'select id, email, name, plan, created_at, ltv from users';
 const spec = toSyncSpec(
@@ -224,6 +231,100 @@ const child = (name: string, ledgerPath: string): Record<string, unknown> => {
   if (r.status !== 0) throw new Error(`${name} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
 };
+const BIN = join(import.meta.dirname, '..', 'packages', 'cli', 'src', 'bin.ts');
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const USAGE = pathToFileURL(join(import.meta.dirname, '_exit-usage.ts')).href;
+/** `node bin.ts …args` from source with the exit-usage preload; resolves with its stdout lines and usage. */
+const cli = (
+  argv: string[],
+  opts: { cwd: string; env?: NodeJS.ProcessEnv; onLine?: (line: string, child: ChildProcess) => void },
+): {
+  child: ChildProcess;
+  done: Promise<{ lines: string[]; ms: number; usage: { maxRssKb: number } | undefined; code: number | null }>;
+} => {
+  const usageFile = join(opts.cwd, `usage-${Math.random().toString(36).slice(2)}.json`);
+  const t0 = performance.now();
+  const child = spawn(process.execPath, ['--conditions=@syncline/source', '--import', TSX, '--import', USAGE, BIN, ...argv], {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env, BENCH_USAGE_FILE: usageFile },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    lines.push(line);
+    opts.onLine?.(line, child);
+  });
+  const done = new Promise<{ lines: string[]; ms: number; usage: { maxRssKb: number } | undefined; code: number | null }>((resolve) =>
+    child.on('exit', (code) => {
+      if (code !== 0 && code !== null) process.stderr.write(err);
+      resolve({
+        lines,
+        ms: performance.now() - t0,
+        usage: existsSync(usageFile) ? (JSON.parse(readFileSync(usageFile, 'utf8')) as { maxRssKb: number }) : undefined,
+        code,
+      });
+    }),
+  );
+  return { child, done };
+};
+
+/** A first sync of the `users` table in warehouse mode through the real CLI, against the emulator without rate limits. */
+async function firstWarehouseSync(size: string, n: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'syncline-pg-first-'));
+  let emulatorChild: ChildProcess | undefined;
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const e = cli(['emulator', '--port', '0', '--no-rate-limits'], {
+        cwd: dir,
+        onLine: (line) => {
+          const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+          if (m) resolve(m[1]!);
+        },
+      });
+      emulatorChild = e.child;
+      void e.done.then(() => reject(new Error('the emulator exited before listening')));
+    });
+    writeFileSync(
+      join(dir, 'sync.yaml'),
+      [
+        'name: bench-pg-first',
+        'source:',
+        '  type: postgres',
+        `  url: ${db.url}`,
+        '  ledger: warehouse',
+        '  schema: syncline_first',
+        `model: ${MODEL}`,
+        'key: id',
+        'destination: { type: knock, tiers: off }',
+        'sync:',
+        '  type: users',
+        '  mode: upsert',
+        `  fields: ${JSON.stringify(spec.fields)}`,
+        '',
+      ].join('\n'),
+    );
+    await runSql(db.url, 'DROP SCHEMA IF EXISTS syncline_first CASCADE');
+    const env = { KNOCK_BASE_URL: url, KNOCK_API_KEY: 'sk_test_bench_pg_first' };
+    const load0 = loadavg()[0]!;
+    const r = await cli(['run', 'sync.yaml', '--json'], { cwd: dir, env }).done;
+    const summary = JSON.parse(r.lines.at(-1)!) as { runId: string; status: string; rows: Record<string, number>; requests: number };
+    const runs = await cli(['runs', 'sync.yaml', '--json'], { cwd: dir, env }).done;
+    const record = (JSON.parse(runs.lines.join('')) as { runId: string; phases: unknown }[]).find((x) => x.runId === summary.runId);
+    console.log(
+      `\n${size} rows: first sync in warehouse mode (syncline run, emulator --no-rate-limits, tiers off; load ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}):`,
+    );
+    console.log(
+      `  ${summary.status}: ${(r.ms / 1000).toFixed(1)} s = ${Math.round(n / (r.ms / 1000)).toLocaleString('en')} rows/s, peak RSS ${Math.round((r.usage?.maxRssKb ?? 0) / 1024)} MB, ${summary.requests.toLocaleString('en')} requests; rows ${JSON.stringify(summary.rows)}`,
+    );
+    console.log(`  phases: ${JSON.stringify(record?.phases)}`);
+  } finally {
+    emulatorChild?.kill('SIGINT');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const fmt = (x: Record<string, unknown>): string => `${(Number(x.ms) / 1000).toFixed(1)} s, peak RSS ${String(x.maxRssMB)} MB`;
 const median = (xs: Record<string, unknown>[]): Record<string, unknown> =>
   [...xs].sort((a, b) => Number(a.ms) - Number(b.ms))[Math.floor((xs.length - 1) / 2)]!;
@@ -245,6 +346,10 @@ try {
     rmSync(ledgerPath, { force: true });
     rmSync(`${ledgerPath}.wal`, { force: true });
     console.log(`\n${size} rows (batch ${args.batch}), table built in ${((performance.now() - t0) / 1000).toFixed(0)} s:`);
+    if (args['first-warehouse']) {
+      await firstWarehouseSync(size, n);
+      continue;
+    }
     if (args.first) {
       const first = child('run', ledgerPath);
       console.log(`  local-ledger first run (stream ${size} rows, all sent and committed): ${fmt(first)}`);
@@ -278,12 +383,14 @@ try {
     const serialFloor = median(series['floor-serial']!);
     const payloadFloor = median(series['floor-payload']!);
     const ratios = (x: Record<string, unknown>): string =>
-      [
-        [floor, 'floor'],
-        [payloadFloor, 'payload floor'],
-        [serialFloor, 'serial floor'],
-      ]
-        .map(([f, what]) => `${(Number(x.ms) / Number(f!.ms)).toFixed(2)}× ${String(what)}`)
+      (
+        [
+          [floor, 'floor'],
+          [payloadFloor, 'payload floor'],
+          [serialFloor, 'serial floor'],
+        ] as const
+      )
+        .map(([f, what]) => `${(Number(x.ms) / Number(f.ms)).toFixed(2)}× ${what}`)
         .join(' = ');
     const out = (x: Record<string, unknown>): string => {
       const s = x.streamed as { rows: number; chars: number | null };
