@@ -273,7 +273,7 @@ const cli = (
 /** A first sync of the `users` table in warehouse mode through the real CLI, against the emulator without rate limits. */
 async function firstWarehouseSync(size: string, n: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'syncline-pg-first-'));
-  let emulatorChild: ChildProcess | undefined;
+  let emulator: ReturnType<typeof cli> | undefined;
   try {
     const url = await new Promise<string>((resolve, reject) => {
       const e = cli(['emulator', '--port', '0', '--no-rate-limits'], {
@@ -283,7 +283,7 @@ async function firstWarehouseSync(size: string, n: number): Promise<void> {
           if (m) resolve(m[1]!);
         },
       });
-      emulatorChild = e.child;
+      emulator = e;
       void e.done.then(() => reject(new Error('the emulator exited before listening')));
     });
     writeFileSync(
@@ -320,7 +320,9 @@ async function firstWarehouseSync(size: string, n: number): Promise<void> {
     );
     console.log(`  phases: ${JSON.stringify(record?.phases)}`);
   } finally {
-    emulatorChild?.kill('SIGINT');
+    // The emulator writes its usage file as it exits: remove the folder after that.
+    emulator?.child.kill('SIGINT');
+    await emulator?.done;
     rmSync(dir, { recursive: true, force: true });
   }
 }
