@@ -3,6 +3,7 @@
  *   1. 50 concurrent `POST /api/query` previews over a 1M-row Parquet table, with `/api/health` polled;
  *   2. an SSE client following a run of ROWS rows (default 200,000) against the emulator, counting the
  *      exchanges it receives against those the ledger recorded for the run; `/api/health` polled meanwhile;
+ *   2b. the Runs screen paging through that finished run's exchanges (100 a page), `/api/health` polled;
  *   3. one runaway query (`select count(*) from range(10000000000000)`) interrupted at its timeout.
  * The health baseline is measured in the same run with nothing else going on. Not a test: prints figures.
  * The server and its built-in emulator run in a process of their own (bench/_server-process.ts), as
@@ -168,6 +169,23 @@ console.log(
 );
 console.log(
   `health during the run:               ${fmt(healthRun)} · p99 / idle p99 = ${(pct(healthRun, 99) / pct(idle, 99)).toFixed(2)}x · ${loopRun}`,
+);
+
+// 2b. The Runs screen paging through the finished run's exchanges (read from its ledger), 100 a page, every page.
+await loop();
+const pages: number[] = [];
+let bytes = 0;
+const paging = (async () => {
+  for (let offset = 0; offset < recorded; offset += 100) {
+    const t0 = performance.now();
+    const r = await api('GET', `/api/runs/${runId}/exchanges?offset=${offset}&limit=100`);
+    bytes += (await r.arrayBuffer()).byteLength;
+    pages.push(performance.now() - t0);
+  }
+})();
+const healthPaging = await pollHealth(paging);
+console.log(
+  `exchange pages of the finished run:  ${fmt(pages)} · ${(bytes / 1e6).toFixed(1)} MB · health p99 ${pct(healthPaging, 99).toFixed(1)} ms (n=${healthPaging.length}) · ${await loop()}`,
 );
 
 // 3. A runaway query, interrupted at its timeout.
