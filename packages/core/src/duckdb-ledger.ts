@@ -621,8 +621,14 @@ async function foldLogs(conn: DuckDBConnection): Promise<number> {
  */
 async function foldDoubtLog(conn: DuckDBConnection): Promise<void> {
   const M = DOUBT_MARKED;
+  // Most keys end confirmed (their last event): whatever came before, they leave `in_doubt`. One hash
+  // aggregate finds them, so only the few others (in flight at a kill, rejected, unconfirmed) are replayed
+  // in order; sorting every event of a 10M-row first sync would take longer than the run's writes.
+  await conn.run(`CREATE OR REPLACE TEMP TABLE doubt_keys AS
+    SELECT k, max(i) = max(i) FILTER (WHERE ev = ${DOUBT_CONFIRMED}) AS done FROM (SELECT rowid AS i, k, ev FROM doubt_log) GROUP BY k`);
+  await conn.run(`DELETE FROM in_doubt WHERE k IN (SELECT k FROM doubt_keys WHERE done)`);
   await conn.run(`CREATE OR REPLACE TEMP TABLE doubt_fold AS
-    WITH e AS (SELECT rowid AS i, * FROM doubt_log),
+    WITH e AS (SELECT rowid AS i, * FROM doubt_log WHERE k IN (SELECT k FROM doubt_keys WHERE done IS NOT TRUE)),
     keys AS (SELECT k, max(i) FILTER (WHERE ev = ${DOUBT_CONFIRMED}) AS c FROM e GROUP BY k),
     s0 AS (
       SELECT keys.k, keys.c, keys.c IS NULL AND d.k IS NOT NULL AS was, CASE WHEN keys.c IS NULL THEN d.payload END AS was_payload,
@@ -651,6 +657,7 @@ async function foldDoubtLog(conn: DuckDBConnection): Promise<void> {
   await conn.run(`DELETE FROM in_doubt WHERE k IN (SELECT k FROM doubt_fold)`);
   await conn.run(`INSERT INTO in_doubt SELECT k, payload, run_id, since, sticky FROM doubt_fold WHERE present`);
   await conn.run(`DROP TABLE temp.doubt_fold`);
+  await conn.run(`DROP TABLE temp.doubt_keys`);
   await conn.run(`DELETE FROM doubt_log`);
 }
 

@@ -17,6 +17,7 @@ export const LEDGER_TABLES: readonly string[] = [
   'doubt',
   'doubt_log',
   'doubt_fold',
+  'doubt_keys',
   'changes',
   'staged',
   'dup_keys',
