@@ -71,20 +71,18 @@ export async function summarizeDryRun(o: {
   signal?: AbortSignal | undefined;
 }): Promise<void> {
   const { ledger, destination, target, result, totals, limit } = o;
-  const valid = (s: StagedChange): boolean =>
-    s.payload === null ||
-    destination.validate({ key: s.key, payload: JSON.parse(s.payload) as Record<string, unknown> }, target).length === 0;
-
   // Preview first (it reads `staged`, which `diff` drops): the first valid rows of each action by key.
   // Up to 1,000 invalid rows among the first keys are skipped over.
   const shown = { add: 0, change: 0, remove: 0 };
   const previewed: PendingPreview[] = [];
   for (const s of await ledger.previewChanges(limit + Math.min(1000, result.rows.total))) {
-    if (shown[s.action] >= limit || !valid(s)) continue;
+    if (shown[s.action] >= limit) continue;
+    const payload = s.payload === null ? null : (JSON.parse(s.payload) as Record<string, unknown>);
+    if (payload && destination.validate({ key: s.key, payload }, target).length > 0) continue;
     shown[s.action] += 1;
-    const item: PreviewChange = { action: s.action, key: s.key, fields: [], unchangedFields: 0 };
+    const item: PreviewChange = { action: s.action, key: s.key, fields: [], unchangedFields: 0, ...(payload ? { payload } : {}) };
     result.preview.push(item);
-    previewed.push({ item, before: null, payload: s.payload === null ? null : (JSON.parse(s.payload) as Record<string, unknown>) });
+    previewed.push({ item, before: null, payload });
   }
   await diffPreview(ledger, previewed, false);
 

@@ -123,6 +123,11 @@ export interface PreviewChange {
   key: string;
   fields: FieldDiff[];
   unchangedFields: number;
+  /**
+   * The mapped payload the run would send for this row (adds and changes; absent for a removal), so that a
+   * caller can shape the row's request (the playground's example calls) without reading the model again.
+   */
+  payload?: Record<string, unknown>;
 }
 
 export interface RunResult {
@@ -724,7 +729,7 @@ async function send(
     const before = s.before === null ? null : (JSON.parse(s.before) as Record<string, unknown>);
     if (dryRun && shown[s.action] < limit) {
       shown[s.action] += 1;
-      const item: PreviewChange = { action: s.action, key: s.key, fields: [], unchangedFields: 0 };
+      const item: PreviewChange = { action: s.action, key: s.key, fields: [], unchangedFields: 0, ...(payload ? { payload } : {}) };
       result.preview.push(item);
       previewed.push({ item, before, payload });
     }

@@ -156,7 +156,14 @@ describe('runSync', () => {
     next[1]!.plan = 'pro';
     const plan = await runSync({ spec: spec(), source: tableSource(next), destination: dest, ledger: l, dryRun: true });
     expect(plan.preview).toEqual([
-      { action: 'change', key: 'u1', fields: [{ field: 'plan', before: 'free', after: 'pro' }], unchangedFields: 1 },
+      // The payload the run would send rides along (for example calls built without reading the model again).
+      {
+        action: 'change',
+        key: 'u1',
+        fields: [{ field: 'plan', before: 'free', after: 'pro' }],
+        unchangedFields: 1,
+        payload: { email: 'u1@example.com', plan: 'pro' },
+      },
     ]);
     expect(plan.endpoints).toEqual([{ endpoint: 'memory.write', tier: undefined, calls: 1, rows: 1 }]);
     expect(dest.applied).toHaveLength(1);
@@ -186,6 +193,7 @@ describe('runSync', () => {
       key: 'u22',
       fields: [{ field: 'plan', before: 'free', after: 'pro' }],
       unchangedFields: 1,
+      payload: { email: 'u22@example.com', plan: 'pro' },
     });
     // A removal is one line (the record is deleted), never drawn field by field as values going to null.
     expect(fetched.preview.find((p) => p.key === 'u17')).toEqual({ action: 'remove', key: 'u17', fields: [], unchangedFields: 0 });

@@ -184,6 +184,17 @@ describe('a large dry run summarised in SQL', () => {
     });
   };
 
+  /** Each row's payload as a run maps it, computed apart from the plan by the same projection. */
+  const mappedPayloads = async (rows: TestRow[]): Promise<Map<string, unknown>> => {
+    await using ledger = await openDuckdbLedger({ path: ':memory:' });
+    await tableSource(rows).attach!(ledger.connection);
+    const columns = await ledger.describe(spec.model);
+    const r = await ledger.connection.runAndReadAll(
+      `SELECT CAST(id AS VARCHAR) AS k, ${payloadProjection(spec.fields, columns)} AS payload FROM people`,
+    );
+    return new Map((r.getRowObjectsJson() as { k: string; payload: string }[]).map((x) => [x.k, JSON.parse(x.payload) as unknown]));
+  };
+
   test('finds the same counts, invalid rows and preview as the row-by-row dry run, and the same calls when no row is invalid', async () => {
     await fc.assert(
       fc.asyncProperty(modelArb, fc.boolean(), async (rows, withSnapshot) => {
@@ -196,6 +207,10 @@ describe('a large dry run summarised in SQL', () => {
           exact.invalid.map((i) => `${i.key} ${i.field} ${i.rule}`).sort(),
         );
         expect(fast.preview).toEqual(exact.preview);
+        // Each previewed upsert carries the payload the run would send (the playground's example calls are built
+        // from it): the model row mapped by the sync's projection; a removal carries none.
+        const sent = await mappedPayloads(rows);
+        for (const p of exact.preview) expect(p.payload).toEqual(p.action === 'remove' ? undefined : sent.get(p.key));
         expect(fast.invalidByReason).toEqual(exact.invalidByReason);
         const calls = (r: RunResult) => r.endpoints.reduce((n, e) => n + e.calls, 0);
         if (exact.rows.invalid === 0) expect(new Set(fast.endpoints)).toEqual(new Set(exact.endpoints));

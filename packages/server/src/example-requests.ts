@@ -1,8 +1,7 @@
 import type { Change, RunResult } from '@syncline/core';
 import { knockDestination, type KnockOpData } from '@syncline/destination-knock';
 import type { LoadedConfig } from '@syncline/cli';
-import { modelPayloads, shownRequest } from './model-payloads.js';
-import type { SqlSandbox } from './sql-sandbox.js';
+import { shownRequest } from './model-payloads.js';
 
 /** One call of an endpoint as the plan would send it, built from the plan's sample rows. */
 export interface ExampleRequest {
@@ -15,22 +14,20 @@ export interface ExampleRequest {
 }
 
 /**
- * An example call per endpoint of a dry run, for its Requests tab: the sample rows (the plan's preview) mapped
- * in the SQL sandbox and planned by the Knock destination as the run plans them (the run's totals pick single
- * or bulk calls), the first call of each endpoint kept, key redacted. Sends nothing. A DuckDB source only (a
- * Postgres model is not in the sandbox): otherwise, and for an endpoint the sample does not reach, no example.
- * @example const examples = await exampleRequests(config, result, sandbox) // Map { 'POST /v1/users/bulk/identify' => … }
+ * An example call per endpoint of a dry run, for its Requests tab: the plan's sample rows (their payloads are
+ * carried on the preview) planned by the Knock destination as the run plans them (the run's totals pick single
+ * or bulk calls), the first call of each endpoint kept, key redacted. Sends nothing and reads nothing again, so
+ * it works for any source. An endpoint the sample does not reach gets no example.
+ * @example const examples = await exampleRequests(config, result) // Map { 'POST /v1/users/bulk/identify' => … }
  */
-export async function exampleRequests(config: LoadedConfig, result: RunResult, sandbox: SqlSandbox): Promise<Map<string, ExampleRequest>> {
+export async function exampleRequests(config: LoadedConfig, result: RunResult): Promise<Map<string, ExampleRequest>> {
   const examples = new Map<string, ExampleRequest>();
-  if (config.source.type !== 'duckdb' || result.preview.length === 0) return examples;
-  const sending = result.preview.filter((p) => p.action !== 'remove').map((p) => p.key);
-  const payloads = await modelPayloads(config, sending, sandbox);
   const changes: Change[] = [];
   for (const p of result.preview) {
-    const payload = p.action === 'remove' ? null : payloads.get(p.key);
-    if (payload !== undefined) changes.push({ action: p.action, key: p.key, payload, hash: null });
+    if (p.action === 'remove') changes.push({ action: p.action, key: p.key, payload: null, hash: null });
+    else if (p.payload) changes.push({ action: p.action, key: p.key, payload: p.payload, hash: null });
   }
+  if (changes.length === 0) return examples;
   const r = result.rows;
   const totals = { add: r.added, change: r.changed, remove: r.removed + r.kept };
   // Planning needs no key and makes no call: the destination only shapes the requests.

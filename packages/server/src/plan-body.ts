@@ -8,7 +8,7 @@ import type { ExampleRequest } from './example-requests.js';
  * guards, and each endpoint it would call with the calls, rows and seconds its rate tiers need (the sync's
  * `destination.tiers`, Knock's defaults for the rest; `off`: no pacing, no estimate).
  * Headers are shown as sent, with the key redacted; `examples` (by endpoint) adds each endpoint's first call.
- * @example c.json(planBody(config, result, target, 'syncs/users.yaml', await exampleRequests(config, result, sandbox)))
+ * @example c.json(planBody(config, result, target, 'syncs/users.yaml', await exampleRequests(config, result)))
  */
 export function planBody(
   config: LoadedConfig,

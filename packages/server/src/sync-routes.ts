@@ -249,8 +249,7 @@ export function syncRoutes(ctx: ServerContext) {
             result.error.message,
             result.error.details ? { details: result.error.details } : {},
           );
-        // The examples are an extra of the Requests tab: a model the sandbox cannot read again leaves them out.
-        const examples = await exampleRequests(config, result, ctx.sandbox).catch(() => undefined);
+        const examples = await exampleRequests(config, result);
         return c.json({ ...planBody(config, result, target(), rel(config.file), examples), ...(remote ? { remote } : {}) }, 200);
       },
     )

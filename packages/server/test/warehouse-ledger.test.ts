@@ -46,9 +46,19 @@ describe.skipIf(server.skip)('the server with a warehouse ledger on a real Postg
   });
 
   test('plan, run, run history, one run, exchanges pages and the debugger replay go through the Postgres ledger', async () => {
-    const plan = await t.json<{ summary: Record<string, number> }>('POST', '/api/syncs/wh-users/plan', {});
+    const plan = await t.json<{
+      summary: Record<string, number>;
+      changes: { key: string }[];
+      requests: { path: string; example?: { method: string; path: string; body: Record<string, unknown>; rows: number } }[];
+    }>('POST', '/api/syncs/wh-users/plan', {});
     expect(plan.status, JSON.stringify(plan.body)).toBe(200);
     expect(plan.body.summary).toMatchObject({ added: 30, changed: 0, removed: 0 });
+    // The Requests tab's example call comes from the plan's own sample rows, so a Postgres model has one too.
+    // 30 adds at Knock's tiers go as single PUTs: the first one is the first sample row's.
+    expect(plan.body.requests[0]!.example).toEqual(
+      expect.objectContaining({ method: 'PUT', path: '/v1/users/p_001', rows: 1, body: { email: 'p1@example.com', name: 'Person 1' } }),
+    );
+    expect(plan.body.changes[0]!.key).toBe('p_001');
 
     const started = await t.json<{ runId: string }>('POST', '/api/syncs/wh-users/run', {});
     expect(started.status, JSON.stringify(started.body)).toBe(202);
