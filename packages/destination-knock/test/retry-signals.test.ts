@@ -132,14 +132,19 @@ describe('a Retry-After longer than maxRetryAfterMs (H-03)', () => {
     });
     const t0 = performance.now();
     const r = await sync(knock, usersTarget(), many(2300));
+    const elapsed = performance.now() - t0;
     // "At once": nothing waits for the 600 s Retry-After (the bound leaves room for a loaded machine).
-    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(elapsed).toBeLessThan(5000);
     expect(log(BULK)).toHaveLength(1);
     expect(log(PUT)).toHaveLength(299);
     expect(r.ok).toHaveLength(299);
     expect(r.failed).toHaveLength(2001);
     expect(new Set(r.failed.map((f) => f.code))).toEqual(new Set(['rate_limited_resume_later']));
-    expect(r.outcomes.filter((o) => o.failed.length > 0).every((o) => o.resumeAfterMs! > 598_000)).toBe(true);
+    // Each failed outcome says how much of the 600 s is left when it ends: at least 600 s less the time the
+    // whole sync took (a fixed 598 s failed on a loaded machine, where the sync took 2.5 s).
+    const left = r.outcomes.filter((o) => o.failed.length > 0).map((o) => o.resumeAfterMs!);
+    expect(left.length).toBeGreaterThan(0);
+    for (const ms of left) expect(ms).toBeGreaterThan(600_000 - elapsed - 1);
   });
 
   test('keeps a row in doubt when an earlier attempt may have been applied', async () => {
