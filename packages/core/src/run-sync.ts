@@ -42,11 +42,11 @@ export interface RunSyncOptions {
   signal?: AbortSignal;
   /** Aborts calls in flight too (a second Ctrl-C). */
   hardSignal?: AbortSignal;
-  /** Operations sending requests at once (the destination's rate limiter paces them). Default 32. */
+  /** Operations of one endpoint sending requests at once (the destination's rate limiter paces them). Default 32. */
   concurrency?: number;
   /**
-   * Operations started but not yet confirmed, including those whose requests were accepted and that only
-   * wait for confirmation (`ApplyContext.onSent`, e.g. a Knock bulk job). Bounds memory. Default 256.
+   * Operations queued or started but not yet confirmed, including those whose requests were accepted and that
+   * only wait for confirmation (`ApplyContext.onSent`, e.g. a Knock bulk job). Bounds memory. Default 256.
    */
   maxPending?: number;
   /** Changes per chunk read from the ledger. Default 1,000. */
@@ -762,7 +762,9 @@ async function send(
     if (!going() || plan.operations.length === 0) continue;
     // Every key of the chunk is durably in doubt before the first of its requests leaves: one write per
     // chunk (or fewer: marks made while a write runs share the next one) instead of one per operation.
-    // Its operations take pool slots meanwhile and wait for it; the loop goes on reading and planning.
+    // Its operations are queued meanwhile (one pool lane per endpoint) and wait for it; the loop goes on
+    // reading and planning, so the next chunk's bulk job is marked and ready while this chunk's single
+    // calls still wait for their endpoint's rate limit.
     // The attempted payload is kept only for adds: a changed or removed key's `before` is the snapshot's
     // payload (or, for a key only in doubt, the one its first attempt left there), so copying it again
     // would only double the bytes each write logs.
@@ -775,8 +777,8 @@ async function send(
     for (const op of plan.operations) unstarted.add(op);
     for (const op of plan.operations) {
       if (!going()) break;
-      // The slot may free up only after an abort or a fatal error: then the operation is not sent.
-      await pool.start((onSent) => (going() ? execute(op, onSent, marked) : Promise.resolve()));
+      // A queued operation may start only after an abort or a fatal error: then it is not sent.
+      await pool.start((onSent) => (going() ? execute(op, onSent, marked) : Promise.resolve()), op.endpoint);
     }
   }
   await diffPreview(ledger, previewed, withBefore);

@@ -52,3 +52,54 @@ describe('createOperationPool', () => {
     expect(order).toEqual(['a', 'b']);
   });
 });
+
+describe('createOperationPool lanes', () => {
+  test("a lane whose tasks wait (one endpoint's rate limit) neither blocks the caller nor another lane", async () => {
+    const pool = createOperationPool({ sending: 2, pending: 10 });
+    const gate: (() => void)[] = [];
+    const order: string[] = [];
+    // Four single calls of one endpoint: two send, two are queued behind them.
+    for (let i = 0; i < 4; i++)
+      await pool.start(async () => {
+        order.push(`single ${i}`);
+        await new Promise<void>((r) => gate.push(r));
+      }, 'PUT /v1/users/{id}');
+    expect(order).toEqual(['single 0', 'single 1']);
+    // The next chunk's bulk job is queued at once and starts in its own lane at once.
+    await pool.start(async () => {
+      order.push('bulk');
+    }, 'POST /v1/users/bulk/identify');
+    expect(order).toEqual(['single 0', 'single 1', 'bulk']);
+    expect(pool.size).toBe(2);
+    // Each single that ends lets the next queued one of its lane start, in order.
+    gate.shift()!();
+    for (let i = 0; i < 20 && order.length < 4; i++) await tick();
+    expect(order.at(-1)).toBe('single 2');
+    while (order.length < 5 || gate.length > 0) {
+      gate.shift()?.();
+      await tick();
+    }
+    await pool.drain();
+    expect(order).toEqual(['single 0', 'single 1', 'bulk', 'single 2', 'single 3']);
+    expect(pool.size).toBe(0);
+  });
+
+  test('`pending` counts queued tasks too: the caller waits when that many are queued or running', async () => {
+    const pool = createOperationPool({ sending: 1, pending: 3 });
+    const gate: (() => void)[] = [];
+    const task = () => new Promise<void>((r) => gate.push(r));
+    for (let i = 0; i < 3; i++) await pool.start(task, 'a');
+    let fourth = false;
+    const p = pool.start(task, 'a').then(() => (fourth = true));
+    await tick();
+    expect(fourth).toBe(false);
+    gate.shift()!();
+    await p;
+    expect(fourth).toBe(true);
+    while (gate.length > 0 || pool.size > 0) {
+      gate.shift()?.();
+      await tick();
+    }
+    await pool.drain();
+  });
+});
