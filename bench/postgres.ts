@@ -10,6 +10,8 @@
  *   only changed rows stream out (counted: rows and characters);
  * - local plan: the model streamed through the cursor into a DuckDB ledger file, staged and diffed there
  *   (every model row leaves Postgres);
+ * - warehouse plan without fingerprints: the same on a copy of the snapshot without its row fingerprints (a
+ *   ledger made before them: the diff builds every row's payload and md5 to compare);
  * - warehouse run: the same 1 % sent to a destination that confirms everything, committed in Postgres.
  * Both ledgers start from the snapshot a first sync leaves (every row confirmed), written by SQL instead of a
  * first run (a first run sends every row: minutes per million rows on the commit path, not what is measured
@@ -30,13 +32,13 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { z } from 'zod';
 import { configHash, openDuckdbLedger, runSync, syncSpecFieldsSchema, toSyncSpec, type Destination, type Operation } from '@syncline/core';
-import { openPostgresLedger, payloadSql, postgresSource } from '@syncline/source-postgres';
+import { modelRowSql, openPostgresLedger, payloadSql, postgresSource } from '@syncline/source-postgres';
 import { queryRows, realPostgres, runSql, startPostgres } from '@syncline/test-utils/postgres-server';
 
 const { values: args } = parseArgs({
@@ -95,7 +97,10 @@ const sink = (): Destination => {
 };
 
 const SCHEMA = 'syncline_bench';
-const warehouse = (url: string) => openPostgresLedger({ url, sync: spec.name, schema: SCHEMA, batchSize: Number(args.batch) });
+/** The same snapshot without fingerprints (as a ledger made before them): the diff compares payload hashes. */
+const SCHEMA_NOFP = 'syncline_bench_nofp';
+const warehouse = (url: string, schema = SCHEMA, create = true) =>
+  openPostgresLedger({ url, sync: spec.name, schema, batchSize: Number(args.batch), create });
 
 async function phase(name: string, url: string, ledgerPath: string): Promise<Record<string, unknown>> {
   let t0 = performance.now();
@@ -125,20 +130,26 @@ async function phase(name: string, url: string, ledgerPath: string): Promise<Rec
   }
   if (name === 'wh-seed') {
     // The snapshot a first sync leaves: every row confirmed, its payload and md5 built by the ledger's own SQL.
+    // With the row fingerprints a run stores; a copy without them in a second schema.
     const ledger = await warehouse(url);
     const columns = await ledger.describe(MODEL);
     await ledger.setMeta('config_hash', configHash(spec));
     await ledger.close();
-    const payload = payloadSql(spec.fields, columns);
+    const noFp = await warehouse(url, SCHEMA_NOFP);
+    await noFp.setMeta('config_hash', configHash(spec));
+    await noFp.close();
+    const row = modelRowSql(spec.key, spec.fields, columns, configHash(spec));
     await runSql(
       url,
       `SET TimeZone = 'UTC'; SET extra_float_digits = 1;
        DELETE FROM ${SCHEMA}.snapshot WHERE sync = '${spec.name}';
-       INSERT INTO ${SCHEMA}.snapshot (sync, k, h, payload, run_id, synced_at)
-       SELECT '${spec.name}', k, md5('${configHash(spec)}' || payload)::uuid, payload, 'seed', now()
-         FROM (SELECT id::text AS k, ${payload} AS payload FROM (${MODEL}) AS model) AS m;`,
+       INSERT INTO ${SCHEMA}.snapshot (sync, k, h, payload, run_id, synced_at, f)
+       SELECT '${spec.name}', syncline_k, md5('${configHash(spec)}' || ${row.payload})::uuid, ${row.payload}, 'seed', now(), syncline_f
+         FROM (SELECT ${row.select} FROM (${MODEL}) AS model) AS m;
+       DELETE FROM ${SCHEMA_NOFP}.snapshot WHERE sync = '${spec.name}';
+       INSERT INTO ${SCHEMA_NOFP}.snapshot SELECT sync, k, h, payload, run_id, synced_at, NULL FROM ${SCHEMA}.snapshot WHERE sync = '${spec.name}';`,
     );
-    await runSql(url, `VACUUM ANALYZE ${SCHEMA}.snapshot`);
+    await runSql(url, `VACUUM ANALYZE ${SCHEMA}.snapshot; VACUUM ANALYZE ${SCHEMA_NOFP}.snapshot`);
     return { ms: performance.now() - t0 };
   }
   if (name === 'local-seed') {
@@ -169,7 +180,12 @@ async function phase(name: string, url: string, ledgerPath: string): Promise<Rec
     await ledger.close();
     return { ms: performance.now() - t0 };
   }
-  const ledger = name.startsWith('wh-') ? await warehouse(url) : await openDuckdbLedger({ path: ledgerPath, memoryLimit: '1GB' });
+  const ledger =
+    name === 'wh-nofp-plan'
+      ? await warehouse(url, SCHEMA_NOFP, false)
+      : name.startsWith('wh-')
+        ? await warehouse(url)
+        : await openDuckdbLedger({ path: ledgerPath, memoryLimit: '1GB' });
   const source = postgresSource({ url, batchSize: Number(args.batch) });
   try {
     const dryRun = name.endsWith('plan');
@@ -206,6 +222,40 @@ const statements = async (): Promise<string> =>
   )
     .map((r) => `\n      ${r.ms} ms, ${r.calls} calls, ${Number(r.rows).toLocaleString('en')} rows: ${r.q}`)
     .join('');
+/**
+ * One more warehouse plan with and without fingerprints, under `auto_explain` (loaded into new sessions,
+ * `log_analyze` on: it slows what it measures, so after the timed runs), and the diff statement's plan
+ * nodes from the server's log: parallel workers, rows kept and where the time goes.
+ */
+async function explainDiffs(ledgerPath: string): Promise<string> {
+  const set = async (sql: string): Promise<void> => void (await runSql(db.url, sql));
+  await set(`ALTER SYSTEM SET session_preload_libraries = 'auto_explain'`);
+  await set(`ALTER SYSTEM SET auto_explain.log_min_duration = '500ms'`);
+  await set(`ALTER SYSTEM SET auto_explain.log_analyze = on`);
+  await set(`SELECT pg_reload_conf()`);
+  const log = join(dirname((await queryRows<{ d: string }>(db.url, `SELECT current_setting('data_directory') AS d`))[0]!.d), 'log');
+  const from = readFileSync(log, 'utf8').length;
+  try {
+    for (const name of ['wh-plan', 'wh-nofp-plan']) child(name, ledgerPath);
+  } finally {
+    await set(`ALTER SYSTEM RESET ALL`);
+    await set(`SELECT pg_reload_conf()`);
+  }
+  const entries = readFileSync(log, 'utf8')
+    .slice(from)
+    .split(/\n(?=\S)/);
+  const names = ['with fingerprints', 'without fingerprints'];
+  return entries
+    .filter((e) => e.includes('plan:') && e.includes('CREATE TEMP TABLE syncline_staged'))
+    .map((e, i) => {
+      const nodes = e
+        .split('\n')
+        .filter((l) => /actual|Workers|Buckets|Cond:|Filter:|Execution Time/.test(l))
+        .map((l) => (l.length > 180 ? `${l.slice(0, 180)}…` : l));
+      return `\n    ${names[i] ?? ''}:\n${nodes.join('\n')}`;
+    })
+    .join('');
+}
 const dir = join(import.meta.dirname, '.data', 'postgres');
 mkdirSync(dir, { recursive: true });
 const self = fileURLToPath(import.meta.url);
@@ -367,19 +417,21 @@ try {
       'floor-serial': [],
       'floor-payload': [],
       'wh-plan': [],
+      'wh-nofp-plan': [],
       plan: [],
     };
     const load: number[] = [];
     const stats: Record<string, string> = {};
     for (let i = 0; i < Number(args.repeat); i++) {
       for (const name of Object.keys(series)) {
-        if ((name === 'wh-plan' && !plans.has('warehouse')) || (name === 'plan' && !plans.has('local'))) continue;
+        if ((name.startsWith('wh-') && !plans.has('warehouse')) || (name === 'plan' && !plans.has('local'))) continue;
         await runSql(db.url, 'SELECT pg_stat_statements_reset()');
         load.push(loadavg()[0]!);
         series[name]!.push(child(name, ledgerPath));
-        if (name === 'wh-plan' || name === 'plan') stats[name] = await statements();
+        if (name.endsWith('plan')) stats[name] = await statements();
       }
     }
+    const explained = plans.has('warehouse') ? await explainDiffs(ledgerPath) : '';
     const whRun = plans.has('warehouse') ? child('wh-run', ledgerPath) : undefined;
     const floor = median(series.floor!);
     const serialFloor = median(series['floor-serial']!);
@@ -407,6 +459,7 @@ try {
     console.log(`  serial floor (floor on one backend): ${fmt(serialFloor)} ${all(series['floor-serial']!)}`);
     for (const [name, what] of [
       ['wh-plan', 'warehouse plan'],
+      ['wh-nofp-plan', 'warehouse plan on a snapshot without fingerprints (compares payload hashes, as before them)'],
       ['plan', 'local plan'],
     ] as const) {
       if (series[name]!.length === 0) continue;
@@ -415,6 +468,8 @@ try {
       console.log(`    phases: ${JSON.stringify(x.phases)}; rows ${JSON.stringify(x.rows)}`);
       console.log(`    pg_stat_statements (its last run):${stats[name]}`);
     }
+    if (explained)
+      console.log(`  EXPLAIN ANALYZE of the diff statement (auto_explain, one more plan each, after the timed ones):${explained}`);
     if (whRun) {
       console.log(`  warehouse run (the 1 % sent and committed in Postgres): ${fmt(whRun)} = ${ratios(whRun)}; ${out(whRun)}`);
       console.log(`    phases: ${JSON.stringify(whRun.phases)}`);

@@ -7,4 +7,13 @@ export {
   type PostgresLedgerOptions,
   type LedgerTraffic,
 } from './postgres-ledger.js';
-export { payloadSql, jsonValueSql, payloadKind, uuidToRowHash, rowHashToUuid, type PayloadKind } from './postgres-payload.js';
+export {
+  payloadSql,
+  modelRowSql,
+  jsonValueSql,
+  payloadKind,
+  uuidToRowHash,
+  rowHashToUuid,
+  type ModelRowSql,
+  type PayloadKind,
+} from './postgres-payload.js';

@@ -33,7 +33,7 @@ import {
   parseOptions,
   postgresSourceOptionsSchema,
 } from './postgres-source.js';
-import { payloadSql, rowHashToUuid, uuidToRowHash } from './postgres-payload.js';
+import { modelRowSql, rowHashToUuid, uuidToRowHash } from './postgres-payload.js';
 
 export const postgresLedgerOptionsSchema = postgresSourceOptionsSchema.extend({
   /** The sync's name: its rows in the ledger's tables carry it, and its advisory lock is derived from it. */
@@ -78,6 +78,11 @@ const GONE = 'pg_temp.syncline_gone';
 const ACTION = `CASE WHEN NOT present THEN 'remove' WHEN known THEN 'change' ELSE 'add' END`;
 const RANK = `CASE WHEN NOT present THEN 2 WHEN known THEN 1 ELSE 0 END`;
 const BLANK_KEY = `(k IS NULL OR btrim(k, ' ') = '')`;
+/**
+ * Staged rows that are changes (or removals); the others are unchanged rows whose snapshot fingerprint is
+ * missing or stale (payload NULL), staged only so that the run's `fold` can store their fingerprint.
+ */
+const IS_CHANGE = `(payload IS NOT NULL OR NOT present)`;
 
 /**
  * The warehouse ledger: the sync's snapshot, keys in doubt, run records, row results and HTTP exchanges live in
@@ -101,6 +106,11 @@ export async function openPostgresLedger(
   // The ledger's tables: in its schema, or (a dry run on a schema without them) the session's temporary ones.
   let S = ident(o.schema);
   const sync = o.sync;
+  /**
+   * Whether the snapshot has the fingerprint column `f` (added in place to a ledger made before it; a dry run
+   * on such a ledger compares rows by their payload hash alone, as before).
+   */
+  let fingerprints = false;
 
   let client: pg.ClientBase;
   let release: (broken?: Error) => Promise<void>;
@@ -177,6 +187,7 @@ export async function openPostgresLedger(
       S = 'pg_temp';
       for (const sql of tableStatements(S)) await client.query(sql);
     }
+    fingerprints = S === 'pg_temp' || (await hasFingerprints(client, o.schema));
     sizeBytes = await tablesSize();
   } catch (e) {
     await release(e as Error).catch(() => undefined);
@@ -186,7 +197,20 @@ export async function openPostgresLedger(
 
   const traffic: LedgerTraffic = { rows: 0, chars: 0 };
   let staged:
-    { rows: number; previous: number; knownRows: number; gone: number; nullKeys: number; modelSql: string; key: string } | undefined;
+    | {
+        rows: number;
+        previous: number;
+        knownRows: number;
+        gone: number;
+        nullKeys: number;
+        modelSql: string;
+        key: string;
+        /** Staged unchanged rows whose snapshot fingerprint `fold` stores. */
+        refresh: number;
+        /** Whether the staged table is indexed by key (for the fingerprints of confirmed upserts). */
+        indexed: boolean;
+      }
+    | undefined;
   let closed = false;
   /**
    * The snapshot's and the known keys' counts as the last stage read them (each a scan of the snapshot, which
@@ -288,16 +312,19 @@ export async function openPostgresLedger(
     async stage(opts: StageOptions): Promise<number> {
       if (!opts.fields || !opts.columns)
         throw new SyncError('ledger_failed', 'the warehouse ledger needs the mapping and the columns to stage');
-      const payload = payloadSql(opts.fields, opts.columns);
-      // Not fenced (no OFFSET 0, which would keep the scan on one backend): the planner inlines `payload`
-      // wherever it is used. The filter evaluates it (and its md5) once per row; only the kept rows (the
-      // changes) evaluate it again for the output columns.
-      const model = `SELECT ${keyOf(opts.key)} AS k, ${payload} AS payload FROM (\n${body(opts.modelSql)}\n) AS model`;
+      const row = modelRowSql(opts.key, opts.fields, opts.columns, opts.salt);
+      const P = row.payload;
+      // Not fenced (no OFFSET 0, which would keep the scan on one backend): the planner inlines the subquery,
+      // so each expression is evaluated where it is used. Every row evaluates only its key and fingerprint;
+      // the payload and its md5 are built only for rows kept (new keys, and keys whose fingerprint differs
+      // from the snapshot's: changed rows, and unchanged rows whose stored fingerprint is missing or stale).
+      const model = `SELECT ${row.select} FROM (\n${body(opts.modelSql)}\n) AS model`;
       const keys = `SELECT ${keyOf(opts.key)} AS k FROM (\n${body(opts.modelSql)}\n) AS model`;
       /** Rows and an order-free sum of 64-bit key hashes: equal multisets of keys give equal sums. */
       const keySum = (from: string): string =>
         `SELECT count(*) AS n, coalesce(sum(hashtextextended(k, 0)::numeric), 0) AS s FROM (${from}) AS x`;
       return serial(async () => {
+        staged = undefined;
         await q(`DROP TABLE IF EXISTS ${STAGED}`);
         await q(`DROP TABLE IF EXISTS ${CHANGES}`);
         await q(`DROP TABLE IF EXISTS ${GONE}`);
@@ -305,33 +332,51 @@ export async function openPostgresLedger(
         const doubts = await count(`SELECT count(*) AS n FROM ${S}.in_doubt WHERE sync = $1`);
         const first =
           doubts === 0 && (await count(`SELECT count(*) AS n FROM (SELECT 1 FROM ${S}.snapshot WHERE sync = $1 LIMIT 1) AS x`)) === 0;
-        // The keys the destination may hold, with the hash it confirmed (NULL for a key in doubt: always resent).
-        // A union, not a full join, so that it can be the parallel side of a hash join.
+        const f = fingerprints ? 'f' : 'NULL::bigint';
+        // The keys the destination may hold, with the hash it confirmed and its fingerprint (NULL for a key in
+        // doubt: always resent). A union, not a full join, so that it can be the parallel side of a hash join.
         const previous = (p: string): string =>
           doubts === 0
-            ? `SELECT k, h FROM ${S}.snapshot WHERE sync = ${p}`
-            : `SELECT k, h FROM ${S}.snapshot AS s WHERE sync = ${p} AND NOT EXISTS (SELECT 1 FROM ${S}.in_doubt AS d WHERE d.sync = ${p} AND d.k = s.k)
-               UNION ALL SELECT k, NULL::uuid FROM ${S}.in_doubt WHERE sync = ${p}`;
-        const keep = first || opts.forceAll ? 'TRUE' : `p.k IS NULL OR p.h IS DISTINCT FROM md5($1 || m.payload)::uuid`;
+            ? `SELECT k, h, ${f} AS f FROM ${S}.snapshot WHERE sync = ${p}`
+            : `SELECT k, h, ${f} AS f FROM ${S}.snapshot AS s WHERE sync = ${p} AND NOT EXISTS (SELECT 1 FROM ${S}.in_doubt AS d WHERE d.sync = ${p} AND d.k = s.k)
+               UNION ALL SELECT k, NULL::uuid, NULL::bigint FROM ${S}.in_doubt WHERE sync = ${p}`;
+        const hash = `md5($1 || ${P})::uuid`;
+        // A row with its snapshot's fingerprint is unchanged (its payload could not differ); any other known
+        // row is a change only when its payload's hash differs (else it is kept with a NULL payload, so that
+        // the run stores its fingerprint: a ledger made before fingerprints, or a type change that kept the
+        // payload, costs the payload once more, not on every run).
+        // Unchanged rows with a missing or stale fingerprint are kept only when the run can store theirs (not
+        // on a dry run, which opens with `create: false`, nor on a ledger without the column).
+        const refreshes = fingerprints && o.create && !opts.forceAll;
+        const differs = 'p.f IS DISTINCT FROM m.syncline_f';
+        const keep = opts.forceAll
+          ? 'TRUE'
+          : refreshes
+            ? `p.k IS NULL OR ${differs}`
+            : `p.k IS NULL OR (${differs} AND p.h IS DISTINCT FROM ${hash})`;
         const changed = first
-          ? `CREATE TEMP TABLE syncline_staged AS SELECT m.k, TRUE AS present, FALSE AS known, md5($1 || m.payload)::uuid AS h, m.payload, 1::bigint AS n FROM (${model}) AS m`
+          ? `CREATE TEMP TABLE syncline_staged AS
+             SELECT m.syncline_k AS k, TRUE AS present, FALSE AS known, ${hash} AS h, ${P} AS payload, 1::bigint AS n, m.syncline_f AS f FROM (${model}) AS m`
           : `CREATE TEMP TABLE syncline_staged AS
-             SELECT m.k, TRUE AS present, p.k IS NOT NULL AS known, md5($1 || m.payload)::uuid AS h, m.payload, 1::bigint AS n
-               FROM (${model}) AS m LEFT JOIN (${previous('$2')}) AS p ON m.k = p.k
+             SELECT m.syncline_k AS k, TRUE AS present, p.k IS NOT NULL AS known, ${hash} AS h,
+                    ${refreshes ? `CASE WHEN p.k IS NULL OR p.h IS DISTINCT FROM ${hash} THEN ${P} END` : P} AS payload, 1::bigint AS n, m.syncline_f AS f
+               FROM (${model}) AS m LEFT JOIN (${previous('$2')}) AS p ON m.syncline_k = p.k
               WHERE ${keep}`;
-        let c: { rows: number; knownRows: number; nullKeys: number; previous: number; gone: number } | undefined;
+        let c: { rows: number; knownRows: number; nullKeys: number; previous: number; gone: number; refresh: number } | undefined;
         await readOnly(
           opts.signal,
           async () => {
             await q(changed, first ? [opts.salt] : [opts.salt, sync]);
             const fresh = (
-              await q<{ n: string; s: string; nulls: string }>(
-                `SELECT count(*) AS n, coalesce(sum(hashtextextended(k, 0)::numeric), 0) AS s, count(*) FILTER (WHERE ${BLANK_KEY}) AS nulls
-                   FROM ${STAGED} WHERE NOT known`,
+              await q<{ n: string; s: string; nulls: string; refresh: string }>(
+                `SELECT count(*) FILTER (WHERE NOT known) AS n, coalesce(sum(hashtextextended(k, 0)::numeric) FILTER (WHERE NOT known), 0) AS s,
+                        count(*) FILTER (WHERE NOT known AND ${BLANK_KEY}) AS nulls, count(*) FILTER (WHERE NOT ${IS_CHANGE}) AS refresh
+                   FROM ${STAGED}`,
               )
             )[0]!;
+            const refresh = Number(fresh.refresh);
             if (first) {
-              c = { rows: Number(fresh.n), knownRows: 0, nullKeys: Number(fresh.nulls), previous: 0, gone: 0 };
+              c = { rows: Number(fresh.n), knownRows: 0, nullKeys: Number(fresh.nulls), previous: 0, gone: 0, refresh };
               sizes = { snapshot: 0, known: 0 };
               return;
             }
@@ -347,10 +392,10 @@ export async function openPostgresLedger(
                 `CREATE TEMP TABLE syncline_gone AS SELECT p.k FROM (${previous('$1')}) AS p WHERE NOT EXISTS (SELECT 1 FROM (${keys}) AS m WHERE m.k = p.k)`,
                 [sync],
               );
-              gone = (await client.query(`INSERT INTO ${STAGED} SELECT k, FALSE, TRUE, NULL, NULL, 1 FROM ${GONE}`)).rowCount ?? 0;
+              gone = (await client.query(`INSERT INTO ${STAGED} SELECT k, FALSE, TRUE, NULL, NULL, 1, NULL FROM ${GONE}`)).rowCount ?? 0;
               await q(`DROP TABLE ${GONE}`);
             }
-            c = { rows: Number(all.n), knownRows, nullKeys: Number(fresh.nulls), previous: Number(prev.n), gone };
+            c = { rows: Number(all.n), knownRows, nullKeys: Number(fresh.nulls), previous: Number(prev.n), gone, refresh };
             // Without keys in doubt the previous keys are the snapshot's.
             if (doubts === 0) sizes = { snapshot: Number(prev.n), known: Number(prev.n) };
           },
@@ -360,7 +405,7 @@ export async function openPostgresLedger(
           if (isSyncError(e)) throw e;
           throw modelError(e, opts.modelSql, 0);
         });
-        staged = { ...c!, modelSql: opts.modelSql, key: opts.key };
+        staged = { ...c!, modelSql: opts.modelSql, key: opts.key, indexed: false };
         return staged.rows;
       });
     },
@@ -411,7 +456,7 @@ export async function openPostgresLedger(
         await q(`CREATE TEMP TABLE syncline_changes AS
           SELECT row_number() OVER (ORDER BY c.rank, c.k COLLATE "C") AS seq, c.k, c.action, c.payload, c.h,
                  ${before ? 'coalesce(p.payload, d.payload)' : 'NULL::text'} AS before
-            FROM (SELECT k, payload, h, ${ACTION} AS action, ${RANK} AS rank FROM ${STAGED} WHERE payload IS NOT NULL OR NOT present) AS c
+            FROM (SELECT k, payload, h, ${ACTION} AS action, ${RANK} AS rank FROM ${STAGED} WHERE ${IS_CHANGE}) AS c
             ${before ? `LEFT JOIN ${S}.snapshot AS p ON p.sync = ${literalOf(sync)} AND p.k = c.k LEFT JOIN ${S}.in_doubt AS d ON d.sync = ${literalOf(sync)} AND d.k = c.k` : ''}`);
         await q(`CREATE UNIQUE INDEX ON ${CHANGES} (seq)`);
         const out = { add: 0, change: 0, remove: 0 };
@@ -488,7 +533,9 @@ export async function openPostgresLedger(
         // The staged rows (changed, new and gone keys with their row hashes) and the model's row count determine
         // the diff, given the ledger's state (its own digest): no second run of the model.
         const changed = (
-          await q<{ d: string }>(`SELECT ${digest(STAGED, `coalesce(k, '') || chr(1) || coalesce(h::text, '') || chr(1) || n`)} AS d`)
+          await q<{ d: string }>(
+            `SELECT ${digest(`${STAGED} WHERE ${IS_CHANGE}`, `coalesce(k, '') || chr(1) || coalesce(h::text, '') || chr(1) || n`)} AS d`,
+          )
         )[0]!.d;
         return { model: `${s.rows}/${changed}`, ledger: ledgerDigest };
       });
@@ -499,7 +546,7 @@ export async function openPostgresLedger(
         const out = createWriteStream(path);
         const cursor = client.query(
           new Cursor<{ action: string; k: string; payload: string | null }>(
-            `SELECT ${ACTION} AS action, k, payload FROM ${STAGED} WHERE payload IS NOT NULL OR NOT present ORDER BY ${RANK}, k COLLATE "C"`,
+            `SELECT ${ACTION} AS action, k, payload FROM ${STAGED} WHERE ${IS_CHANGE} ORDER BY ${RANK}, k COLLATE "C"`,
             [],
             { types: RAW_TYPES },
           ),
@@ -550,18 +597,31 @@ export async function openPostgresLedger(
      */
     async write(runId: string, batch: LedgerWrite): Promise<void> {
       sizes = undefined;
-      await serial(() =>
-        inTransaction('commit', async () => {
+      await serial(async () => {
+        // The staged rows' fingerprints are looked up by key: indexed once, when the run first commits.
+        if (fingerprints && staged && !staged.indexed && batch.upserts.length) {
+          await q(`CREATE INDEX IF NOT EXISTS syncline_staged_k ON ${STAGED} (k)`).catch((e: unknown) => {
+            throw fail('commit', e);
+          });
+          staged.indexed = true;
+        }
+        return inTransaction('commit', async () => {
           const confirmed = new Set<string>(batch.removes);
           for (const u of batch.upserts) confirmed.add(u.key);
           const upserts = lastByKey(batch.upserts);
-          if (upserts.length)
+          if (upserts.length) {
+            // A confirmed row's fingerprint is the staged one of the same key and hash (the model row its
+            // payload came from); without one (no stage in this session) it is NULL: compared by hash next time.
+            const fp = fingerprints && staged ? `(SELECT s.f FROM ${STAGED} AS s WHERE s.k = u.k AND s.h = u.h LIMIT 1)` : 'NULL::bigint';
             await q(
-              `INSERT INTO ${S}.snapshot (sync, k, h, payload, run_id, synced_at)
-               SELECT $1, k, h, payload, $2, now() FROM unnest($3::text[], $4::uuid[], $5::text[]) AS u(k, h, payload)
-               ON CONFLICT (sync, k) DO UPDATE SET h = excluded.h, payload = excluded.payload, run_id = excluded.run_id, synced_at = excluded.synced_at`,
+              `INSERT INTO ${S}.snapshot (sync, k, h, payload, run_id, synced_at${fingerprints ? ', f' : ''})
+               SELECT $1, k, h, payload, $2, now()${fingerprints ? `, ${fp}` : ''} FROM unnest($3::text[], $4::uuid[], $5::text[]) AS u(k, h, payload)
+               ON CONFLICT (sync, k) DO UPDATE SET h = excluded.h, payload = excluded.payload, run_id = excluded.run_id, synced_at = excluded.synced_at${
+                 fingerprints ? ', f = excluded.f' : ''
+               }`,
               [sync, runId, upserts.map((u) => u.key), upserts.map((u) => rowHashToUuid(u.hash)), upserts.map((u) => u.payload)],
             );
+          }
           if (batch.removes.length) await q(`DELETE FROM ${S}.snapshot WHERE sync = $1 AND k = ANY($2)`, [sync, batch.removes]);
           if (batch.settled.length)
             await q(
@@ -614,11 +674,25 @@ export async function openPostgresLedger(
               ],
             );
           }
-        }),
-      );
+        });
+      });
     },
-    /** Confirmed changes are written into the snapshot in place (its primary key finds them): nothing to fold. */
+    /**
+     * Confirmed changes are written into the snapshot in place (its primary key finds them). What is left is
+     * storing the fingerprints of unchanged rows the stage found missing or stale (a ledger made before
+     * fingerprints): only where the snapshot still holds the hash the stage compared.
+     */
     async fold(): Promise<number> {
+      const s = staged;
+      if (!s || s.refresh === 0 || !fingerprints) return 0;
+      s.refresh = 0;
+      await serial(() =>
+        q(
+          `UPDATE ${S}.snapshot AS p SET f = s.f FROM ${STAGED} AS s
+            WHERE p.sync = $1 AND s.present AND s.known AND s.payload IS NULL AND p.k = s.k AND p.h = s.h`,
+          [sync],
+        ),
+      );
       return 0;
     },
     async saveRun(run: RunRecord): Promise<void> {
@@ -825,7 +899,7 @@ const LEDGER_TABLES = ['meta', 'snapshot', 'in_doubt', 'runs', 'row_results', 'e
 function tableStatements(S: string): string[] {
   return [
     `CREATE TABLE IF NOT EXISTS ${S}.meta (sync text NOT NULL, k text NOT NULL, v text, PRIMARY KEY (sync, k))`,
-    `CREATE TABLE IF NOT EXISTS ${S}.snapshot (sync text NOT NULL, k text NOT NULL, h uuid NOT NULL, payload text NOT NULL, run_id text, synced_at timestamptz, PRIMARY KEY (sync, k))`,
+    `CREATE TABLE IF NOT EXISTS ${S}.snapshot (sync text NOT NULL, k text NOT NULL, h uuid NOT NULL, payload text NOT NULL, run_id text, synced_at timestamptz, f bigint, PRIMARY KEY (sync, k))`,
     `CREATE TABLE IF NOT EXISTS ${S}.in_doubt (sync text NOT NULL, k text NOT NULL, payload text, run_id text, since timestamptz, sticky boolean NOT NULL DEFAULT false, PRIMARY KEY (sync, k))`,
     `CREATE TABLE IF NOT EXISTS ${S}.runs (sync text NOT NULL, run_id text NOT NULL, started_at timestamptz, finished_at timestamptz, status text, counts text, phases text, requests integer, error text, PRIMARY KEY (sync, run_id))`,
     `CREATE TABLE IF NOT EXISTS ${S}.row_results (sync text NOT NULL, run_id text, k text, action text, status text, code text, field text, message text, recorded_at timestamptz)`,
@@ -862,7 +936,17 @@ async function hasLedgerTables(client: pg.ClientBase, schema: string): Promise<b
   return true;
 }
 
-/** The ledger's tables, created when missing. */
+/** Whether the ledger's snapshot in `schema` has the fingerprint column (ledgers made before it lack it). */
+async function hasFingerprints(client: pg.ClientBase, schema: string): Promise<boolean> {
+  const r = await client.query(
+    `SELECT 1 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relname = 'snapshot' AND a.attname = 'f' AND NOT a.attisdropped`,
+    [schema],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+/** The ledger's tables, created when missing; a snapshot made before fingerprints gets their column. */
 async function createSchema(client: pg.ClientBase, schema: string): Promise<void> {
   const S = ident(schema);
   const exists = await client.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [schema]);
@@ -884,6 +968,15 @@ async function createSchema(client: pg.ClientBase, schema: string): Promise<void
         throw new SyncError(
           'ledger_failed',
           `[postgres] cannot create the ledger's tables in schema ${schema}: ${firstLine(e)} (grant it: GRANT USAGE, CREATE ON SCHEMA ${schema} TO <syncline user>)`,
+          { adapter: 'postgres', cause: e },
+        );
+      });
+    // Only when missing: ALTER TABLE needs the table's ownership even when it would change nothing.
+    if (!(await hasFingerprints(client, schema)))
+      await client.query(`ALTER TABLE ${S}.snapshot ADD COLUMN IF NOT EXISTS f bigint`).catch((e: unknown) => {
+        throw new SyncError(
+          'ledger_failed',
+          `[postgres] cannot add the fingerprint column to ${schema}.snapshot: ${firstLine(e)} (run it as the table's owner: ALTER TABLE ${schema}.snapshot ADD COLUMN f bigint)`,
           { adapter: 'postgres', cause: e },
         );
       });

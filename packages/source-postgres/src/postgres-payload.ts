@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ident, type Column } from '@syncline/core';
 
 /**
@@ -77,6 +78,58 @@ export function payloadSql(fields: Record<string, string>, columns: Column[]): s
     return `'${key.replaceAll("'", "''")}' || ${jsonValueSql(column)}`;
   });
   return `(${parts.join(' || ')} || '}')`;
+}
+
+/** A model row as the warehouse diff reads it: SQL over the model (`FROM (model) AS model`) and over its result. */
+export interface ModelRowSql {
+  /**
+   * The select list over the model: the key as text (`syncline_k`), the row's fingerprint (`syncline_f`) and
+   * each mapped column renamed `syncline_c0`, `syncline_c1`… (so that no model column can clash with the
+   * ledger's own columns in the join).
+   */
+  select: string;
+  /** The payload text's expression over that select list's columns (see {@link payloadSql}). */
+  payload: string;
+}
+
+/**
+ * Compiles the key, the fingerprint and the payload of a model row. The fingerprint is a salted 64-bit hash
+ * of the mapped columns' text (`hashtextextended(ROW(…)::text, salt)`), much cheaper than building the payload
+ * and its md5: the diff builds payloads only for rows whose fingerprint differs from the snapshot's. It
+ * changes whenever the payload can: the payload is a function of the mapped values' text (each kind prints
+ * through the type's output or `to_json`, under the session's fixed settings), `ROW(…)::text` quotes and
+ * separates them so that different values (and NULL vs '') give different texts, and the salt covers the
+ * config hash, the compiled payload SQL (field names, columns, their order) and the columns' types.
+ * @example modelRowSql('id', { email: 'email' }, columns, configHash).select // 'CAST("id" AS text) AS syncline_k, hashtextextended(ROW("email")::text, -123…) AS syncline_f, "email" AS syncline_c0'
+ */
+export function modelRowSql(key: string, fields: Record<string, string>, columns: Column[], salt: string): ModelRowSql {
+  const byName = new Map(columns.map((c) => [c.name, c]));
+  const used = [
+    ...new Set(
+      Object.keys(fields)
+        .sort()
+        .map((f) => fields[f]!),
+    ),
+  ];
+  const alias = new Map(used.map((name, i) => [name, `syncline_c${i}`]));
+  const aliased = used.map((name) => {
+    const column = byName.get(name);
+    if (!column) throw new Error(`unknown column ${name}`);
+    return { ...column, name: alias.get(name)! };
+  });
+  const payload = payloadSql(Object.fromEntries(Object.entries(fields).map(([f, c]) => [f, alias.get(c)!])), aliased);
+  const typed = used.map((name) => `${name}:${byName.get(name)!.type}`).join('\u0001');
+  const digest = createHash('sha256').update(`fingerprint-v1\u0000${salt}\u0000${payload}\u0000${typed}`).digest();
+  const fpSalt = digest.readBigInt64BE(0).toString();
+  const fingerprint = used.length ? `hashtextextended(ROW(${used.map(ident).join(', ')})::text, ${fpSalt})` : `${fpSalt}::bigint`;
+  return {
+    select: [
+      `CAST(${ident(key)} AS text) AS syncline_k`,
+      `${fingerprint} AS syncline_f`,
+      ...used.map((name) => `${ident(name)} AS ${alias.get(name)}`),
+    ].join(', '),
+    payload,
+  };
 }
 
 /**

@@ -3,6 +3,7 @@ import { runSql, startPglite, type TestDatabase } from '@syncline/test-utils/pos
 import { ledgerConformance } from '@syncline/test-utils/ledger-conformance';
 import { warehouseLedgerUnderTest } from './warehouse-under-test.js';
 import { warehouseTests } from './warehouse-cases.js';
+import { fingerprintTests } from './fingerprint-cases.js';
 import { TYPE_SETUP } from './type-cases.js';
 
 // The warehouse ledger (snapshot, diff and commits inside Postgres) against the suite every ledger passes,
@@ -23,4 +24,8 @@ describe('warehouse ledger on PGlite', () => {
 
 describe('warehouse ledger on PGlite: payloads and errors', () => {
   warehouseTests(() => db.url);
+});
+
+describe('warehouse ledger on PGlite: row fingerprints', () => {
+  fingerprintTests(() => db.url);
 });
