@@ -149,7 +149,8 @@ async function phase(name: string, url: string, ledgerPath: string): Promise<Rec
        DELETE FROM ${SCHEMA_NOFP}.snapshot WHERE sync = '${spec.name}';
        INSERT INTO ${SCHEMA_NOFP}.snapshot SELECT sync, k, h, payload, run_id, synced_at, NULL FROM ${SCHEMA}.snapshot WHERE sync = '${spec.name}';`,
     );
-    await runSql(url, `VACUUM ANALYZE ${SCHEMA}.snapshot; VACUUM ANALYZE ${SCHEMA_NOFP}.snapshot`);
+    await runSql(url, `VACUUM ANALYZE ${SCHEMA}.snapshot`);
+    await runSql(url, `VACUUM ANALYZE ${SCHEMA_NOFP}.snapshot`);
     return { ms: performance.now() - t0 };
   }
   if (name === 'local-seed') {
