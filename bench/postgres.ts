@@ -210,7 +210,8 @@ if (args.phase) {
 
 const server = realPostgres();
 if (server.skip) process.exit(1);
-const db = await startPostgres(server.bin, { shared_preload_libraries: 'pg_stat_statements' });
+// auto_explain is preloaded but off (log_min_duration -1: no instrumentation) until `explainDiffs`.
+const db = await startPostgres(server.bin, { shared_preload_libraries: 'pg_stat_statements,auto_explain' });
 await runSql(db.url, 'CREATE EXTENSION pg_stat_statements');
 /** The statements Postgres ran since the last reset, by time: calls and rows (processed or returned). */
 const statements = async (): Promise<string> =>
@@ -224,13 +225,12 @@ const statements = async (): Promise<string> =>
     .map((r) => `\n      ${r.ms} ms, ${r.calls} calls, ${Number(r.rows).toLocaleString('en')} rows: ${r.q}`)
     .join('');
 /**
- * One more warehouse plan with and without fingerprints, under `auto_explain` (loaded into new sessions,
+ * One more warehouse plan with and without fingerprints, under `auto_explain` (switched on for new sessions,
  * `log_analyze` on: it slows what it measures, so after the timed runs), and the diff statement's plan
  * nodes from the server's log: parallel workers, rows kept and where the time goes.
  */
 async function explainDiffs(ledgerPath: string): Promise<string> {
   const set = async (sql: string): Promise<void> => void (await runSql(db.url, sql));
-  await set(`ALTER SYSTEM SET session_preload_libraries = 'auto_explain'`);
   await set(`ALTER SYSTEM SET auto_explain.log_min_duration = '500ms'`);
   await set(`ALTER SYSTEM SET auto_explain.log_analyze = on`);
   await set(`SELECT pg_reload_conf()`);
