@@ -1,9 +1,12 @@
 // A destination written outside packages/: it posts each batch of changes as JSON to the sync's `url`.
-import type { Destination } from '@syncline/core';
+// Plain JavaScript (types checked from the JSDoc), so that `syncline plan/run` can load it from a config:
+// destination: { type: module, module: ./webhook-destination.js }
+// @ts-check
 import { z } from 'zod';
 
 let seq = 0;
-export const webhookDestination: Destination<{ url: string }> = {
+/** @type {import('@syncline/core').Destination<{ url: string }>} */
+export const webhookDestination = {
   name: 'webhook',
   targetSchema: z.strictObject({ url: z.url() }), // its keys of the config's `sync:` block
   fields: () => [],

@@ -1,11 +1,19 @@
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { syncBlockFor, syncSpecFieldsSchema, toSyncSpec, type SyncSpec } from '@syncline/core';
+import {
+  SyncError,
+  syncBlockFor,
+  syncBlockSchema,
+  syncSpecFieldsSchema,
+  toSyncSpec,
+  type Destination,
+  type SyncSpec,
+} from '@syncline/core';
 import { duckdbSourceOptionsSchema } from '@syncline/source-duckdb';
 import { postgresSourceOptionsSchema } from '@syncline/source-postgres';
 import { knockTargetSchema, knockTiersSchema, type KnockTargetFields } from '@syncline/destination-knock';
 import { alertsSchema, scheduleSchema, type AlertChannelConfig, type Schedule } from '@syncline/alerts';
-import { readYamlConfig } from './yaml-config.js';
+import { configIssue, readYamlConfig } from './yaml-config.js';
 
 const sourceSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('duckdb'), ...duckdbSourceOptionsSchema.omit({ baseDir: true, restrictFiles: true }).shape }),
@@ -25,7 +33,35 @@ const sourceSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+/**
+ * A destination written as a JavaScript module (issue 15): `module` is a path relative to the config's folder
+ * (`./my-destination.js`) or a package name; its default export (or `export`, or its only destination-like
+ * export) is a `Destination` or a function receiving the block's other keys that returns one. Loading it
+ * runs its code: it is trusted as the config and its SQL model are.
+ */
+const moduleDestinationSchema = z.looseObject({
+  type: z.literal('module'),
+  module: z.string().min(1),
+  /** The export to use when the module has no default export and more than one destination-like export. */
+  export: z.string().min(1).optional(),
+});
+
+/** A module destination's block: its options are the keys beside `type`, `module` and `export`. */
+export type ModuleDestinationConfig = {
+  type: 'module';
+  module: string;
+  export?: string | undefined;
+  /** The block's other keys, passed to the module's factory. */
+  options: Record<string, unknown>;
+  // Knock's keys, absent: code reading them for a Knock destination reads `undefined`.
+  apiKey?: undefined;
+  baseUrl?: undefined;
+  serviceToken?: undefined;
+  tiers?: undefined;
+};
+
 const destinationSchema = z.discriminatedUnion('type', [
+  moduleDestinationSchema,
   z.strictObject({
     type: z.literal('knock'),
     /** Normally from KNOCK_API_KEY; `${KNOCK_API_KEY}` interpolation also works. */
@@ -70,12 +106,36 @@ export const configSchema = syncSpecFieldsSchema.extend({
   schedule: scheduleSchema.optional(),
 });
 
+/**
+ * A config whose destination is a module: its `sync:` block is checked for core's keys here, and for the
+ * destination's own once the module is loaded (`LoadedConfig.useDestination`).
+ */
+const moduleConfigSchema = configSchema.extend({ sync: syncBlockSchema });
+
+/**
+ * The schema of a config as read: Knock's unless the config names a module destination.
+ * @example readYamlConfig(file, configSchemaFor, env)
+ */
+export function configSchemaFor(raw: unknown): typeof configSchema {
+  const type = (raw as { destination?: { type?: unknown } } | null)?.destination?.type;
+  return (type === 'module' ? moduleConfigSchema : configSchema) as typeof configSchema;
+}
+
+/** The Knock destination's block. */
+export type KnockDestinationConfig = Extract<z.infer<typeof destinationSchema>, { type: 'knock' }>;
+
 export interface LoadedConfig {
   file: string;
   dir: string;
+  /** For a module destination, its target is checked and typed once `useDestination` is called. */
   spec: SyncSpec<KnockTargetFields>;
   source: z.infer<typeof sourceSchema>;
-  destination: z.infer<typeof destinationSchema>;
+  destination: KnockDestinationConfig | ModuleDestinationConfig;
+  /**
+   * Validates the `sync:` block with a module destination's `targetSchema` (`file:line:col` errors, as for
+   * Knock) and sets `spec` from it.
+   */
+  useDestination(destination: Pick<Destination, 'name' | 'targetSchema'>): void;
   /** `.syncline/<name>.duckdb` beside the config. */
   ledgerPath: string;
   /** The config's `ledger:` block (memory limit, threads). */
@@ -98,8 +158,8 @@ export interface LoadedConfig {
  * variable (an unset variable is an error naming it). Errors name `file:line:col path: problem`.
  * @example const config = loadConfig('examples/users/sync.yaml')
  */
-export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  const { file, text, doc, data: c, where } = readYamlConfig(path, configSchema, env);
+export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env, opts: { modules?: boolean } = {}): LoadedConfig {
+  const { file, text, doc, data: c, where } = readYamlConfig(path, configSchemaFor, env);
   const dir = dirname(file);
   const nodeAt = (at: readonly string[]): { range?: [number, number, number] | null } | undefined => {
     for (let i = at.length; i > 0; i--) {
@@ -108,17 +168,36 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     }
     return undefined;
   };
-  const spec = toSyncSpec(c, { name: 'knock', targetSchema: knockTargetSchema });
+  const block = c.destination;
+  let destination: LoadedConfig['destination'];
+  if (block.type === 'module') {
+    if (!opts.modules)
+      throw new SyncError(
+        'config_invalid',
+        `${where(nodeAt(['destination', 'type'])?.range?.[0])} destination.type: "module" destinations run with syncline plan, run, validate and schedule; this command supports type: knock only`,
+      );
+    const { type, module, export: name, ...options } = block;
+    destination = { type, module, export: name, options };
+  } else destination = block;
+  // A module destination's keys are carried as written until its module is loaded and checks them.
+  const spec = (
+    block.type === 'module' ? toSyncSpec(c) : toSyncSpec(c, { name: 'knock', targetSchema: knockTargetSchema })
+  ) as SyncSpec<KnockTargetFields>;
   // The model is `model: <sql>` or `model: { sql: <sql>, timeout: … }`.
   const modelPath = typeof c.model === 'string' ? ['model'] : ['model', 'sql'];
   return {
+    useDestination(d) {
+      const r = syncBlockFor(d.targetSchema).safeParse(c.sync);
+      if (!r.success) throw configIssue(doc, where, r.error.issues[0]!, ['sync']);
+      this.spec = toSyncSpec({ ...c, sync: r.data }, d) as SyncSpec<KnockTargetFields>;
+    },
     locate: (at) => where(nodeAt(at)?.range?.[0]),
     locateModel: (line, column) => where(modelOffset(text, nodeAt(modelPath)?.range, spec.model, line, column)),
     file,
     dir,
     spec,
     source: c.source,
-    destination: c.destination,
+    destination,
     ledgerPath: join(dir, '.syncline', `${c.name}.duckdb`),
     ledger: c.ledger ?? {},
     alerts: c.alerts,

@@ -9,6 +9,10 @@ import { displayUrl } from './format.js';
 export interface SyncParts {
   source: Source;
   destination: Destination;
+  /** `knock`, or `module`: a destination the config names by module (the Knock-only lines are left out). */
+  kind: 'knock' | 'module';
+  /** Where rows go, as the plan's header says it: `Knock <url> (key from …)`, or `webhook (module ./x.js)`. */
+  label: string;
   /** The Knock base URL as shown to the user: any `user:password@` part (a key put there) removed. */
   baseUrl: string;
   keyFrom: string;
@@ -44,11 +48,26 @@ export function resolveApiKey(
  * The sync's source and destination. `offline` (`plan --offline`): nothing is sent, so a missing key is no
  * error (the destination gets a placeholder it never uses).
  */
-export function openSyncParts(
+export async function openSyncParts(
   config: LoadedConfig,
   opts: { apiKeyFile?: string | undefined; env?: NodeJS.ProcessEnv; offline?: boolean },
-): SyncParts {
+): Promise<SyncParts> {
   const env = opts.env ?? process.env;
+  const d = config.destination;
+  if (d.type === 'module') {
+    const { openModuleDestination } = await import('./module-destination.js');
+    // The config itself (not a copy): loading the module sets its spec's target.
+    const destination = await openModuleDestination(config as LoadedConfig & { destination: typeof d });
+    // The source opens after the module, so a bad module fails before any connection.
+    return {
+      source: openSource(config, env),
+      destination,
+      kind: 'module',
+      label: `${destination.name} (module ${d.module})`,
+      baseUrl: '',
+      keyFrom: 'none',
+    };
+  }
   const offlineKey = opts.offline && !opts.apiKeyFile && !config.destination.apiKey && !env.KNOCK_API_KEY;
   const { apiKey, from } = offlineKey ? { apiKey: 'unused-offline', from: 'none: --offline' } : resolveApiKey(config, opts.apiKeyFile, env);
   const baseUrl = config.destination.baseUrl ?? env.KNOCK_BASE_URL ?? 'https://api.knock.app';
@@ -61,6 +80,8 @@ export function openSyncParts(
       ...(serviceToken ? { serviceToken } : {}),
       ...(config.destination.tiers ? { tiers: config.destination.tiers } : {}),
     }),
+    kind: 'knock',
+    label: `Knock ${displayUrl(baseUrl)} (key from ${from})`,
     baseUrl: displayUrl(baseUrl),
     keyFrom: from,
   };

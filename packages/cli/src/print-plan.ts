@@ -174,6 +174,27 @@ export const invalidJson = (i: RunResult['invalid'][number]) => ({
   message: ruleText(i),
 });
 
+/**
+ * The keys of `plan --json` every destination shares: the model, the counts and the requests. `left` names
+ * the count of rows that left the model but stay in the destination (no call, never counted as deletes).
+ */
+export function planCounts<L extends string>(r: RunResult, left: L) {
+  return {
+    before_source: 'ledger' as const,
+    mapping_changed: r.mappingChanged,
+    model: { rows: r.rows.total, elapsed_ms: r.phases.find((x) => x.name === 'stage')?.ms ?? 0 },
+    summary: {
+      add: r.rows.added,
+      change: r.rows.changed,
+      delete: r.rows.removed,
+      unchanged: r.rows.unchanged,
+      invalid: r.rows.invalid,
+      ...({ [left]: r.rows.kept } as Record<L, number>),
+    },
+    requests: r.requests,
+  };
+}
+
 /** The machine plan (ux.md §2, `plan --json`). Changes are ordered add → change → delete, then by key. */
 export function planJson(config: LoadedConfig, r: RunResult, meta: { version: string; baseUrl: string }) {
   const t = config.spec.target;
@@ -184,19 +205,7 @@ export function planJson(config: LoadedConfig, r: RunResult, meta: { version: st
     created_at: new Date().toISOString(),
     sync: { name: config.spec.name, config: config.file, type: t.type, mode: t.mode, on_delete: t.onDelete, key: config.spec.key },
     target: { kind: 'knock', base_url: meta.baseUrl },
-    before_source: 'ledger',
-    mapping_changed: r.mappingChanged,
-    model: { rows: r.rows.total, elapsed_ms: r.phases.find((x) => x.name === 'stage')?.ms ?? 0 },
-    summary: {
-      add: r.rows.added,
-      change: r.rows.changed,
-      delete: r.rows.removed,
-      unchanged: r.rows.unchanged,
-      invalid: r.rows.invalid,
-      // Rows that left the model but stay in Knock (onDelete: nothing): no call, never counted as deletes.
-      left_in_knock: r.rows.kept,
-    },
-    requests: r.requests,
+    ...planCounts(r, 'left_in_knock'),
     estimate: { requests: r.endpoints.map((e) => ({ endpoint: e.endpoint, calls: e.calls, rows: e.rows, tier: e.tier ?? null })) },
     changes: r.preview.map((c) =>
       c.action === 'remove'

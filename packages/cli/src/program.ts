@@ -149,7 +149,15 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
     ]);
     if (flags.remote && flags.offline)
       throw new SyncError('invalid_option', '--remote reads the sample rows from Knock; it cannot be used with --offline');
-    const parts = openSyncParts(config, { apiKeyFile: flags.apiKeyFile, env, offline: flags.offline ?? false });
+    const parts = await openSyncParts(config, { apiKeyFile: flags.apiKeyFile, env, offline: flags.offline ?? false });
+    const knock = parts.kind === 'knock';
+    if (!knock && (flags.remote || flags.out)) {
+      await parts.destination.close?.();
+      throw new SyncError(
+        'invalid_option',
+        `${flags.remote ? '--remote' : '--out'} works with the Knock destination only, not with ${parts.label}`,
+      );
+    }
     // DuckDB writes the changes next to the plan file; they are copied after its header line.
     const changesFile = flags.out ? `${resolve(flags.out)}.changes.tmp` : undefined;
     try {
@@ -175,8 +183,20 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
         io.stderr.write(problem.text);
         return problem.exit;
       }
-      if (firstRun && !result.error && result.rows.added > 0)
+      if (knock && firstRun && !result.error && result.rows.added > 0)
         io.stderr.write(firstRunNotice(result.rows.added, file, config.destination.tiers, result.endpoints));
+      if (!knock) {
+        const { formatModulePlan, modulePlanJson } = await import('./print-module-plan.js');
+        const module = config.destination.type === 'module' ? config.destination.module : '';
+        io.stdout.write(
+          (flags.json
+            ? JSON.stringify({
+                ...modulePlanJson(config, parts.destination, result, { version, module }),
+                delete_window: result.deleteWindow ?? null,
+              })
+            : formatModulePlan(config, parts.destination, result, { version, label: parts.label }, styleFor(io.stdout, noColor))) + '\n',
+        );
+      }
       // The sample rows as Knock holds them now, beside what Syncline last sent and what it will send.
       const remote =
         flags.remote && !result.error ? await remoteBefore(parts.destination, ledger, config.spec.target, result.preview) : undefined;
@@ -198,7 +218,9 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
         );
         io.stderr.write(`Wrote every change to ${flags.out}; send exactly this plan with \`syncline run --plan ${flags.out}\`\n`);
       }
-      if (flags.json)
+      if (!knock) {
+        // Printed above.
+      } else if (flags.json)
         io.stdout.write(
           JSON.stringify({
             ...planJson(config, result, { version, baseUrl: parts.baseUrl }),
@@ -206,15 +228,7 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
             ...(remote ? { remote } : {}),
           }) + '\n',
         );
-      else
-        io.stdout.write(
-          formatPlan(
-            config,
-            result,
-            { version, target: `Knock ${parts.baseUrl} (key from ${parts.keyFrom})` },
-            styleFor(io.stdout, noColor),
-          ) + '\n',
-        );
+      else io.stdout.write(formatPlan(config, result, { version, target: parts.label }, styleFor(io.stdout, noColor)) + '\n');
       if (remote && !flags.json) io.stdout.write(formatRemote(remote, config.spec.key, styleFor(io.stdout, noColor)) + '\n');
       const window = flags.json ? undefined : deleteWindowLine(result);
       if (window) io.stdout.write(window + '\n');
@@ -336,7 +350,8 @@ async function run(
       io.stdout.write(`Forgot the snapshot of ${config.spec.name}; the next run sends every row.\n`);
       return EXIT.ok;
     }
-    const parts = openSyncParts(config, { apiKeyFile: flags.apiKeyFile, env });
+    const parts = await openSyncParts(config, { apiKeyFile: flags.apiKeyFile, env });
+    const knock = parts.kind === 'knock';
     const firstRunOf = firstRunCheck(config);
     await using ledger = await openLedger(config, false, env);
     const firstRun = await firstRunOf(ledger);
@@ -345,7 +360,7 @@ async function run(
     const eta = extra.saved ? ` · ETA ≈ ${duration(extra.saved.estimate.seconds)} at Knock's rate limits` : '';
     if (!flags.json)
       io.stderr.write(
-        `Syncline ${version} · run · ${config.spec.name} → Knock ${config.spec.target.type} (${parts.baseUrl})${eta}\n${extra.saved ? 'Reading model…\n' : ''}`,
+        `Syncline ${version} · run · ${config.spec.name} → ${knock ? `Knock ${config.spec.target.type} (${parts.baseUrl})` : parts.label}${eta}\n${extra.saved ? 'Reading model…\n' : ''}`,
       );
     const stopTimeout = Number(flags.stopTimeout ?? 20);
     if (!Number.isFinite(stopTimeout) || stopTimeout < 0)
@@ -360,6 +375,8 @@ async function run(
     // for 10M rows take seconds). The diff's exact line follows only if it says otherwise.
     const nothingKnown = !extra.saved && (await ledger.knownSize()) === 0;
     const showEta = (counts: DiffCounts, shown?: string): string => {
+      // Knock's rate tiers give the ETA; another destination's pace is unknown until it sends.
+      if (!knock) return '';
       const send = sendEta(parts.destination, config.spec.target, counts, extra.maxRows, config.destination.tiers);
       if (send.line === shown) return send.line;
       if (!flags.json) io.stderr.write(send.line);
@@ -381,7 +398,7 @@ async function run(
           if (e.type === 'phase' && e.name === 'stage' && e.status === 'end' && nothingKnown)
             earlyEta = showEta({ add: Number(e.detail?.rows ?? 0), change: 0, remove: 0 });
           if (e.type === 'phase' && e.name === 'diff' && e.status === 'end') {
-            if (firstRun && Number(e.detail?.add) > 0)
+            if (knock && firstRun && Number(e.detail?.add) > 0)
               io.stderr.write(firstRunNotice(Number(e.detail!.add), file, config.destination.tiers));
             if (!extra.saved && e.detail) showEta(e.detail as DiffCounts, earlyEta);
           }
@@ -431,7 +448,7 @@ export async function withConfig(
   fn: (config: LoadedConfig, env: NodeJS.ProcessEnv) => Promise<number>,
 ): Promise<number> {
   const { loadConfig } = await import('./load-config.js');
-  return withEnv(io, (env) => fn(loadConfig(file, env), env));
+  return withEnv(io, (env) => fn(loadConfig(file, env, { modules: true }), env));
 }
 
 /** The environment with `./.env` under it, and errors mapped to exit codes as {@link withConfig} does. */

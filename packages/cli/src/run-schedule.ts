@@ -25,7 +25,7 @@ function outcome(code: number): string {
  */
 export function scheduledConfigs(dir: string, env: NodeJS.ProcessEnv): { file: string; config: LoadedConfig }[] {
   const out = syncConfigFiles(dir)
-    .map((file) => ({ file, config: loadConfig(file, env) }))
+    .map((file) => ({ file, config: loadConfig(file, env, { modules: true }) }))
     .filter((c) => c.config.schedule !== undefined);
   for (const c of out) syncAlerts(c.config, env); // a bad syncline.yaml fails now, not after the first run
   return out;

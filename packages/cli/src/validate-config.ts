@@ -1,5 +1,5 @@
 import { openDuckdbLedger, runSync } from '@syncline/core';
-import { configSchema, loadConfig } from './load-config.js';
+import { configSchemaFor, loadConfig } from './load-config.js';
 import { syncAlerts } from './load-workspace.js';
 import { openSyncParts } from './open-sync.js';
 import { EXIT, type Io } from './program.js';
@@ -17,10 +17,10 @@ const MAX_ROWS_SHOWN = 20;
  * @example process.exitCode = await validateConfig('sync.yaml', io, process.env)
  */
 export async function validateConfig(file: string, io: Io, env: NodeJS.ProcessEnv): Promise<number> {
-  const config = loadConfig(file, env);
+  const config = loadConfig(file, env, { modules: true });
   const alerts = syncAlerts(config, env);
   // Nothing is sent: the key only has to satisfy the destination's options.
-  const parts = openSyncParts(config, { env: { ...env, KNOCK_API_KEY: env.KNOCK_API_KEY || 'sk_test_validate_offline' } });
+  const parts = await openSyncParts(config, { env: { ...env, KNOCK_API_KEY: env.KNOCK_API_KEY || 'sk_test_validate_offline' } });
   let result;
   try {
     await using ledger = await openDuckdbLedger({ path: ':memory:', ...config.ledger });
@@ -36,7 +36,7 @@ export async function validateConfig(file: string, io: Io, env: NodeJS.ProcessEn
   } finally {
     await parts.destination.close?.();
   }
-  const { doc, where } = readYamlConfig(file, configSchema, env);
+  const { doc, where } = readYamlConfig(file, configSchemaFor, env);
   const at = (path: string[]): string => {
     for (let i = path.length; i > 0; i--) {
       const node = doc.getIn(path.slice(0, i), true) as { range?: [number, number, number] } | undefined;

@@ -20,7 +20,11 @@ export interface YamlConfig<T> {
  * variable (an unset variable is an error naming it). Errors name `file:line:col path: problem`.
  * @example const { data } = readYamlConfig('syncline.yaml', workspaceSchema, process.env)
  */
-export function readYamlConfig<S extends z.ZodType>(path: string, schema: S, env: NodeJS.ProcessEnv): YamlConfig<z.output<S>> {
+export function readYamlConfig<S extends z.ZodType>(
+  path: string,
+  schema: S | ((raw: unknown) => S),
+  env: NodeJS.ProcessEnv,
+): YamlConfig<z.output<S>> {
   const file = resolve(path);
   let text: string;
   try {
@@ -42,25 +46,37 @@ export function readYamlConfig<S extends z.ZodType>(path: string, schema: S, env
   interpolate(doc, env, (node, name) => {
     throw new SyncError('config_invalid', `${where(node.range?.[0])} environment variable ${name} is not set`);
   });
-  const parsed = schema.safeParse(doc.toJS());
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const at = issue.path.map(String);
-    let node = doc.getIn(at, true) as { range?: [number, number, number] } | undefined;
-    // For unknown keys zod points at the parent map; point at the key itself.
-    if (issue.code === 'unrecognized_keys') {
-      const parent = (at.length ? doc.getIn(at, true) : doc.contents) as {
-        items?: { key?: { value?: unknown; range?: [number, number, number] } }[];
-      } | null;
-      node = parent?.items?.find((p) => p.key?.value === issue.keys[0])?.key ?? node;
-      at.push(issue.keys[0]!);
-    }
-    for (let i = at.length; !node && i > 0; i--) node = doc.getIn(at.slice(0, i), true) as typeof node;
-    const label = at.length ? at.join('.') : 'config';
-    const message = issue.code === 'unrecognized_keys' ? 'unknown key' : (choiceProblem(issue, doc.getIn(at)) ?? issue.message);
-    throw new SyncError('config_invalid', `${where(node?.range?.[0])} ${label}: ${message}`, { details: { path: at } });
+  const raw = doc.toJS();
+  const parsed = (typeof schema === 'function' ? schema(raw) : schema).safeParse(raw);
+  if (!parsed.success) throw configIssue(doc, where, parsed.error.issues[0]!);
+  return { file, text, doc, data: parsed.data as z.output<S>, where };
+}
+
+/**
+ * The error of a zod issue found in a YAML config: `file:line:col path: problem`, at the node the issue's
+ * path (under `prefix`, for a schema that validated a part of the config) names; an unknown key at the key.
+ * @example throw configIssue(doc, where, result.error.issues[0], ['sync'])
+ */
+export function configIssue(
+  doc: Document,
+  where: (offset: number | undefined) => string,
+  issue: z.core.$ZodIssue,
+  prefix: readonly string[] = [],
+): SyncError {
+  const at = [...prefix, ...issue.path.map(String)];
+  let node = doc.getIn(at, true) as { range?: [number, number, number] } | undefined;
+  // For unknown keys zod points at the parent map; point at the key itself.
+  if (issue.code === 'unrecognized_keys') {
+    const parent = (at.length ? doc.getIn(at, true) : doc.contents) as {
+      items?: { key?: { value?: unknown; range?: [number, number, number] } }[];
+    } | null;
+    node = parent?.items?.find((p) => p.key?.value === issue.keys[0])?.key ?? node;
+    at.push(issue.keys[0]!);
   }
-  return { file, text, doc, data: parsed.data, where };
+  for (let i = at.length; !node && i > 0; i--) node = doc.getIn(at.slice(0, i), true) as typeof node;
+  const label = at.length ? at.join('.') : 'config';
+  const message = issue.code === 'unrecognized_keys' ? 'unknown key' : (choiceProblem(issue, doc.getIn(at)) ?? issue.message);
+  return new SyncError('config_invalid', `${where(node?.range?.[0])} ${label}: ${message}`, { details: { path: at } });
 }
 
 /**

@@ -7,7 +7,7 @@ import { tableSource, trackLedgers } from './model-source.js';
 
 // Issue 15: a destination written outside packages/ plugs in without touching core. It is the README's
 // example, run against a receiver on loopback. (Imported by URL: the example is outside this package's sources.)
-const example = new URL('../../../examples/custom-destination/webhook-destination.ts', import.meta.url).href;
+const example = new URL('../../../examples/custom-destination/webhook-destination.js', import.meta.url).href;
 const { webhookDestination } = (await import(example)) as { webhookDestination: Destination<{ url: string }> };
 const received: { action: string; key: string; payload: unknown }[][] = [];
 const server = createServer((req, res) => {
