@@ -34,7 +34,7 @@ import { duckdbSource } from '@syncline/source-duckdb';
 const DATA = join(import.meta.dirname, '.data');
 const SEED = 42;
 /** Bump when the ledger layout changes, so a cached bench ledger is rebuilt. */
-const LEDGER_TAG = 'v2';
+const LEDGER_TAG = 'v3';
 
 const { values: args } = parseArgs({
   options: {
@@ -115,8 +115,11 @@ async function buildLedger(n: number): Promise<Result> {
   const ledger = await openDuckdbLedger({ path: f.ledger, memoryLimit: args.memory! });
   const columns = await ledger.describe(`SELECT * FROM read_parquet(${literal(f.prev)})`);
   const salt = configHash(spec, await destination());
-  await ledger.connection.run(`INSERT INTO snapshot SELECT k, ${ledger.rowHash(`(${literal(salt)} || payload)`)}, payload, 'r_bench', now()
-    FROM (SELECT CAST(id AS VARCHAR) AS k, ${payloadProjection(spec.fields, columns)} AS payload FROM read_parquet(${literal(f.prev)}))`);
+  // With each row's fingerprint, as a run writes it (see row-fingerprint.ts).
+  await ledger.connection
+    .run(`INSERT INTO snapshot (k, h, payload, run_id, synced_at, f) SELECT k, ${ledger.rowHash(`(${literal(salt)} || payload)`)}, payload, 'r_bench', now(), f
+    FROM (SELECT CAST(id AS VARCHAR) AS k, ${payloadProjection(spec.fields, columns)} AS payload, ${ledger.fingerprintSql(spec.fields, columns, salt)} AS f
+            FROM read_parquet(${literal(f.prev)}))`);
   await ledger.setMeta('config_hash', salt);
   await ledger.connection.run('CHECKPOINT');
   await ledger.close();

@@ -48,7 +48,7 @@ async function measure(
     const ledger = await openDuckdbLedger({ path });
     if (n > 0) {
       await ledger.connection.run(
-        `INSERT INTO snapshot SELECT 'u' || lpad(i::VARCHAR, 9, '0'), hash(i)::UHUGEINT, ${PAYLOAD_SQL('i')}, 'r_prev', now() FROM range(0, ${n}) t(i)`,
+        `INSERT INTO snapshot (k, h, payload, run_id, synced_at) SELECT 'u' || lpad(i::VARCHAR, 9, '0'), hash(i)::UHUGEINT, ${PAYLOAD_SQL('i')}, 'r_prev', now() FROM range(0, ${n}) t(i)`,
       );
       await ledger.connection.run('CHECKPOINT');
     }

@@ -175,7 +175,7 @@ async function phase(name: string, url: string, ledgerPath: string): Promise<Rec
     appender.closeSync();
     await source.close?.();
     await conn.run(
-      `INSERT INTO snapshot SELECT k, md5_number('${configHash(spec)}' || payload), payload, 'seed', now()::TIMESTAMP FROM temp.seed`,
+      `INSERT INTO snapshot (k, h, payload, run_id, synced_at) SELECT k, md5_number('${configHash(spec)}' || payload), payload, 'seed', now()::TIMESTAMP FROM temp.seed`,
     );
     await conn.run(`DROP TABLE temp.seed`);
     await ledger.close();

@@ -378,8 +378,11 @@ async function seedBySql(n: number): Promise<void> {
     const columns = await ledger.describe(config.spec.model);
     // Salted as runSync salts it: with the destination's defaults filled into the target.
     const salt = configHash(config.spec, knockDestination({ apiKey: API_KEY, baseUrl: 'http://127.0.0.1:9' }));
-    await ledger.connection.run(`INSERT INTO snapshot SELECT k, ${ledger.rowHash(`(${literal(salt)} || payload)`)}, payload, 'r_seed', now()
-      FROM (SELECT CAST(${config.spec.key} AS VARCHAR) AS k, ${payloadProjection(config.spec.fields, columns)} AS payload FROM (${config.spec.model}))`);
+    // With each row's fingerprint, as a run writes it (see row-fingerprint.ts).
+    await ledger.connection
+      .run(`INSERT INTO snapshot (k, h, payload, run_id, synced_at, f) SELECT k, ${ledger.rowHash(`(${literal(salt)} || payload)`)}, payload, 'r_seed', now(), f
+      FROM (SELECT CAST(${config.spec.key} AS VARCHAR) AS k, ${payloadProjection(config.spec.fields, columns)} AS payload,
+                   ${ledger.fingerprintSql(config.spec.fields, columns, salt)} AS f FROM (${config.spec.model}))`);
     await ledger.setMeta('config_hash', salt);
     await ledger.connection.run('CHECKPOINT');
   } finally {

@@ -14,7 +14,7 @@ export function formatRunSummary(r: RunResult, config: { key: string; file: stri
   }
   const head =
     r.status === 'aborted'
-      ? `Run ${r.runId} stopped: ${n(rows.synced)} rows confirmed and committed; the rest are sent on the next run`
+      ? `Run ${r.runId} stopped: ${n(rows.synced)} rows confirmed and committed, ${n((r.remaining ?? 0) + rows.failed)} left for the next run.`
       : r.status === 'stopped'
         ? `Run ${r.runId} stopped at its limit (--max-rows/--max-duration): ${n(rows.synced)} rows confirmed and committed, ${n(r.remaining ?? 0)} left for the next run`
         : r.status === 'resume_later'

@@ -106,7 +106,7 @@ export function createProgram(io: Io, setExit: (code: number) => void): Command 
     .action(async (file: string, flags: SyncFlags) => setExit(await plan(file, flags, program.opts().color === false, io)));
   syncCommand('run')
     .option('--reset', 'forget the snapshot (the next run sends every row) without sending anything')
-    .option('--stop-timeout <seconds>', 'on SIGINT/SIGTERM/SIGHUP, how long calls in flight may take to finish', '20')
+    .option('--stop-timeout <seconds>', 'on SIGINT/SIGTERM/SIGHUP, how long calls in flight may take to finish', '10')
     .option('--plan <file>', 'send exactly this saved plan (`plan --out`); refused if the model, config or ledger moved since')
     .option('--max-rows <n>', 'send at most N changes, then stop cleanly (the next run sends the rest)')
     .option('--max-duration <time>', 'start no new call after this long (e.g. 30m, 2h, 90s), then stop cleanly')
@@ -362,9 +362,9 @@ async function run(
       io.stderr.write(
         `Syncline ${version} · run · ${config.spec.name} → ${knock ? `Knock ${config.spec.target.type} (${parts.baseUrl})` : parts.label}${eta}\n${extra.saved ? 'Reading model…\n' : ''}`,
       );
-    const stopTimeout = Number(flags.stopTimeout ?? 20);
+    const stopTimeout = Number(flags.stopTimeout ?? 10);
     if (!Number.isFinite(stopTimeout) || stopTimeout < 0)
-      throw new SyncError('invalid_option', `--stop-timeout ${flags.stopTimeout}: expected a number of seconds, e.g. 20`);
+      throw new SyncError('invalid_option', `--stop-timeout ${flags.stopTimeout}: expected a number of seconds, e.g. 10`);
     const signals = handleStopSignals(io, stopTimeout * 1000);
     const progress = createProgressPrinter(io, { json: flags.json ?? false, style: styleFor(io.stderr, noColor), env: io.env });
     // The progress ETA starts from Knock's rate limits (the same figure as the first line), then follows the

@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Column } from './contract.js';
 import { SyncError } from './sync-error.js';
-import { STAGED_KEY, STAGED_PAYLOAD, ident, literal } from './projection.js';
+import { STAGED_FINGERPRINT, STAGED_KEY, STAGED_PAYLOAD, ident, literal } from './projection.js';
 
 /** What `stageModel` needs: the model SQL, its key column, the payload projection and the hash builder. */
 export interface StageOptions {
@@ -25,6 +25,23 @@ export interface StageOptions {
    * destination certainly accepts (`Destination.validSql`); staged as column `ok` on a first sync.
    */
   validSql?: string | undefined;
+  /**
+   * SQL over the model's columns of each row's fingerprint (see `fingerprintSql`): a row whose key and
+   * fingerprint match the snapshot's is unchanged without building its payload. Without it every row's
+   * payload is built and hashed.
+   */
+  fingerprint?: string | undefined;
+  /**
+   * Write the staged fingerprints of rows found unchanged by their payload hash (a fingerprint missing or
+   * stale, e.g. a ledger written before fingerprints) into the snapshot, so the next stage skips them.
+   * Not for a dry run: it changes no row's meaning, but a dry run writes nothing.
+   */
+  refreshFingerprints?: boolean | undefined;
+  /**
+   * A first dry run that needs no digests: rows are not hashed (every row is an add, nothing compares or
+   * records a hash), and no fingerprint is computed (nothing is written).
+   */
+  countOnly?: boolean | undefined;
 }
 
 /** Counts from staging: model rows, previous keys (snapshot and in doubt), matches, and blank keys. */
@@ -51,18 +68,19 @@ const all = async (conn: DuckDBConnection, sql: string): Promise<Record<string, 
   (await conn.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
 
 /**
- * Runs the model once and joins it with the snapshot's (key, hash) in the same statement, into the temp
- * table `staged(k, present, known, h, payload)`: one row per model row (`present`) and one per snapshot key
- * the model no longer has. The payload JSON is kept only where the hash differs, so the unchanged
- * majority never materialises its JSON, and the join's build side is the compact (key, 16-byte hash)
- * snapshot rather than payloads. One statement means all or nothing: a failed or interrupted query
- * leaves no `staged`, so it can never reach the diff.
+ * Runs the model once and joins it with the snapshot in the same statement, into the temp table
+ * `staged(k, present, known, h, payload, ok, f, refresh)`: one row per model row (`present`) and one per
+ * snapshot key the model no longer has. With a `fingerprint`, the join is on (key → fingerprint, hash):
+ * a row whose fingerprint equals the snapshot's is unchanged and never builds its payload JSON or its MD5;
+ * only new keys and rows whose fingerprint differs (or is missing) build the payload and compare its hash,
+ * so a false "maybe changed" costs one payload, never a resend. The payload is kept only where the hash
+ * differs. One statement means all or nothing: a failed or interrupted query leaves no `staged`, so it can
+ * never reach the diff.
  */
 export async function stageModel(conn: DuckDBConnection, hash: (text: string) => string, o: StageOptions): Promise<StageStats> {
   await conn.run(`DROP TABLE IF EXISTS temp.staged`);
   await conn.run(`DROP TABLE IF EXISTS temp.changes`);
-  const keep = o.forceAll ? 'TRUE' : 'p.k IS NULL OR p.h IS DISTINCT FROM s.h';
-  // Keys in doubt join with a NULL hash, so they count as changed (or removed) whatever the model says.
+  // Keys in doubt join with a NULL hash and fingerprint, so they count as changed (or removed) whatever the model says.
   const doubts = Number((await all(conn, `SELECT count(*) AS n FROM main.in_doubt`))[0]!.n);
   // A first sync (nothing confirmed, nothing in doubt) has nothing to join: every model row is an add. Only
   // then is `validSql` evaluated while staging (on every row, all of them changes); otherwise `ok` is null
@@ -70,18 +88,40 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
   const first = doubts === 0 && (await all(conn, `SELECT 1 AS x FROM main.snapshot LIMIT 1`)).length === 0;
   const previous =
     doubts === 0
-      ? `SELECT k, h FROM main.snapshot`
-      : `SELECT coalesce(p.k, d.k) AS k, CASE WHEN d.k IS NULL THEN p.h END AS h FROM main.snapshot AS p FULL OUTER JOIN main.in_doubt AS d ON d.k = p.k`;
-  const model = `SELECT ${ident(STAGED_KEY)} AS k, ${ident(STAGED_PAYLOAD)} AS payload, ${hash(`(${literal(o.salt)} || ${ident(STAGED_PAYLOAD)})`)} AS h,
-                        TRUE AS present, ${first && o.validSql ? `(${o.validSql})` : 'NULL::BOOLEAN'} AS ok
-                   FROM (SELECT *, CAST(${ident(o.key)} AS VARCHAR) AS ${ident(STAGED_KEY)}, ${o.projection} AS ${ident(STAGED_PAYLOAD)} FROM (${o.modelSql}) AS model)`;
-  const sql = first
-    ? `CREATE TEMP TABLE staged AS SELECT k, TRUE AS present, FALSE AS known, h, payload, ok FROM (${model})`
-    : `CREATE TEMP TABLE staged AS
-    SELECT coalesce(s.k, p.k) AS k, coalesce(s.present, FALSE) AS present, p.k IS NOT NULL AS known, s.h,
-           CASE WHEN s.present AND (${keep}) THEN s.payload END AS payload, CASE WHEN s.present AND (${keep}) THEN s.ok END AS ok
-      FROM (${model}) AS s
-      FULL OUTER JOIN (${previous}) AS p ON s.k = p.k`;
+      ? `SELECT k, h, f FROM main.snapshot`
+      : `SELECT coalesce(p.k, d.k) AS k, CASE WHEN d.k IS NULL THEN p.h END AS h, CASE WHEN d.k IS NULL THEN p.f END AS f
+           FROM main.snapshot AS p FULL OUTER JOIN main.in_doubt AS d ON d.k = p.k`;
+  const K = ident(STAGED_KEY);
+  const P = ident(STAGED_PAYLOAD);
+  const F = ident(STAGED_FINGERPRINT);
+  const fingerprint = (first && o.countOnly) || !o.fingerprint ? 'NULL::UBIGINT' : o.fingerprint;
+  const rowHash = (payload: string): string => hash(`(${literal(o.salt)} || ${payload})`);
+  // `__syncline_row`: a model row, also when its key is null.
+  const keyed = `SELECT *, CAST(${ident(o.key)} AS VARCHAR) AS ${K}, ${fingerprint} AS ${F}, TRUE AS __syncline_row FROM (${o.modelSql}) AS model`;
+  let sql: string;
+  if (first) {
+    const model = `SELECT *, ${o.projection} AS ${P} FROM (${keyed})`;
+    sql = `CREATE TEMP TABLE staged AS SELECT ${K} AS k, TRUE AS present, FALSE AS known, ${o.countOnly ? 'NULL::UHUGEINT' : rowHash(P)} AS h, ${P} AS payload,
+             ${o.validSql ? `(${o.validSql})` : 'NULL::BOOLEAN'} AS ok, ${F} AS f, FALSE AS refresh FROM (${model})`;
+  } else {
+    // `suspect`: the row may have changed (new key, fingerprint differs or unknown, or a full resync): only
+    // then is the payload built (CASE evaluates its branch for the rows that take it) and hashed. The model's
+    // columns travel through the join for that, so every name added beside them is prefixed.
+    const joined = `SELECT s.*, coalesce(s.${K}, p.k) AS __syncline_key, s.__syncline_row IS NOT NULL AS __syncline_present,
+             p.k IS NOT NULL AS __syncline_known, p.h AS __syncline_ph,
+             ${o.forceAll ? 'TRUE' : `p.k IS NULL OR p.f IS NULL OR s.${F} IS DISTINCT FROM p.f`} AS __syncline_suspect
+        FROM (${keyed}) AS s FULL OUTER JOIN (${previous}) AS p ON s.${K} = p.k`;
+    const built = `SELECT *, CASE WHEN __syncline_present AND __syncline_suspect THEN ${o.projection} END AS ${P} FROM (${joined})`;
+    const hashed = `SELECT *, CASE WHEN ${P} IS NOT NULL THEN ${rowHash(P)} END AS __syncline_h FROM (${built})`;
+    const changed = o.forceAll
+      ? `${P} IS NOT NULL`
+      : `${P} IS NOT NULL AND (__syncline_ph IS NULL OR __syncline_h IS DISTINCT FROM __syncline_ph)`;
+    sql = `CREATE TEMP TABLE staged AS
+      SELECT __syncline_key AS k, __syncline_present AS present, __syncline_known AS known, __syncline_h AS h,
+             CASE WHEN ${changed} THEN ${P} END AS payload, NULL::BOOLEAN AS ok, ${F} AS f,
+             __syncline_known AND ${P} IS NOT NULL AND NOT (${changed}) AS refresh
+        FROM (${hashed})`;
+  }
   await interruptible(conn, o.signal, () => conn.run(sql));
   // One scan for every count the key checks need. A null or blank key never matches the snapshot (which
   // never holds one: this check runs before anything is committed), so only unmatched rows are tested.
@@ -90,10 +130,17 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
       all(
         conn,
         `SELECT count(*) FILTER (WHERE present) AS rows, count(*) FILTER (WHERE present AND known) AS known_rows,
-                        count(*) FILTER (WHERE NOT present) AS gone, count(*) FILTER (WHERE present AND NOT known AND ${BLANK_KEY}) AS nulls FROM staged`,
+                        count(*) FILTER (WHERE NOT present) AS gone, count(*) FILTER (WHERE present AND NOT known AND ${BLANK_KEY}) AS nulls,
+                        count(*) FILTER (WHERE refresh) AS refresh FROM staged`,
       ),
     )
   )[0]!;
+  // Rows whose payload hash matched but whose fingerprint did not: the snapshot learns their fingerprint.
+  // A key in doubt is never among them (its previous hash is null). Keys the model holds twice are left out
+  // (the run fails on them before anything is sent).
+  if (o.refreshFingerprints && o.fingerprint && Number(c.refresh) > 0)
+    await conn.run(`UPDATE main.snapshot AS p SET f = s.f FROM (SELECT k, any_value(f) AS f FROM staged WHERE refresh GROUP BY k HAVING count(*) = 1) AS s
+      WHERE p.k = s.k`);
   const prev = first ? 0 : Number((await all(conn, `SELECT count(*) AS n FROM (${previous})`))[0]!.n);
   return { rows: Number(c.rows), previous: prev, knownRows: Number(c.known_rows), gone: Number(c.gone), nullKeys: Number(c.nulls) };
 }
@@ -122,7 +169,7 @@ export async function checkKeys(conn: DuckDBConnection, stats: StageStats, signa
 }
 
 /**
- * Turns `staged` into `changes(seq, k, action, payload, h, before)`, numbered add → change → remove, then
+ * Turns `staged` into `changes(seq, k, action, payload, h, before, f)`, numbered add → change → remove, then
  * by key, and physically in `seq` order so each chunk read touches one row group (zone maps), not the
  * table. With `withBefore`, `before` (the snapshot's payload, which some planners use, e.g. an audience
  * member's old tenant) is joined for the changed and removed keys (for a key in doubt that was never
@@ -143,8 +190,8 @@ export async function buildChanges(
   const before = withBefore ? `coalesce(p.payload, d.payload)` : `NULL::VARCHAR`;
   const joins = withBefore ? `LEFT JOIN main.snapshot AS p ON p.k = c.k LEFT JOIN main.in_doubt AS d ON d.k = c.k` : '';
   await conn.run(`CREATE OR REPLACE TEMP TABLE changes AS
-    SELECT row_number() OVER (ORDER BY c.rank, c.k) AS seq, c.k, c.action, c.payload, c.h, ${before} AS before FROM (
-      SELECT k, payload, h,
+    SELECT row_number() OVER (ORDER BY c.rank, c.k) AS seq, c.k, c.action, c.payload, c.h, ${before} AS before, c.f FROM (
+      SELECT k, payload, h, f,
              ${ACTION} AS action,
              CASE WHEN NOT present THEN 2 WHEN known THEN 1 ELSE 0 END AS rank
         FROM (${rows})) AS c
@@ -176,15 +223,17 @@ export async function summarizeStaged(conn: DuckDBConnection): Promise<{ add: nu
 export function previewSql(limit: number): string {
   const n = Math.max(0, Math.floor(limit));
   const top = (rank: number, where: string): string =>
-    `(SELECT ${rank} * 1000000000000 + row_number() OVER (ORDER BY k) AS seq, k, ${ACTION} AS action, payload, h, NULL::VARCHAR AS before
+    `(SELECT ${rank} * 1000000000000 + row_number() OVER (ORDER BY k) AS seq, k, ${ACTION} AS action, payload, h, NULL::VARCHAR AS before, f
         FROM (SELECT * FROM staged WHERE ${where} ORDER BY k LIMIT ${n}))`;
   return `${top(0, 'payload IS NOT NULL AND NOT known')} UNION ALL ${top(1, 'payload IS NOT NULL AND known')} UNION ALL ${top(2, 'NOT present')}`;
 }
 
 /**
  * Digests of what a plan is computed from (a saved plan records them; `run --plan` refuses when they
- * moved): the staged model's rows (each key with its row hash, which covers the payload and the mapping)
- * and the ledger's snapshot and keys in doubt. Order-free: a count and the XOR of one MD5 per row.
+ * moved): the staged model's rows (each key with its fingerprint or row hash, which cover the payload and the mapping)
+ * and the ledger's snapshot and keys in doubt. A model row counts by its hash where the stage built its
+ * payload, else by its fingerprint (which then matched the snapshot's): a changed value changes one or the
+ * other, and the same model over the same ledger stages alike in a plan and in its run. Order-free: a count and the XOR of one MD5 per row.
  */
 export async function stateDigests(conn: DuckDBConnection): Promise<{ model: string; ledger: string }> {
   const digest = (from: string, row: string): string =>
@@ -192,7 +241,7 @@ export async function stateDigests(conn: DuckDBConnection): Promise<{ model: str
   const r = (
     await all(
       conn,
-      `SELECT ${digest('staged WHERE present', `k || chr(0) || h::VARCHAR`)} AS model,
+      `SELECT ${digest('staged WHERE present', `k || chr(0) || coalesce(h::VARCHAR, 'f' || f::VARCHAR, '')`)} AS model,
               ${digest('main.snapshot', `k || chr(0) || h::VARCHAR`)} || '/' || ${digest('main.in_doubt', `k || chr(1) || coalesce(payload, '')`)} AS ledger`,
     )
   )[0]!;

@@ -18,6 +18,7 @@ import {
   type StageStats,
 } from './duckdb-diff.js';
 import { HEX_TO_ROW_HASH, rowHashSql, rowHashToHexSql } from './row-hash.js';
+import { fingerprintSql } from './row-fingerprint.js';
 import { modelRowNumbers } from './model-row-numbers.js';
 import { ledgerFileBytes, ledgerOpenError } from './ledger-file.js';
 import { pruneLedgerHistory, type LedgerRetention } from './ledger-maintenance.js';
@@ -33,6 +34,8 @@ export interface StagedChange {
   hash: string | null;
   /** The snapshot's payload for this key (null for `add`). */
   before: string | null;
+  /** The model row's fingerprint (decimal text of a 64-bit number; see `fingerprintSql`), when staged with one. */
+  fingerprint?: string | null;
 }
 
 export interface RowResult {
@@ -105,6 +108,11 @@ const SCHEMA = [
   // folded into `snapshot` at the end of a run and on open (after a kill): replacing a key in place would
   // scan the snapshot at every commit. Unindexed, so a commit costs the same at 0 or 10M synced rows.
   `CREATE TABLE IF NOT EXISTS acked (k VARCHAR NOT NULL, h UHUGEINT, payload VARCHAR, run_id VARCHAR, synced_at TIMESTAMP)`,
+  // Each key's fingerprint (see `fingerprintSql`) beside its hash: the stage skips building the payload of
+  // a row whose fingerprint matches. Null (ledgers written before it, rows confirmed without one) = compare
+  // by hash; the next non-dry stage fills it in for the rows whose hash matched.
+  `ALTER TABLE snapshot ADD COLUMN IF NOT EXISTS f UBIGINT`,
+  `ALTER TABLE acked ADD COLUMN IF NOT EXISTS f UBIGINT`,
   // Keys sent (or about to be) whose outcome is not known yet: the destination may hold the attempted
   // payload. The diff treats them as changed until a definite outcome, so a crash or lost
   // acknowledgement is resent even if the model meanwhile went back to the snapshot's value.
@@ -157,6 +165,8 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
   const conn = await instance.connect();
   for (const s of SCHEMA) await conn.run(s);
   const hash = await rowHashSql(conn, { portable: options.portableHash ?? false });
+  // Part of every fingerprint's salt: another DuckDB may hash or print values differently (see row-fingerprint.ts).
+  const engine = String((await conn.runAndReadAll(`SELECT version() AS v`)).getRowObjectsJson()[0]!.v);
   await migrateSnapshotHash(conn);
   await migrateSnapshotKey(conn);
   // A run killed before its end left its confirmed changes and its marks in the logs: fold them before
@@ -191,25 +201,26 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
       // string_agg of ready JSON texts, not to_json(list(...)), which re-parses every element; unordered
       // (sorted below when needed), as ordering the aggregate costs more than checking the order.
       all(
-        `SELECT '[' || string_agg(json_array(seq, k, action, payload, ${rowHashToHexSql('h')}, before)::VARCHAR, ',') || ']' AS j ${from}`,
+        `SELECT '[' || string_agg(json_array(seq, k, action, payload, ${rowHashToHexSql('h')}, before, f::VARCHAR)::VARCHAR, ',') || ']' AS j ${from}`,
         params,
       ),
     );
     const rows = JSON.parse(String(r[0]?.j ?? '[]')) as
-      [number, string, StagedChange['action'], string | null, string | null, string | null][] | null;
+      [number, string, StagedChange['action'], string | null, string | null, string | null, string | null][] | null;
     const list = rows ?? [];
     for (let i = 1; i < list.length; i++)
       if (list[i]![0] < list[i - 1]![0]) {
         list.sort((a, b) => a[0] - b[0]);
         break;
       }
-    return list.map(([seq, key, action, payload, hash, before]) => ({
+    return list.map(([seq, key, action, payload, hash, before, fingerprint]) => ({
       seq,
       key,
       action,
       payload,
       hash: action === 'remove' ? null : hash,
       before,
+      fingerprint: action === 'remove' ? null : fingerprint,
     }));
   };
   let closed = false;
@@ -237,6 +248,9 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     },
     /** SQL of the row hash of a text expression (see row-hash.ts), e.g. for benchmarks' floor. */
     rowHash: hash,
+    /** SQL of each model row's fingerprint for this mapping and config hash (see `fingerprintSql`). */
+    fingerprintSql: (fields: Record<string, string>, columns: Column[], salt: string): string =>
+      fingerprintSql(fields, columns, salt, engine),
     /**
      * Runs the model once and joins it with the snapshot (see `stageModel`); returns the model's row count.
      * All or nothing: a failed or interrupted query stages nothing and throws.
@@ -360,7 +374,10 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
         await conn.run('BEGIN TRANSACTION');
         try {
           // New keys go straight into the snapshot, changed and removed ones (payload null) into the log.
-          const append = async (table: 'snapshot' | 'acked', rows: { key: string; hash?: string; payload?: string }[]) => {
+          const append = async (
+            table: 'snapshot' | 'acked',
+            rows: { key: string; hash?: string; payload?: string; fingerprint?: string | null | undefined }[],
+          ) => {
             if (rows.length === 0) return;
             const ap = await conn.createAppender(table);
             for (const u of rows) {
@@ -369,6 +386,7 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
               u.payload === undefined ? ap.appendNull() : ap.appendVarchar(u.payload);
               ap.appendVarchar(runId);
               ap.appendTimestamp(at);
+              u.fingerprint == null ? ap.appendNull() : ap.appendUBigInt(BigInt(u.fingerprint));
               ap.endRow();
             }
             ap.closeSync();
@@ -526,6 +544,16 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     async pruneHistory(): Promise<number> {
       return serial(() => pruneLedgerHistory(conn, options.retention));
     },
+    /**
+     * Close without a checkpoint, and leave the logs unfolded: the write-ahead log stays beside the file and
+     * is replayed (and the logs folded) by the next open, as after a kill. After millions of appended rows
+     * the fold and the checkpoint take tens of seconds. False for `:memory:` (nothing opens it again).
+     */
+    async deferMaintenance(): Promise<boolean> {
+      if (file === ':memory:') return false;
+      await serial(() => conn.run('PRAGMA disable_checkpoint_on_shutdown'));
+      return true;
+    },
     /** Bytes on disk (file and write-ahead log); 0 for `:memory:`. */
     sizeBytes(): number {
       return file === ':memory:' ? 0 : ledgerFileBytes(file);
@@ -563,7 +591,7 @@ export interface LedgerWrite {
   /** Keys about to be sent, with the payload attempted (null for a removal): they enter `in_doubt`. */
   doubts: { key: string; payload: string | null }[];
   /** Confirmed payloads; `added`: the key is new to the snapshot (the diff's `add`), so it is appended. */
-  upserts: { key: string; hash: string; payload: string; added?: boolean }[];
+  upserts: { key: string; hash: string; payload: string; added?: boolean; fingerprint?: string | null | undefined }[];
   /** Confirmed removals. */
   removes: string[];
   results: RowResult[];
@@ -594,7 +622,7 @@ async function foldLogs(conn: DuckDBConnection): Promise<number> {
     if (acked > 0) {
       await conn.run(`DELETE FROM snapshot WHERE k IN (SELECT k FROM acked)`);
       // The last acknowledgement of a key wins (a key is normally acknowledged once per run).
-      await conn.run(`INSERT INTO snapshot SELECT k, h, payload, run_id, synced_at FROM (
+      await conn.run(`INSERT INTO snapshot SELECT k, h, payload, run_id, synced_at, f FROM (
           SELECT *, row_number() OVER (PARTITION BY k ORDER BY synced_at DESC, i DESC) AS last FROM (SELECT rowid AS i, * FROM acked))
         WHERE last = 1 AND payload IS NOT NULL`);
       await conn.run(`DELETE FROM acked`);
@@ -673,9 +701,9 @@ async function migrateSnapshotKey(conn: DuckDBConnection): Promise<void> {
   await conn.run('BEGIN TRANSACTION');
   try {
     await conn.run(
-      `CREATE TABLE snapshot_v2 (k VARCHAR NOT NULL, h UHUGEINT NOT NULL, payload VARCHAR NOT NULL, run_id VARCHAR, synced_at TIMESTAMP)`,
+      `CREATE TABLE snapshot_v2 (k VARCHAR NOT NULL, h UHUGEINT NOT NULL, payload VARCHAR NOT NULL, run_id VARCHAR, synced_at TIMESTAMP, f UBIGINT)`,
     );
-    await conn.run(`INSERT INTO snapshot_v2 SELECT k, h, payload, run_id, synced_at FROM snapshot`);
+    await conn.run(`INSERT INTO snapshot_v2 SELECT k, h, payload, run_id, synced_at, f FROM snapshot`);
     await conn.run(`DROP TABLE snapshot`);
     await conn.run(`ALTER TABLE snapshot_v2 RENAME TO snapshot`);
     await conn.run('COMMIT');

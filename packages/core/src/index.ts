@@ -62,5 +62,6 @@ export {
 } from './ledger-maintenance.js';
 export { chunkCounts, summarizeDryRun } from './dry-run-summary.js';
 export { ROW_HASH_TEST_VECTOR } from './row-hash.js';
+export { fingerprintSql } from './row-fingerprint.js';
 export { createOperationPool, type OperationPool } from './operation-pool.js';
 export { createLedgerWriter, type LedgerWriter, type LedgerWriterOptions, type LedgerWriteTarget } from './ledger-writer.js';

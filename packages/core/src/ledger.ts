@@ -28,6 +28,11 @@ export interface Ledger {
   setMeta(key: string, value: string): Promise<void>;
   /** The model's columns (for a warehouse ledger: in its own engine, errors with the model's line/column). */
   describe(modelSql: string): Promise<Column[]>;
+  /**
+   * SQL of a model row's fingerprint (see `fingerprintSql`), for a ledger whose stage skips the payload of
+   * rows whose fingerprint matches the snapshot's; absent when the ledger compares payload hashes only.
+   */
+  fingerprintSql?(fields: Record<string, string>, columns: Column[], salt: string): string;
   /** Runs the model once and joins it with the snapshot; returns the model's row count (see `stageModel`). */
   stage(opts: StageOptions): Promise<number>;
   keyHealth(opts?: { signal?: AbortSignal }): Promise<KeyHealth>;
@@ -62,6 +67,12 @@ export interface Ledger {
   /** Records a run's confirmed deletions for the rolling window. */
   recordDeletes(runId: string, snapshotBefore: number): Promise<void>;
   pruneHistory(): Promise<number>;
+  /**
+   * A run was stopped (Ctrl-C): leave slow upkeep (folding logs, checkpointing the file at close) to the next
+   * open, so the process exits quickly. What was committed stays committed. Resolves to false when there is
+   * no next open to leave it to (an in-memory ledger): the run then folds as usual.
+   */
+  deferMaintenance?(): Promise<boolean>;
   sizeBytes(): number;
   reset(): Promise<void>;
   close(): Promise<void>;

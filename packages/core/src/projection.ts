@@ -38,6 +38,7 @@ export function payloadProjection(fields: Record<string, string>, columns: Colum
 /** Names under which staging exposes each model row's key text and payload text next to its columns. */
 export const STAGED_KEY = '__syncline_k';
 export const STAGED_PAYLOAD = '__syncline_payload';
+export const STAGED_FINGERPRINT = '__syncline_f';
 
 /**
  * The SQL of a staged model row as `Destination.validSql` sees it: the key and the payload texts (columns

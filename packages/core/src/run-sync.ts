@@ -351,6 +351,9 @@ export async function runSync(input: RunSyncOptions): Promise<RunResult> {
             fields: spec.fields,
             columns,
             salt,
+            fingerprint: ledger.fingerprintSql?.(spec.fields, columns, salt),
+            refreshFingerprints: !dryRun,
+            countOnly: dryRun && !options.planFile && !options.expectDigests,
             forceAll: options.fullResync ?? false,
             signal: modelSignal,
           });
@@ -534,7 +537,7 @@ export async function runSync(input: RunSyncOptions): Promise<RunResult> {
               spec: { ...spec, model: modelSql },
               signal: options.signal,
             })
-          : send(sendOptions, result, sendCounts, chunkSize, limit, withBefore, inner),
+          : send(sendOptions, result, sendCounts, chunkSize, limit, withBefore, inner, options.signal),
       () => ({ ...result.rows, requests: result.requests }),
     );
     // Time spent inside destination.plan (with row validation) and ledger.commit, accumulated over the
@@ -560,7 +563,8 @@ export async function runSync(input: RunSyncOptions): Promise<RunResult> {
       await ledger.recordDeletes(result.runId, snapshotAtStart).catch(() => undefined);
   }
   // Row results and exchanges grow with every run: keep the configured window (a failure here loses nothing).
-  if (!dryRun) await ledger.pruneHistory().catch(() => undefined);
+  // A stopped run leaves that to the next run: a stop must be quick.
+  if (!dryRun && !options.signal?.aborted) await ledger.pruneHistory().catch(() => undefined);
   return result;
 }
 
@@ -572,6 +576,8 @@ async function send(
   limit: number,
   withBefore: boolean,
   inner: { plan: number; commit: number },
+  /** The caller's stop (Ctrl-C): the end-of-run fold is left to the next open, so the stop stays short. */
+  userStop?: AbortSignal,
 ): Promise<void> {
   const { spec, destination, ledger } = options;
   const dryRun = options.dryRun ?? false;
@@ -625,7 +631,8 @@ async function send(
       if (ok.has(c.key) || (f && !mayHaveApplied(f))) settled.push(c.key);
       if (ok.has(c.key)) {
         if (c.action === 'remove') removes.push(c.key);
-        else upserts.push({ key: c.key, hash: c.hash!, payload: c.payloadJson!, added: c.action === 'add' });
+        else
+          upserts.push({ key: c.key, hash: c.hash!, payload: c.payloadJson!, added: c.action === 'add', fingerprint: fingerprints.get(c) });
         results.push(sent ? { key: c.key, action: c.action, status: 'synced' } : skippedResult(c));
       } else {
         const f = failed.get(c.key) ?? { key: c.key, code: 'unconfirmed', message: 'the destination did not confirm this row' };
@@ -711,6 +718,9 @@ async function send(
     }
   }
 
+  // Each change's model fingerprint, for the snapshot (see row-fingerprint.ts); beside the change rather
+  // than in it, since destinations see `Change`. Gone with the change.
+  const fingerprints = new WeakMap<Change, string>();
   // The preview's field diffs are computed at the end: without `before` in the changes, its rows get
   // theirs in one query then.
   const previewed: PendingPreview[] = [];
@@ -733,7 +743,16 @@ async function send(
       result.preview.push(item);
       previewed.push({ item, before, payload });
     }
-    return { action: s.action, key: s.key, payload, hash: s.hash, before, ...(s.payload === null ? {} : { payloadJson: s.payload }) };
+    const change: Change = {
+      action: s.action,
+      key: s.key,
+      payload,
+      hash: s.hash,
+      before,
+      ...(s.payload === null ? {} : { payloadJson: s.payload }),
+    };
+    if (s.fingerprint != null) fingerprints.set(change, s.fingerprint);
+    return change;
   };
 
   for await (const staged of chunks()) {
@@ -791,9 +810,14 @@ async function send(
       const withdrawn = [...unstarted].flatMap((op) => op.changes.map((c) => c.key)).concat(notSent);
       if (withdrawn.length) await writer.record({ settled: withdrawn });
       await writer.close();
-      const t0 = performance.now();
-      await ledger.fold();
-      inner.commit += performance.now() - t0;
+      // After a Ctrl-C the logs stay unfolded: folding millions of logged rows (and checkpointing them) took
+      // > 30 s after a big first sync, and the next open folds them anyway (crash-safe: what is logged
+      // counts as committed).
+      if (!(userStop?.aborted && (await ledger.deferMaintenance?.()))) {
+        const t0 = performance.now();
+        await ledger.fold();
+        inner.commit += performance.now() - t0;
+      }
     } catch (e) {
       fatal ??= e;
     }

@@ -169,7 +169,7 @@ describe('a large dry run summarised in SQL', () => {
       await tableSource(previous).attach!(ledger.connection);
       const columns = await ledger.describe(spec.model);
       await ledger.connection
-        .run(`INSERT INTO snapshot SELECT k, ${ledger.rowHash(`(${literal(configHash(spec))} || payload)`)}, payload, 'r0', now()
+        .run(`INSERT INTO snapshot (k, h, payload, run_id, synced_at) SELECT k, ${ledger.rowHash(`(${literal(configHash(spec))} || payload)`)}, payload, 'r0', now()
         FROM (SELECT CAST(id AS VARCHAR) AS k, ${payloadProjection(spec.fields, columns)} AS payload FROM people)`);
     }
     return await runSync({
