@@ -9,6 +9,11 @@ export default defineConfig({
   plugins: [svelte()],
   // Relative asset URLs are not needed: the server serves dist/ at the origin's root.
   base: '/',
+  resolve: {
+    // monaco-yaml's worker (through monaco-worker-manager) imports monaco's worker by its pre-0.55 path,
+    // which monaco 0.57's `exports` map no longer resolves: point it at the same file.
+    alias: [{ find: 'monaco-editor/esm/vs/editor/editor.worker.js', replacement: 'monaco-editor/editor/editor.worker.js' }],
+  },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -14,14 +14,52 @@ import { openChromium, type PageWatch } from './chromium.js';
 const shots = fileURLToPath(new URL('../../.tmp/playground/', import.meta.url));
 const WAIT = 60_000;
 
-/** Replaces the editor's text (insertText: no autocompletion popup, no auto-closed quotes). */
-async function setModel(page: Page, sql: string): Promise<void> {
+/** Replaces a monaco editor's text (insertText: no autocompletion popup, no auto-closed quotes). */
+async function setEditor(page: Page, name: string, text: string): Promise<void> {
   // Monaco's input is an EditContext element of no size: focus it rather than click it.
-  await page.getByRole('textbox', { name: 'Model SQL' }).focus();
+  await page.getByRole('textbox', { name }).focus();
   await page.keyboard.press('ControlOrMeta+A');
   await page.keyboard.press('Delete');
-  await page.keyboard.insertText(sql);
+  await page.keyboard.insertText(text);
 }
+const setModel = (page: Page, sql: string) => setEditor(page, 'Model SQL', sql);
+/** Replaces the YAML panel's text by pasting it (typed text would be auto-indented line after line, as monaco does). */
+async function setYaml(page: Page, yaml: string): Promise<void> {
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(page.url()).origin });
+  await page.evaluate((text) => navigator.clipboard.writeText(text), yaml);
+  await page.getByRole('textbox', { name: 'Sync file (YAML)' }).focus();
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.keyboard.press('ControlOrMeta+V');
+}
+
+/**
+ * The Sync screen's YAML panel as monaco shows it: its view lines in order of their tops (the editor grows with
+ * its text, so every line is rendered), with monaco's non-breaking spaces as spaces.
+ */
+const yamlPanel = (page: Page) =>
+  page
+    .getByRole('region', { name: 'Sync file' })
+    .locator('.view-lines')
+    .evaluate((el) =>
+      [...el.querySelectorAll<HTMLElement>('.view-line')]
+        .sort((a, b) => a.offsetTop - b.offsetTop)
+        .map((l) => l.textContent!.replace(/\u00a0/g, ' '))
+        .join('\n'),
+    );
+
+/** The text of the lines monaco underlines in the editor of `region` (matched to its view lines by their tops). */
+const underlinedLines = (page: Page, region: string) =>
+  page
+    .getByRole('region', { name: region })
+    .locator('.monaco-editor')
+    .evaluate((ed) => {
+      const lines = new Map(
+        [...ed.querySelectorAll<HTMLElement>('.view-line')].map((l) => [l.offsetTop, l.textContent!.replace(/\u00a0/g, ' ')]),
+      );
+      return [...ed.querySelectorAll<HTMLElement>('.squiggly-error, .squiggly-warning')].map(
+        (s) => lines.get(s.parentElement!.offsetTop)?.trim() ?? '?',
+      );
+    });
 
 /** Runs `steps`; on a failure the error also says the run status and the alerts on screen, with a screenshot. */
 async function explained(page: Page, name: string, steps: () => Promise<void>): Promise<void> {
@@ -208,28 +246,27 @@ describe('playground in Chromium', () => {
     expect(yaml).not.toMatch(/phone_number/);
     expect(await page.getByRole('combobox', { name: 'email', exact: true }).inputValue()).toBe('email');
     // The YAML panel edits both ways: YAML → form, then form → YAML; a syntax error names its line.
-    const file = page.getByRole('textbox', { name: 'Sync file (YAML)' });
     // The panel shows the file as the server saved it: wait for the save's answer (the file on disk is written
     // before it), or the edit below starts from a text without the age mapping and rightly removes it.
-    await expect.poll(() => file.inputValue(), { timeout: WAIT }).toMatch(/age: age/);
-    const text = await file.inputValue();
+    await expect.poll(() => yamlPanel(page), { timeout: WAIT }).toMatch(/age: age/);
+    const text = await yamlPanel(page);
     expect(text).toMatch(/onDelete: nothing/);
-    await file.fill(text + 'sync: [\n');
+    await setYaml(page, text + 'sync: [\n');
     await page.getByRole('button', { name: 'Apply YAML' }).click();
     await page
       .getByRole('alert', { name: 'YAML error' })
       .getByText(/^line \d+, column \d+: /)
       .waitFor();
     // A comment typed in the panel is kept in the file, as typed.
-    await file.fill(text.replace(/^( *)onDelete: nothing/m, '$1# reviewed by the data team\n$1onDelete: delete'));
+    await setYaml(page, text.replace(/^( *)onDelete: nothing/m, '$1# reviewed by the data team\n$1onDelete: delete'));
     await page.getByRole('button', { name: 'Apply YAML' }).click();
     await expect.poll(() => page.getByRole('combobox', { name: 'On delete' }).inputValue(), { timeout: WAIT }).toBe('delete');
     await expect
       .poll(() => readFileSync(join(served.dir, 'syncs', 'example-users.yaml'), 'utf8'), { timeout: WAIT })
       .toMatch(/# reviewed by the data team\n +onDelete: delete/);
-    await expect.poll(() => file.inputValue(), { timeout: WAIT }).toMatch(/# reviewed by the data team\n +onDelete: delete/);
+    await expect.poll(() => yamlPanel(page), { timeout: WAIT }).toMatch(/# reviewed by the data team\n +onDelete: delete/);
     await page.getByRole('combobox', { name: 'On delete' }).selectOption('nothing');
-    await expect.poll(() => file.inputValue(), { timeout: WAIT }).toMatch(/onDelete: nothing/);
+    await expect.poll(() => yamlPanel(page), { timeout: WAIT }).toMatch(/onDelete: nothing/);
     // Comments survive: written in the file by hand, they stay through Ctrl/Cmd+S and later edits in the form.
     const syncFile = () => readFileSync(join(served.dir, 'syncs', 'example-users.yaml'), 'utf8');
     writeFileSync(
@@ -237,7 +274,7 @@ describe('playground in Chromium', () => {
       '# Owned by the data team\n' + syncFile().replace('onDelete: nothing', 'onDelete: nothing # keep users in Knock'),
     );
     await page.reload();
-    await expect.poll(() => file.inputValue(), { timeout: WAIT }).toMatch(/^# Owned by the data team/);
+    await expect.poll(() => yamlPanel(page), { timeout: WAIT }).toMatch(/^# Owned by the data team/);
     await page.getByRole('combobox', { name: 'Key column' }).focus();
     await page.keyboard.press('ControlOrMeta+S');
     await page.getByRole('status', { name: 'Save status' }).getByText('Saved syncs/example-users.yaml').waitFor();
@@ -248,8 +285,45 @@ describe('playground in Chromium', () => {
     await expect.poll(syncFile, { timeout: WAIT }).toMatch(/nulls: skip/);
     expect(syncFile()).toMatch(/^# Owned by the data team\n/);
     expect(syncFile()).toMatch(/onDelete: nothing # keep users in Knock/);
-    await expect.poll(() => file.inputValue(), { timeout: WAIT }).toMatch(/^# Owned by the data team/);
+    await expect.poll(() => yamlPanel(page), { timeout: WAIT }).toMatch(/^# Owned by the data team/);
     await page.screenshot({ path: join(shots, '6-sync.png'), fullPage: true });
+  }, 120_000);
+
+  test('the YAML panel checks the sync file against its schema: markers at the wrong key and value, completion of keys', async () => {
+    const { page } = w;
+    await page.getByRole('link', { name: 'Sync', exact: true }).click();
+    await expect.poll(() => yamlPanel(page), { timeout: WAIT }).toMatch(/onDelete: nothing/);
+    const text = await yamlPanel(page);
+    const panel = page.getByRole('region', { name: 'Sync file' });
+    // monaco-yaml's language server (in its own worker) checks the text against the sync config's JSON Schema.
+    await setYaml(page, text.replace(/^( *)onDelete: nothing.*$/m, '$1onDelete: never\n$1colour: blue'));
+    await expect
+      .poll(() => underlinedLines(page, 'Sync file'), { timeout: WAIT })
+      .toEqual(expect.arrayContaining(['onDelete: never', 'colour: blue']));
+    expect(await underlinedLines(page, 'Sync file')).not.toContain('onDelete: nothing');
+    // F8 opens the first problem with its message.
+    await page.keyboard.press('ControlOrMeta+Home');
+    await page.keyboard.press('F8');
+    await panel.getByText(/Value is not accepted\. Valid values: "nothing", "delete"/).waitFor();
+    await page.keyboard.press('Escape');
+    await panel.screenshot({ path: join(shots, '6-sync-yaml-schema.png') });
+    // Applying it anyway: the server refuses it, and its reason is marked at its line and column too.
+    await page.getByRole('button', { name: 'Apply YAML' }).click();
+    await panel
+      .getByRole('alert', { name: 'YAML error' })
+      .getByText(/^line \d+, column \d+: sync\.onDelete: /)
+      .waitFor();
+    // Completion of the keys the schema allows (and the file does not have yet).
+    await setYaml(page, text + 'maxDel');
+    await page.keyboard.press('Control+Space');
+    await page
+      .getByRole('option', { name: /maxDeleteShare/ })
+      .first()
+      .waitFor();
+    await page.keyboard.press('Escape');
+    await panel.getByRole('button', { name: 'Discard edits' }).click();
+    await expect.poll(() => yamlPanel(page), { timeout: WAIT }).toBe(text);
+    await expect.poll(() => underlinedLines(page, 'Sync file'), { timeout: WAIT }).toEqual([]);
   }, 120_000);
 
   test('the dry run shows the counts and the field-level changes', async () => {
@@ -259,6 +333,8 @@ describe('playground in Chromium', () => {
     const counts = page.getByRole('list', { name: 'Counts' });
     await counts.getByText('+ 3').waitFor();
     const changes = page.getByRole('tabpanel', { name: 'Changes' });
+    // One row per key (its changed fields named); Expand all shows each field's before → after.
+    await changes.getByRole('button', { name: 'Expand all' }).click();
     await changes.getByText('grace@example.com').waitFor();
     // The plan's tabs, by keyboard too (arrows move between tabs, as WAI-ARIA tabs do).
     await page.getByRole('tab', { name: /^Changes/ }).focus();
@@ -304,6 +380,81 @@ describe('playground in Chromium', () => {
     await changes.getByRole('columnheader', { name: 'Knock now' }).waitFor();
     await expect.poll(() => changes.getByText('not in Knock').count(), { timeout: WAIT }).toBeGreaterThanOrEqual(3);
     await page.screenshot({ path: join(shots, '7-dry-run.png'), fullPage: true });
+  }, 120_000);
+
+  test('the keyboard: Ctrl/Cmd+Enter tests a row on Sync; j/k, Enter, /, 1–5 and Ctrl/Cmd+Enter on Dry run; ? lists them', async () => {
+    const { page } = w;
+    // Sync: Ctrl/Cmd+Enter tests the row whose key is in Test a row's box, wherever the focus is on the screen.
+    await page.getByRole('link', { name: 'Sync', exact: true }).click();
+    const testRow = page.getByRole('region', { name: 'Test a row' });
+    await testRow.getByRole('textbox', { name: 'Row key' }).fill('p_3');
+    await page.getByRole('combobox', { name: 'Sync type' }).focus();
+    await page.keyboard.press('ControlOrMeta+Enter');
+    await testRow.getByRole('heading', { name: 'Request: PUT /v1/users/p_3' }).waitFor();
+    expect(JSON.parse((await testRow.getByLabel('Request body').textContent())!)).toMatchObject({ email: 'grace@example.com' });
+    // Dry run: Ctrl/Cmd+Enter dry-runs (again).
+    await page.getByRole('link', { name: 'Dry run', exact: true }).click();
+    await page.getByRole('heading', { name: 'Dry run', exact: true }).click();
+    await page.keyboard.press('ControlOrMeta+Enter');
+    const sample = page.getByRole('tabpanel', { name: 'Changes' }).getByRole('table', { name: 'Sample changes' });
+    const keyRows = sample.getByRole('row').filter({ has: page.getByRole('cell', { name: /^p_\d+$/ }) });
+    await expect.poll(() => keyRows.count(), { timeout: WAIT }).toBe(3);
+    await page.getByRole('heading', { name: 'Dry run', exact: true }).click();
+    await page
+      .getByRole('button', { name: 'Collapse all' })
+      .or(page.getByRole('button', { name: 'Expand all' }))
+      .waitFor();
+    if (await page.getByRole('button', { name: 'Collapse all' }).isVisible())
+      await page.getByRole('button', { name: 'Collapse all' }).click();
+    // j/k (and ↓/↑) move between the rows; Enter opens the selected one field by field.
+    const selected = sample.getByRole('row', { selected: true });
+    await page.keyboard.press('j');
+    const first = await selected.getByRole('cell', { name: /^p_\d+$/ }).textContent();
+    await page.keyboard.press('j');
+    const second = await selected.getByRole('cell', { name: /^p_\d+$/ }).textContent();
+    expect(second).not.toBe(first);
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('k');
+    expect(await selected.getByRole('cell', { name: /^p_\d+$/ }).textContent()).toBe(second);
+    expect(await selected.getAttribute('aria-expanded')).toBe('false');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => selected.getAttribute('aria-expanded')).toBe('true');
+    await sample.getByRole('cell', { name: 'email', exact: true }).waitFor();
+    // / searches by key.
+    await page.keyboard.press('/');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('type'))).toBe('search');
+    await page.keyboard.type('p_1');
+    await expect.poll(() => keyRows.count(), { timeout: WAIT }).toBe(1);
+    await page.getByRole('searchbox', { name: 'Search by key' }).fill('');
+    await expect.poll(() => keyRows.count(), { timeout: WAIT }).toBe(3);
+    // 1–5 filter by action (the count cards, pressed); 5 is the Invalid rows tab.
+    await page.getByRole('heading', { name: 'Dry run', exact: true }).click();
+    const counts = page.getByRole('list', { name: 'Counts' });
+    await page.keyboard.press('2');
+    await expect.poll(() => counts.getByRole('button', { name: /\d changed$/ }).getAttribute('aria-pressed')).toBe('true');
+    await sample.getByText('No sample row matches.').waitFor();
+    await page.keyboard.press('2');
+    await expect.poll(() => keyRows.count(), { timeout: WAIT }).toBe(3);
+    await page.keyboard.press('5');
+    await page.getByRole('tabpanel', { name: 'Invalid rows' }).waitFor();
+    await page.keyboard.press('1');
+    await expect.poll(() => keyRows.count(), { timeout: WAIT }).toBe(3);
+    expect(await counts.getByRole('button', { name: /\d added$/ }).getAttribute('aria-pressed')).toBe('true');
+    await page.keyboard.press('1');
+    // The ? list names these keys, by screen.
+    await page.keyboard.press('?');
+    const shortcuts = page.getByRole('dialog', { name: 'Shortcuts' });
+    for (const what of [
+      'Test the row whose key is in Test a row',
+      'Dry run again',
+      'Search the sample rows by key',
+      'Move between the sample rows',
+    ])
+      await shortcuts.getByRole('cell', { name: what }).waitFor();
+    await shortcuts.getByRole('cell', { name: /^Pause or resume the list of calls/ }).waitFor();
+    await page.screenshot({ path: join(shots, '7b-shortcuts.png') });
+    await page.keyboard.press('Escape');
+    await expect.poll(() => shortcuts.isVisible()).toBe(false);
   }, 120_000);
 
   test('a run reaches the emulator, and the debugger lists its calls and filters them by row key', async () => {
@@ -431,6 +582,55 @@ describe('playground in Chromium', () => {
     }
   }, 180_000);
 
+  test('Space pauses the list of calls (the new ones counted in a pill) and resumes it; End follows the tail', async () => {
+    const { page } = w;
+    // 11 changed names to send, each call held 3 s by the emulator's fault API (test side only), so the list is
+    // paused before any call comes back.
+    await page.getByRole('link', { name: 'Model', exact: true }).click();
+    await setModel(page, "select person_id as id, mail as email, display_name || ' (renamed)' as full_name, age\nfrom people\norder by id");
+    await page.keyboard.press('ControlOrMeta+Enter');
+    await expect.poll(() => readFileSync(join(served.dir, 'syncs', 'example-users.yaml'), 'utf8'), { timeout: WAIT }).toMatch(/renamed/);
+    const fault = await fetch(`${served.emulatorUrl}/__emulator/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ match: '*', delayMs: 3_000, count: null }),
+    });
+    expect(fault.status).toBe(201);
+    try {
+      await explained(page, 'pause', async () => {
+        await page.getByRole('link', { name: 'Runs', exact: true }).click();
+        await page.getByRole('button', { name: 'Run sync' }).click();
+        const status = page.getByRole('status', { name: 'Run status' });
+        await status.getByText(/^Running/).waitFor();
+        const debug = page.getByRole('region', { name: 'Debugger' });
+        const rows = debug
+          .getByRole('table', { name: 'HTTP exchanges' })
+          .getByRole('row')
+          .filter({ has: page.getByRole('cell') });
+        await page.getByRole('heading', { name: 'Runs', exact: true }).click();
+        await page.keyboard.press(' ');
+        await expect.poll(() => debug.getByRole('button', { name: 'Pause' }).getAttribute('aria-pressed')).toBe('true');
+        const shown = await rows.count();
+        const pill = debug.getByRole('button', { name: /^\d+ new calls: show them$/ });
+        await pill.waitFor({ timeout: WAIT });
+        await status.getByText(/^Run (succeeded|partial)/).waitFor({ timeout: WAIT });
+        await expect.poll(async () => Number((await pill.textContent())!.trim().split(' ')[0]), { timeout: WAIT }).toBe(11 - shown);
+        expect(await rows.count()).toBe(shown);
+        await page.screenshot({ path: join(shots, '8c-paused.png') });
+        // Space again shows them; End keeps the newest call in view.
+        await page.getByRole('heading', { name: 'Runs', exact: true }).click();
+        await page.keyboard.press(' ');
+        await expect.poll(() => rows.count(), { timeout: WAIT }).toBe(11);
+        expect(await pill.count()).toBe(0);
+        expect(await debug.getByRole('button', { name: 'Pause' }).getAttribute('aria-pressed')).toBe('false');
+        await page.keyboard.press('End');
+        await expect.poll(() => debug.getByRole('button', { name: 'Follow tail' }).getAttribute('aria-pressed')).toBe('true');
+      });
+    } finally {
+      await fetch(`${served.emulatorUrl}/__emulator/faults`, { method: 'DELETE' });
+    }
+  }, 180_000);
+
   test('a run that would delete more than the limit needs the number of deletions typed first', async () => {
     const { page } = w;
     // Deletes on, and a model of 5 of the 11 people synced: 6 deletions, above the 20 % limit.
@@ -467,6 +667,44 @@ describe('playground in Chromium', () => {
     const ids = ((await res.json()) as { entries: { id: string }[] }).entries.map((u) => u.id);
     expect(ids.sort()).toEqual(['p_4', 'p_5', 'p_6', 'p_7', 'p_8']);
   }, 180_000);
+
+  test('Suggest mappings matches names case- and punctuation-insensitively, as suggestions to accept; unmapped columns become custom fields', async () => {
+    const { page } = w;
+    const syncFile = () => readFileSync(join(served.dir, 'syncs', 'example-users.yaml'), 'utf8');
+    await page.getByRole('link', { name: 'Model', exact: true }).click();
+    await setModel(
+      page,
+      "select person_id as id, mail as Email_Address, display_name as full_name, age, 'gold' as tier\nfrom people\norder by id",
+    );
+    await page.keyboard.press('ControlOrMeta+Enter');
+    await page
+      .getByRole('status')
+      .getByText(/rows · 5 columns/)
+      .waitFor();
+    await expect.poll(syncFile, { timeout: WAIT }).toMatch(/Email_Address/);
+    await page.getByRole('link', { name: 'Sync', exact: true }).click();
+    await page
+      .getByRole('alert', { name: 'Sync problems' })
+      .getByText(/email ← email: no such column in the model/)
+      .waitFor();
+    await page.getByRole('button', { name: 'Suggest mappings' }).click();
+    const suggestions = page.getByRole('region', { name: 'Suggested mappings' });
+    // A suggestion, not a change: the file keeps the old mapping until it is accepted.
+    await suggestions.waitFor();
+    expect(syncFile()).toMatch(/email: email\b/);
+    await suggestions.getByRole('button', { name: 'Accept email ← Email_Address' }).click();
+    await expect
+      .poll(() => page.getByRole('combobox', { name: 'email', exact: true }).inputValue(), { timeout: WAIT })
+      .toBe('Email_Address');
+    await expect.poll(syncFile, { timeout: WAIT }).toMatch(/email: Email_Address/);
+    await expect.poll(() => page.getByRole('alert', { name: 'Sync problems' }).count(), { timeout: WAIT }).toBe(0);
+    // tier is in no field: it is listed, and one click sends it as a custom property of the same name.
+    await page.getByRole('region', { name: 'Unmapped columns' }).getByRole('button', { name: 'Add tier as custom' }).click();
+    await expect.poll(() => page.getByRole('combobox', { name: 'tier', exact: true }).inputValue(), { timeout: WAIT }).toBe('tier');
+    await expect.poll(syncFile, { timeout: WAIT }).toMatch(/tier: tier/);
+    await expect.poll(() => page.getByRole('region', { name: 'Unmapped columns' }).count(), { timeout: WAIT }).toBe(0);
+    await page.screenshot({ path: join(shots, '6b-sync-suggest.png'), fullPage: true });
+  }, 120_000);
 
   test('100,000 result rows render only the rows in view, and scrolling reaches the last one', async () => {
     const { page } = w;
@@ -508,13 +746,15 @@ describe('playground in Chromium', () => {
     await page.screenshot({ path: join(shots, '10-knock-key.png') });
   }, 120_000);
 
-  test('the page requested nothing outside its origin and logged no error besides the three refused requests', async () => {
+  test('the page requested nothing outside its origin and logged no error besides the four refused requests', async () => {
     expect(w.outside).toEqual([]);
-    // Chromium logs the invalid SQL's 400, the bad mapping's 422 and the unknown row key's 404 as failed resources; nothing else may be logged.
+    // Chromium logs the invalid SQL's 400, the bad mapping's 422, the YAML the schema refuses (400) and the unknown row
+    // key's 404 as failed resources; nothing else may be logged.
     expect(w.consoleErrors.filter((m) => !/^Failed to load resource: the server responded with a status of/.test(m))).toEqual([]);
     expect(w.consoleErrors.map((m) => /status of (\d+) .* @ \S+(\/api\/\S+)$/.exec(m)?.slice(1).join(' '))).toEqual([
       '400 /api/query',
       '422 /api/syncs/example-users/plan',
+      '400 /api/syncs/example-users/yaml',
       '404 /api/syncs/example-users/test-row',
     ]);
   });
