@@ -38,6 +38,11 @@ export const modelSql = (c: SyncConfig | undefined): string => (typeof c?.model 
 class Workspace {
   tables = $state<TableInfo[]>([]);
   tablesLoaded = $state(false);
+  /**
+   * True once the sync named in the URL (or the first) is open, or none is: until then the Model screen would
+   * show and run its placeholder SQL instead of the sync's model, and save it over the sync file.
+   */
+  ready = $state(false);
   target = $state<TargetInfo | undefined>(undefined);
   syncs = $state<{ name: string; valid: boolean; error?: string | undefined }[]>([]);
   config = $state<SyncConfig | undefined>(undefined);
@@ -58,6 +63,8 @@ class Workspace {
       if (name) await this.open(name);
     } catch (e) {
       this.error = (e as Error).message;
+    } finally {
+      this.ready = true;
     }
   }
 
