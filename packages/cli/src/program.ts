@@ -365,7 +365,8 @@ async function run(
     const stopTimeout = Number(flags.stopTimeout ?? 10);
     if (!Number.isFinite(stopTimeout) || stopTimeout < 0)
       throw new SyncError('invalid_option', `--stop-timeout ${flags.stopTimeout}: expected a number of seconds, e.g. 10`);
-    const signals = handleStopSignals(io, stopTimeout * 1000);
+    let inFlight = 0;
+    const signals = handleStopSignals(io, stopTimeout * 1000, () => inFlight);
     const progress = createProgressPrinter(io, { json: flags.json ?? false, style: styleFor(io.stderr, noColor), env: io.env });
     // The progress ETA starts from Knock's rate limits (the same figure as the first line), then follows the
     // measured, smoothed rate.
@@ -395,6 +396,7 @@ async function run(
         signal: signals.stop,
         hardSignal: signals.hard,
         onEvent: (e) => {
+          if (e.type === 'calls') inFlight = e.inFlight;
           if (e.type === 'phase' && e.name === 'stage' && e.status === 'end' && nothingKnown)
             earlyEta = showEta({ add: Number(e.detail?.rows ?? 0), change: 0, remove: 0 });
           if (e.type === 'phase' && e.name === 'diff' && e.status === 'end') {

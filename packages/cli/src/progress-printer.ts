@@ -115,6 +115,8 @@ export function createProgressPrinter(
   };
 
   const onEvent = (e: RunEvent): void => {
+    // Two per call: what a stop reports (the interrupt line), not what a log of the run needs.
+    if (e.type === 'calls') return;
     if (opts.json) {
       if (e.type === 'request') {
         const x = e.exchange;

@@ -18,9 +18,10 @@ export interface StopSignals {
  * Handles SIGINT (Ctrl-C), SIGTERM (docker stop, systemd, Kubernetes, CI cancellation) and SIGHUP alike for
  * a run: the first stops it gently, within `stopTimeoutMs` for calls in flight; a second stops it at once.
  * Either way the run commits what was confirmed and records itself as `aborted`.
- * @example const s = handleStopSignals(io, 20_000); try { await runSync({ signal: s.stop, hardSignal: s.hard, … }) } finally { s.dispose() }
+ * `callsInFlight` gives the number the first line reports (ux.md: "Finishing 2 calls in flight…").
+ * @example const s = handleStopSignals(io, 20_000, () => inFlight); try { await runSync({ signal: s.stop, hardSignal: s.hard, … }) } finally { s.dispose() }
  */
-export function handleStopSignals(io: Io, stopTimeoutMs: number): StopSignals {
+export function handleStopSignals(io: Io, stopTimeoutMs: number, callsInFlight: () => number = () => 0): StopSignals {
   const stop = new AbortController();
   const hard = new AbortController();
   let received: StopSignal | undefined;
@@ -32,8 +33,13 @@ export function handleStopSignals(io: Io, stopTimeoutMs: number): StopSignals {
     }
     received = signal;
     const what = signal === 'SIGINT' ? 'Interrupt' : signal;
+    const n = callsInFlight();
+    const calls =
+      n === 0
+        ? 'No call in flight;'
+        : `Finishing ${n.toLocaleString('en-US')} call${n === 1 ? '' : 's'} in flight (at most ${Math.round(stopTimeoutMs / 1000)} s) and`;
     io.stderr.write(
-      `${what} received. Finishing calls in flight (at most ${Math.round(stopTimeoutMs / 1000)} s) and committing confirmed rows… ` +
+      `${what} received. ${calls} committing confirmed rows… ` +
         `(${signal === 'SIGINT' ? 'press Ctrl-C again' : 'send it again'} to stop now; unconfirmed rows are sent again on the next run)\n`,
     );
     stop.abort();

@@ -67,6 +67,43 @@ export function spawnBin(
 /** The command that runs the bin from source, as `npm run syncline` does. */
 const fromSource = [process.execPath, '--conditions=@syncline/source', '--import', tsx, binFromSource];
 
+export interface SignalledRun {
+  code: number | null;
+  /** The signal that ended the process itself (a SIGKILL), else null. */
+  signal: NodeJS.Signals | null;
+  out: string;
+  err: string;
+  /** Ms from the first signal to the exit; null when no signal was sent. */
+  afterSignalMs: number | null;
+}
+
+/**
+ * Runs the real bin with `args`; once `ready()` holds (polled every 20 ms) sends `signals`, 100 ms apart.
+ * Resolves at the exit, with the output and the time from the first signal.
+ */
+export function runAndSignal(
+  args: string[],
+  opts: { env: NodeJS.ProcessEnv; signals: NodeJS.Signals[]; ready: () => boolean },
+): Promise<SignalledRun> {
+  const child = startBin(args, { env: opts.env });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d));
+  child.stderr!.on('data', (d: Buffer) => (err += d));
+  let signalledAt: number | null = null;
+  const poll = setInterval(() => {
+    if (signalledAt !== null || opts.signals.length === 0 || !opts.ready()) return;
+    signalledAt = performance.now();
+    opts.signals.forEach((s, i) => setTimeout(() => child.kill(s), i * 100));
+  }, 20);
+  return new Promise((resolve) =>
+    child.on('exit', (code, signal) => {
+      clearInterval(poll);
+      resolve({ code, signal, out, err, afterSignalMs: signalledAt === null ? null : performance.now() - signalledAt });
+    }),
+  );
+}
+
 /**
  * Starts the real bin from source and returns the child, for tests that watch it, signal it or kill it
  * (stdin ignored; stdout and stderr piped unless `stdio` says otherwise).

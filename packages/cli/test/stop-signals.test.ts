@@ -1,18 +1,15 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startEmulator, type RunningEmulator } from '@syncline/knock-emulator';
 import { openDuckdbLedger } from '@syncline/core';
-import { generatedUsersSync } from './cli-io.js';
+import { generatedUsersSync, runAndSignal, spawnBin, type SignalledRun } from './cli-io.js';
 
 // Issue 11 §2: every stop leaves a record. SIGTERM and SIGHUP stop a run like the first Ctrl-C (no new
 // calls, calls in flight finish within --stop-timeout, confirmed rows committed, run recorded `aborted`,
 // exit 143 / 129); a second signal stops at once; a run killed hard is closed as `crashed` by the next run.
 const API_KEY = 'sk_test_stop';
-const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 const BULK = 'POST /v1/users/bulk/identify';
 let emulator: RunningEmulator;
 
@@ -26,43 +23,25 @@ afterAll(async () => emulator.close());
 /** A sync of `rows` generated users in a new folder. */
 const newSync = (rows = 6000) => generatedUsersSync(mkdtempSync(join(tmpdir(), 'syncline-stop-')), rows, 'stop');
 
-interface Ended {
-  code: number | null;
-  signal: NodeJS.Signals | null;
+interface Ended extends SignalledRun {
+  /** The run's summary (`--json`'s last line), if it printed one. */
   last: Record<string, unknown> | null;
-  err: string;
-  /** Ms from the first signal to the exit. */
-  afterSignalMs: number;
 }
 
 /** Starts `syncline run --json`; once `ready()` holds, sends `signals` (100 ms apart). */
-function runAndSignal(config: string, signals: NodeJS.Signals[], ready: () => boolean, extra: string[] = []): Promise<Ended> {
-  const child = spawn(process.execPath, ['--conditions=@syncline/source', '--import', 'tsx', bin, 'run', config, '--json', ...extra], {
+async function signalledRun(config: string, signals: NodeJS.Signals[], ready: () => boolean, extra: string[] = []): Promise<Ended> {
+  const r = await runAndSignal(['run', config, '--json', ...extra], {
     env: { ...process.env, KNOCK_API_KEY: API_KEY, KNOCK_BASE_URL: emulator.url },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    signals,
+    ready,
   });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  let signalledAt = 0;
-  const poll = setInterval(() => {
-    if (signalledAt || !ready()) return;
-    signalledAt = performance.now();
-    signals.forEach((s, i) => setTimeout(() => child.kill(s), i * 100));
-  }, 20);
-  return new Promise((resolve) =>
-    child.on('exit', (code, signal) => {
-      clearInterval(poll);
-      let last: Record<string, unknown> | null = null;
-      try {
-        last = JSON.parse(out.trim().split('\n').at(-1) ?? '') as Record<string, unknown>;
-      } catch {
-        // no summary line
-      }
-      resolve({ code, signal, last, err, afterSignalMs: performance.now() - signalledAt });
-    }),
-  );
+  let last: Record<string, unknown> | null = null;
+  try {
+    last = JSON.parse(r.out.trim().split('\n').at(-1) ?? '') as Record<string, unknown>;
+  } catch {
+    // no summary line
+  }
+  return { ...r, last };
 }
 
 const bulkPosts = () => emulator.control.requests().filter((e) => e.route === BULK);
@@ -79,10 +58,14 @@ describe('stop signals', { timeout: 300_000 }, () => {
     ['SIGHUP', 129],
   ] as const)('%s: calls in flight finish, confirmed rows are committed, the run is recorded aborted, exit %i', async (signal, exit) => {
     const s = newSync();
-    const r = await runAndSignal(s.config, [signal], () => bulkPosts().length >= 1);
+    const r = await signalledRun(s.config, [signal], () => bulkPosts().length >= 1);
     expect(r.signal).toBeNull();
     expect({ code: r.code, err: r.err }).toEqual({ code: exit, err: expect.any(String) });
-    expect(r.err).toContain(`${signal} received. Finishing calls in flight`);
+    expect(r.err).toMatch(
+      new RegExp(
+        `${signal} received\\. (Finishing [\\d,]+ calls? in flight \\(at most 10 s\\) and|No call in flight;) committing confirmed rows`,
+      ),
+    );
     expect(r.last).toMatchObject({ status: 'aborted' });
     const state = await ledgerState(s.ledger);
     expect(state.runs.map((x) => x.status)).toEqual(['aborted']);
@@ -97,7 +80,7 @@ describe('stop signals', { timeout: 300_000 }, () => {
     const s = newSync();
     // Every bulk call hangs for 30 s: neither stop may wait for it.
     emulator.control.addFault({ match: BULK, delayMs: 30_000, count: null });
-    const twice = await runAndSignal(
+    const twice = await signalledRun(
       s.config,
       ['SIGTERM', 'SIGTERM'],
       () => bulkPosts().length >= 1 || emulator.control.requests().length >= 1,
@@ -105,7 +88,7 @@ describe('stop signals', { timeout: 300_000 }, () => {
     expect({ code: twice.code, err: twice.err }).toEqual({ code: 143, err: expect.any(String) });
     expect(twice.afterSignalMs).toBeLessThan(10_000);
     expect((await ledgerState(s.ledger)).runs.map((x) => x.status)).toEqual(['aborted']);
-    const bounded = await runAndSignal(s.config, ['SIGTERM'], () => emulator.control.requests().length >= 2, ['--stop-timeout', '1']);
+    const bounded = await signalledRun(s.config, ['SIGTERM'], () => emulator.control.requests().length >= 2, ['--stop-timeout', '1']);
     expect(bounded.code).toBe(143);
     expect(bounded.afterSignalMs).toBeLessThan(10_000);
     expect((await ledgerState(s.ledger)).runs.map((x) => x.status)).toEqual(['aborted', 'aborted']);
@@ -113,11 +96,11 @@ describe('stop signals', { timeout: 300_000 }, () => {
 
   test('a run killed hard is closed as crashed, with the time of its last commit, by the next run and shown by syncline runs', async () => {
     const s = newSync(3000);
-    const killed = await runAndSignal(s.config, ['SIGKILL'], () => bulkPosts().filter((e) => e.status === 200).length >= 2);
+    const killed = await signalledRun(s.config, ['SIGKILL'], () => bulkPosts().filter((e) => e.status === 200).length >= 2);
     expect({ signal: killed.signal, err: killed.err }).toEqual({ signal: 'SIGKILL', err: expect.any(String) });
     const before = await ledgerState(s.ledger);
     expect(before.runs.map((x) => x.status)).toEqual(['running']);
-    const finished = await runAndSignal(s.config, [], () => false);
+    const finished = await signalledRun(s.config, [], () => false);
     expect(finished.code).toBe(0);
     const after = await ledgerState(s.ledger);
     const crashed = after.runs.find((x) => x.runId === before.runs[0]!.runId)!;
@@ -126,12 +109,7 @@ describe('stop signals', { timeout: 300_000 }, () => {
     // Closed at its last commit: after it started, before the next run started.
     expect(Date.parse(crashed.finishedAt!)).toBeGreaterThan(Date.parse(crashed.startedAt));
     expect(Date.parse(crashed.finishedAt!)).toBeLessThanOrEqual(Date.parse(after.runs[0]!.startedAt));
-    const list = await new Promise<string>((resolve) => {
-      const c = spawn(process.execPath, ['--conditions=@syncline/source', '--import', 'tsx', bin, 'runs', s.config]);
-      let out = '';
-      c.stdout.on('data', (d) => (out += d));
-      c.on('exit', () => resolve(out));
-    });
+    const list = (await spawnBin(['runs', s.config])).stdout;
     expect(list).toMatch(new RegExp(`${crashed.runId} .* crashed .*crashed: the process stopped without closing this run`));
   });
 });

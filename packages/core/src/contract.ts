@@ -148,6 +148,11 @@ export interface ApplyContext<T extends object = object> {
   stop?: AbortSignal;
   log?: (exchange: HttpExchange) => void;
   /**
+   * Called as each request leaves, before its answer: from its first request until `apply` returns, the
+   * operation is a call in flight (what a stop waits for, and what the interrupt line counts).
+   */
+  onRequest?: () => void;
+  /**
    * Called once the operation's requests were accepted and only their confirmation is pending (a Knock
    * bulk job being processed): the run loop may start more operations in the meantime.
    */

@@ -22,6 +22,8 @@ import type { FieldDiff } from './field-diff.js';
 export type RunEvent =
   | { type: 'phase'; name: PhaseName; status: 'start' | 'end'; ms?: number; detail?: Record<string, unknown> }
   | { type: 'progress'; done: number; total: number; requests: number }
+  /** Operations that sent a request and have not finished (a bulk job counts until it is confirmed). */
+  | { type: 'calls'; inFlight: number }
   | { type: 'request'; exchange: HttpExchange }
   | { type: 'row_failed'; key: string; code: string; message: string };
 
@@ -653,6 +655,8 @@ async function send(
   const unstarted = new Set<Operation>();
   /** Keys of started operations whose requests never left (`OpOutcome.notSent`): withdrawn like `unstarted`. */
   const notSent: string[] = [];
+  /** Operations that sent a request and have not finished (`calls` events). */
+  let inFlight = 0;
   const execute = async (op: Operation, onSent: () => void, marked: Promise<void>): Promise<void> => {
     const exchanges: HttpExchange[] = [];
     try {
@@ -665,17 +669,25 @@ async function send(
     }
     if (!going()) return;
     unstarted.delete(op);
+    let flying = false;
     try {
-      const outcome = await destination.apply(op, {
-        target,
-        signal: hard,
-        ...(options.signal ? { stop: options.signal } : {}),
-        log: (x) => {
-          exchanges.push(x);
-          emit({ type: 'request', exchange: x });
-        },
-        onSent,
-      });
+      const outcome = await destination
+        .apply(op, {
+          target,
+          signal: hard,
+          ...(options.signal ? { stop: options.signal } : {}),
+          log: (x) => {
+            exchanges.push(x);
+            emit({ type: 'request', exchange: x });
+          },
+          onSent,
+          onRequest: () => {
+            if (flying) return;
+            flying = true;
+            emit({ type: 'calls', inFlight: ++inFlight });
+          },
+        })
+        .finally(() => flying && emit({ type: 'calls', inFlight: --inFlight }));
       result.requests += outcome.requests;
       if (outcome.resumeAfterMs !== undefined) {
         resumeAt = Math.max(resumeAt, Date.now() + outcome.resumeAfterMs);

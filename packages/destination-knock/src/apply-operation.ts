@@ -41,7 +41,14 @@ export function createApplier(http: KnockHttp, options: BulkJobOptions & { coale
     if (!data || typeof data !== 'object' || !('kind' in data)) {
       throw new SyncError('destination_failed', '[knock] operation was not planned by the Knock destination', { adapter: 'knock' });
     }
-    const send: SendContext = { opId: op.id, signal: ctx.signal, stop: ctx.stop, log: ctx.log, onSent: ctx.onSent };
+    const send: SendContext = {
+      opId: op.id,
+      signal: ctx.signal,
+      stop: ctx.stop,
+      log: ctx.log,
+      onSent: ctx.onSent,
+      onRequest: ctx.onRequest,
+    };
     const keys = op.changes.map((c) => c.key);
 
     let leaveRequests = 0;

@@ -42,6 +42,8 @@ export interface SendContext {
   onSent?: (() => void) | undefined;
   /** The run is stopping: a request whose first attempt has not left is not sent (`NOT_SENT`). */
   stop?: AbortSignal | undefined;
+  /** Each request (every attempt) is leaving. */
+  onRequest?: (() => void) | undefined;
 }
 
 export type SendResult =
@@ -308,6 +310,7 @@ export function createKnockHttp(options: ResolvedKnockOptions, credential: { ori
         return resumeLater(request, last?.status ?? null, requests);
       }
       requests += 1;
+      ctx.onRequest?.();
       const startedAt = new Date();
       const t0 = performance.now();
       // Built only when someone listens: truncating and redacting 1,000-row bodies is not free.
