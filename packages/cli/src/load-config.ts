@@ -110,7 +110,7 @@ export const configSchema = syncSpecFieldsSchema.extend({
  * A config whose destination is a module: its `sync:` block is checked for core's keys here, and for the
  * destination's own once the module is loaded (`LoadedConfig.useDestination`).
  */
-const moduleConfigSchema = configSchema.extend({ sync: syncBlockSchema });
+export const moduleConfigSchema = configSchema.extend({ sync: syncBlockSchema });
 
 /**
  * The schema of a config as read: Knock's unless the config names a module destination.

@@ -49,6 +49,15 @@ describe('syncline init', () => {
     const validate = new Ajv2020({ strict: false }).compile(schema);
     expect(validate(parse(text)), JSON.stringify(validate.errors)).toBe(true);
     expect(validate({ ...parse(text), sync: { type: 'users', fields: {}, extra: 1 } })).toBe(false);
+    // A module destination's block holds its own keys (checked by its targetSchema when the CLI loads it),
+    // with core's keys still checked; Knock's keys are not required there.
+    const hook = { ...parse(text), destination: { type: 'module', module: './hook.js' } };
+    expect(
+      validate({ ...hook, sync: { url: 'http://127.0.0.1:9/hook', fields: { email: 'email' } } }),
+      JSON.stringify(validate.errors),
+    ).toBe(true);
+    expect(validate({ ...hook, sync: { url: 'x', onDelete: 'sometimes' } })).toBe(false);
+    expect(validate({ ...parse(text), sync: { url: 'http://127.0.0.1:9/hook', fields: { email: 'email' } } })).toBe(false);
   });
 
   test('writes nothing when a file exists, unless --force', async () => {
