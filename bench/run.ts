@@ -10,13 +10,16 @@
  *  3. N rows with 2 % changed, tiers off: end-to-end seconds of the incremental run (target ≤ 10 s);
  *  4. a 1 % rerun of N with Knock's real tiers: requests and rows sent, against a plain `@knocklabs/node`
  *     script (own process) that resends all N rows in bulk (⌈N/1,000⌉ jobs) to the emulator without rate
- *     limits; its time at Knock's 1 bulk request/s is at least ⌈N/1,000⌉ − 1 s.
+ *     limits; its time at Knock's 1 bulk request/s is at least ⌈N/1,000⌉ − 1 s;
+ *  5. Ctrl-C (SIGINT) of a first sync of N users, tiers off, once half the rows are confirmed: seconds from
+ *     the signal to the exit (ux.md: calls in flight get at most 10 s), then the resumed run to the end
+ *     and the rows sent twice (only keys left in doubt by the stop may be).
  * Scenarios 3 and 4 start from a copy of a first-synced folder (scenario 2's when the size matches, else a
  * first sync with tiers off is run and reported as setup). Every measured process reports its peak RSS and
  * CPU time at exit (bench/_exit-usage.ts). Loopback only; temp folders are removed at the end.
  *
- * Run: npm run bench -- run [--scenarios 1,2,3,4] [--rows N] [--rows1 N] [--rows2 N] [--rows3 N] [--rows4 N]
- *      [--repeat 1] [--max-minutes 120] [--keep] [--seed run|sql]     (sizes accept 250k, 1m, 10m; defaults: 1m, 1m, 10m, 1m)
+ * Run: npm run bench -- run [--scenarios 1,2,3,4,5] [--rows N] [--rows1 N] … [--rows5 N]
+ *      [--repeat 1] [--max-minutes 120] [--keep] [--seed run|sql]     (sizes accept 250k, 1m, 10m; defaults: 1m, 1m, 10m, 1m, 1m; --scenarios defaults to 1,2,3,4)
  */
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,6 +50,7 @@ const { values: args } = parseArgs({
     rows2: { type: 'string' },
     rows3: { type: 'string' },
     rows4: { type: 'string' },
+    rows5: { type: 'string' },
     'max-minutes': { type: 'string', default: '120' },
     /** Each chosen scenario this many times (3 and 4 each from a fresh copy of the same first-synced folder). */
     repeat: { type: 'string', default: '1' },
@@ -249,6 +253,10 @@ interface RunFigures {
   sendEnd: number;
   calls: Record<string, number>;
   status429: number;
+  /** `performance.now()` when SIGINT was sent (scenario 5). */
+  interruptedAt?: number;
+  /** `performance.now()` at the exit. */
+  exitedAt?: number;
 }
 
 /** The kind of call a request event was, for the request counts. */
@@ -258,7 +266,7 @@ function callKind(method: string, path: string): string {
   return `${method} single`;
 }
 
-async function syncRun(dir: string, url: string): Promise<RunFigures> {
+async function syncRun(dir: string, url: string, opts: { interruptAt?: number } = {}): Promise<RunFigures> {
   const f: Omit<RunFigures, 'exited' | 'phases'> = { summary: undefined!, progress: [], sendStart: 0, sendEnd: 0, calls: {}, status429: 0 };
   const env = { KNOCK_BASE_URL: url, KNOCK_API_KEY: API_KEY };
   const p = start([BIN, 'run', 'sync.yaml', '--json'], {
@@ -267,8 +275,14 @@ async function syncRun(dir: string, url: string): Promise<RunFigures> {
     onLine: (line) => {
       const e = JSON.parse(line) as Record<string, unknown>;
       const at = Date.parse(String(e['@timestamp']));
-      if (e.type === 'progress') f.progress.push([at, Number(e.done)]);
-      else if (e.type === 'request') {
+      if (e.type === 'progress') {
+        f.progress.push([at, Number(e.done)]);
+        // Ctrl-C as a user presses it, once `interruptAt` rows are done (scenario 5).
+        if (opts.interruptAt !== undefined && f.interruptedAt === undefined && Number(e.done) >= opts.interruptAt) {
+          f.interruptedAt = performance.now();
+          p.child.kill('SIGINT');
+        }
+      } else if (e.type === 'request') {
         const kind = callKind(String(e.method), String(e.path));
         f.calls[kind] = (f.calls[kind] ?? 0) + 1;
         if (e.status === 429) f.status429 += 1;
@@ -279,6 +293,7 @@ async function syncRun(dir: string, url: string): Promise<RunFigures> {
     },
   });
   const exited = await p.exited;
+  f.exitedAt = performance.now();
   if (!f.summary) throw new Error(`syncline run ended without a summary (exit ${exited.code ?? exited.signal}): ${exited.stderrTail}`);
   // The run record keeps the phases, `commit` (time in ledger writes) included.
   let runs = '';
@@ -324,7 +339,7 @@ const callText = (r: RunFigures): string =>
     .map(([k, v]) => `${k} ×${fmt(v)}`)
     .join(', ');
 const figures: Record<string, unknown> = {};
-const rounds = { 1: 0, 2: 0, 3: 0, 4: 0 };
+const rounds = { 1: 0, 2: 0, 3: 0, 4: 0, 5: 0 };
 function report(r: RunFigures, rows: number): void {
   const sendMs = r.sendEnd - r.sendStart;
   console.log(`  exit ${r.exited.code ?? r.exited.signal}, status ${r.summary.status}, rows ${JSON.stringify(r.summary.rows)}`);
@@ -343,8 +358,8 @@ function report(r: RunFigures, rows: number): void {
 
 // ---------------------------------------------------------------- scenarios
 
-const defaults = { 1: 1_000_000, 2: 1_000_000, 3: 10_000_000, 4: 1_000_000 } as const;
-const rowsOf = (k: 1 | 2 | 3 | 4): number => {
+const defaults = { 1: 1_000_000, 2: 1_000_000, 3: 10_000_000, 4: 1_000_000, 5: 1_000_000 } as const;
+const rowsOf = (k: 1 | 2 | 3 | 4 | 5): number => {
   const text = args[`rows${k}`] ?? args.rows;
   return text === undefined ? defaults[k] : size(text, args[`rows${k}`] ? `rows${k}` : 'rows');
 };
@@ -524,6 +539,38 @@ async function scenario4(n: number): Promise<void> {
   };
 }
 
+async function scenario5(n: number): Promise<void> {
+  console.log(`\n5. Ctrl-C of a first sync of ${fmt(n)} users once half are confirmed, tiers: off; then the resumed run`);
+  const dir = mkdtempSync(join(root, `stop-${n}-`));
+  console.log(`  CSV of ${fmt(n)} rows written in ${s(await writeCsv(dir, n, 0))}`);
+  writeConfig(dir, 'off');
+  const url = (await emulator(false)).url;
+  const stopped = await syncRun(dir, url, { interruptAt: Math.floor(n / 2) });
+  const stopMs = stopped.exitedAt! - stopped.interruptedAt!;
+  console.log(
+    `  stopped: exit ${stopped.exited.code ?? stopped.exited.signal}, status ${stopped.summary.status}, rows ${JSON.stringify(stopped.summary.rows)}`,
+  );
+  console.log(
+    `  SIGINT → exit ${s(stopMs)} (ux.md: calls in flight get at most 10 s, then the process ends) · whole process ${s(stopped.exited.wallMs)} · peak RSS ${mb(stopped.exited.usage)}`,
+  );
+  const resumed = await syncRun(dir, url);
+  const synced = (stopped.summary.rows['synced'] ?? 0) + (resumed.summary.rows['synced'] ?? 0);
+  console.log(
+    `  resumed: exit ${resumed.exited.code ?? resumed.exited.signal}, status ${resumed.summary.status}, ${fmt(resumed.summary.rows['synced'] ?? 0)} rows in ${s(resumed.exited.wallMs)} (phases: ${phaseText(resumed)}); rows confirmed over both runs ${fmt(synced)} of ${fmt(n)} (a key left in doubt by the stop is sent again but confirmed once: the sum is n when nothing is lost or confirmed twice)`,
+  );
+  figures[`5.${++rounds[5]}`] = {
+    n,
+    stopMs,
+    stoppedWallMs: stopped.exited.wallMs,
+    stoppedRows: stopped.summary.rows,
+    stoppedPhases: stopped.phases,
+    resumedWallMs: resumed.exited.wallMs,
+    resumedRows: resumed.summary.rows,
+    resumedPhases: resumed.phases,
+    usage: [stopped.exited.usage, resumed.exited.usage],
+  };
+}
+
 /** Scenario 4's baseline, in its own process: what a user without Syncline writes with Knock's SDK. */
 async function sdkChild(csv: string, url: string): Promise<void> {
   const db = await DuckDBInstance.create(':memory:', { threads: '2' });
@@ -565,7 +612,7 @@ if (args['sdk-child']) {
 } else {
   const chosen = new Set(args.scenarios.split(',').map((x) => x.trim()));
   for (const k of chosen)
-    if (!['1', '2', '3', '4'].includes(k)) throw new Error(`--scenarios ${args.scenarios}: expected a list of 1, 2, 3, 4`);
+    if (!['1', '2', '3', '4', '5'].includes(k)) throw new Error(`--scenarios ${args.scenarios}: expected a list of 1, 2, 3, 4, 5`);
   const cleanup = (): void => {
     for (const child of live) child.kill('SIGKILL');
     if (!args.keep) rmSync(root, { recursive: true, force: true });
@@ -586,6 +633,7 @@ if (args['sdk-child']) {
       if (chosen.has('2')) await scenario2(rowsOf(2));
       if (chosen.has('3')) await scenario3(rowsOf(3));
       if (chosen.has('4')) await scenario4(rowsOf(4));
+      if (chosen.has('5')) await scenario5(rowsOf(5));
     }
     for (const [limited, e] of emulators) {
       const x = await (await e).stop();
