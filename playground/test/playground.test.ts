@@ -591,7 +591,7 @@ describe('playground in Chromium', () => {
     }
   }, 180_000);
 
-  test('Space pauses the list of calls (the new ones counted in a pill) and resumes it; End follows the tail', async () => {
+  test('Space pauses the list of calls (the new ones counted in a pill) and resumes it; End follows the tail; ↑/↓, Enter, Esc and / work the list', async () => {
     const { page } = w;
     // 11 changed names to send, each call held 3 s by the emulator's fault API (test side only), so the list is
     // paused before any call comes back.
@@ -634,6 +634,27 @@ describe('playground in Chromium', () => {
         expect(await debug.getByRole('button', { name: 'Pause' }).getAttribute('aria-pressed')).toBe('false');
         await page.keyboard.press('End');
         await expect.poll(() => debug.getByRole('button', { name: 'Follow tail' }).getAttribute('aria-pressed')).toBe('true');
+        // ↑/↓ mark a call (and stop following the tail), Enter opens it, Esc closes it; `/` goes to the key filter.
+        await page.getByRole('heading', { name: 'Runs', exact: true }).click();
+        await page.keyboard.press('ArrowDown');
+        await page.keyboard.press('ArrowDown');
+        const marked = debug.getByRole('row', { selected: true });
+        await expect.poll(() => marked.getAttribute('aria-rowindex')).toBe('3');
+        expect(await debug.getByRole('button', { name: 'Follow tail' }).getAttribute('aria-pressed')).toBe('false');
+        await page.keyboard.press('ArrowUp');
+        await expect.poll(() => marked.getAttribute('aria-rowindex')).toBe('2');
+        const seq = (await marked.getByRole('cell').first().textContent())!.trim();
+        await page.keyboard.press('Enter');
+        const detail = debug.getByRole('group', { name: `Exchange ${seq}` });
+        await detail.waitFor();
+        await page.keyboard.press('Escape');
+        await detail.waitFor({ state: 'detached' });
+        await page.keyboard.press('/');
+        await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Filter by row key');
+        await page.keyboard.press('Escape');
+        await expect
+          .poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? null))
+          .not.toBe('Filter by row key');
       });
     } finally {
       await fetch(`${served.emulatorUrl}/__emulator/faults`, { method: 'DELETE' });
