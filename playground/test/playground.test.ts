@@ -298,7 +298,7 @@ describe('playground in Chromium', () => {
     await page.screenshot({ path: join(shots, '6-sync.png'), fullPage: true });
   }, 120_000);
 
-  test('the YAML panel checks the sync file against its schema: markers at the wrong key and value, completion of keys', async () => {
+  test('the YAML panel checks the sync file against its schema: markers at the wrong key and value, completion of keys; broken YAML locks the form', async () => {
     const { page } = w;
     await page.getByRole('link', { name: 'Sync', exact: true }).click();
     await expect.poll(() => yamlPanel(page), { timeout: WAIT }).toMatch(/onDelete: nothing/);
@@ -330,9 +330,17 @@ describe('playground in Chromium', () => {
       .first()
       .waitFor();
     await page.keyboard.press('Escape');
+    // `maxDel` alone is not YAML (a key without its colon): the form is locked until the text is fixed or
+    // discarded, so a form edit cannot save over it.
+    const locked = page.getByRole('alert', { name: 'Form locked' });
+    await locked.getByText(/not valid YAML \(line \d+, column \d+: /).waitFor();
+    expect(await page.getByRole('combobox', { name: 'Sync type' }).isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Suggest mappings' }).isDisabled()).toBe(true);
     await panel.getByRole('button', { name: 'Discard edits' }).click();
     await expect.poll(() => yamlPanel(page), { timeout: WAIT }).toBe(text);
     await expect.poll(() => underlinedLines(page, 'Sync file'), { timeout: WAIT }).toEqual([]);
+    await locked.waitFor({ state: 'detached' });
+    expect(await page.getByRole('combobox', { name: 'Sync type' }).isDisabled()).toBe(false);
   }, 120_000);
 
   test('the dry run shows the counts and the field-level changes', async () => {
