@@ -36,6 +36,14 @@ async function setYaml(page: Page, yaml: string): Promise<void> {
  * The Sync screen's YAML panel as monaco shows it: its view lines in order of their tops (the editor grows with
  * its text, so every line is rendered), with monaco's non-breaking spaces as spaces.
  */
+/** The sidebar's step dots, in order: `done`, `needs attention`, `blocked` or `not yet`. */
+async function dots(page: Page): Promise<string[]> {
+  const labels = await page
+    .getByRole('navigation', { name: 'Steps' })
+    .getByRole('img')
+    .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+  return labels.map((l) => /^[^:]+: (.+?) \(/.exec(l)?.[1] ?? l);
+}
 const yamlPanel = (page: Page) =>
   page
     .getByRole('region', { name: 'Sync file' })
@@ -103,6 +111,8 @@ describe('playground in Chromium', () => {
       await page.getByRole('navigation').getByRole('link', { name, exact: true }).waitFor();
     await page.getByRole('heading', { name: 'users', exact: true }).waitFor();
     await page.getByText('built-in emulator').waitFor();
+    // Each step's dot: the sample data, its model and its sync are ready; nothing dry-run or run yet.
+    await expect.poll(() => dots(page), { timeout: WAIT }).toEqual(['done', 'done', 'done', 'not yet', 'not yet']);
     await page.screenshot({ path: join(shots, '1-data.png') });
   }, 120_000);
 
@@ -225,6 +235,8 @@ describe('playground in Chromium', () => {
     await page.getByRole('link', { name: 'Sync', exact: true }).click();
     const problems = page.getByRole('alert', { name: 'Sync problems' });
     await problems.getByText(/phone_number ← phone: no such column in the model/).waitFor();
+    // The sidebar says it on every screen, and what it blocks.
+    await expect.poll(() => dots(page), { timeout: WAIT }).toEqual(['done', 'done', 'needs attention', 'blocked', 'blocked']);
     await page.screenshot({ path: join(shots, '5-sync-problem.png') });
     await page.getByRole('link', { name: 'Dry run', exact: true }).click();
     await page.getByRole('button', { name: 'Dry run' }).click();
@@ -349,6 +361,7 @@ describe('playground in Chromium', () => {
     await page.getByRole('button', { name: 'Dry run' }).click();
     const counts = page.getByRole('list', { name: 'Counts' });
     await counts.getByText('+ 3').waitFor();
+    await expect.poll(async () => (await dots(page)).slice(2, 4), { timeout: WAIT }).toEqual(['done', 'done']);
     const changes = page.getByRole('tabpanel', { name: 'Changes' });
     // One row per key (its changed fields named); Expand all shows each field's before → after.
     await changes.getByRole('button', { name: 'Expand all' }).click();

@@ -49,6 +49,12 @@ class Workspace {
   yaml = $state('');
   /** Columns of the model's last successful run (the Sync screen maps them). */
   modelColumns = $state<{ name: string; type: string }[]>([]);
+  /** The Sync screen's problems (mapped columns the model lacks, key nulls or duplicates), for the sidebar. */
+  syncProblems = $state<string[]>([]);
+  /** The last dry run in this page, with the sync file it ran on (a later edit makes it out of date). */
+  dryRun = $state<{ yaml: string; error?: string; invalid: number } | undefined>(undefined);
+  /** The status of the sync's last run (newest first in its history), if it has one. */
+  lastRun = $state<string | undefined>(undefined);
   error = $state('');
 
   /** Loads the tables and the syncs, and picks the sync named in the URL (else the first). */
@@ -79,7 +85,14 @@ class Workspace {
     const r = await call(api.syncs[':name'].$get({ param: { name } }));
     this.config = r.config as SyncConfig;
     this.yaml = r.yaml;
+    this.syncProblems = [];
+    this.dryRun = undefined;
+    this.lastRun = undefined;
     route.set({ sync: name });
+    // The sidebar's Runs dot: best effort (a sync never run has no ledger yet).
+    call(api.syncs[':name'].runs.$get({ param: { name } }))
+      .then((h) => route.sync === name && (this.lastRun = h.runs[0]?.status))
+      .catch(() => undefined);
   }
 
   /**
