@@ -226,6 +226,12 @@ export interface RowSql {
   payload: string;
   /** Each mapped field: its payload name, the SQL of its JSON value and the model column's DuckDB type. */
   fields: { name: string; value: string; type: string }[];
+  /**
+   * SQL of an upper bound of the payload text's length in bytes (`strlen(payload)`) computed from the
+   * model's columns without building the payload, so a check of the payload's size need not build it for
+   * every row. Absent when a mapped column's type has no cheap bound (lists, structs, JSON…).
+   */
+  payloadMaxLength?: string;
 }
 
 /** Calls to one endpoint, as a plan estimates them. */

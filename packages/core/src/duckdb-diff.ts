@@ -42,6 +42,13 @@ export interface StageOptions {
    * records a hash), and no fingerprint is computed (nothing is written).
    */
   countOnly?: boolean | undefined;
+  /**
+   * A first dry run that is summarised (see `summarizeDryRun`): keep the payload only of rows `validSql`
+   * does not clear, so the staged table holds keys, not every payload (at 1M rows writing them cost more than
+   * a third of the plan). With `countOnly` and `validSql` only; the preview rebuilds its few payloads from
+   * the model (`fillPayloadsSql`), and a diff of every change first rebuilds the others.
+   */
+  unsurePayloadsOnly?: boolean | undefined;
 }
 
 /** Counts from staging: model rows, previous keys (snapshot and in doubt), matches, and blank keys. */
@@ -51,7 +58,20 @@ export interface StageStats {
   knownRows: number;
   gone: number;
   nullKeys: number;
+  /**
+   * Set by a first stage: every non-blank key of the model is distinct (counted in the same scan as the
+   * rest), so `checkKeys` need not group the keys.
+   */
+  distinctKeys?: boolean;
+  /** The stage kept payloads only of rows `validSql` did not clear (see `StageOptions.unsurePayloadsOnly`). */
+  slim?: boolean;
 }
+
+/**
+ * A staged row is a change (an add or a change, not a removal): it has a payload, or the first stage's
+ * `validSql` cleared it and its payload was not kept (`ok` is NULL outside a first stage).
+ */
+export const IS_CHANGE = `(payload IS NOT NULL OR ok)`;
 
 /** A staged row's action. */
 const ACTION = `CASE WHEN NOT present THEN 'remove' WHEN known THEN 'change' ELSE 'add' END`;
@@ -99,7 +119,16 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
   // `__syncline_row`: a model row, also when its key is null.
   const keyed = `SELECT *, CAST(${ident(o.key)} AS VARCHAR) AS ${K}, ${fingerprint} AS ${F}, TRUE AS __syncline_row FROM (${o.modelSql}) AS model`;
   let sql: string;
-  if (first) {
+  const slim = first && o.countOnly === true && o.unsurePayloadsOnly === true && o.validSql !== undefined;
+  if (slim) {
+    // Only rows `validSql` does not clear keep their payload. The projection sits inside the CASE, so DuckDB
+    // builds it only for them, unless `validSql` itself reads the payload (then every row builds it once).
+    const readsPayload = o.validSql!.includes(P);
+    const model = readsPayload ? `SELECT *, ${o.projection} AS ${P} FROM (${keyed})` : keyed;
+    sql = `CREATE TEMP TABLE staged AS SELECT ${K} AS k, TRUE AS present, FALSE AS known, NULL::UHUGEINT AS h,
+             CASE WHEN ok THEN NULL ELSE ${readsPayload ? P : o.projection} END AS payload, ok, ${F} AS f, FALSE AS refresh
+        FROM (SELECT *, (${o.validSql}) AS ok FROM (${model}))`;
+  } else if (first) {
     const model = `SELECT *, ${o.projection} AS ${P} FROM (${keyed})`;
     sql = `CREATE TEMP TABLE staged AS SELECT ${K} AS k, TRUE AS present, FALSE AS known, ${o.countOnly ? 'NULL::UHUGEINT' : rowHash(P)} AS h, ${P} AS payload,
              ${o.validSql ? `(${o.validSql})` : 'NULL::BOOLEAN'} AS ok, ${F} AS f, FALSE AS refresh FROM (${model})`;
@@ -124,12 +153,18 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
   }
   await interruptible(conn, o.signal, () => conn.run(sql));
   // One scan for every count the key checks need. A null or blank key never matches the snapshot (which
-  // never holds one: this check runs before anything is committed), so only unmatched rows are tested.
+  // never holds one: this check runs before anything is committed), so only unmatched rows are tested. A
+  // first stage (every row new, every row present) also counts its distinct keys: when every non-blank key
+  // is distinct, `checkKeys` has nothing to group (a distinct count costs about half of grouping every key
+  // and keeping the groups with a count above 1).
   const c = (
     await interruptible(conn, o.signal, () =>
       all(
         conn,
-        `SELECT count(*) FILTER (WHERE present) AS rows, count(*) FILTER (WHERE present AND known) AS known_rows,
+        first
+          ? `SELECT count(*) AS rows, 0 AS known_rows, 0 AS gone, count(*) FILTER (WHERE ${BLANK_KEY}) AS nulls, 0 AS refresh,
+                    count(DISTINCT k) FILTER (WHERE NOT ${BLANK_KEY}) AS distinct_keys FROM staged`
+          : `SELECT count(*) FILTER (WHERE present) AS rows, count(*) FILTER (WHERE present AND known) AS known_rows,
                         count(*) FILTER (WHERE NOT present) AS gone, count(*) FILTER (WHERE present AND NOT known AND ${BLANK_KEY}) AS nulls,
                         count(*) FILTER (WHERE refresh) AS refresh FROM staged`,
       ),
@@ -142,7 +177,15 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
     await conn.run(`UPDATE main.snapshot AS p SET f = s.f FROM (SELECT k, any_value(f) AS f FROM staged WHERE refresh GROUP BY k HAVING count(*) = 1) AS s
       WHERE p.k = s.k`);
   const prev = first ? 0 : Number((await all(conn, `SELECT count(*) AS n FROM (${previous})`))[0]!.n);
-  return { rows: Number(c.rows), previous: prev, knownRows: Number(c.known_rows), gone: Number(c.gone), nullKeys: Number(c.nulls) };
+  return {
+    rows: Number(c.rows),
+    previous: prev,
+    knownRows: Number(c.known_rows),
+    gone: Number(c.gone),
+    nullKeys: Number(c.nulls),
+    ...(first ? { distinctKeys: Number(c.distinct_keys) === Number(c.rows) - Number(c.nulls) } : {}),
+    ...(slim ? { slim } : {}),
+  };
 }
 
 /**
@@ -153,6 +196,7 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
  * one filtered scan replaces a 10M-group aggregation.
  */
 export async function checkKeys(conn: DuckDBConnection, stats: StageStats, signal?: AbortSignal): Promise<KeyHealth> {
+  if (stats.distinctKeys) return { nullKeys: stats.nullKeys, duplicateKeys: 0, duplicateSamples: [] };
   const surplusAmongKnown = stats.knownRows - (stats.previous - stats.gone);
   await interruptible(conn, signal, () =>
     conn.run(`CREATE OR REPLACE TEMP TABLE dup_keys AS
@@ -186,7 +230,7 @@ export async function buildChanges(
   const rows =
     only === 'unsure'
       ? `FROM staged WHERE payload IS NOT NULL AND ok IS NOT TRUE`
-      : `FROM staged WHERE payload IS NOT NULL UNION ALL FROM staged WHERE present = false`;
+      : `FROM staged WHERE ${IS_CHANGE} UNION ALL FROM staged WHERE present = false`;
   const before = withBefore ? `coalesce(p.payload, d.payload)` : `NULL::VARCHAR`;
   const joins = withBefore ? `LEFT JOIN main.snapshot AS p ON p.k = c.k LEFT JOIN main.in_doubt AS d ON d.k = c.k` : '';
   await conn.run(`CREATE OR REPLACE TEMP TABLE changes AS
@@ -209,7 +253,7 @@ export async function summarizeStaged(conn: DuckDBConnection): Promise<{ add: nu
   const r = (
     await all(
       conn,
-      `SELECT count(*) FILTER (WHERE payload IS NOT NULL AND NOT known) AS a, count(*) FILTER (WHERE payload IS NOT NULL AND known) AS c,
+      `SELECT count(*) FILTER (WHERE ${IS_CHANGE} AND NOT known) AS a, count(*) FILTER (WHERE ${IS_CHANGE} AND known) AS c,
               count(*) FILTER (WHERE NOT present) AS r, count(*) FILTER (WHERE payload IS NOT NULL AND ok IS NOT TRUE) AS u FROM staged`,
     )
   )[0]!;
@@ -225,7 +269,59 @@ export function previewSql(limit: number): string {
   const top = (rank: number, where: string): string =>
     `(SELECT ${rank} * 1000000000000 + row_number() OVER (ORDER BY k) AS seq, k, ${ACTION} AS action, payload, h, NULL::VARCHAR AS before, f
         FROM (SELECT * FROM staged WHERE ${where} ORDER BY k LIMIT ${n}))`;
-  return `${top(0, 'payload IS NOT NULL AND NOT known')} UNION ALL ${top(1, 'payload IS NOT NULL AND known')} UNION ALL ${top(2, 'NOT present')}`;
+  return `${top(0, `${IS_CHANGE} AND NOT known`)} UNION ALL ${top(1, `${IS_CHANGE} AND known`)} UNION ALL ${top(2, 'NOT present')}`;
+}
+
+/**
+ * Each model row's key and payload for the keys that `keys` (a query of one column `k`) selects, read from
+ * the model again: what a slim first stage (`StageOptions.unsurePayloadsOnly`) did not keep. A key the model
+ * holds twice (it moved since the stage) takes either row.
+ */
+function modelPayloadsSql(o: Pick<StageOptions, 'modelSql' | 'key' | 'projection'>, keys: string): string {
+  const K = ident(STAGED_KEY);
+  return `SELECT ${K}, any_value(${ident(STAGED_PAYLOAD)}) AS ${ident(STAGED_PAYLOAD)}
+    FROM (SELECT *, ${o.projection} AS ${ident(STAGED_PAYLOAD)} FROM (SELECT *, CAST(${ident(o.key)} AS VARCHAR) AS ${K} FROM (${o.modelSql}) AS model)
+           WHERE ${K} IN (${keys}))
+    GROUP BY ${K}`;
+}
+
+/**
+ * `previewSql` after a slim first stage: the shown rows' payloads come from one more read of the model,
+ * filtered by their keys (a few hundred rows, not every payload). A row the model no longer has (it moved
+ * since the stage) is left out of the preview.
+ */
+export function slimPreviewSql(limit: number, o: Pick<StageOptions, 'modelSql' | 'key' | 'projection'>): string {
+  const K = ident(STAGED_KEY);
+  const P = ident(STAGED_PAYLOAD);
+  return `WITH p AS (${previewSql(limit)}),
+      m AS (${modelPayloadsSql(o, `SELECT k FROM p WHERE payload IS NULL AND action <> 'remove'`)})
+    SELECT p.seq, p.k, p.action, coalesce(p.payload, m.${P}) AS payload, p.h, p.before, p.f
+      FROM p LEFT JOIN m ON m.${K} = p.k
+     WHERE p.payload IS NOT NULL OR p.action = 'remove' OR m.${P} IS NOT NULL`;
+}
+
+/**
+ * After a slim first stage, rebuilds the payloads it did not keep (from one more read of the model), so every
+ * change can be read; a small dry run (below `summarizeFrom`) plans row by row. Throws when the model no longer
+ * returns a staged key: the plan would not describe one model.
+ */
+export async function fillPayloads(
+  conn: DuckDBConnection,
+  o: Pick<StageOptions, 'modelSql' | 'key' | 'projection' | 'signal'>,
+): Promise<void> {
+  const K = ident(STAGED_KEY);
+  await interruptible(conn, o.signal, () =>
+    conn.run(`UPDATE staged SET payload = m.${ident(STAGED_PAYLOAD)}
+      FROM (${modelPayloadsSql(o, `SELECT k FROM staged WHERE payload IS NULL AND ok`)}) AS m
+     WHERE staged.k = m.${K} AND staged.payload IS NULL AND staged.ok`),
+  );
+  const missing = Number((await all(conn, `SELECT count(*) AS n FROM staged WHERE payload IS NULL AND ok`))[0]!.n);
+  if (missing > 0)
+    throw new SyncError(
+      'model_failed',
+      `the model returned other rows when read a second time (${missing} keys were gone): it changed during the plan, or its rows are not deterministic (e.g. LIMIT without ORDER BY); plan again`,
+      { details: { missing } },
+    );
 }
 
 /**
@@ -254,7 +350,7 @@ export async function stateDigests(conn: DuckDBConnection): Promise<{ model: str
  * beyond its memory limit) and writes; nothing passes through JavaScript.
  */
 export async function exportStaged(conn: DuckDBConnection, path: string): Promise<void> {
-  await conn.run(`COPY (SELECT ${ACTION} AS action, k AS key, payload::JSON AS payload FROM staged WHERE payload IS NOT NULL OR NOT present
+  await conn.run(`COPY (SELECT ${ACTION} AS action, k AS key, payload::JSON AS payload FROM staged WHERE ${IS_CHANGE} OR NOT present
       ORDER BY CASE WHEN NOT present THEN 2 WHEN known THEN 1 ELSE 0 END, k) TO ${literal(path)} (FORMAT json)`);
 }
 

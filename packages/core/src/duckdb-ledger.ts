@@ -8,6 +8,8 @@ import { literal } from './projection.js';
 import {
   buildChanges,
   exportStaged,
+  fillPayloads,
+  slimPreviewSql,
   stateDigests,
   checkKeys,
   previewSql,
@@ -224,8 +226,10 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     }));
   };
   let closed = false;
-  // Counts of the last `stage`, for `keyHealth`'s duplicate arithmetic.
+  // Counts of the last `stage`, for `keyHealth`'s duplicate arithmetic; its options, to read the model again
+  // after a slim first stage (see `StageOptions.unsurePayloadsOnly`).
   let staged: StageStats | undefined;
+  let stagedWith: StageOptions | undefined;
 
   const ledger = {
     file,
@@ -260,6 +264,7 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
       dirty = true;
       await folded();
       staged = await stageModel(conn, hash, opts);
+      stagedWith = opts;
       return staged.rows;
     },
     /** Null/blank and duplicate keys of the staged model (count and up to 5 samples). */
@@ -289,6 +294,11 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
      * fetches a few).
      */
     async diff(opts: { before?: boolean; only?: 'all' | 'unsure' } = {}): Promise<{ add: number; change: number; remove: number }> {
+      // Every change is read after this: a slim first stage gets the payloads it did not keep.
+      if (staged?.slim && opts.only !== 'unsure') {
+        await serial(() => fillPayloads(conn, stagedWith!));
+        staged = { ...staged, slim: false };
+      }
       return buildChanges(conn, opts.before ?? true, opts.only);
     },
     /**
@@ -334,7 +344,7 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     },
     /** The first `limit` staged changes of each action by key (`seq` 0, `before` null): a dry run's preview. */
     async previewChanges(limit: number): Promise<StagedChange[]> {
-      return readStaged(`FROM (${previewSql(limit)})`, []);
+      return readStaged(`FROM (${staged?.slim ? slimPreviewSql(limit, stagedWith!) : previewSql(limit)})`, []);
     },
     /**
      * Records, before an operation is sent, that its keys are in doubt (one transaction). A `kill -9` from

@@ -42,10 +42,12 @@ export const STAGED_FINGERPRINT = '__syncline_f';
 
 /**
  * The SQL of a staged model row as `Destination.validSql` sees it: the key and the payload texts (columns
- * computed once by staging) and each mapped field's JSON value with its column type.
+ * computed once by staging), each mapped field's JSON value with its column type, and a bound of the
+ * payload's length that needs no payload.
  */
 export function rowSql(fields: Record<string, string>, columns: Column[]): RowSql {
   const byName = new Map(columns.map((c) => [c.name, c]));
+  const bound = payloadMaxLengthSql(fields, columns);
   return {
     key: ident(STAGED_KEY),
     payload: ident(STAGED_PAYLOAD),
@@ -54,7 +56,43 @@ export function rowSql(fields: Record<string, string>, columns: Column[]): RowSq
       if (!column) throw new Error(`unknown column ${col}`);
       return { name, value: valueExpr(column), type: column.type };
     }),
+    ...(bound ? { payloadMaxLength: bound } : {}),
   };
+}
+
+/**
+ * Types whose JSON text in the payload (`json_object` of `valueExpr`) is at most {@link SHORT_VALUE_BYTES}
+ * long: numbers (a HUGEINT has 40 digits, a DECIMAL at most 38 and a point and a sign), booleans, UUIDs, and
+ * dates, times and timestamps (ISO text, a year of up to 6 digits, quoted).
+ */
+const SHORT_VALUE =
+  /^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|REAL|DOUBLE|DECIMAL\(\d+,\s*\d+\)|UUID|DATE|TIME|TIMESTAMP|TIMESTAMP_S|TIMESTAMP_MS|TIMESTAMP_NS|TIMESTAMP WITH TIME ZONE|TIMESTAMPTZ)$/;
+const SHORT_VALUE_BYTES = 64;
+
+/**
+ * SQL of an upper bound of `strlen` of the payload text (see `payloadProjection`), from the mapped columns'
+ * raw values: `json_object` writes `{`, then per field its quoted name, `:`, its value and `,`, then `}`. A
+ * text value is written quoted, each byte as itself or escaped in at most 6 bytes (`\u001f`); a null as
+ * `null`. Undefined when a column's type is neither text nor a short value (see `SHORT_VALUE`): lists,
+ * structs, maps, JSON and the like have no cheap bound. Checked against the payload itself in
+ * test/payload-max-length.test.ts.
+ */
+export function payloadMaxLengthSql(fields: Record<string, string>, columns: Column[]): string | undefined {
+  const byName = new Map(columns.map((c) => [c.name, c]));
+  let fixed = 2;
+  const texts: string[] = [];
+  for (const [name, col] of Object.entries(fields)) {
+    const column = byName.get(col);
+    if (!column) throw new Error(`unknown column ${col}`);
+    const t = column.type.toUpperCase();
+    fixed += 6 * Buffer.byteLength(name) + 4;
+    if (t === 'VARCHAR') {
+      fixed += 4;
+      texts.push(`strlen(coalesce(${ident(column.name)}, ''))`);
+    } else if (SHORT_VALUE.test(t)) fixed += SHORT_VALUE_BYTES;
+    else return undefined;
+  }
+  return texts.length === 0 ? String(fixed) : `(${fixed} + 6 * (${texts.join(' + ')}))`;
 }
 
 /** Levenshtein distance, for "did you mean" hints. */

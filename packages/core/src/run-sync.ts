@@ -356,6 +356,8 @@ export async function runSync(input: RunSyncOptions): Promise<RunResult> {
             fingerprint: ledger.fingerprintSql?.(spec.fields, columns, salt),
             refreshFingerprints: !dryRun,
             countOnly: dryRun && !options.planFile && !options.expectDigests,
+            // A summarised dry run reads only the unsure rows and a preview (see `summarizeDryRun`).
+            unsurePayloadsOnly: validSql !== undefined,
             forceAll: options.fullResync ?? false,
             signal: modelSignal,
           });

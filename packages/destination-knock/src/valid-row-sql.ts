@@ -31,6 +31,7 @@ export function validRowSql(target: Pick<KnockTarget, 'type'>, row: RowSql): str
   }
   // JSON.stringify of the custom properties takes at most 24 bytes per byte of DuckDB's payload text
   // (a control character becomes \u001f, a number at most 24 characters).
-  if (custom) tests.push(`strlen(${row.payload}) * 24 <= ${MAX_CUSTOM_BYTES}`);
+  // The bound from the raw columns when there is one: then the payload need not be built for every row.
+  if (custom) tests.push(`${row.payloadMaxLength ?? `strlen(${row.payload})`} * 24 <= ${MAX_CUSTOM_BYTES}`);
   return tests.join(' AND ');
 }
