@@ -136,6 +136,6 @@ function reporter(c: LoadedConfig, destination: Destination, job: SyncJob, hooks
     if (e.type === 'phase') event('phase', { name: e.name, status: e.status, ms: e.ms, detail: e.detail });
     else if (e.type === 'progress') event('progress', { done: e.done, total: e.total, requests: e.requests });
     else if (e.type === 'request') event('exchange', { ...e.exchange });
-    else event('row_failed', { key: e.key, code: e.code, message: e.message });
+    else if (e.type === 'row_failed') event('row_failed', { key: e.key, code: e.code, message: e.message });
   };
 }
