@@ -22,7 +22,8 @@ export interface StageOptions {
   signal?: AbortSignal | undefined;
   /**
    * SQL over the model's columns and the staged key and payload (`rowSql`) that is TRUE for rows the
-   * destination certainly accepts (`Destination.validSql`); staged as column `ok` on a first sync.
+   * destination certainly accepts (`Destination.validSql`); staged as column `ok` of every row on a first
+   * sync, else of the changed rows.
    */
   validSql?: string | undefined;
   /**
@@ -59,7 +60,7 @@ export interface StageStats {
   gone: number;
   nullKeys: number;
   /**
-   * Set by a first stage: every non-blank key of the model is distinct (counted in the same scan as the
+   * Set by a first stage: no key of the model is blank and every key is distinct (counted in the same scan as the
    * rest), so `checkKeys` need not group the keys.
    */
   distinctKeys?: boolean;
@@ -69,7 +70,7 @@ export interface StageStats {
 
 /**
  * A staged row is a change (an add or a change, not a removal): it has a payload, or the first stage's
- * `validSql` cleared it and its payload was not kept (`ok` is NULL outside a first stage).
+ * `validSql` cleared it and its payload was not kept (`ok` is NULL for a row that is no change).
  */
 export const IS_CHANGE = `(payload IS NOT NULL OR ok)`;
 
@@ -102,9 +103,9 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
   await conn.run(`DROP TABLE IF EXISTS temp.changes`);
   // Keys in doubt join with a NULL hash and fingerprint, so they count as changed (or removed) whatever the model says.
   const doubts = Number((await all(conn, `SELECT count(*) AS n FROM main.in_doubt`))[0]!.n);
-  // A first sync (nothing confirmed, nothing in doubt) has nothing to join: every model row is an add. Only
-  // then is `validSql` evaluated while staging (on every row, all of them changes); otherwise `ok` is null
-  // and the changed rows are validated in JavaScript.
+  // A first sync (nothing confirmed, nothing in doubt) has nothing to join: every model row is an add, and
+  // `validSql` is evaluated on every row. Otherwise it is evaluated on the changed rows only (`ok` is null
+  // for the others); the changed rows it does not clear are validated in JavaScript.
   const first = doubts === 0 && (await all(conn, `SELECT 1 AS x FROM main.snapshot LIMIT 1`)).length === 0;
   const previous =
     doubts === 0
@@ -147,15 +148,15 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
       : `${P} IS NOT NULL AND (__syncline_ph IS NULL OR __syncline_h IS DISTINCT FROM __syncline_ph)`;
     sql = `CREATE TEMP TABLE staged AS
       SELECT __syncline_key AS k, __syncline_present AS present, __syncline_known AS known, __syncline_h AS h,
-             CASE WHEN ${changed} THEN ${P} END AS payload, NULL::BOOLEAN AS ok, ${F} AS f,
+             CASE WHEN ${changed} THEN ${P} END AS payload, ${o.validSql ? `CASE WHEN ${changed} THEN (${o.validSql}) END` : 'NULL::BOOLEAN'} AS ok, ${F} AS f,
              __syncline_known AND ${P} IS NOT NULL AND NOT (${changed}) AS refresh
         FROM (${hashed})`;
   }
   await interruptible(conn, o.signal, () => conn.run(sql));
   // One scan for every count the key checks need. A null or blank key never matches the snapshot (which
   // never holds one: this check runs before anything is committed), so only unmatched rows are tested. A
-  // first stage (every row new, every row present) also counts its distinct keys: when every non-blank key
-  // is distinct, `checkKeys` has nothing to group (a distinct count costs about half of grouping every key
+  // first stage (every row new, every row present) also counts its distinct keys: when no key is blank and
+  // every key is distinct, `checkKeys` has nothing to group (a distinct count costs about half of grouping every key
   // and keeping the groups with a count above 1).
   const c = (
     await interruptible(conn, o.signal, () =>
@@ -163,7 +164,7 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
         conn,
         first
           ? `SELECT count(*) AS rows, 0 AS known_rows, 0 AS gone, count(*) FILTER (WHERE ${BLANK_KEY}) AS nulls, 0 AS refresh,
-                    count(DISTINCT k) FILTER (WHERE NOT ${BLANK_KEY}) AS distinct_keys FROM staged`
+                    count(DISTINCT k) AS distinct_keys FROM staged`
           : `SELECT count(*) FILTER (WHERE present) AS rows, count(*) FILTER (WHERE present AND known) AS known_rows,
                         count(*) FILTER (WHERE NOT present) AS gone, count(*) FILTER (WHERE present AND NOT known AND ${BLANK_KEY}) AS nulls,
                         count(*) FILTER (WHERE refresh) AS refresh FROM staged`,
@@ -183,7 +184,8 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
     knownRows: Number(c.known_rows),
     gone: Number(c.gone),
     nullKeys: Number(c.nulls),
-    ...(first ? { distinctKeys: Number(c.distinct_keys) === Number(c.rows) - Number(c.nulls) } : {}),
+    // With a blank key the run fails on it before duplicates matter; `checkKeys` then groups as before.
+    ...(first ? { distinctKeys: Number(c.nulls) === 0 && Number(c.distinct_keys) === Number(c.rows) } : {}),
     ...(slim ? { slim } : {}),
   };
 }

@@ -1,5 +1,13 @@
 import { describe, expect, test } from 'vitest';
-import { payloadProjection, type DuckdbLedger, type StageOptions } from '../src/index.js';
+import {
+  memoryDestination,
+  payloadProjection,
+  runSync,
+  syncSpecFieldsSchema,
+  toSyncSpec,
+  type DuckdbLedger,
+  type StageOptions,
+} from '../src/index.js';
 import { tableSource, trackLedgers, type PersonRow } from './model-source.js';
 
 const open = trackLedgers();
@@ -52,12 +60,17 @@ describe('the first stage of a summarised dry run', () => {
     expect(changes.map((c) => [c.key, c.action, JSON.parse(c.payload!)])).toEqual(rows.map((r) => [r.id, 'add', payloadOf(r)]));
   });
 
-  test('still finds duplicate and blank keys', async () => {
-    const ledger = await open();
-    const model: PersonRow[] = [...rows.slice(0, 5), { id: 'u01', email: 'again@example.com' }, { id: '  ', email: 'blank@example.com' }];
-    await tableSource(model).attach!(ledger.connection);
-    await stageFirst(ledger, 'SELECT * FROM people');
-    expect(await ledger.keyHealth()).toEqual({ nullKeys: 1, duplicateKeys: 1, duplicateSamples: [{ key: 'u01', count: 2 }] });
+  test('still finds duplicate keys, with and without a blank key beside them', async () => {
+    const dup: PersonRow = { id: 'u01', email: 'again@example.com' };
+    for (const [model, nullKeys] of [
+      [[...rows.slice(0, 5), dup], 0],
+      [[...rows.slice(0, 5), dup, { id: '  ', email: 'blank@example.com' }], 1],
+    ] as const) {
+      const ledger = await open();
+      await tableSource(model).attach!(ledger.connection);
+      await stageFirst(ledger, 'SELECT * FROM people');
+      expect(await ledger.keyHealth()).toEqual({ nullKeys, duplicateKeys: 1, duplicateSamples: [{ key: 'u01', count: 2 }] });
+    }
   });
 
   test('refuses to read every change when a second read of the model returns other keys, and previews only the rows it finds', async () => {
@@ -69,5 +82,32 @@ describe('the first stage of a summarised dry run', () => {
       code: 'model_failed',
       message: expect.stringMatching(/read a second time \(6 keys were gone\)/),
     });
+  });
+
+  test('after a first run, validSql is evaluated on the changed rows only: the unsure ones are the changed rows it does not clear', async () => {
+    const ledger = await open();
+    const spec = toSyncSpec(
+      syncSpecFieldsSchema.parse({ name: 'people', model: 'SELECT * FROM people', key: 'id', sync: { type: 'users', fields: FIELDS } }),
+    );
+    const before = rows.filter((r) => r.email?.includes('@'));
+    expect(await runSync({ spec, source: tableSource(before), destination: memoryDestination(), ledger })).toMatchObject({
+      status: 'succeeded',
+    });
+    // Every third row changes its plan; the rows without a valid email are new.
+    const now = rows.map((r, i) => (i % 3 === 0 ? { ...r, plan: 'team' } : r));
+    await tableSource(now).attach!(ledger.connection);
+    const columns = await ledger.describe(spec.model);
+    await ledger.stage({
+      modelSql: spec.model,
+      key: 'id',
+      projection: payloadProjection(FIELDS, columns),
+      // The run's own salt (the config hash of its resolved target).
+      salt: (await ledger.meta('config_hash'))!,
+      validSql: VALID_SQL,
+    });
+    const changed = now.filter((r, i) => i % 3 === 0 || !before.some((b) => b.id === r.id));
+    const summary = await ledger.summary();
+    expect(summary.add + summary.change).toBe(changed.length);
+    expect(summary.unsure).toBe(unsure.length);
   });
 });
