@@ -19,10 +19,11 @@
  * CPU time at exit (bench/_exit-usage.ts). Loopback only; temp folders are removed at the end.
  *
  * Run: npm run bench -- run [--scenarios 1,2,3,4,5] [--rows N] [--rows1 N] … [--rows5 N]
- *      [--repeat 1] [--max-minutes 120] [--keep] [--seed run|sql]     (sizes accept 250k, 1m, 10m; defaults: 1m, 1m, 10m, 1m, 1m; --scenarios defaults to 1,2,3,4)
+ *      [--repeat 1] [--max-minutes 120] [--keep] [--seed run|sql] [--seeded DIR] [--format csv|parquet]
+ *      (sizes accept 250k, 1m, 10m; defaults: 1m, 1m, 10m, 1m, 1m; --scenarios defaults to 1,2,3,4)
  */
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,6 +63,19 @@ const { values: args } = parseArgs({
      * engine's own projection and hash, as a first sync would leave it; minutes at 10M).
      */
     seed: { type: 'string', default: 'run' },
+    /**
+     * A first-synced folder kept from an earlier bench (`--keep`; its `seeded-N-…` or `first-N-…` folder,
+     * holding `.syncline/` and `sync.yaml`) for scenarios 3 and 4 at its size: the seed of 10M rows is not
+     * written again. It is copied, never changed. The churned model it gets is written once per format and
+     * churn into the folder (`users-churn2.csv`, …) and reused by later runs.
+     */
+    seeded: { type: 'string' },
+    /**
+     * The model's file format for scenarios 3 and 4: `csv` (default) or `parquet` (users with 10M rows keep
+     * them in Parquet). The seeded ledger serves both: the fingerprint and hash depend on the columns' types,
+     * which are the same (VARCHAR) either way.
+     */
+    format: { type: 'string', default: 'csv' },
     /** Internal: the plain SDK script (scenario 4's baseline) in its own process. */
     'sdk-child': { type: 'string' },
     url: { type: 'string' },
@@ -91,23 +105,29 @@ function usersSql(n: number, churnPct: number): string {
     FROM range(0, ${n}) t(i)`;
 }
 
-async function writeCsv(dir: string, n: number, churnPct: number): Promise<number> {
+const FORMAT = args.format === 'parquet' ? 'parquet' : args.format === 'csv' ? 'csv' : undefined;
+if (!FORMAT) throw new Error(`--format ${args.format}: expected csv or parquet`);
+
+/** Writes the users model as `users.csv` (or `users.<format>`) into `dir`. */
+async function writeCsv(dir: string, n: number, churnPct: number, format: 'csv' | 'parquet' = 'csv'): Promise<number> {
   const t0 = performance.now();
   const db = await DuckDBInstance.create(':memory:', { threads: '2' });
   const c = await db.connect();
-  await c.run(`COPY (${usersSql(n, churnPct)}) TO ${literal(join(dir, 'users.csv'))} (HEADER)`);
+  await c.run(
+    `COPY (${usersSql(n, churnPct)}) TO ${literal(join(dir, `users.${format}`))} ${format === 'csv' ? '(HEADER)' : '(FORMAT parquet)'}`,
+  );
   c.closeSync();
   db.closeSync();
   return performance.now() - t0;
 }
 
 /** The sync as a user writes it; `tiers` omitted = Knock's real tiers. */
-function writeConfig(dir: string, tiers: 'off' | 'knock'): void {
+function writeConfig(dir: string, tiers: 'off' | 'knock', format: 'csv' | 'parquet' = 'csv'): void {
   writeFileSync(
     join(dir, 'sync.yaml'),
     [
       'name: bench-users',
-      'source: { type: duckdb, tables: { users: ./users.csv } }',
+      `source: { type: duckdb, tables: { users: ./users.${format} } }`,
       'model: select * from users',
       'key: id',
       `destination: { type: knock${tiers === 'off' ? ', tiers: off' : ''} }`,
@@ -409,6 +429,11 @@ async function seedBySql(n: number): Promise<void> {
 
 /** A copy of a first-synced folder of n rows, with `churnPct` % of its rows changed in the CSV. */
 async function churned(n: number, churnPct: number, tiers: 'off' | 'knock'): Promise<string> {
+  if (!synced.has(n) && args.seeded) {
+    if (!existsSync(join(args.seeded, '.syncline')))
+      throw new Error(`--seeded ${args.seeded}: no .syncline folder there (keep one with --keep; use its seeded-N-… folder)`);
+    synced.set(n, args.seeded);
+  }
   if (!synced.has(n) && args.seed === 'sql') await seedBySql(n);
   if (!synced.has(n)) {
     console.log(`  setup: first sync of ${fmt(n)} rows, tiers off`);
@@ -418,9 +443,18 @@ async function churned(n: number, churnPct: number, tiers: 'off' | 'knock'): Pro
       throw new Error(`the setup's first sync of ${n} rows did not succeed: ${r.summary.error?.message ?? r.summary.status}`);
   }
   const dir = mkdtempSync(join(root, `churn-${n}-`));
-  cpSync(join(synced.get(n)!, '.syncline'), join(dir, '.syncline'), { recursive: true });
-  console.log(`  CSV with ${churnPct} % changed written in ${s(await writeCsv(dir, n, churnPct))}`);
-  writeConfig(dir, tiers);
+  const from = synced.get(n)!;
+  cpSync(join(from, '.syncline'), join(dir, '.syncline'), { recursive: true });
+  // A kept seed keeps its churned model too (written once, ~12 s at 10M): a link, not a copy.
+  const cached = join(from, `users-churn${churnPct}.${FORMAT}`);
+  if (args.seeded && existsSync(cached)) console.log(`  model with ${churnPct} % changed: ${cached} (kept)`);
+  else {
+    const t = await writeCsv(dir, n, churnPct, FORMAT);
+    if (from === args.seeded) renameSync(join(dir, `users.${FORMAT}`), cached);
+    console.log(`  ${FORMAT} with ${churnPct} % changed written in ${s(t)}`);
+  }
+  if (existsSync(cached)) symlinkSync(cached, join(dir, `users.${FORMAT}`));
+  writeConfig(dir, tiers, FORMAT);
   return dir;
 }
 
@@ -487,7 +521,7 @@ async function scenario2(n: number): Promise<void> {
 }
 
 async function scenario3(n: number): Promise<void> {
-  console.log(`\n3. ${fmt(n)} rows, 2 % changed, tiers: off (emulator --no-rate-limits)`);
+  console.log(`\n3. ${fmt(n)} rows, 2 % changed, tiers: off (emulator --no-rate-limits), model in ${FORMAT}`);
   const dir = await churned(n, 2, 'off');
   const r = await syncRun(dir, (await emulator(false)).url);
   report(r, r.summary.rows['synced'] ?? 0);
@@ -496,6 +530,7 @@ async function scenario3(n: number): Promise<void> {
   );
   figures[`3.${++rounds[3]}`] = {
     n,
+    format: FORMAT,
     wallMs: r.exited.wallMs,
     phases: r.phases,
     calls: r.calls,
