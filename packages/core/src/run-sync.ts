@@ -626,7 +626,7 @@ async function send(
   ): Promise<void> => {
     const upserts: LedgerWrite['upserts'] = [];
     const removes: string[] = [];
-    const results: RowResult[] = [];
+    const results: LedgerWrite['results'] = [];
     // Confirmed and definitely rejected rows are settled; unconfirmed rows and failures that may have been
     // applied (inDoubt, 5xx, 408) stay in doubt, so they are resent even if the model returns to the snapshot.
     const settled: string[] = [];
@@ -636,8 +636,15 @@ async function send(
       if (ok.has(c.key)) {
         if (c.action === 'remove') removes.push(c.key);
         else
-          upserts.push({ key: c.key, hash: c.hash!, payload: c.payloadJson!, added: c.action === 'add', fingerprint: fingerprints.get(c) });
-        results.push(sent ? { key: c.key, action: c.action, status: 'synced' } : skippedResult(c));
+          upserts.push({
+            key: c.key,
+            hash: c.hash!,
+            payload: c.payloadJson!,
+            added: c.action === 'add',
+            fingerprint: fingerprints.get(c),
+            seq: seqs.get(c),
+          });
+        results.push(sent ? { key: c.key, action: c.action, status: 'synced', seq: seqs.get(c) } : skippedResult(c));
       } else {
         const f = failed.get(c.key) ?? { key: c.key, code: 'unconfirmed', message: 'the destination did not confirm this row' };
         results.push({ key: c.key, action: c.action, status: 'failed', code: f.code, message: f.message });
@@ -735,6 +742,9 @@ async function send(
   // Each change's model fingerprint, for the snapshot (see row-fingerprint.ts); beside the change rather
   // than in it, since destinations see `Change`. Gone with the change.
   const fingerprints = new WeakMap<Change, string>();
+  // Each change's staged number: the ledger copies a confirmed change's payload, hash and fingerprint from
+  // its staged row by this number instead of receiving them (see `LedgerWrite`).
+  const seqs = new WeakMap<Change, number>();
   // The preview's field diffs are computed at the end: without `before` in the changes, its rows get
   // theirs in one query then.
   const previewed: PendingPreview[] = [];
@@ -766,6 +776,7 @@ async function send(
       ...(s.payload === null ? {} : { payloadJson: s.payload }),
     };
     if (s.fingerprint != null) fingerprints.set(change, s.fingerprint);
+    seqs.set(change, s.seq);
     return change;
   };
 
@@ -803,7 +814,7 @@ async function send(
     // would only double the bytes each write logs.
     const marked = writer.mark(
       plan.operations.flatMap((op) =>
-        op.changes.map((c) => ({ key: c.key, payload: c.action === 'add' ? (c.payloadJson ?? null) : null })),
+        op.changes.map((c) => ({ key: c.key, payload: c.action === 'add' ? (c.payloadJson ?? null) : null, seq: seqs.get(c) })),
       ),
     );
     marked.catch(() => undefined);
