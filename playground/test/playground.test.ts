@@ -190,6 +190,50 @@ describe('playground in Chromium', () => {
     expect(new URL(page.url()).searchParams.get('sync')).toBe('example-users');
   }, 120_000);
 
+  test('Stop and Esc interrupt a running model (the rows before stay); Ctrl/Cmd+Enter on a selection runs only it, unsaved', async () => {
+    const { page } = w;
+    await page.getByRole('link', { name: 'Model', exact: true }).click();
+    const file = join(served.dir, 'syncs', 'example-users.yaml');
+    const saved = readFileSync(file, 'utf8');
+    const grid = page.getByRole('table', { name: 'Model results' });
+    await page.getByRole('button', { name: 'Run model' }).click();
+    await grid.getByRole('cell', { name: 'alan@example.com' }).waitFor();
+    // A statement that would run for hours: Stop ends it, the last rows stay (dimmed), nothing is saved.
+    await setModel(page, 'select count(*) as n from range(10000000000000)');
+    await page.getByRole('button', { name: 'Run model' }).click();
+    await page
+      .getByRole('status')
+      .getByText(/^Running… \d+\.\d s$/)
+      .waitFor();
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.getByRole('status').getByText('Stopped: the statement was interrupted. The rows below are from the run before.').waitFor();
+    expect(await grid.getByRole('cell', { name: 'alan@example.com' }).count()).toBe(1);
+    // Esc in the editor (no popup open) stops it too.
+    await page.getByRole('textbox', { name: 'Model SQL' }).focus();
+    await page.keyboard.press('ControlOrMeta+Enter');
+    await page
+      .getByRole('status')
+      .getByText(/^Running… /)
+      .waitFor();
+    await page.keyboard.press('Escape');
+    await page
+      .getByRole('status')
+      .getByText(/^Stopped: /)
+      .waitFor();
+    expect(readFileSync(file, 'utf8')).toBe(saved);
+    // The selected second statement runs alone; the model (the whole text) is neither replaced nor saved.
+    await setModel(page, 'select 7 as seven;\nselect 8 as eight');
+    await page.keyboard.press('ControlOrMeta+End');
+    await page.keyboard.press('Shift+Home');
+    await page.keyboard.press('ControlOrMeta+Enter');
+    await page
+      .getByRole('status')
+      .getByText(/^Selection: 1 rows · 1 columns · \d+ ms · not saved/)
+      .waitFor();
+    await grid.getByRole('columnheader', { name: /^eight/ }).waitFor();
+    expect(readFileSync(file, 'utf8')).toBe(saved);
+  }, 120_000);
+
   test('the editor completes table and column names from the workspace', async () => {
     const { page } = w;
     // Typing a letter opens monaco's suggestions (quick suggestions), fed by GET /api/completions.

@@ -11,6 +11,7 @@ export type ApiErrorCode =
   | 'sql_refused'
   | 'query_failed'
   | 'query_timeout'
+  | 'query_stopped'
   | 'sandbox_crashed'
   | 'sync_crashed'
   | 'sync_hung'

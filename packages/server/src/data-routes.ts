@@ -138,7 +138,8 @@ export function dataRoutes(ctx: ServerContext) {
       async (c) => {
         const { sql, limit } = c.req.valid('json');
         await tables(); // an upload made by hand in data/ is visible at once
-        const r = await ctx.sandbox.query(sql, limit);
+        // A client that goes away (the playground's Stop aborts its request) interrupts the statement.
+        const r = await ctx.sandbox.query(sql, limit, c.req.raw.signal);
         return c.json({ ...r, target: target() }, 200);
       },
     )

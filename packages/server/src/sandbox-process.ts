@@ -129,7 +129,15 @@ async function completions(conn: DuckDBConnection): Promise<Completions> {
 
 async function handle(m: SandboxRequest): Promise<void> {
   if (m.type === 'interrupt') {
-    pool.find((p) => p.job === m.id)?.conn.interrupt();
+    // DuckDB clears a connection's interrupt flag when a statement begins, so an interrupt that lands
+    // between 'started' and the statement's first step would be lost: poke until the job lets go of its slot.
+    const poke = (): void => {
+      const slot = pool.find((p) => p.job === m.id);
+      if (!slot) return;
+      slot.conn.interrupt();
+      setTimeout(poke, 100).unref();
+    };
+    poke();
     return;
   }
   if (m.type === 'crash') process.abort(); // for the "a crashed sandbox is replaced" test

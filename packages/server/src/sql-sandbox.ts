@@ -31,7 +31,8 @@ export interface SqlSandboxOptions {
 
 /** User SQL, run in a locked-down DuckDB in a child process. */
 export interface SqlSandbox {
-  query(sql: string, limit: number): Promise<QueryResult>;
+  /** `signal`: the statement is interrupted when it aborts (the caller stopped it, or its client went away). */
+  query(sql: string, limit: number, signal?: AbortSignal): Promise<QueryResult>;
   /** Re-reads the workspace's tables (after an upload or a drop) and describes them. */
   refresh(): Promise<TableInfo[]>;
   completions(): Promise<Completions>;
@@ -106,35 +107,56 @@ export function createSqlSandbox(options: SqlSandboxOptions): SqlSandbox {
     return started;
   };
 
-  const call = async <T>(message: Unsent, timed: boolean): Promise<T> => {
+  const call = async <T>(message: Unsent, timed: boolean, signal?: AbortSignal): Promise<T> => {
+    signal?.throwIfAborted();
     ready ??= start();
     const c = await ready;
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       let hung: NodeJS.Timeout | undefined;
       let timer: NodeJS.Timeout | undefined;
+      /** Why the statement was interrupted: its timeout, or its caller. */
+      let why: 'timeout' | 'stopped' | undefined;
+      const stopped = (): ApiError => new ApiError('query_stopped', 'the statement was stopped before it finished', 499);
+      const interrupt = (reason: 'timeout' | 'stopped'): void => {
+        if (why || !pending.has(id)) return;
+        why = reason;
+        c.send({ type: 'interrupt', id });
+        hung = setTimeout(() => {
+          options.onReplace?.(`the SQL sandbox did not stop a statement within ${GRACE_MS} ms of its interrupt; replaced`);
+          const p = pending.get(id);
+          pending.delete(id);
+          c.kill('SIGKILL');
+          p?.reject(
+            reason === 'stopped'
+              ? stopped()
+              : new ApiError(
+                  'query_timeout',
+                  `the statement ran past ${timeoutMs} ms and the sandbox did not stop it; the sandbox was replaced`,
+                  504,
+                ),
+          );
+        }, GRACE_MS);
+      };
       // The timeout counts from when the statement starts running in the sandbox, not while it waits for
       // a free connection behind others.
+      let running = false;
       const started = (): void => {
-        if (!timed) return;
-        timer = setTimeout(() => {
-          c.send({ type: 'interrupt', id });
-          hung = setTimeout(() => {
-            options.onReplace?.(`the SQL sandbox did not stop a statement within ${GRACE_MS} ms of its interrupt; replaced`);
-            const p = pending.get(id);
-            pending.delete(id);
-            c.kill('SIGKILL');
-            p?.reject(
-              new ApiError(
-                'query_timeout',
-                `the statement ran past ${timeoutMs} ms and the sandbox did not stop it; the sandbox was replaced`,
-                504,
-              ),
-            );
-          }, GRACE_MS);
-        }, timeoutMs);
+        running = true;
+        // Stopped while it waited for a connection (or for the sandbox to start): the sandbox can only
+        // interrupt a running statement, so it is interrupted as it starts.
+        if (signal?.aborted) return interrupt('stopped');
+        if (timed) timer = setTimeout(() => interrupt('timeout'), timeoutMs);
       };
-      const done = (): void => (clearTimeout(timer), clearTimeout(hung));
+      const onAbort = (): void => {
+        if (running) interrupt('stopped');
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = (): void => {
+        clearTimeout(timer);
+        clearTimeout(hung);
+        signal?.removeEventListener('abort', onAbort);
+      };
       pending.set(id, {
         child: c,
         started,
@@ -142,7 +164,8 @@ export function createSqlSandbox(options: SqlSandboxOptions): SqlSandbox {
         reject: (e) => {
           done();
           // An interrupted statement reports "INTERRUPT Error"; say why it was interrupted.
-          if (/interrupt/i.test(e.message) && timed)
+          if (/interrupt/i.test(e.message) && why === 'stopped') reject(stopped());
+          else if (/interrupt/i.test(e.message) && timed)
             reject(
               new ApiError('query_timeout', `the statement was interrupted after ${timeoutMs} ms (the sandbox's statement timeout)`, 504),
             );
@@ -154,7 +177,7 @@ export function createSqlSandbox(options: SqlSandboxOptions): SqlSandbox {
   };
 
   return {
-    query: (sql, limit) => call<QueryResult>({ type: 'query', sql, limit }, true),
+    query: (sql, limit, signal) => call<QueryResult>({ type: 'query', sql, limit }, true, signal),
     refresh: () => call<TableInfo[]>({ type: 'tables', tables: options.tables() }, false),
     completions: () => call<Completions>({ type: 'completions' }, false),
     crashForTest: () => call({ type: 'crash' }, false),

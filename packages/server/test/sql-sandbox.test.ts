@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createSqlSandbox } from '../src/index.js';
-import { testServer, type TestServer } from './helpers.js';
+import { listen, testServer, TOKEN, type TestServer } from './helpers.js';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -87,6 +87,52 @@ describe('the SQL sandbox', () => {
     expect(h.status).toBe(200);
     expect(ms).toBeLessThan(50 * 4); // 50 ms target; slack for a shared machine
     await slow;
+  });
+
+  test('a caller that stops a statement interrupts it at once (query_stopped), and the connection serves the next', async () => {
+    const sandbox = createSqlSandbox({ dir: t.dir, tables: () => [], timeoutMs: 60_000, connections: 1 });
+    try {
+      const stop = new AbortController();
+      const t0 = performance.now();
+      const runaway = sandbox.query('select count(*) from range(10000000000000)', 10, stop.signal).catch((e: Error) => e);
+      const queued = sandbox.query('select 7 as seven', 10);
+      setTimeout(() => stop.abort(), 300);
+      const e = (await runaway) as Error & { code?: string };
+      expect(e.code).toBe('query_stopped');
+      // Far below the 60 s timeout: the statement was interrupted, and the one connection is free again.
+      expect((await queued).rows).toEqual([{ seven: 7 }]);
+      expect(performance.now() - t0).toBeLessThan(10_000);
+    } finally {
+      await sandbox.close();
+    }
+  });
+
+  test('POST /api/query: a client that goes away (the playground Stop) interrupts its statement', async () => {
+    // Statements may run 60 s here, on the sandbox's 4 connections: 4 runaways whose clients left must not
+    // hold them, or the next statement would wait for a minute.
+    const slow = await testServer({ queryTimeoutMs: 60_000 });
+    const http = await listen(slow.server.app);
+    try {
+      const stops = Array.from({ length: 4 }, () => new AbortController());
+      const sent = stops.map((stop) =>
+        fetch(`${http.origin}/api/query`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+          body: JSON.stringify({ sql: 'select count(*) from range(10000000000000)' }),
+          signal: stop.signal,
+        }).catch((e: Error) => e),
+      );
+      await new Promise((r) => setTimeout(r, 500));
+      for (const stop of stops) stop.abort();
+      for (const e of await Promise.all(sent)) expect(e).toBeInstanceOf(Error);
+      const t0 = performance.now();
+      const r = await slow.json<{ rows: unknown[] }>('POST', '/api/query', { sql: 'select 42 as x' });
+      expect(r.body.rows).toEqual([{ x: 42 }]);
+      expect(performance.now() - t0).toBeLessThan(15_000);
+    } finally {
+      await http.close();
+      await slow.close();
+    }
   });
 
   test('the timeout counts from when a statement runs, not while it waits behind others', async () => {
