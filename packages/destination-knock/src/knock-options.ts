@@ -86,7 +86,10 @@ export const knockOptionsSchema = z.object({
     .prefault({}),
   /** Requests per second per Knock rate tier, or `off` (see `knockTiersSchema`). */
   tiers: knockTiersSchema,
-  /** Share of each tier's rate actually used, so network jitter never pushes two sends into one server second. */
+  /**
+   * Share of each tier's rate actually used, so network jitter never pushes two sends into one server second.
+   * Not applied below 2 requests/s, where each request waits a full interval after the previous answer.
+   */
   rateSafety: z.number().gt(0).max(1).default(0.97),
   bulk: z
     .object({
