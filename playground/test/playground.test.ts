@@ -159,6 +159,24 @@ describe('playground in Chromium', () => {
     await grid.getByRole('cell', { name: 'grace@example.com' }).waitFor();
     expect(await grid.getByRole('row').count()).toBe(4); // the header and 3 rows
     await page.screenshot({ path: join(shots, '2-data-upload.png') });
+    // Files dropped anywhere on the page load too (the overlay shows while they are dragged over it).
+    const dropped = await page.evaluateHandle(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['code,label\nx1,one\nx2,two\n'], 'Dropped Codes.csv', { type: 'text/csv' }));
+      return dt;
+    });
+    await page.dispatchEvent('main', 'dragover', { dataTransfer: dropped });
+    await page.getByRole('status', { name: 'Drop files' }).waitFor();
+    await page.dispatchEvent('main', 'drop', { dataTransfer: dropped });
+    const card2 = page.getByRole('region', { name: 'Table dropped_codes' });
+    await card2.getByText('2 rows').waitFor();
+    expect(await page.getByRole('status', { name: 'Drop files' }).count()).toBe(0);
+    // Dropped again through the API, so the later steps see the workspace as before.
+    const del = await page.evaluate(async () => (await fetch('/api/tables/dropped_codes', { method: 'DELETE' })).status);
+    expect(del).toBe(200);
+    await page.reload();
+    await page.getByRole('region', { name: 'Table people' }).waitFor();
+    expect(await page.getByRole('region', { name: 'Table dropped_codes' }).count()).toBe(0);
   }, 120_000);
 
   test('the model runs with Ctrl/Cmd+Enter, shows its rows and is saved in the sync file', async () => {
