@@ -44,12 +44,14 @@ export interface StageOptions {
    */
   countOnly?: boolean | undefined;
   /**
-   * A first dry run that is summarised (see `summarizeDryRun`): keep the payload only of rows `validSql`
-   * does not clear, so the staged table holds keys, not every payload (at 1M rows writing them cost more than
-   * a third of the plan). With `countOnly` and `validSql` only; the preview rebuilds its few payloads from
-   * the model (`fillPayloadsSql`), and a diff of every change first rebuilds the others.
+   * A first dry run that is summarised (see `summarizeDryRun`) when it has at least this many changes: keep the
+   * payload of every row among the model's first `unsurePayloadsAfter` rows, and after them only of rows
+   * `validSql` does not clear, so the staged table of a large model holds keys, not every payload (at 1M rows
+   * writing them cost more than a third of the plan). A model that small (every change is planned row by row)
+   * keeps every payload and is read once; a larger one is summarised and its preview rebuilds its few payloads
+   * from the model (`slimPreviewSql`). With `countOnly` and `validSql` only.
    */
-  unsurePayloadsOnly?: boolean | undefined;
+  unsurePayloadsAfter?: number | undefined;
 }
 
 /** Counts from staging: model rows, previous keys (snapshot and in doubt), matches, and blank keys. */
@@ -64,7 +66,10 @@ export interface StageStats {
    * rest), so `checkKeys` need not group the keys.
    */
   distinctKeys?: boolean;
-  /** The stage kept payloads only of rows `validSql` did not clear (see `StageOptions.unsurePayloadsOnly`). */
+  /**
+   * The model had more rows than `StageOptions.unsurePayloadsAfter`: the stage did not keep the payloads of later rows
+   * that `validSql` cleared.
+   */
   slim?: boolean;
 }
 
@@ -118,17 +123,20 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
   const fingerprint = (first && o.countOnly) || !o.fingerprint ? 'NULL::UBIGINT' : o.fingerprint;
   const rowHash = (payload: string): string => hash(`(${literal(o.salt)} || ${payload})`);
   // `__syncline_row`: a model row, also when its key is null.
-  const keyed = `SELECT *, CAST(${ident(o.key)} AS VARCHAR) AS ${K}, ${fingerprint} AS ${F}, TRUE AS __syncline_row FROM (${o.modelSql}) AS model`;
+  const keyed = keyedModelSql(o, `, ${fingerprint} AS ${F}, TRUE AS __syncline_row`);
   let sql: string;
-  const slim = first && o.countOnly === true && o.unsurePayloadsOnly === true && o.validSql !== undefined;
+  const after = o.unsurePayloadsAfter;
+  const slim = first && o.countOnly === true && after !== undefined && Number.isFinite(after) && o.validSql !== undefined;
   if (slim) {
-    // Only rows `validSql` does not clear keep their payload. The projection sits inside the CASE, so DuckDB
-    // builds it only for them, unless `validSql` itself reads the payload (then every row builds it once).
+    // Only rows `validSql` does not clear keep their payload, and every row among the first `after` (so a model
+    // that small is never read twice). The projection sits inside the CASE, so DuckDB builds it only for them,
+    // unless `validSql` itself reads the payload (then every row builds it once).
     const readsPayload = o.validSql!.includes(P);
     const model = readsPayload ? `SELECT *, ${o.projection} AS ${P} FROM (${keyed})` : keyed;
     sql = `CREATE TEMP TABLE staged AS SELECT ${K} AS k, TRUE AS present, FALSE AS known, NULL::UHUGEINT AS h,
-             CASE WHEN ok THEN NULL ELSE ${readsPayload ? P : o.projection} END AS payload, ok, ${F} AS f, FALSE AS refresh
-        FROM (SELECT *, (${o.validSql}) AS ok FROM (${model}))`;
+             CASE WHEN ok AND __syncline_n > ${Math.max(0, Math.floor(after))} THEN NULL ELSE ${readsPayload ? P : o.projection} END AS payload,
+             ok, ${F} AS f, FALSE AS refresh
+        FROM (SELECT *, (${o.validSql}) AS ok, row_number() OVER () AS __syncline_n FROM (${model}))`;
   } else if (first) {
     const model = `SELECT *, ${o.projection} AS ${P} FROM (${keyed})`;
     sql = `CREATE TEMP TABLE staged AS SELECT ${K} AS k, TRUE AS present, FALSE AS known, ${o.countOnly ? 'NULL::UHUGEINT' : rowHash(P)} AS h, ${P} AS payload,
@@ -186,7 +194,7 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
     nullKeys: Number(c.nulls),
     // With a blank key the run fails on it before duplicates matter; `checkKeys` then groups as before.
     ...(first ? { distinctKeys: Number(c.nulls) === 0 && Number(c.distinct_keys) === Number(c.rows) } : {}),
-    ...(slim ? { slim } : {}),
+    ...(slim && Number(c.rows) > after! ? { slim } : {}),
   };
 }
 
@@ -276,15 +284,20 @@ export function previewSql(limit: number): string {
 
 /**
  * Each model row's key and payload for the keys that `keys` (a query of one column `k`) selects, read from
- * the model again: what a slim first stage (`StageOptions.unsurePayloadsOnly`) did not keep. A key the model
+ * the model again: what a slim first stage (`StageOptions.unsurePayloadsAfter`) did not keep. A key the model
  * holds twice (it moved since the stage) takes either row.
  */
 function modelPayloadsSql(o: Pick<StageOptions, 'modelSql' | 'key' | 'projection'>, keys: string): string {
   const K = ident(STAGED_KEY);
-  return `SELECT ${K}, any_value(${ident(STAGED_PAYLOAD)}) AS ${ident(STAGED_PAYLOAD)}
-    FROM (SELECT *, ${o.projection} AS ${ident(STAGED_PAYLOAD)} FROM (SELECT *, CAST(${ident(o.key)} AS VARCHAR) AS ${K} FROM (${o.modelSql}) AS model)
-           WHERE ${K} IN (${keys}))
+  const P = ident(STAGED_PAYLOAD);
+  return `SELECT ${K}, any_value(${P}) AS ${P}
+    FROM (SELECT *, ${o.projection} AS ${P} FROM (${keyedModelSql(o)}) WHERE ${K} IN (${keys}))
     GROUP BY ${K}`;
+}
+
+/** The model's rows with their key as text (`STAGED_KEY`) and `extra` columns beside them: what a stage joins on. */
+function keyedModelSql(o: Pick<StageOptions, 'modelSql' | 'key'>, extra = ''): string {
+  return `SELECT *, CAST(${ident(o.key)} AS VARCHAR) AS ${ident(STAGED_KEY)}${extra} FROM (${o.modelSql}) AS model`;
 }
 
 /**

@@ -329,6 +329,7 @@ export async function runSync(input: RunSyncOptions): Promise<RunResult> {
 
     // A dry run whose destination can validate in SQL and estimate from counts (see `summarizeDryRun`).
     const d = options.destination;
+    const summarizeFrom = options.summarizeFrom ?? 20_000;
     const summarizable =
       dryRun && !inLedger && d.validSql && d.estimate ? { validSql: d.validSql.bind(d), estimate: d.estimate.bind(d) } : undefined;
     let health: KeyHealth = { nullKeys: 0, duplicateKeys: 0, duplicateSamples: [] };
@@ -356,8 +357,9 @@ export async function runSync(input: RunSyncOptions): Promise<RunResult> {
             fingerprint: ledger.fingerprintSql?.(spec.fields, columns, salt),
             refreshFingerprints: !dryRun,
             countOnly: dryRun && !options.planFile && !options.expectDigests,
-            // A summarised dry run reads only the unsure rows and a preview (see `summarizeDryRun`).
-            unsurePayloadsOnly: validSql !== undefined,
+            // A summarised dry run reads only the unsure rows and a preview (see `summarizeDryRun`); a smaller
+            // first dry run keeps every payload, so its model is read once.
+            unsurePayloadsAfter: validSql !== undefined ? summarizeFrom : undefined,
             forceAll: options.fullResync ?? false,
             signal: modelSignal,
           });
@@ -419,7 +421,7 @@ export async function runSync(input: RunSyncOptions): Promise<RunResult> {
       async () => {
         if (summarizable) {
           const c = await ledger.summary();
-          summarize = c.add + c.change + c.remove >= (options.summarizeFrom ?? 20_000);
+          summarize = c.add + c.change + c.remove >= summarizeFrom;
           if (summarize) return { add: c.add, change: c.change, remove: c.remove };
         }
         return ledger.diff({ before: withBefore });

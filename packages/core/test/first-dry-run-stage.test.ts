@@ -15,8 +15,11 @@ const FIELDS = { email: 'email', plan: 'plan' };
 /** What the tests' destination certainly accepts: an email with an `@` (anything else is checked row by row). */
 const VALID_SQL = `"email" LIKE '%@%'`;
 
-/** Stages `modelSql` as the first dry run of a summarised plan does (no digests, payloads of unsure rows only). */
-async function stageFirst(ledger: DuckdbLedger, modelSql: string): Promise<StageOptions> {
+/**
+ * Stages `modelSql` as the first dry run of a summarised plan does (no digests; payloads of the first `keepFirst` rows
+ * and of unsure rows only).
+ */
+async function stageFirst(ledger: DuckdbLedger, modelSql: string, keepFirst = 0): Promise<StageOptions> {
   const columns = await ledger.describe(modelSql);
   const options: StageOptions = {
     modelSql,
@@ -25,7 +28,7 @@ async function stageFirst(ledger: DuckdbLedger, modelSql: string): Promise<Stage
     salt: 'salt',
     countOnly: true,
     validSql: VALID_SQL,
-    unsurePayloadsOnly: true,
+    unsurePayloadsAfter: keepFirst,
   };
   await ledger.stage(options);
   return options;
@@ -82,6 +85,25 @@ describe('the first stage of a summarised dry run', () => {
       code: 'model_failed',
       message: expect.stringMatching(/read a second time \(6 keys were gone\)/),
     });
+  });
+
+  test('keeps every payload of the first rows: a model no larger than that is read once, whatever a second read would return', async () => {
+    const ledger = await open();
+    await tableSource(rows).attach!(ledger.connection);
+    await stageFirst(ledger, 'SELECT * FROM people', 10);
+    const kept = await ledger.connection.runAndReadAll(`SELECT k FROM temp.staged WHERE payload IS NOT NULL ORDER BY k`);
+    const first10 = rows.slice(0, 10);
+    expect((kept.getRowObjectsJson() as { k: string }[]).map((r) => r.k)).toEqual(
+      rows.filter((r) => first10.includes(r) || unsure.includes(r)).map((r) => r.id),
+    );
+
+    // Six rows whose keys differ on every read: kept whole (6 ≤ 10), so reading every change needs no second read.
+    const small = await open();
+    await stageFirst(small, `SELECT 'k' || (random() * 1e15)::BIGINT AS id, 'a@b.co' AS email, 'pro' AS plan FROM range(6)`, 10);
+    expect(await small.previewChanges(3)).toHaveLength(3);
+    expect(await small.diff({ before: false })).toEqual({ add: 6, change: 0, remove: 0 });
+    const changes = await small.readChanges(1, 7);
+    expect(changes.map((c) => JSON.parse(c.payload!))).toEqual(Array.from({ length: 6 }, () => ({ email: 'a@b.co', plan: 'pro' })));
   });
 
   test('after a first run, validSql is evaluated on the changed rows only: the unsure ones are the changed rows it does not clear', async () => {

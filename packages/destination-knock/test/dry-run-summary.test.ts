@@ -220,4 +220,27 @@ describe('a large dry run summarised in SQL', () => {
       { numRuns: 25 },
     );
   }, 240_000);
+
+  test('a first dry run below summarizeFrom reads the model once: a model whose keys differ on every read still plans', async () => {
+    await using ledger = await openDuckdbLedger({ path: ':memory:' });
+    const moving = toSyncSpec(
+      syncSpecFieldsSchema.parse({
+        name: 'people',
+        // A second read of the model (to rebuild payloads) would find none of the staged keys.
+        model: `select id || '-' || (random() * 1e15)::BIGINT AS id, email from people`,
+        key: 'id',
+        sync: { type: 'users', mode: 'upsert', fields: { email: 'email' } },
+      }),
+      knock,
+    );
+    const rows = ['a@example.com', 'b@example.com', 'c@example.com'].map((email, i) => ({
+      ...Object.fromEntries(COLUMNS.map((c) => [c, null])),
+      id: `u${i}`,
+      email,
+    })) as TestRow[];
+    const r = await runSync({ spec: moving, source: tableSource(rows), destination: knock, ledger, dryRun: true, summarizeFrom: 20 });
+    expect(r.status, r.error?.message).toBe('succeeded');
+    expect(r.rows).toMatchObject({ total: 3, added: 3, invalid: 0 });
+    expect(r.preview.map((p) => p.payload)).toEqual(rows.map((x) => ({ email: x.email })));
+  });
 });
