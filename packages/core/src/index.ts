@@ -15,7 +15,7 @@ export {
   type SyncSpec,
 } from './sync-spec.js';
 export { payloadProjection, rowSql, valueExpr, ident, literal, closest } from './projection.js';
-export { seqRanges, seqRangesSql } from './seq-ranges.js';
+export { seqRanges, seqRangesSql, splitRuns } from './seq-ranges.js';
 export { diffFields, type FieldDiff } from './field-diff.js';
 export { sqlErrorPosition } from './sql-error-position.js';
 export {

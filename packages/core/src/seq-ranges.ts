@@ -16,14 +16,52 @@ export function seqRanges(seqs: Iterable<number>): [number, number][] {
 }
 
 /**
- * The SQL condition `column` lies in one of `ranges` (integers only: the numbers are written into the
- * SQL). Each range is a `BETWEEN`, which DuckDB pushes into the scan of a table stored in `seq` order, so
- * only the row groups holding those rows are read.
- * @example seqRangesSql('seq', [[1, 3], [7, 7]]) // '(seq BETWEEN 1 AND 3 OR seq BETWEEN 7 AND 7)'
+ * Splits `items` by their numbers (`seqOf`): the runs of at least `minRun` consecutive numbers among them
+ * (sorted, merged; a ledger write copies those rows from the staged `changes` table by SQL), and the items
+ * left (no number, or in a shorter run: cheaper appended from their values than copied by a statement).
+ * @example splitRuns([1, 2, 3, 9], (s) => s, 2) // { runs: [[1, 3]], rest: [9] }
+ */
+export function splitRuns<T>(items: T[], seqOf: (item: T) => number | undefined, minRun: number): { runs: [number, number][]; rest: T[] } {
+  const numbered: number[] = [];
+  for (const it of items) {
+    const s = seqOf(it);
+    if (s !== undefined) numbered.push(s);
+  }
+  const runs = seqRanges(numbered).filter(([a, b]) => b - a + 1 >= minRun);
+  if (runs.length === 0) return { runs, rest: items };
+  const inRun = (s: number): boolean => {
+    let lo = 0;
+    let hi = runs.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const [a, b] = runs[mid]!;
+      if (s < a) hi = mid - 1;
+      else if (s > b) lo = mid + 1;
+      else return true;
+    }
+    return false;
+  };
+  return {
+    runs,
+    rest: items.filter((it) => {
+      const s = seqOf(it);
+      return s === undefined || !inRun(s);
+    }),
+  };
+}
+
+/**
+ * The SQL condition `column` lies in one of `ranges` (sorted, as `seqRanges` returns them; integers only: the
+ * numbers are written into the SQL). DuckDB prunes the scan of a table stored in `seq` order by a single
+ * `BETWEEN`, not by an `OR` of them, so several ranges are also bounded by their first and last number: only
+ * the row groups between them are read.
+ * @example seqRangesSql('seq', [[1, 3], [7, 7]]) // '(seq BETWEEN 1 AND 7 AND (seq BETWEEN 1 AND 3 OR seq BETWEEN 7 AND 7))'
  */
 export function seqRangesSql(column: string, ranges: [number, number][]): string {
   if (ranges.length === 0) return 'FALSE';
   for (const [a, b] of ranges)
     if (!Number.isSafeInteger(a) || !Number.isSafeInteger(b)) throw new Error(`seq range ${a}..${b}: not an integer`);
-  return `(${ranges.map(([a, b]) => `${column} BETWEEN ${a} AND ${b}`).join(' OR ')})`;
+  const each = ranges.map(([a, b]) => `${column} BETWEEN ${a} AND ${b}`);
+  if (each.length === 1) return `(${each[0]})`;
+  return `(${column} BETWEEN ${ranges[0]![0]} AND ${ranges[ranges.length - 1]![1]} AND (${each.join(' OR ')}))`;
 }

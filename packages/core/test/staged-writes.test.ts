@@ -2,7 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { openDuckdbLedger, payloadProjection, seqRanges, type DuckdbLedger, type LedgerWrite, type StagedChange } from '../src/index.js';
+import {
+  openDuckdbLedger,
+  payloadProjection,
+  seqRanges,
+  seqRangesSql,
+  splitRuns,
+  type DuckdbLedger,
+  type LedgerWrite,
+  type StagedChange,
+} from '../src/index.js';
 
 // A run's ledger writes name confirmed staged changes by their `seq`, and the ledger copies their payload,
 // hash and fingerprint from the staged `changes` table by SQL instead of receiving every value from
@@ -19,10 +28,10 @@ const MODEL = `SELECT * FROM (VALUES ('a', 'a@x.io', 'pro'), ('b', 'b@x.io', 'te
   AS t(id, email, plan)`;
 
 /** A ledger whose snapshot holds a, b, c, d (b and c with other plans), staged against MODEL: e and f are adds, b and c changes, d a removal. */
-async function stagedLedger(): Promise<{ ledger: DuckdbLedger; changes: StagedChange[] }> {
+async function stagedLedger(copyRunsFrom = 1): Promise<{ ledger: DuckdbLedger; changes: StagedChange[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'syncline-staged-writes-'));
   dirs.push(dir);
-  const ledger = await openDuckdbLedger({ path: join(dir, 'l.duckdb') });
+  const ledger = await openDuckdbLedger({ path: join(dir, 'l.duckdb'), copyRunsFrom });
   const columns = await ledger.describe(MODEL);
   const projection = payloadProjection(FIELDS, columns);
   const salt = 's1';
@@ -85,10 +94,34 @@ describe('ledger writes of staged changes', () => {
     ]);
   });
 
-  test('rows named by seq end up as if every value had been passed', async () => {
+  test('splitRuns keeps runs of at least minRun numbers and returns the other items; seqRangesSql bounds several ranges', () => {
+    const items = [{ s: 9 }, { s: 1 }, {}, { s: 2 }, { s: 3 }, { s: 7 }, { s: 5 }, { s: 6 }];
+    expect(splitRuns(items, (x) => x.s, 3)).toEqual({
+      runs: [
+        [1, 3],
+        [5, 7],
+      ],
+      rest: [{ s: 9 }, {}],
+    });
+    expect(splitRuns(items, (x) => x.s, 4)).toEqual({ runs: [], rest: items });
+    expect(seqRangesSql('seq', [[4, 8]])).toBe('(seq BETWEEN 4 AND 8)');
+    expect(
+      seqRangesSql('seq', [
+        [1, 3],
+        [7, 7],
+      ]),
+    ).toBe('(seq BETWEEN 1 AND 7 AND (seq BETWEEN 1 AND 3 OR seq BETWEEN 7 AND 7))');
+  });
+
+  test('rows named by seq end up as if every value had been passed, copied or appended', async () => {
     const results: Record<string, unknown>[] = [];
-    for (const withSeq of [false, true]) {
-      const { ledger, changes } = await stagedLedger();
+    // Values passed; every staged row copied (runs from 1 row); rows in runs of 2 or more copied, the rest appended.
+    for (const [withSeq, copyRunsFrom] of [
+      [false, 1],
+      [true, 1],
+      [true, 2],
+    ] as const) {
+      const { ledger, changes } = await stagedLedger(copyRunsFrom);
       try {
         for (const w of writes(changes, withSeq)) await ledger.write('r1', w);
         results.push(await state(ledger));
@@ -96,27 +129,35 @@ describe('ledger writes of staged changes', () => {
         await ledger.close();
       }
     }
-    const [passed, copied] = results;
+    const [passed, copied, mixed] = results;
     // The case is not empty: both kinds of key enter the snapshot, d leaves it, f stays in doubt, c is marked.
     expect((passed!.snapshot as { k: string }[]).map((r) => r.k)).toEqual(['a', 'b', 'c', 'e']);
     expect((passed!.inDoubt as { k: string }[]).map((r) => r.k)).toEqual(['c', 'f']);
     expect(copied).toEqual(passed);
+    expect(mixed).toEqual(passed);
   });
 
-  test("a staged row's values come from the staged changes, not from the write", async () => {
-    const { ledger, changes } = await stagedLedger();
+  test('a staged row in a long enough run takes its values from the staged changes, one in a shorter run from the write', async () => {
+    // b and c are changes 3 and 4 (a run of 2), e is 1 (alone): with runs copied from 2 rows, b and c are copied.
+    const { ledger, changes } = await stagedLedger(2);
     try {
-      const b = changes.find((c) => c.key === 'b')!;
+      const byKey = (k: string) => changes.find((c) => c.key === k)!;
+      expect([byKey('b').seq + 1, byKey('e').seq]).toEqual([byKey('c').seq, 1]);
+      const wrong = (k: string) => ({ key: k, hash: '0'.repeat(32), payload: `{"wrong":"${k}"}`, fingerprint: null, seq: byKey(k).seq });
       await ledger.write('r1', {
         doubts: [],
-        upserts: [{ key: 'b', hash: '0'.repeat(32), payload: '', fingerprint: null, seq: b.seq }],
+        upserts: [wrong('b'), wrong('c'), { ...wrong('e'), added: true }],
         removes: [],
         results: [],
         exchanges: [],
-        settled: ['b'],
+        settled: ['b', 'c', 'e'],
       });
       await ledger.fold();
+      const b = byKey('b');
+      const c = byKey('c');
       expect(await ledger.snapshotRow('b')).toEqual({ hash: b.hash, payload: b.payload });
+      expect(await ledger.snapshotRow('c')).toEqual({ hash: c.hash, payload: c.payload });
+      expect(await ledger.snapshotRow('e')).toEqual({ hash: '0'.repeat(32), payload: '{"wrong":"e"}' });
     } finally {
       await ledger.close();
     }
