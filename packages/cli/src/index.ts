@@ -4,3 +4,4 @@ export { openSource, openLedger } from './open-sync.js';
 export { runAlerts } from './alert-hook.js';
 export { sendEta, type DiffCounts } from './send-eta.js';
 export { scheduledConfigs, workspaceJobs, runSchedule } from './run-schedule.js';
+export { planDocument } from './print-plan.js';

@@ -13,6 +13,7 @@ import {
 import type { LoadedConfig } from './load-config.js';
 import { n, paint, secs, type Style } from './format.js';
 import { KEPT, removalEffect, ruleText } from './removal-effect.js';
+import { version } from './version.js';
 
 /** JSON-quotes a value, redacts anything key-like and cuts it at 60 characters: `"abc…(+812 chars)"`. */
 const value = (v: unknown): string => shortValue(v, 60);
@@ -227,6 +228,20 @@ export function planJson(config: LoadedConfig, r: RunResult, meta: { version: st
     invalid: r.invalid.map(invalidJson),
     guards: r.guards,
     error: r.error ?? null,
+  };
+}
+
+/**
+ * The one document `syncline plan --json` prints, and the playground's *Download plan.json* (the server
+ * answers it as the plan's `document`): the machine plan, its delete window, and with `remote` the sample
+ * rows as Knock holds them now.
+ * @example io.stdout.write(JSON.stringify(planDocument(config, result, { baseUrl })) + '\n')
+ */
+export function planDocument(config: LoadedConfig, r: RunResult, meta: { baseUrl: string }, remote?: RemoteRow[]) {
+  return {
+    ...planJson(config, r, { version, baseUrl: meta.baseUrl }),
+    delete_window: r.deleteWindow ?? null,
+    ...(remote ? { remote } : {}),
   };
 }
 

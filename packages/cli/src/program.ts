@@ -133,7 +133,7 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
     const [
       { runSync, remoteBefore, SyncError },
       { openLedger, openSyncParts, firstRunCheck },
-      { formatPlan, planJson, formatRemote },
+      { formatPlan, planJson, planDocument, formatRemote },
       { configProblem },
       { writePlanFile },
       { sendSeconds, tierRates },
@@ -220,14 +220,7 @@ async function plan(file: string, flags: SyncFlags, noColor: boolean, io: Io): P
       }
       if (!knock) {
         // Printed above.
-      } else if (flags.json)
-        io.stdout.write(
-          JSON.stringify({
-            ...planJson(config, result, { version, baseUrl: parts.baseUrl }),
-            delete_window: result.deleteWindow ?? null,
-            ...(remote ? { remote } : {}),
-          }) + '\n',
-        );
+      } else if (flags.json) io.stdout.write(JSON.stringify(planDocument(config, result, { baseUrl: parts.baseUrl }, remote)) + '\n');
       else io.stdout.write(formatPlan(config, result, { version, target: parts.label }, styleFor(io.stdout, noColor)) + '\n');
       if (remote && !flags.json) io.stdout.write(formatRemote(remote, config.spec.key, styleFor(io.stdout, noColor)) + '\n');
       const window = flags.json ? undefined : deleteWindowLine(result);

@@ -7,8 +7,10 @@ import * as S from './schemas.js';
 import { apiErrors, json } from './route-helpers.js';
 import type { ServerContext } from './server-context.js';
 import type { TableInfo } from './sandbox-protocol.js';
-import { dropTable, listTableFiles, receiveUpload, storeUpload, tableSlot } from './workspace.js';
+import { dropTable, listTableFiles, receiveUpload, removeTable, restoreTable, storeUpload, tableSlot } from './workspace.js';
 import { receiveMultipart } from './multipart-upload.js';
+import { queryHistory } from './query-history.js';
+import { reimportCsv } from './reimport-csv.js';
 
 /**
  * Health, tables, SQL, completions and the Knock catalog/target routes.
@@ -32,10 +34,12 @@ export function dataRoutes(ctx: ServerContext) {
         columns: t?.columns ?? [],
         rowCount: t?.rowCount ?? 0,
         ...(t?.error ? { error: t.error } : {}),
+        ...(t?.csv ? { csv: t.csv } : {}),
       };
     });
   };
   const target = () => ctx.target.describe();
+  const history = queryHistory(ctx.ws);
 
   return new OpenAPIHono()
     .openapi(
@@ -114,13 +118,54 @@ export function dataRoutes(ctx: ServerContext) {
       createRoute({
         method: 'delete',
         path: '/api/tables/{name}',
+        description:
+          'Removes a table. Its file is kept aside (`data/.removed/`) until another table is removed, so `POST /api/tables/{name}/restore` can put it back without an upload.',
         request: { params: S.NameParam },
-        responses: { 200: json(S.Ok, 'dropped'), ...apiErrors },
+        responses: { 200: json(S.Ok, 'removed'), ...apiErrors },
       }),
       async (c) => {
-        await dropTable(ctx.ws, c.req.valid('param').name);
+        await removeTable(ctx.ws, c.req.valid('param').name);
         await tables();
         return c.json({ ok: true, target: target() }, 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/api/tables/{name}/restore',
+        description: 'Undoes the last removal: the table comes back from its kept file, as it was.',
+        request: { params: S.NameParam },
+        responses: {
+          ...apiErrors,
+          200: json(S.Table, 'the table, back'),
+          404: json(S.ErrorBody, 'not kept (another table was removed since)'),
+          409: json(S.ErrorBody, 'a table of that name exists again'),
+        },
+      }),
+      async (c) => {
+        const { name } = c.req.valid('param');
+        await restoreTable(ctx.ws, name);
+        return c.json(
+          (await tables()).find((t) => t.name === name)!,
+          200,
+        );
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/api/tables/{name}/reimport',
+        description:
+          'Reads a CSV table again with DuckDB `read_csv` options (`delimiter`, `quote`, `header`) and rewrites its file as plain CSV; the uploaded file is kept in `data/.originals/` and each re-import reads it. A file the options cannot read stays as it was; the error names the file and the line.',
+        request: { params: S.NameParam, body: { content: { 'application/json': { schema: S.ReimportRequest } }, required: true } },
+        responses: { 200: json(S.Table, 'the table, read with the options'), ...apiErrors },
+      }),
+      async (c) => {
+        const { name } = c.req.valid('param');
+        await reimportCsv(ctx.ws, name, c.req.valid('json'));
+        described = undefined; // the file may keep its size: describe the tables again
+        const table = (await tables()).find((t) => t.name === name)!;
+        return c.json({ ...table, ...(table.csv ? { csv: { ...table.csv, unsure: false } } : {}) }, 200);
       },
     )
     .openapi(
@@ -136,12 +181,37 @@ export function dataRoutes(ctx: ServerContext) {
         },
       }),
       async (c) => {
-        const { sql, limit } = c.req.valid('json');
+        const { sql, limit, history: keep } = c.req.valid('json');
         await tables(); // an upload made by hand in data/ is visible at once
         // A client that goes away (the playground's Stop aborts its request) interrupts the statement.
         const r = await ctx.sandbox.query(sql, limit, c.req.raw.signal);
+        if (keep) await history.add({ sql, at: new Date().toISOString(), rows: r.total, elapsedMs: r.elapsedMs });
         return c.json({ ...r, target: target() }, 200);
       },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/api/query/profile',
+        description:
+          "Profiles every column of one read statement's whole result in the SQL sandbox: nulls, distinct values, min/max and the top values (not a sample of the rows).",
+        request: { body: { content: { 'application/json': { schema: S.ProfileRequest } }, required: true } },
+        responses: { 200: json(S.ProfileResponse, 'per column of the result'), 504: json(S.ErrorBody, 'statement timeout'), ...apiErrors },
+      }),
+      async (c) => {
+        const { sql } = c.req.valid('json');
+        await tables();
+        return c.json({ ...(await ctx.sandbox.profile(sql, c.req.raw.signal)), target: target() }, 200);
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/api/query/history',
+        description: 'The statements the playground ran (`history: true`), newest first, kept in the workspace.',
+        responses: { 200: json(S.HistoryResponse, 'the query history'), ...apiErrors },
+      }),
+      (c) => c.json({ entries: history.list(), target: target() }, 200),
     )
     .openapi(
       createRoute({

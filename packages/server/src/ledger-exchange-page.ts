@@ -16,10 +16,14 @@ export interface ExchangePage {
   through: number;
 }
 
-/** What a page asks for: a status class (`2xx`…, `error`), a row key, and where the page starts. */
+/**
+ * What a page asks for: a status class (`2xx`…, `error`), a row key, a request (the `idempotency-key` every
+ * attempt of one request carries: its retry chain), and where the page starts.
+ */
 export interface ExchangeQuery {
   status?: string | undefined;
   key?: string | undefined;
+  request?: string | undefined;
   offset: number;
   limit: number;
 }
@@ -32,7 +36,12 @@ const statusClass = (x: { status: number | null }): string => (x.status === null
  * @example exchangePageOf(run.exchanges, { status: '4xx', offset: 0, limit: 100 })
  */
 export function exchangePageOf(all: readonly DebugExchange[], q: ExchangeQuery): ExchangePage {
-  const hits = all.filter((x) => (!q.status || statusClass(x) === q.status) && (!q.key || (x.keys ?? []).includes(q.key)));
+  const hits = all.filter(
+    (x) =>
+      (!q.status || statusClass(x) === q.status) &&
+      (!q.key || (x.keys ?? []).includes(q.key)) &&
+      (!q.request || x.requestHeaders?.['idempotency-key'] === q.request),
+  );
   return { json: hits.slice(q.offset, q.offset + q.limit).map((x) => JSON.stringify(x)), total: hits.length, through: all.length };
 }
 
@@ -65,7 +74,7 @@ export async function ledgerExchangePage(conn: DuckDBConnection, runId: string, 
   const through = Number(span!.n);
   // Unfiltered, with the run's rows in one block (one run writes a ledger at a time): the page is a rowid range,
   // which DuckDB reads from its zone maps in milliseconds; the filtered path numbers every row of the run first.
-  if (!q.status && !q.key && through > 0 && Number(span!.hi) - Number(span!.lo) + 1 === through) {
+  if (!q.status && !q.key && !q.request && through > 0 && Number(span!.hi) - Number(span!.lo) + 1 === through) {
     const from = Number(span!.lo) + offset;
     const rows = await read(
       `SELECT detail, rowid - ${Number(span!.lo)} + 1 AS seq FROM exchanges WHERE run_id = $1 AND rowid >= ${from} AND rowid < ${from + limit} ORDER BY rowid`,
@@ -76,6 +85,7 @@ export async function ledgerExchangePage(conn: DuckDBConnection, runId: string, 
   if (q.status === 'error') where.push('status IS NULL');
   else if (q.status) where.push(`status // 100 = ${Number(q.status[0])}`);
   if (q.key) where.push(`list_contains(json_extract_string(detail, '$.keys[*]'), $${params.push(q.key)})`);
+  if (q.request) where.push(`json_extract_string(detail, '$.requestHeaders."idempotency-key"') = $${params.push(q.request)}`);
   const all = `SELECT detail, status, row_number() OVER (ORDER BY rowid) AS seq FROM exchanges WHERE run_id = $1`;
   const filtered = `SELECT * FROM (${all})${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
   const [counted] = await read(`SELECT count(*) AS total FROM (${filtered})`);

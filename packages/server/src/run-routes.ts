@@ -154,7 +154,8 @@ export function runRoutes(ctx: ServerContext) {
       createRoute({
         method: 'get',
         path: '/api/runs/{runId}/exchanges',
-        description: "The run's HTTP exchanges, filtered by status class and by row key, in pages (`cursor` from `nextCursor`).",
+        description:
+          "The run's HTTP exchanges, filtered by status class, by row key and by request (its retry chain: `request` = the attempts' shared `idempotency-key`), in pages (`cursor` from `nextCursor`).",
         request: { params: S.RunIdParam, query: S.ExchangesQuery },
         responses: { 200: json(S.ExchangePage, 'one page'), ...apiErrors },
       }),
@@ -165,7 +166,7 @@ export function runRoutes(ctx: ServerContext) {
         if (!Number.isSafeInteger(start) || start < 0)
           throw new ApiError('invalid_request', 'cursor: not a cursor from nextCursor', 400, { field: 'cursor' });
         const live = ctx.runs.live(runId);
-        const filter = { status: q.status, key: q.key, offset: start, limit: q.limit };
+        const filter = { status: q.status, key: q.key, request: q.request, offset: start, limit: q.limit };
         let page: ExchangePage;
         if (live) page = exchangePageOf(live.exchanges, filter);
         else {

@@ -8,13 +8,15 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { ident } from '@syncline/core';
+import { ident, literal } from '@syncline/core';
 import { lockDown } from './lock-down.js';
 import { duckdbSource } from '@syncline/source-duckdb';
 import { checkReadStatement, toSqlError } from './check-statement.js';
+import { profileColumns } from './profile-columns.js';
 import { isApiError } from './api-error.js';
 import type {
   Completions,
+  CsvDialect,
   QueryResult,
   SandboxInit,
   SandboxReply,
@@ -99,19 +101,36 @@ async function describeTables(conn: DuckDBConnection, problems: Map<string, stri
   const out: TableInfo[] = [];
   for (const t of tables) {
     const error = problems.get(t.name);
+    const csv = /\.csv$/i.test(t.path) ? await sniffCsv(conn, t.path, !!error) : undefined;
     if (error) {
-      out.push({ name: t.name, columns: [], rowCount: 0, error });
+      out.push({ name: t.name, columns: [], rowCount: 0, error, ...(csv ? { csv } : {}) });
       continue;
     }
     const cols = await conn.runAndReadAll(`DESCRIBE ${ident(t.name)}`);
     const n = await conn.runAndReadAll(`SELECT count(*)::BIGINT AS n FROM ${ident(t.name)}`);
+    const columns = cols.getRowObjectsJson().map((c) => ({ name: String(c.column_name), type: String(c.column_type) }));
     out.push({
       name: t.name,
-      columns: cols.getRowObjectsJson().map((c) => ({ name: String(c.column_name), type: String(c.column_type) })),
+      columns,
       rowCount: Number(n.getRowObjectsJson()[0]!.n),
+      ...(csv ? { csv: { ...csv, unsure: csv.unsure || columns.length === 1 } } : {}),
     });
   }
   return out;
+}
+
+/** What DuckDB's CSV sniffer made of a file (its defaults, unsure, when it could not tell). */
+async function sniffCsv(conn: DuckDBConnection, path: string, failed: boolean): Promise<CsvDialect> {
+  try {
+    const r = await conn.runAndReadAll(`SELECT Delimiter AS d, Quote AS q, HasHeader AS h FROM sniff_csv(${literal(path)})`);
+    const row = r.getRowObjectsJson()[0]!;
+    const header = row.h === true;
+    // The sniffer says `(empty)` for a character it found no use of (no quoted field): DuckDB's default applies.
+    const or = (v: unknown, fallback: string) => (v === null || v === undefined || v === '(empty)' ? fallback : String(v));
+    return { delimiter: or(row.d, ','), quote: or(row.q, '"'), header, unsure: failed || !header };
+  } catch {
+    return { delimiter: ',', quote: '"', header: true, unsure: true };
+  }
 }
 
 async function completions(conn: DuckDBConnection): Promise<Completions> {
@@ -146,6 +165,7 @@ async function handle(m: SandboxRequest): Promise<void> {
   try {
     let value: unknown;
     if (m.type === 'query') value = await query(slot.conn, m.sql, m.limit);
+    else if (m.type === 'profile') value = await profileColumns(slot.conn, m.sql);
     else if (m.type === 'completions') value = await completions(slot.conn);
     else {
       tables = m.tables;

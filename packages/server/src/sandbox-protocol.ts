@@ -19,6 +19,7 @@ export interface SandboxInit {
 
 export type SandboxRequest =
   | { type: 'query'; id: number; sql: string; limit: number }
+  | { type: 'profile'; id: number; sql: string }
   | { type: 'tables'; id: number; tables: SandboxTable[] }
   | { type: 'completions'; id: number }
   | { type: 'crash'; id: number }
@@ -36,6 +37,17 @@ export interface TableInfo {
   columns: { name: string; type: string }[];
   rowCount: number;
   error?: string;
+  /** A CSV file's dialect as DuckDB's sniffer detected it; `unsure` when the table may be read wrong. */
+  csv?: CsvDialect;
+}
+
+/** How a CSV file is read: what DuckDB detected, or the options a re-import was given. */
+export interface CsvDialect {
+  delimiter: string;
+  quote: string;
+  header: boolean;
+  /** The file did not load, gave one column, or has no header row: the options are worth a look. */
+  unsure: boolean;
 }
 
 export interface Completions {

@@ -28,8 +28,20 @@ export const Table = z
     columns: z.array(Column),
     rowCount: z.number(),
     error: z.string().optional(),
+    /** A CSV file's dialect as detected (or as re-imported); `unsure`: the playground shows the CSV options. */
+    csv: z.object({ delimiter: z.string(), quote: z.string(), header: z.boolean(), unsure: z.boolean() }).optional(),
   })
   .openapi('Table');
+
+export const ReimportRequest = z
+  .object({
+    /** One character; `\\t` (typed as backslash-t) is a tab. */
+    delimiter: z.string().min(1).max(2),
+    /** One character, or empty for none. */
+    quote: z.string().max(1),
+    header: z.boolean(),
+  })
+  .openapi('ReimportRequest');
 
 export const Tables = z.object({ tables: z.array(Table), target: Target }).openapi('Tables');
 
@@ -42,8 +54,41 @@ export const UploadQuery = z.object({
 });
 
 export const QueryRequest = z
-  .object({ sql: z.string().min(1).max(1_000_000), limit: z.number().int().min(0).max(100_000).default(1_000) })
+  .object({
+    sql: z.string().min(1).max(1_000_000),
+    limit: z.number().int().min(0).max(100_000).default(1_000),
+    /** Keep the statement in the workspace's query history (the playground's Run model); helper queries leave it out. */
+    history: z.boolean().optional(),
+  })
   .openapi('QueryRequest');
+
+export const ProfileRequest = z.object({ sql: z.string().min(1).max(1_000_000) }).openapi('ProfileRequest');
+
+export const ProfileResponse = z
+  .object({
+    rows: z.number(),
+    columns: z.array(
+      z.object({
+        name: z.string(),
+        type: z.string(),
+        nulls: z.number(),
+        distinct: z.number(),
+        min: z.string().nullable(),
+        max: z.string().nullable(),
+        top: z.array(z.object({ value: z.string(), count: z.number() })),
+      }),
+    ),
+    elapsedMs: z.number(),
+    target: Target,
+  })
+  .openapi('ColumnProfile');
+
+export const HistoryResponse = z
+  .object({
+    entries: z.array(z.object({ sql: z.string(), at: z.string(), rows: z.number(), elapsedMs: z.number() })),
+    target: Target,
+  })
+  .openapi('QueryHistory');
 
 export const QueryResponse = z
   .object({
@@ -213,6 +258,8 @@ export const PlanResponse = z
         }),
       )
       .optional(),
+    /** The same document `syncline plan --json` prints for this plan (`kind: syncline.plan`), for *Download plan.json*. */
+    document: z.record(z.string(), z.unknown()).openapi({ description: 'the plan as `syncline plan --json` prints it' }),
   })
   .openapi('Plan');
 
@@ -258,6 +305,8 @@ export const RunResponse = z
 export const ExchangesQuery = z.object({
   status: z.enum(['2xx', '3xx', '4xx', '5xx', 'error']).optional(),
   key: z.string().optional(),
+  /** Every attempt of one request: the `idempotency-key` its attempts share (the debugger's retry chain). */
+  request: z.string().min(1).optional(),
   cursor: z.string().optional(),
   /** Start at this position of the filtered list instead of a cursor: a virtual list jumps to any row. */
   offset: z.coerce.number().int().min(0).optional(),

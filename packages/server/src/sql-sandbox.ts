@@ -10,6 +10,7 @@ import type {
   SandboxTable,
   TableInfo,
 } from './sandbox-protocol.js';
+import type { ResultProfile } from './profile-columns.js';
 
 /** Options of {@link createSqlSandbox}. */
 export interface SqlSandboxOptions {
@@ -33,6 +34,8 @@ export interface SqlSandboxOptions {
 export interface SqlSandbox {
   /** `signal`: the statement is interrupted when it aborts (the caller stopped it, or its client went away). */
   query(sql: string, limit: number, signal?: AbortSignal): Promise<QueryResult>;
+  /** Per column of the statement's whole result: nulls, distinct values, min/max, top values (see profile-columns.ts). */
+  profile(sql: string, signal?: AbortSignal): Promise<ResultProfile>;
   /** Re-reads the workspace's tables (after an upload or a drop) and describes them. */
   refresh(): Promise<TableInfo[]>;
   completions(): Promise<Completions>;
@@ -178,6 +181,7 @@ export function createSqlSandbox(options: SqlSandboxOptions): SqlSandbox {
 
   return {
     query: (sql, limit, signal) => call<QueryResult>({ type: 'query', sql, limit }, true, signal),
+    profile: (sql, signal) => call<ResultProfile>({ type: 'profile', sql }, true, signal),
     refresh: () => call<TableInfo[]>({ type: 'tables', tables: options.tables() }, false),
     completions: () => call<Completions>({ type: 'completions' }, false),
     crashForTest: () => call({ type: 'crash' }, false),

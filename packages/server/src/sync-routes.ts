@@ -5,7 +5,7 @@ import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import { LineCounter, parseDocument } from 'yaml';
 import { updateYaml } from './update-yaml.js';
 import { SyncError } from '@syncline/core';
-import { configSchema, loadConfig } from '@syncline/cli';
+import { configSchema, loadConfig, planDocument } from '@syncline/cli';
 import { ApiError } from './api-error.js';
 import * as S from './schemas.js';
 import { apiErrors, json } from './route-helpers.js';
@@ -250,7 +250,16 @@ export function syncRoutes(ctx: ServerContext) {
             result.error.details ? { details: result.error.details } : {},
           );
         const examples = await exampleRequests(config, result);
-        return c.json({ ...planBody(config, result, target(), rel(config.file), examples), ...(remote ? { remote } : {}) }, 200);
+        const t = target();
+        return c.json(
+          {
+            ...planBody(config, result, t, rel(config.file), examples),
+            ...(remote ? { remote } : {}),
+            // The document `syncline plan --json` prints, from the same result (the playground's Download plan.json).
+            document: planDocument(config, result, { baseUrl: t.baseUrl }, remote),
+          },
+          200,
+        );
       },
     )
     .openapi(

@@ -162,6 +162,38 @@ export async function dropTable(ws: Workspace, name: string): Promise<void> {
   await rm(t.path, { force: true });
 }
 
+/** Where the last removed table's file waits for an undo (a dot folder: never listed as a table). */
+const removedDir = (ws: Workspace): string => join(ws.dataDir, '.removed');
+
+/**
+ * Removes a table, keeping its file for {@link restoreTable}: the playground's *Undo* puts it back without the
+ * file being uploaded again. Only the last removed table is kept (the folder is not a recycle bin).
+ * @example await removeTable(ws, 'users')
+ */
+export async function removeTable(ws: Workspace, name: string): Promise<void> {
+  const t = listTableFiles(ws).find((x) => x.name === name);
+  if (!t) throw new ApiError('not_found', `no table named "${name}"`, 404);
+  const dir = removedDir(ws);
+  await rm(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  await rename(t.path, join(dir, basename(t.path)));
+}
+
+/**
+ * Puts the last removed table back as it was (its own file). 404 when it is not kept (another table was
+ * removed since); 409 when a table of that name was made meanwhile.
+ * @example await restoreTable(ws, 'users')
+ */
+export async function restoreTable(ws: Workspace, name: string): Promise<void> {
+  const dir = removedDir(ws);
+  const kept = existsSync(dir) ? readdirSync(dir).find((f) => basename(f, extname(f)) === name) : undefined;
+  if (!kept)
+    throw new ApiError('not_found', `table "${name}" is not kept any more (only the last removed table is): upload its file again`, 404);
+  if (listTableFiles(ws).some((t) => t.name === name))
+    throw new ApiError('conflict', `a table "${name}" exists again; remove it first to restore the removed one`, 409);
+  await rename(join(dir, kept), join(ws.dataDir, kept));
+}
+
 /** The file of sync `name` (validated by the config schema's name rule, so it cannot leave `syncs/`). */
 export function syncFile(ws: Workspace, name: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(name)) throw new ApiError('invalid_request', `"${name}" is not a sync name`, 400);

@@ -55,6 +55,82 @@ describe('routes through app.request()', () => {
     expect((await t.call('DELETE', '/api/tables/scores')).status).toBe(404);
   });
 
+  test('a removed table comes back with POST /api/tables/:name/restore, from its own file (no upload); only the last removed is kept', async () => {
+    const csv = 'id,score\na,1\nb,2\n';
+    expect((await t.call('POST', '/api/tables?name=undo_a', csv)).status).toBe(201);
+    expect((await t.call('POST', '/api/tables?name=undo_b', csv + 'c,3\n')).status).toBe(201);
+    expect((await t.call('DELETE', '/api/tables/undo_a')).status).toBe(200);
+    expect((await t.json<{ tables: { name: string }[] }>('GET', '/api/tables')).body.tables.map((x) => x.name)).not.toContain('undo_a');
+    const back = await t.json<{ name: string; rowCount: number; file: string }>('POST', '/api/tables/undo_a/restore');
+    expect(back.status).toBe(200);
+    expect(back.body).toMatchObject({ name: 'undo_a', rowCount: 2, file: 'data/undo_a.csv' });
+    expect((await t.json<{ rows: unknown[] }>('POST', '/api/query', { sql: 'select sum(score) as s from undo_a' })).body.rows).toEqual([
+      { s: '3' },
+    ]);
+    // Restored once; a second undo has nothing to restore.
+    expect((await t.call('POST', '/api/tables/undo_a/restore')).status).toBe(404);
+    // Removing another table lets the earlier one go; a table made meanwhile under the name is never overwritten.
+    await t.call('DELETE', '/api/tables/undo_a');
+    await t.call('DELETE', '/api/tables/undo_b');
+    const gone = await t.json<{ error: { message: string } }>('POST', '/api/tables/undo_a/restore');
+    expect(gone.status).toBe(404);
+    expect(gone.body.error.message).toMatch(/not kept any more.*upload its file again/);
+    expect((await t.call('POST', '/api/tables?name=undo_b', csv)).status).toBe(201);
+    expect((await t.call('POST', '/api/tables/undo_b/restore')).status).toBe(409);
+    await t.call('DELETE', '/api/tables/undo_b');
+  });
+
+  test('a CSV read as one column is marked unsure; POST /api/tables/:name/reimport reads it with options, and its error names the file and the line', async () => {
+    type Listed = {
+      name: string;
+      columns: { name: string }[];
+      rowCount: number;
+      csv?: { delimiter: string; header: boolean; unsure: boolean };
+    };
+    const uploaded = 'id#name\n1#ann\n2#bob\n';
+    expect((await t.call('POST', '/api/tables?name=hashes', uploaded)).status).toBe(201);
+    const listed = (await t.json<{ tables: Listed[] }>('GET', '/api/tables')).body.tables;
+    expect(listed.find((x) => x.name === 'hashes')).toMatchObject({ columns: [{ name: 'id#name' }], csv: { unsure: true } });
+    // The sample tables are read as DuckDB detected them, and said so.
+    expect(listed.find((x) => x.name === 'users')!.csv).toEqual({ delimiter: ',', quote: '"', header: true, unsure: false });
+    const r = await t.json<Listed>('POST', '/api/tables/hashes/reimport', { delimiter: '#', quote: '"', header: true });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ name: 'hashes', rowCount: 2, columns: [{ name: 'id' }, { name: 'name' }] });
+    const q = await t.json<{ rows: unknown[] }>('POST', '/api/query', { sql: 'select name from hashes order by id' });
+    expect(q.body.rows).toEqual([{ name: 'ann' }, { name: 'bob' }]);
+    // The file as uploaded is kept; each re-import reads it (header off: the first line becomes a row).
+    expect(readFileSync(join(t.dir, 'data', '.originals', 'hashes.csv'), 'utf8')).toBe(uploaded);
+    const again = await t.json<Listed>('POST', '/api/tables/hashes/reimport', { delimiter: '#', quote: '"', header: false });
+    expect(again.body.rowCount).toBe(3);
+    // Options the file does not fit (a line past the rows DuckDB samples to detect types has a field too many): the
+    // error names the file and the line, and the table stays as it was.
+    const bad = `id#name\n${Array.from({ length: 25_000 }, (_, i) => `${i}#n${i}\n`).join('')}25000#bob#extra\n`;
+    expect((await t.call('POST', '/api/tables?name=hashes_bad', bad)).status).toBe(201);
+    const refused = await t.json<{ error: { message: string; line?: number } }>('POST', '/api/tables/hashes_bad/reimport', {
+      delimiter: '#',
+      quote: '"',
+      header: true,
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.message).toBe('data/hashes_bad.csv line 25,002: Expected Number of Columns: 2 Found: 3');
+    expect(refused.body.error.line).toBe(25_002);
+    expect(readFileSync(join(t.dir, 'data', 'hashes_bad.csv'), 'utf8')).toBe(bad);
+    // A file whose first lines already break the options: DuckDB cannot read it at all, and says so; nothing is lost.
+    expect((await t.call('POST', '/api/tables?name=hashes_worse', 'id#name\n1#ann\n2#bob#extra\n')).status).toBe(201);
+    const worse = await t.json<{ error: { message: string } }>('POST', '/api/tables/hashes_worse/reimport', {
+      delimiter: '#',
+      quote: '"',
+      header: true,
+    });
+    expect(worse.status).toBe(400);
+    expect(worse.body.error.message).toMatch(/^data\/hashes_worse\.csv: /);
+    expect(readFileSync(join(t.dir, 'data', 'hashes_worse.csv'), 'utf8')).toBe('id#name\n1#ann\n2#bob#extra\n');
+    await t.call('DELETE', '/api/tables/hashes_worse');
+    expect((await t.json('POST', '/api/tables/users/reimport', { delimiter: '##', quote: '"', header: true })).status).toBe(400);
+    await t.call('DELETE', '/api/tables/hashes');
+    await t.call('DELETE', '/api/tables/hashes_bad');
+  });
+
   test('POST /api/query returns columns, the first rows, the total and the time', async () => {
     const { status, body } = await t.json<Record<string, unknown>>('POST', '/api/query', {
       sql: 'select id, plan from users order by id',
@@ -87,6 +163,63 @@ describe('routes through app.request()', () => {
     const { status, body } = await t.json<{ error: Record<string, unknown> }>('POST', '/api/query', { sql: 'select 1', limit: -1 });
     expect(status).toBe(400);
     expect(body.error).toMatchObject({ code: 'invalid_request', field: 'limit' });
+  });
+
+  test('POST /api/query/profile profiles every row of the result in DuckDB: nulls, distinct, min/max, top values', async () => {
+    type Profile = { name: string; type: string; nulls: number; distinct: number; min: string | null; max: string | null; top: unknown[] };
+    const { status, body } = await t.json<{ rows: number; columns: Profile[] }>('POST', '/api/query/profile', {
+      // 3,000 rows: the counts are over the whole result, not the first 1,000 the grid shows. A trailing comment too.
+      sql: `select i % 3 as k, case when i <= 1500 then i end as late, [i % 2] as l, 'x' as "odd name" from range(3000) t(i) -- all`,
+    });
+    expect(status).toBe(200);
+    expect(body.rows).toBe(3000);
+    const [k, late, l, odd] = body.columns;
+    expect(k).toEqual({
+      name: 'k',
+      type: 'BIGINT',
+      nulls: 0,
+      distinct: 3,
+      min: '0',
+      max: '2',
+      top: [
+        { value: '0', count: 1000 },
+        { value: '1', count: 1000 },
+        { value: '2', count: 1000 },
+      ],
+    });
+    expect(late).toMatchObject({ nulls: 1499, distinct: 1501, min: '0', max: '1500' });
+    expect(late!.top).toHaveLength(5);
+    // A nested type has no order to show; its values are counted as text.
+    expect(l).toMatchObject({
+      type: 'BIGINT[]',
+      distinct: 2,
+      min: null,
+      max: null,
+      top: [
+        { value: '[0]', count: 1500 },
+        { value: '[1]', count: 1500 },
+      ],
+    });
+    expect(odd).toMatchObject({ name: 'odd name', distinct: 1, top: [{ value: 'x', count: 3000 }] });
+    // The sandbox's rules hold: only one read statement.
+    const refused = await t.json<{ error: { message: string } }>('POST', '/api/query/profile', { sql: 'create table t as select 1' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.message).toMatch(/CREATE/);
+  });
+
+  test('POST /api/query with history: true keeps the statement in the workspace; GET /api/query/history lists them newest first', async () => {
+    await t.json('POST', '/api/query', { sql: 'select 1 as one', history: true });
+    await t.json('POST', '/api/query', { sql: 'select 2 as two' }); // a helper query: not kept
+    await t.json('POST', '/api/query', { sql: 'select 3 as three', history: true });
+    expect((await t.json('POST', '/api/query', { sql: 'select nope', history: true })).status).toBe(400); // failed: not kept
+    await t.json('POST', '/api/query', { sql: 'select 1 as one', history: true }); // run again: moves to the top
+    const { body } = await t.json<{ entries: { sql: string; rows: number; at: string }[] }>('GET', '/api/query/history');
+    expect(body.entries.map((e) => e.sql)).toEqual(['select 1 as one', 'select 3 as three']);
+    expect(body.entries[0]).toMatchObject({ rows: 1 });
+    expect(Number.isNaN(Date.parse(body.entries[0]!.at))).toBe(false);
+    // Kept in the workspace's folder, so a restarted server (or another browser) sees the same list.
+    const file = JSON.parse(readFileSync(join(t.dir, '.syncline', 'query-history.json'), 'utf8')) as { entries: { sql: string }[] };
+    expect(file.entries.map((e) => e.sql)).toEqual(['select 1 as one', 'select 3 as three']);
   });
 
   test('GET /api/completions lists tables, columns, functions and keywords', async () => {
@@ -267,7 +400,11 @@ describe('routes through app.request()', () => {
       'GET /api/tables',
       'POST /api/tables',
       'DELETE /api/tables/{name}',
+      'POST /api/tables/{name}/restore',
+      'POST /api/tables/{name}/reimport',
       'POST /api/query',
+      'POST /api/query/profile',
+      'GET /api/query/history',
       'GET /api/completions',
       'GET /api/destinations/knock/fields',
       'POST /api/destinations/knock/check',

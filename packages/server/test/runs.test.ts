@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { AddressInfo } from 'node:net';
 import { createServer, knockTarget, workspaceAt } from '../src/index.js';
 import { createRunManager } from '../src/run-manager.js';
+import { main } from '@syncline/cli';
 import { TOKEN, listen, testServer, type TestServer } from './helpers.js';
 
 let t: TestServer;
@@ -90,6 +91,34 @@ describe('plans and runs', () => {
     expect(body.estimate.seconds).toBeGreaterThanOrEqual(1);
     expect(body.target).toMatchObject({ kind: 'emulator' });
     expect(t.emulator.control.requests().length).toBe(before);
+  });
+
+  test("the plan's document is what `syncline plan --json` prints for the same sync (Download plan.json)", async () => {
+    const { body } = await t.json<{ summary: Record<string, number>; document: Record<string, unknown> }>(
+      'POST',
+      '/api/syncs/example-users/plan',
+      { limit: 3 },
+    );
+    let out = '';
+    const sink = { isTTY: false, write: (s: string) => ((out += s), true) } as unknown as NodeJS.WriteStream;
+    const code = await main(['plan', join(t.dir, 'syncs', 'example-users.yaml'), '--json', '--limit', '3'], {
+      stdout: sink,
+      stderr: { isTTY: false, write: () => true } as unknown as NodeJS.WriteStream,
+      env: { KNOCK_API_KEY: 'sk_test_local', KNOCK_BASE_URL: t.emulator.url },
+    });
+    expect(code).toBe(0);
+    const cli = JSON.parse(out) as Record<string, unknown>;
+    // When it was made and how long the model took differ between the two runs; everything else is the same.
+    const timeless = ({ created_at: at, model, ...rest }: Record<string, unknown>) => {
+      expect(Number.isNaN(Date.parse(String(at)))).toBe(false);
+      expect(typeof (model as { elapsed_ms: unknown }).elapsed_ms).toBe('number');
+      return { ...rest, model: { ...(model as object), elapsed_ms: 0 } };
+    };
+    const fromServer = timeless(body.document);
+    const fromCli = timeless(cli);
+    // The sync file path is absolute in both (the CLI was given the absolute path the server loads).
+    expect(fromServer).toEqual(fromCli);
+    expect(fromServer).toMatchObject({ kind: 'syncline.plan', format_version: '1.0', summary: { add: body.summary.added } });
   });
 
   test("the sync's destination.tiers set the plan's rates: raised limits, or off for none", async () => {
@@ -318,6 +347,47 @@ describe('plans and runs', () => {
       expect(together.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
     } finally {
       await fresh.close();
+    }
+  });
+
+  test('GET /api/runs/:runId/exchanges?request= gives every attempt of one request (its retry chain), live and from the ledger', async () => {
+    type Page = {
+      exchanges: { seq: number; method: string; status: number | null; attempt: number; requestHeaders: Record<string, string> }[];
+      total: number;
+    };
+    await t.json('PUT', '/api/syncs/retried', {
+      model: "select 'r_1' as id, 'r1@example.com' as email",
+      key: 'id',
+      sync: { type: 'users', fields: { email: 'email' } },
+    });
+    // Knock answers the one write 429 twice (a short Retry-After), then takes it: three attempts of one request.
+    t.emulator.control.addFault({ match: 'PUT *', count: 2, status: 429, retryAfterMs: 200 });
+    const fresh = createServer({ dir: t.dir, token: TOKEN, emulatorUrl: t.emulator.url, baseUrl: t.emulator.url, log: () => undefined });
+    try {
+      const { runId } = (await t.json<{ runId: string }>('POST', '/api/syncs/retried/run')).body;
+      await expect
+        .poll(async () => (await t.json<{ run: { status: string } }>('GET', `/api/runs/${runId}`)).body.run.status, { timeout: 30_000 })
+        .toBe('succeeded');
+      const all = await t.json<Page>('GET', `/api/runs/${runId}/exchanges`);
+      const puts = all.body.exchanges.filter((x) => x.method === 'PUT');
+      expect(puts.map((x) => [x.attempt, x.status])).toEqual([
+        [1, 429],
+        [2, 429],
+        [3, 200],
+      ]);
+      const request = puts[0]!.requestHeaders['idempotency-key']!;
+      expect(request).toMatch(/^syncline-/);
+      const chain = `/api/runs/${runId}/exchanges?request=${encodeURIComponent(request)}`;
+      const live = await t.json<Page>('GET', chain);
+      expect(live.body.exchanges.map((x) => x.seq)).toEqual(puts.map((x) => x.seq));
+      // A finished run's chain is cut from its ledger in DuckDB: the same answer.
+      const auth = { headers: { authorization: `Bearer ${TOKEN}` } };
+      expect(await (await fresh.app.request(chain, auth)).json()).toEqual(live.body);
+      expect((await t.json<Page>('GET', `/api/runs/${runId}/exchanges?request=syncline-nope`)).body.total).toBe(0);
+    } finally {
+      t.emulator.control.clearFaults();
+      await fresh.close();
+      await t.call('DELETE', '/api/syncs/retried');
     }
   });
 
