@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { Page, Route } from 'playwright-core';
+import type { Locator, Page, Route } from 'playwright-core';
 import { servePlayground, type Served } from './serve-playground.js';
 import { openChromium, type PageWatch } from './chromium.js';
 
@@ -32,10 +32,18 @@ async function setYaml(page: Page, yaml: string): Promise<void> {
   await page.keyboard.press('ControlOrMeta+V');
 }
 
-/**
- * The Sync screen's YAML panel as monaco shows it: its view lines in order of their tops (the editor grows with
- * its text, so every line is rendered), with monaco's non-breaking spaces as spaces.
- */
+/** The text of the monaco editor in `within`: its view lines in order of their tops, non-breaking spaces as spaces. */
+const editorText = (within: Locator) =>
+  within.locator('.view-lines').evaluate((el) =>
+    [...el.querySelectorAll<HTMLElement>('.view-line')]
+      .sort((a, b) => a.offsetTop - b.offsetTop)
+      .map((l) => l.textContent!.replace(/\u00a0/g, ' '))
+      .join('\n'),
+  );
+
+/** The Model screen's editor text as monaco shows it. */
+const modelText = (page: Page) => editorText(page.locator('.monaco-editor').first());
+
 /** The sidebar's step dots, in order: `done`, `needs attention`, `blocked` or `not yet`. */
 async function dots(page: Page): Promise<string[]> {
   const labels = await page
@@ -44,16 +52,8 @@ async function dots(page: Page): Promise<string[]> {
     .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
   return labels.map((l) => /^[^:]+: (.+?) \(/.exec(l)?.[1] ?? l);
 }
-const yamlPanel = (page: Page) =>
-  page
-    .getByRole('region', { name: 'Sync file' })
-    .locator('.view-lines')
-    .evaluate((el) =>
-      [...el.querySelectorAll<HTMLElement>('.view-line')]
-        .sort((a, b) => a.offsetTop - b.offsetTop)
-        .map((l) => l.textContent!.replace(/\u00a0/g, ' '))
-        .join('\n'),
-    );
+/** The Sync screen's YAML panel as monaco shows it (the editor grows with its text, so every line is rendered). */
+const yamlPanel = (page: Page) => editorText(page.getByRole('region', { name: 'Sync file' }));
 
 /** The text of the lines monaco underlines in the editor of `region` (matched to its view lines by their tops). */
 const underlinedLines = (page: Page, region: string) =>
@@ -68,6 +68,11 @@ const underlinedLines = (page: Page, region: string) =>
         (s) => lines.get(s.parentElement!.offsetTop)?.trim() ?? '?',
       );
     });
+
+/** Opens the app (its URL sets the access cookie) unless an earlier test left it open: a test run alone with `-t` works too. */
+async function opened(page: Page, served: Served): Promise<void> {
+  if (!page.url().startsWith(served.origin)) await page.goto(served.url);
+}
 
 /** Runs `steps`; on a failure the error also says the run status and the alerts on screen, with a screenshot. */
 async function explained(page: Page, name: string, steps: () => Promise<void>): Promise<void> {
@@ -177,6 +182,71 @@ describe('playground in Chromium', () => {
     await page.reload();
     await page.getByRole('region', { name: 'Table people' }).waitFor();
     expect(await page.getByRole('region', { name: 'Table dropped_codes' }).count()).toBe(0);
+  }, 120_000);
+
+  test('Data: Enter opens the focused table card, Delete removes it, Undo brings it back without an upload (or re-imports it); CSV options re-read a file', async () => {
+    const { page } = w;
+    await opened(page, served);
+    await page.getByRole('link', { name: 'Data', exact: true }).click();
+    const file = { name: 'undo_me.csv', mimeType: 'text/csv', buffer: Buffer.from('k,v\na,1\nb,2\n') };
+    await page.getByLabel('Upload data').setInputFiles(file);
+    const card = page.getByRole('region', { name: 'Table undo_me' });
+    await card.getByText('2 rows').waitFor();
+    await page.getByRole('button', { name: 'Hide rows' }).click(); // the upload opened it
+    // Enter on the focused card opens it (its first rows), and again closes it.
+    await card.focus();
+    await page.keyboard.press('Enter');
+    await card.getByRole('table', { name: 'First rows of undo_me' }).getByRole('cell', { name: 'b', exact: true }).waitFor();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => card.getByRole('table').count()).toBe(0);
+    // Delete removes it; Undo restores the file the server kept aside: no upload.
+    const uploads: string[] = [];
+    const onRequest = (r: { method: () => string; url: () => string }) => {
+      if (r.method() === 'POST' && new URL(r.url()).pathname.startsWith('/api/tables')) uploads.push(new URL(r.url()).pathname);
+    };
+    page.on('request', onRequest);
+    try {
+      await page.keyboard.press('Delete');
+      await expect.poll(() => card.count()).toBe(0);
+      const toast = page.getByRole('status', { name: 'Removed table' });
+      await toast.getByRole('button', { name: 'Undo' }).click();
+      await card.getByText('2 rows').waitFor();
+      await toast.getByText('Table undo_me is back.').waitFor();
+      expect(uploads).toEqual(['/api/tables/undo_me/restore']);
+      expect(readFileSync(join(served.dir, 'data', 'undo_me.csv'), 'utf8')).toBe('k,v\na,1\nb,2\n');
+      // Once the server no longer keeps it (another table was removed since), Undo re-imports the file this page uploaded.
+      await card.focus();
+      await page.keyboard.press('Delete');
+      await expect.poll(() => card.count()).toBe(0);
+      const other = await page.evaluate(async () => {
+        await fetch('/api/tables?name=undo_other', { method: 'POST', body: 'x\n1\n' });
+        return (await fetch('/api/tables/undo_other', { method: 'DELETE' })).status;
+      });
+      expect(other).toBe(200);
+      uploads.length = 0;
+      await toast.getByRole('button', { name: 'Undo' }).click();
+      await card.getByText('2 rows').waitFor();
+      expect(uploads).toEqual(['/api/tables/undo_me/restore', '/api/tables']);
+    } finally {
+      page.off('request', onRequest);
+    }
+    // A CSV whose delimiter DuckDB could not tell (one column): its CSV options are open, and Re-import with options
+    // reads the file again with them.
+    await page
+      .getByLabel('Upload data')
+      .setInputFiles({ name: 'hash_sep.csv', mimeType: 'text/csv', buffer: Buffer.from('id#name\n1#ann\n2#bob\n') });
+    const hashed = page.getByRole('region', { name: 'Table hash_sep' });
+    await hashed.getByText('1 columns').waitFor();
+    const options = hashed.getByRole('form', { name: 'CSV options of hash_sep' });
+    await options.getByLabel('Delimiter').fill('#');
+    await options.getByRole('button', { name: 'Re-import with options' }).click();
+    await hashed.getByText('2 columns').waitFor();
+    await hashed.getByRole('table', { name: 'First rows of hash_sep' }).getByRole('cell', { name: 'bob', exact: true }).waitFor();
+    await page.screenshot({ path: join(shots, '2b-data-csv-options.png'), fullPage: true });
+    await page.evaluate(() => fetch('/api/tables/hash_sep', { method: 'DELETE' }));
+    await page.evaluate(() => fetch('/api/tables/undo_me', { method: 'DELETE' }));
+    await page.reload();
+    await page.getByRole('region', { name: 'Table users' }).waitFor();
   }, 120_000);
 
   test('the model runs with Ctrl/Cmd+Enter, shows its rows and is saved in the sync file', async () => {
@@ -472,6 +542,45 @@ describe('playground in Chromium', () => {
     await changes.getByRole('columnheader', { name: 'Knock now' }).waitFor();
     await expect.poll(() => changes.getByText('not in Knock').count(), { timeout: WAIT }).toBeGreaterThanOrEqual(3);
     await page.screenshot({ path: join(shots, '7-dry-run.png'), fullPage: true });
+  }, 120_000);
+
+  test('Download plan.json saves the document `syncline plan --json` prints; the Estimate tab gives each endpoint its tier, calls and time', async () => {
+    const { page } = w;
+    await opened(page, served);
+    await page.getByRole('link', { name: 'Dry run', exact: true }).click();
+    await page.getByRole('button', { name: 'Dry run' }).click();
+    await page.getByRole('list', { name: 'Counts' }).waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download plan.json' }).click()]);
+    expect(download.suggestedFilename()).toBe('example-users.plan.json');
+    const doc = JSON.parse(readFileSync((await download.path())!, 'utf8')) as {
+      kind: string;
+      format_version: string;
+      sync: { name: string; config: string };
+      summary: { add: number };
+      changes: { key: string }[];
+      estimate: { requests: { endpoint: string; calls: number; tier: number | null }[] };
+    };
+    expect(doc).toMatchObject({ kind: 'syncline.plan', format_version: '1.0', sync: { name: 'example-users' } });
+    expect(doc.sync.config).toMatch(/example-users\.yaml$/);
+    // The counts on screen and the file's are the same plan's.
+    await page.getByRole('list', { name: 'Counts' }).getByText(`+ ${doc.summary.add}`).waitFor();
+    expect(doc.changes.length).toBeGreaterThan(0);
+    // Estimate: one row per endpoint with its tier, rate, calls and time, and the whole send in one line.
+    await page.getByRole('tab', { name: /^Estimate/ }).click();
+    const estimate = page.getByRole('tabpanel', { name: 'Estimate' }).getByRole('table', { name: 'Estimate by endpoint' });
+    const rows = estimate.getByRole('row');
+    expect(await rows.count()).toBe(1 + doc.estimate.requests.length);
+    const first = doc.estimate.requests[0]!;
+    const cells = await rows.nth(1).getByRole('cell').allTextContents();
+    expect(cells[0]).toBe(first.endpoint);
+    expect(cells[1]).toBe(first.tier === null ? '—' : `tier ${first.tier}`);
+    expect(cells[2]).toMatch(/^\d+(\.\d+)? calls?\/s$/);
+    expect(cells[3]).toBe(first.calls.toLocaleString('en-US'));
+    expect(cells[5]).toMatch(/^(< 1 s|\d+ s|\d+ min( \d+ s)?)$/);
+    expect(await page.getByRole('status', { name: 'Estimated send' }).textContent()).toMatch(
+      /^\s*Estimated send ≈ (< 1 s|\d+ s|\d+ min( \d+ s)?) \(calls to different endpoints run side by side\)/,
+    );
+    await page.getByRole('tab', { name: /^Changes/ }).click();
   }, 120_000);
 
   test('the keyboard: Ctrl/Cmd+Enter tests a row on Sync; j/k, Enter, /, 1–5 and Ctrl/Cmd+Enter on Dry run; ? lists them', async () => {
@@ -833,6 +942,110 @@ describe('playground in Chromium', () => {
     expect(await grid.getByRole('row').count()).toBeLessThan(80);
   }, 120_000);
 
+  test('Model: the schema sidebar types names at the cursor; the column profile covers every row in DuckDB; the query history restores a statement', async () => {
+    const { page } = w;
+    await opened(page, served);
+    await page.getByRole('link', { name: 'Model', exact: true }).click();
+    const text = () => modelText(page);
+    // Tables with their columns and type badges; a click types the name where the cursor is.
+    const schema = page.getByRole('complementary', { name: 'Schema' });
+    const users = schema.getByRole('list', { name: 'Columns of users' });
+    await users.getByRole('listitem').filter({ hasText: 'signup_date' }).getByText('DATE', { exact: true }).waitFor();
+    await setModel(page, 'select  from ');
+    await schema.getByRole('button', { name: 'Insert table users' }).click();
+    await expect.poll(text).toBe('select  from users');
+    // The editor has the focus again: move the cursor between the two spaces and insert a column there.
+    await page.keyboard.press('Home');
+    for (let i = 0; i < 7; i++) await page.keyboard.press('ArrowRight');
+    await users.getByRole('button', { name: 'Insert column email' }).click();
+    await expect.poll(text).toBe('select email from users');
+    await page.keyboard.press('ControlOrMeta+Enter');
+    await page.getByRole('status').getByText('200 rows · 1 columns').waitFor();
+    // The profile is DuckDB's over the whole result: the grid holds the first 100,000 rows, whose `tail` is NULL;
+    // the profile counts the 5 rows after them too.
+    await setModel(page, "select range as n, case when range >= 100000 then 'late' end as tail from range(100005)");
+    await page.keyboard.press('ControlOrMeta+Enter');
+    await page.getByRole('status').getByText('100,005 rows · 2 columns').waitFor();
+    const profile = page.getByRole('region', { name: 'Column profile' });
+    await profile.getByText('Over all 100,005 rows of the result').waitFor();
+    const row = (name: string) =>
+      profile
+        .getByRole('table', { name: 'Column profile' })
+        .getByRole('row')
+        .filter({ hasText: new RegExp(`^${name}`) });
+    expect(await row('tail').getByRole('cell').allTextContents()).toEqual(['tail', 'VARCHAR', '> 99.9 %', '1', 'late', 'late', 'late ×5']);
+    const n = await row('n').getByRole('cell').allTextContents();
+    expect(n.slice(0, 6)).toEqual(['n', 'BIGINT', '0 %', '100,005 (unique)', '0', '100004']);
+    // The history: newest first, kept in the workspace (a reload keeps it); a click puts a statement back.
+    const history = page.getByRole('region', { name: 'Query history' });
+    await history.getByRole('button', { name: 'select email from users' }).waitFor();
+    expect((await history.getByRole('button').first().textContent())!.trim()).toMatch(/^select range as n/);
+    expect(JSON.parse(readFileSync(join(served.dir, '.syncline', 'query-history.json'), 'utf8')).entries[1].sql).toBe(
+      'select email from users',
+    );
+    await page.reload();
+    await page.getByRole('region', { name: 'Query history' }).getByRole('button', { name: 'select email from users' }).click();
+    await expect.poll(text).toBe('select email from users');
+    await page.screenshot({ path: join(shots, '3b-model-profile.png'), fullPage: true });
+  }, 180_000);
+
+  test("the debugger's call drawer shows the retry chain: every attempt of the request, its status and the wait before it", async () => {
+    const { page } = w;
+    await opened(page, served);
+    const put = await page.evaluate(
+      async (sync) =>
+        (await fetch('/api/syncs/retried', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sync) }))
+          .status,
+      { model: "select 'r_1' as id, 'r1@example.com' as email", key: 'id', sync: { type: 'users', fields: { email: 'email' } } },
+    );
+    expect(put).toBe(200);
+    // The emulator's fault API (test side only) answers the one write 429 twice, then takes it.
+    const fault = await fetch(`${served.emulatorUrl}/__emulator/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ match: 'PUT *', count: 2, status: 429, retryAfterMs: 300 }),
+    });
+    expect(fault.status).toBe(201);
+    try {
+      await page.goto(`${served.origin}/runs?sync=retried`);
+      await page.getByRole('button', { name: 'Run sync' }).click();
+      await page
+        .getByRole('status', { name: 'Run status' })
+        .getByText(/Run succeeded: 1 synced/)
+        .waitFor();
+      const debug = page.getByRole('region', { name: 'Debugger' });
+      const calls = debug.getByRole('table', { name: 'HTTP exchanges' }).getByRole('row').filter({ hasText: '/v1/users/r_1' });
+      await expect.poll(() => calls.count(), { timeout: WAIT }).toBe(3);
+      // Open the second attempt: the chain lists all three, this one marked, each with the wait before it.
+      await calls
+        .filter({ has: page.getByRole('cell', { name: '429', exact: true }) })
+        .nth(1)
+        .click();
+      const chain = debug.getByRole('group', { name: 'Retry chain' }).getByRole('table', { name: 'Attempts of this request' });
+      const rows = chain.getByRole('row').filter({ has: page.getByRole('cell') });
+      await expect.poll(() => rows.count(), { timeout: WAIT }).toBe(3);
+      const cells = await Promise.all([0, 1, 2].map((i) => rows.nth(i).getByRole('cell').allTextContents()));
+      expect(cells.map((c) => [c[0], c[2]])).toEqual([
+        ['1', '429'],
+        ['2', '429'],
+        ['3', '200'],
+      ]);
+      expect(cells[0]![1]).toBe('—');
+      // Knock said to wait 300 ms: the waits actually used are at least that.
+      for (const c of cells.slice(1)) {
+        const m = /^(\d+(?:\.\d)?) (ms|s)/.exec(c[1]!);
+        expect(m, c[1]).not.toBeNull();
+        expect(Number(m![1]) * (m![2] === 's' ? 1000 : 1)).toBeGreaterThanOrEqual(250);
+      }
+      expect(cells[1]![4]).toMatch(/\(this one\)$/);
+      await page.screenshot({ path: join(shots, '8b-retry-chain.png'), fullPage: true });
+    } finally {
+      await fetch(`${served.emulatorUrl}/__emulator/faults`, { method: 'DELETE' });
+      await page.evaluate(() => fetch('/api/syncs/retried', { method: 'DELETE' }));
+      await page.goto(`${served.origin}/data?sync=example-users`);
+    }
+  }, 120_000);
+
   test('a Knock key typed in the header goes to the server once and is never kept in the browser', async () => {
     const { page } = w;
     const key = 'sk_test_playground_sentinel_7f3a9c';
@@ -859,12 +1072,13 @@ describe('playground in Chromium', () => {
     await page.screenshot({ path: join(shots, '10-knock-key.png') });
   }, 120_000);
 
-  test('the page requested nothing outside its origin and logged no error besides the four refused requests', async () => {
+  test('the page requested nothing outside its origin and logged no error besides the five refused requests', async () => {
     expect(w.outside).toEqual([]);
-    // Chromium logs the invalid SQL's 400, the bad mapping's 422, the YAML the schema refuses (400) and the unknown row
+    // Chromium logs the Undo of a table the server no longer kept (404, re-imported instead), the invalid SQL's 400, the bad mapping's 422, the YAML the schema refuses (400) and the unknown row
     // key's 404 as failed resources; nothing else may be logged.
     expect(w.consoleErrors.filter((m) => !/^Failed to load resource: the server responded with a status of/.test(m))).toEqual([]);
     expect(w.consoleErrors.map((m) => /status of (\d+) .* @ \S+(\/api\/\S+)$/.exec(m)?.slice(1).join(' '))).toEqual([
+      '404 /api/tables/undo_me/restore',
       '400 /api/query',
       '422 /api/syncs/example-users/plan',
       '400 /api/syncs/example-users/yaml',

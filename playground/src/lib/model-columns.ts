@@ -6,6 +6,9 @@ export const asSubquery = (sql: string): string => `(\n${sql.trim().replace(/;\s
 /** A SQL identifier, quoted. */
 export const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
+/** A name as it would be typed into SQL: bare when it is a plain lower-case identifier, else quoted. */
+export const sqlName = (name: string): string => (/^[a-z_][a-z0-9_]*$/.test(name) ? name : ident(name));
+
 /** The model's columns, from running it with `limit 0` in the server's sandbox. */
 export async function modelColumns(sql: string): Promise<{ name: string; type: string }[]> {
   return (await call(api.query.$post({ json: { sql, limit: 0 } }))).columns;
