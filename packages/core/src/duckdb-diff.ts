@@ -3,6 +3,16 @@ import type { Column } from './contract.js';
 import { SyncError } from './sync-error.js';
 import { STAGED_FINGERPRINT, STAGED_KEY, STAGED_PAYLOAD, ident, literal } from './projection.js';
 
+/**
+ * The in-memory database attached beside the ledger's own file (`ATTACH ':memory:'`) that holds a run's
+ * numbered changes: unlike a temp table, which only its own connection sees, every connection of the
+ * DuckDB instance reads it, so the run loop reads the next changes on a second connection while the first
+ * writes a window (see `openDuckdbLedger`); like a temp table it is never written to the ledger's file.
+ */
+export const WORK_DB = 'syncline_work';
+/** The numbered changes of the last `buildChanges` (see `WORK_DB`). */
+export const CHANGES = `${WORK_DB}.changes`;
+
 /** What `stageModel` needs: the model SQL, its key column, the payload projection and the hash builder. */
 export interface StageOptions {
   modelSql: string;
@@ -105,7 +115,7 @@ const all = async (conn: DuckDBConnection, sql: string): Promise<Record<string, 
  */
 export async function stageModel(conn: DuckDBConnection, hash: (text: string) => string, o: StageOptions): Promise<StageStats> {
   await conn.run(`DROP TABLE IF EXISTS temp.staged`);
-  await conn.run(`DROP TABLE IF EXISTS temp.changes`);
+  await conn.run(`DROP TABLE IF EXISTS ${CHANGES}`);
   // Keys in doubt join with a NULL hash and fingerprint, so they count as changed (or removed) whatever the model says.
   const doubts = Number((await all(conn, `SELECT count(*) AS n FROM main.in_doubt`))[0]!.n);
   // A first sync (nothing confirmed, nothing in doubt) has nothing to join: every model row is an add, and
@@ -243,7 +253,7 @@ export async function buildChanges(
       : `FROM staged WHERE ${IS_CHANGE} UNION ALL FROM staged WHERE present = false`;
   const before = withBefore ? `coalesce(p.payload, d.payload)` : `NULL::VARCHAR`;
   const joins = withBefore ? `LEFT JOIN main.snapshot AS p ON p.k = c.k LEFT JOIN main.in_doubt AS d ON d.k = c.k` : '';
-  await conn.run(`CREATE OR REPLACE TEMP TABLE changes AS
+  await conn.run(`CREATE OR REPLACE TABLE ${CHANGES} AS
     SELECT row_number() OVER (ORDER BY c.rank, c.k) AS seq, c.k, c.action, c.payload, c.h, ${before} AS before, c.f FROM (
       SELECT k, payload, h, f,
              ${ACTION} AS action,
@@ -253,7 +263,7 @@ export async function buildChanges(
     ORDER BY seq`);
   await conn.run(`DROP TABLE IF EXISTS temp.staged`);
   const out = { add: 0, change: 0, remove: 0 };
-  for (const row of await all(conn, `SELECT action, count(*) AS n FROM changes GROUP BY action`))
+  for (const row of await all(conn, `SELECT action, count(*) AS n FROM ${CHANGES} GROUP BY action`))
     out[row.action as keyof typeof out] = Number(row.n);
   return out;
 }
