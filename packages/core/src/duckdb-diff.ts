@@ -62,6 +62,11 @@ export interface StageOptions {
    * from the model (`slimPreviewSql`). With `countOnly` and `validSql` only.
    */
   unsurePayloadsAfter?: number | undefined;
+  /**
+   * `false`: an incremental stage writes every model row into `staged`, also the unchanged ones it writes
+   * as one row by default (`StageStats.lean`); tests compare both.
+   */
+  lean?: boolean | undefined;
 }
 
 /** Counts from staging: model rows, previous keys (snapshot and in doubt), matches, and blank keys. */
@@ -81,6 +86,14 @@ export interface StageStats {
    * that `validSql` cleared.
    */
   slim?: boolean;
+  /**
+   * An incremental stage that kept no row for the model rows whose fingerprint matched the snapshot's
+   * (unchanged): they are one row of `staged` with a null key, `present` and `known`, and their number in `n`
+   * (every other row has its own, `n` = 1, unless the model repeats it exactly: the run stops at its repeated
+   * key before reading changes). `previous` is the SQL of the keys they
+   * were matched against (the snapshot, with the keys in doubt), for `stateDigests`.
+   */
+  lean?: { previous: string };
 }
 
 /**
@@ -105,13 +118,14 @@ const all = async (conn: DuckDBConnection, sql: string): Promise<Record<string, 
 
 /**
  * Runs the model once and joins it with the snapshot in the same statement, into the temp table
- * `staged(k, present, known, h, payload, ok, f, refresh)`: one row per model row (`present`) and one per
- * snapshot key the model no longer has. With a `fingerprint`, the join is on (key → fingerprint, hash):
+ * `staged(k, present, known, h, payload, ok, f, refresh[, n])`: one row per model row (`present`) and one per
+ * snapshot key the model no longer has (a lean stage: `n` below). With a `fingerprint`, the join is on (key → fingerprint, hash):
  * a row whose fingerprint equals the snapshot's is unchanged and never builds its payload JSON or its MD5;
  * only new keys and rows whose fingerprint differs (or is missing) build the payload and compare its hash,
  * so a false "maybe changed" costs one payload, never a resend. The payload is kept only where the hash
- * differs. One statement means all or nothing: a failed or interrupted query leaves no `staged`, so it can
- * never reach the diff.
+ * differs. An incremental stage with fingerprints is lean (`StageStats.lean`): the unchanged rows are one
+ * row of `staged` with their number in `n`, so only changed, new and removed keys are written. One statement
+ * means all or nothing: a failed or interrupted query leaves no `staged`, so it can never reach the diff.
  */
 export async function stageModel(conn: DuckDBConnection, hash: (text: string) => string, o: StageOptions): Promise<StageStats> {
   await conn.run(`DROP TABLE IF EXISTS temp.staged`);
@@ -135,6 +149,8 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
   // `__syncline_row`: a model row, also when its key is null.
   const keyed = keyedModelSql(o, `, ${fingerprint} AS ${F}, TRUE AS __syncline_row`);
   let sql: string;
+  let lean = false;
+  let prev = 0;
   const after = o.unsurePayloadsAfter;
   const slim = first && o.countOnly === true && after !== undefined && Number.isFinite(after) && o.validSql !== undefined;
   if (slim) {
@@ -152,23 +168,54 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
     sql = `CREATE TEMP TABLE staged AS SELECT ${K} AS k, TRUE AS present, FALSE AS known, ${o.countOnly ? 'NULL::UHUGEINT' : rowHash(P)} AS h, ${P} AS payload,
              ${o.validSql ? `(${o.validSql})` : 'NULL::BOOLEAN'} AS ok, ${F} AS f, FALSE AS refresh FROM (${model})`;
   } else {
+    // At least 3 in 4 previous keys have a fingerprint, so most unchanged rows will match theirs (a ledger
+    // written before fingerprints builds every payload, and every row would be a group of its own).
+    const r = (await all(conn, `SELECT count(*) AS n, count(f) AS f FROM (${previous})`))[0]!;
+    prev = Number(r.n);
+    lean = o.lean !== false && fingerprint !== 'NULL::UBIGINT' && !o.forceAll && Number(r.f) * 4 >= prev * 3;
+    // A lean stage leaves the previous hash out of the join: its hash table then holds (k, f), ~30 % smaller,
+    // and at 10M keys that decided whether it fit in the ledger's 1 GB or spilled the join's both sides to
+    // disk (668 MB written; the stage's CPU 25.7-28.1 s → 16.1-17.9 s, bench/RESULTS.md). The few rows that
+    // built a payload take their previous hash from a second join, built on them.
     // `suspect`: the row may have changed (new key, fingerprint differs or unknown, or a full resync): only
     // then is the payload built (CASE evaluates its branch for the rows that take it) and hashed. The model's
     // columns travel through the join for that, so every name added beside them is prefixed.
     const joined = `SELECT s.*, coalesce(s.${K}, p.k) AS __syncline_key, s.__syncline_row IS NOT NULL AS __syncline_present,
-             p.k IS NOT NULL AS __syncline_known, p.h AS __syncline_ph,
+             p.k IS NOT NULL AS __syncline_known, ${lean ? 'NULL::UHUGEINT' : 'p.h'} AS __syncline_ph,
              ${o.forceAll ? 'TRUE' : `p.k IS NULL OR p.f IS NULL OR s.${F} IS DISTINCT FROM p.f`} AS __syncline_suspect
-        FROM (${keyed}) AS s FULL OUTER JOIN (${previous}) AS p ON s.${K} = p.k`;
+        FROM (${keyed}) AS s FULL OUTER JOIN (SELECT k, f${lean ? '' : ', h'} FROM (${previous})) AS p ON s.${K} = p.k`;
     const built = `SELECT *, CASE WHEN __syncline_present AND __syncline_suspect THEN ${o.projection} END AS ${P} FROM (${joined})`;
     const hashed = `SELECT *, CASE WHEN ${P} IS NOT NULL THEN ${rowHash(P)} END AS __syncline_h FROM (${built})`;
-    const changed = o.forceAll
-      ? `${P} IS NOT NULL`
-      : `${P} IS NOT NULL AND (__syncline_ph IS NULL OR __syncline_h IS DISTINCT FROM __syncline_ph)`;
-    sql = `CREATE TEMP TABLE staged AS
-      SELECT __syncline_key AS k, __syncline_present AS present, __syncline_known AS known, __syncline_h AS h,
-             CASE WHEN ${changed} THEN ${P} END AS payload, ${o.validSql ? `CASE WHEN ${changed} THEN (${o.validSql}) END` : 'NULL::BOOLEAN'} AS ok, ${F} AS f,
+    const valid = (when: string): string => (o.validSql ? `CASE WHEN ${when} THEN (${o.validSql}) END` : 'NULL::BOOLEAN');
+    if (lean) {
+      // The unchanged rows (present, known, payload not built: the fingerprint matched) lose their key and
+      // fingerprint, so they fall into one group; every other row is its own group (`n` = 1). Writing the ~98 %
+      // of a big model that did not change into the table cost more CPU than this aggregate.
+      await conn.run(`DROP TABLE IF EXISTS temp.stage_rows`);
+      sql = `CREATE TEMP TABLE stage_rows AS
+          SELECT CASE WHEN unchanged THEN NULL ELSE k END AS k, present, known, h, payload, ok, CASE WHEN unchanged THEN NULL ELSE f END AS f,
+                 count(*) AS n
+            FROM (SELECT __syncline_key AS k, __syncline_present AS present, __syncline_known AS known, __syncline_h AS h,
+                         ${P} AS payload, ${valid(`${P} IS NOT NULL`)} AS ok, ${F} AS f,
+                         __syncline_present AND __syncline_known AND ${P} IS NULL AS unchanged FROM (${hashed}))
+           GROUP BY ALL;
+        CREATE TEMP TABLE staged AS
+          SELECT k, present, known, h, CASE WHEN changed THEN payload END AS payload, CASE WHEN changed THEN ok END AS ok, f,
+                 known AND payload IS NOT NULL AND NOT changed AS refresh, n
+            FROM (SELECT a.*, a.payload IS NOT NULL AND (p.h IS NULL OR a.h IS DISTINCT FROM p.h) AS changed
+                    FROM stage_rows AS a LEFT JOIN (SELECT k, h FROM (${previous})) AS p ON p.k = a.k);
+        DROP TABLE temp.stage_rows`;
+    } else {
+      const changed = o.forceAll
+        ? `${P} IS NOT NULL`
+        : `${P} IS NOT NULL AND (__syncline_ph IS NULL OR __syncline_h IS DISTINCT FROM __syncline_ph)`;
+      const rows = `SELECT __syncline_key AS k, __syncline_present AS present, __syncline_known AS known, __syncline_h AS h,
+             CASE WHEN ${changed} THEN ${P} END AS payload, ${valid(changed)} AS ok, ${F} AS f,
              __syncline_known AND ${P} IS NOT NULL AND NOT (${changed}) AS refresh
         FROM (${hashed})`;
+      // Without fingerprints (or for a full resync) every row builds its payload: written as is.
+      sql = `CREATE TEMP TABLE staged AS SELECT * FROM (${rows})`;
+    }
   }
   await interruptible(conn, o.signal, () => conn.run(sql));
   // One scan for every count the key checks need. A null or blank key never matches the snapshot (which
@@ -176,6 +223,7 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
   // first stage (every row new, every row present) also counts its distinct keys: when no key is blank and
   // every key is distinct, `checkKeys` has nothing to group (a distinct count costs about half of grouping every key
   // and keeping the groups with a count above 1).
+  const count = (where: string): string => `coalesce(${rowsOf(lean)} FILTER (WHERE ${where}), 0)`;
   const c = (
     await interruptible(conn, o.signal, () =>
       all(
@@ -183,9 +231,9 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
         first
           ? `SELECT count(*) AS rows, 0 AS known_rows, 0 AS gone, count(*) FILTER (WHERE ${BLANK_KEY}) AS nulls, 0 AS refresh,
                     count(DISTINCT k) AS distinct_keys FROM staged`
-          : `SELECT count(*) FILTER (WHERE present) AS rows, count(*) FILTER (WHERE present AND known) AS known_rows,
-                        count(*) FILTER (WHERE NOT present) AS gone, count(*) FILTER (WHERE present AND NOT known AND ${BLANK_KEY}) AS nulls,
-                        count(*) FILTER (WHERE refresh) AS refresh FROM staged`,
+          : `SELECT ${count('present')} AS rows, ${count('present AND known')} AS known_rows,
+                        ${count('NOT present')} AS gone, ${count(`present AND NOT known AND ${BLANK_KEY}`)} AS nulls,
+                        ${count('refresh')} AS refresh FROM staged`,
       ),
     )
   )[0]!;
@@ -193,9 +241,8 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
   // A key in doubt is never among them (its previous hash is null). Keys the model holds twice are left out
   // (the run fails on them before anything is sent).
   if (o.refreshFingerprints && o.fingerprint && Number(c.refresh) > 0)
-    await conn.run(`UPDATE main.snapshot AS p SET f = s.f FROM (SELECT k, any_value(f) AS f FROM staged WHERE refresh GROUP BY k HAVING count(*) = 1) AS s
+    await conn.run(`UPDATE main.snapshot AS p SET f = s.f FROM (SELECT k, any_value(f) AS f FROM staged WHERE refresh GROUP BY k HAVING ${rowsOf(lean)} = 1) AS s
       WHERE p.k = s.k`);
-  const prev = first ? 0 : Number((await all(conn, `SELECT count(*) AS n FROM (${previous})`))[0]!.n);
   return {
     rows: Number(c.rows),
     previous: prev,
@@ -205,25 +252,44 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
     // With a blank key the run fails on it before duplicates matter; `checkKeys` then groups as before.
     ...(first ? { distinctKeys: Number(c.nulls) === 0 && Number(c.distinct_keys) === Number(c.rows) } : {}),
     ...(slim && Number(c.rows) > after! ? { slim } : {}),
+    ...(lean ? { lean: { previous } } : {}),
   };
 }
+
+/** How many model rows the rows of `staged` stand for: each row one, or its `n` after a lean stage. */
+const rowsOf = (lean: unknown): string => (lean ? 'sum(n)' : 'count(*)');
 
 /**
  * Null/blank and duplicate keys of the staged model, without grouping all its keys. Every previous key
  * (snapshot or in doubt) is unique and matched by m ≥ 0 model rows, so (model rows that matched) −
  * (previous keys − previous keys left unmatched) is exactly the number of surplus rows among known keys.
  * When that is 0 — the normal case — only the new keys (a few percent) are grouped to find duplicates;
- * one filtered scan replaces a 10M-group aggregation.
+ * one filtered scan replaces a 10M-group aggregation. Otherwise every key is grouped: after a lean stage,
+ * which kept no key of unchanged rows, by reading the model's keys again (`model`, the stage's options).
  */
-export async function checkKeys(conn: DuckDBConnection, stats: StageStats, signal?: AbortSignal): Promise<KeyHealth> {
+export async function checkKeys(
+  conn: DuckDBConnection,
+  stats: StageStats,
+  signal?: AbortSignal,
+  model?: Pick<StageOptions, 'modelSql' | 'key'>,
+): Promise<KeyHealth> {
   if (stats.distinctKeys) return { nullKeys: stats.nullKeys, duplicateKeys: 0, duplicateSamples: [] };
   const surplusAmongKnown = stats.knownRows - (stats.previous - stats.gone);
+  const reread = surplusAmongKnown > 0 && stats.lean !== undefined;
+  if (reread && !model) throw new SyncError('ledger_failed', 'checkKeys() after a lean stage needs the model to group its keys');
+  const keys = reread ? `(SELECT ${ident(STAGED_KEY)} AS k, TRUE AS present, 1 AS n FROM (${keyedModelSql(model!)}))` : 'staged';
   await interruptible(conn, signal, () =>
     conn.run(`CREATE OR REPLACE TEMP TABLE dup_keys AS
-      SELECT k, count(*) AS c FROM staged WHERE ${surplusAmongKnown > 0 ? '' : 'known = false AND '}present = true AND NOT ${BLANK_KEY}
-       GROUP BY k HAVING count(*) > 1`),
+      SELECT k, ${rowsOf(stats.lean)} AS c FROM ${keys} WHERE ${surplusAmongKnown > 0 ? '' : 'known = false AND '}present = true AND NOT ${BLANK_KEY}
+       GROUP BY k HAVING ${rowsOf(stats.lean)} > 1`),
   );
   const duplicateKeys = Number((await all(conn, `SELECT count(*) AS n FROM dup_keys`))[0]!.n);
+  if (reread && duplicateKeys === 0)
+    throw new SyncError(
+      'model_failed',
+      `the model returned other rows when read a second time (its ${surplusAmongKnown} repeated keys were gone): it changed during the run, or its rows are not deterministic (e.g. LIMIT without ORDER BY); run again`,
+      { details: { surplus: surplusAmongKnown } },
+    );
   const duplicateSamples = (await all(conn, `SELECT k, c FROM dup_keys ORDER BY c DESC, k LIMIT 5`)).map((r) => ({
     key: String(r.k),
     count: Number(r.c),
@@ -239,7 +305,7 @@ export async function checkKeys(conn: DuckDBConnection, stats: StageStats, signa
  * member's old tenant) is joined for the changed and removed keys (for a key in doubt that was never
  * confirmed: the payload that was attempted). That join scans every payload of the snapshot (~0.5–1 s at
  * 10M rows), so without it `before` is null and `befores()` fetches the few a preview shows. `staged` is
- * dropped afterwards: it holds one row per model row and is not needed while sending.
+ * dropped afterwards: it is not needed while sending.
  */
 export async function buildChanges(
   conn: DuckDBConnection,
@@ -356,16 +422,29 @@ export async function fillPayloads(
  * payload, else by its fingerprint (which then matched the snapshot's): a changed value changes one or the
  * other, and the same model over the same ledger stages alike in a plan and in its run. Order-free: a count and the XOR of one MD5 per row.
  */
-export async function stateDigests(conn: DuckDBConnection): Promise<{ model: string; ledger: string }> {
+export async function stateDigests(conn: DuckDBConnection, stats?: StageStats): Promise<{ model: string; ledger: string }> {
   const digest = (from: string, row: string): string =>
     `(SELECT count(*) || ':' || coalesce(lower(to_hex(bit_xor(md5_number(${row})))), '0') FROM ${from})`;
+  const modelRow = `k || chr(0) || coalesce(h::VARCHAR, 'f' || f::VARCHAR, '')`;
+  // After a lean stage the unchanged rows have no row of their own: each is the previous key it matched,
+  // with the same fingerprint, so they count from there (the previous keys with a fingerprint that `staged`
+  // does not name), with the same text per row as the other rows. Their number must be the lean group's.
+  const lean = stats?.lean;
+  const model = lean
+    ? `(SELECT CASE WHEN s.c + u.c = 0 THEN '0:0' ELSE (s.c + u.c) || ':' || lower(to_hex(xor(coalesce(s.x, 0::UHUGEINT), coalesce(u.x, 0::UHUGEINT)))) END
+         FROM (SELECT coalesce(sum(n), 0) AS c, bit_xor(md5_number(${modelRow})) AS x FROM staged WHERE present AND NOT (known AND k IS NULL)) AS s,
+              (SELECT count(*) AS c, bit_xor(md5_number(k || chr(0) || 'f' || f::VARCHAR)) AS x FROM (${lean.previous}) AS p
+                WHERE h IS NOT NULL AND f IS NOT NULL AND NOT EXISTS (SELECT 1 FROM staged WHERE staged.k = p.k)) AS u)`
+    : digest('staged WHERE present', modelRow);
   const r = (
     await all(
       conn,
-      `SELECT ${digest('staged WHERE present', `k || chr(0) || coalesce(h::VARCHAR, 'f' || f::VARCHAR, '')`)} AS model,
+      `SELECT ${model} AS model,
               ${digest('main.snapshot', `k || chr(0) || h::VARCHAR`)} || '/' || ${digest('main.in_doubt', `k || chr(1) || coalesce(payload, '')`)} AS ledger`,
     )
   )[0]!;
+  if (lean && Number(String(r.model).split(':')[0]) !== stats.rows)
+    throw new SyncError('ledger_failed', 'the ledger changed since the model was staged: stage the model again before its digests');
   return { model: String(r.model), ledger: String(r.ledger) };
 }
 

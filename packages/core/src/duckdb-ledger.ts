@@ -321,7 +321,7 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     /** Null/blank and duplicate keys of the staged model (count and up to 5 samples). */
     async keyHealth(opts: { signal?: AbortSignal } = {}): Promise<KeyHealth> {
       if (!staged) throw new SyncError('ledger_failed', 'keyHealth() needs a staged model (call stage() first)');
-      return checkKeys(conn, staged, opts.signal);
+      return checkKeys(conn, staged, opts.signal, stagedWith);
     },
     async snapshotSize(): Promise<number> {
       await folded();
@@ -395,7 +395,7 @@ export async function openDuckdbLedger(options: DuckdbLedgerOptions) {
     },
     /** Digests of the staged model and of the ledger's state (see `stateDigests`); after `stage`, before `diff`. */
     async digests(): Promise<{ model: string; ledger: string }> {
-      return serial(() => stateDigests(conn));
+      return serial(() => stateDigests(conn, staged));
     },
     /** Writes every staged change to `path` as NDJSON (see `exportStaged`); after `stage`, before `diff`. */
     async exportChanges(path: string): Promise<void> {
