@@ -175,6 +175,8 @@ describe('playground in Chromium', () => {
     await page.dispatchEvent('main', 'drop', { dataTransfer: dropped });
     const card2 = page.getByRole('region', { name: 'Table dropped_codes' });
     await card2.getByText('2 rows').waitFor();
+    // Its first rows too: the page reads them after the upload, and deleting the table under that read would fail it (400).
+    await card2.getByRole('table', { name: 'First rows of dropped_codes' }).getByRole('cell', { name: 'two', exact: true }).waitFor();
     expect(await page.getByRole('status', { name: 'Drop files' }).count()).toBe(0);
     // Dropped again through the API, so the later steps see the workspace as before.
     const del = await page.evaluate(async () => (await fetch('/api/tables/dropped_codes', { method: 'DELETE' })).status);
