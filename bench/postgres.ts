@@ -23,7 +23,7 @@
  * statement are printed for the last warehouse and local plan (PostgreSQL 15's view has no byte counts).
  * `--first-warehouse` instead measures a first sync in warehouse mode as users run it: `syncline emulator
  * --no-rate-limits` and `syncline run sync.yaml --json` (source postgres, ledger warehouse, tiers off) in
- * their own processes; wall time, rows/s and the run's peak RSS (bench/_exit-usage.ts).
+ * their own processes; wall time, rows/s and the run's peak RSS (bench/_exit-usage.mjs).
  * Run: npm run bench -- postgres [--sizes 1m,5m] [--batch 10000] [--repeat 2] [--first] [--plans warehouse,local] [--first-warehouse]
  */
 import { Socket } from 'node:net';
@@ -284,7 +284,7 @@ const child = (name: string, ledgerPath: string): Record<string, unknown> => {
 };
 const BIN = join(import.meta.dirname, '..', 'packages', 'cli', 'src', 'bin.ts');
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-const USAGE = pathToFileURL(join(import.meta.dirname, '_exit-usage.ts')).href;
+const USAGE = pathToFileURL(join(import.meta.dirname, '_exit-usage.mjs')).href;
 /** `node bin.ts …args` from source with the exit-usage preload; resolves with its stdout lines and usage. */
 const cli = (
   argv: string[],

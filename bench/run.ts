@@ -16,13 +16,13 @@
  *     and the rows sent twice (only keys left in doubt by the stop may be).
  * Scenarios 3 and 4 start from a copy of a first-synced folder (scenario 2's when the size matches, else a
  * first sync with tiers off is run and reported as setup). Every measured process reports its peak RSS and
- * CPU time at exit (bench/_exit-usage.ts). Loopback only; temp folders are removed at the end.
+ * CPU time at exit (bench/_exit-usage.mjs). Loopback only; temp folders are removed at the end.
  *
  * Run: npm run bench -- run [--scenarios 1,2,3,4,5] [--rows N] [--rows1 N] … [--rows5 N]
- *      [--repeat 1] [--max-minutes 120] [--keep] [--seed run|sql] [--seeded DIR] [--format csv|parquet]
+ *      [--repeat 1] [--max-minutes 120] [--keep] [--seed run|sql] [--seeded DIR] [--format csv|parquet] [--source]
  *      (sizes accept 250k, 1m, 10m; defaults: 1m, 1m, 10m, 1m, 1m; --scenarios defaults to 1,2,3,4)
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -37,10 +37,10 @@ import { chooseSplit, knockDestination, MAX_BATCH, parseKnockOptions, splitRates
 import Knock from '@knocklabs/node';
 
 const API_KEY = 'sk_test_bench_run';
-const BIN = join(import.meta.dirname, '..', 'packages', 'cli', 'src', 'bin.ts');
+const REPO = join(import.meta.dirname, '..');
 // Absolute, so a child started in a temp folder still finds them.
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-const USAGE = pathToFileURL(join(import.meta.dirname, '_exit-usage.ts')).href;
+const USAGE = pathToFileURL(join(import.meta.dirname, '_exit-usage.mjs')).href;
 const FIELDS = { email: 'email', name: 'full_name', phone_number: 'phone', timezone: 'timezone', plan: 'plan' };
 
 const { values: args } = parseArgs({
@@ -76,6 +76,11 @@ const { values: args } = parseArgs({
      * which are the same (VARCHAR) either way.
      */
     format: { type: 'string', default: 'csv' },
+    /**
+     * Run the CLI from its TypeScript source through tsx (as benches before 2026-12-08 did: ~0.5 s more
+     * start-up per process) instead of the built CLI (`packages/cli/bin/syncline.js`), which users run.
+     */
+    source: { type: 'boolean', default: false },
     /** Internal: the plain SDK script (scenario 4's baseline) in its own process. */
     'sdk-child': { type: 'string' },
     url: { type: 'string' },
@@ -167,6 +172,26 @@ interface Exited {
 }
 
 const root = mkdtempSync(join(tmpdir(), 'syncline-bench-run-'));
+/** The CLI as users run it (built; see `ensureBuilt`), or its source with `--source`. */
+const BIN = args.source ? join(REPO, 'packages', 'cli', 'src', 'bin.ts') : join(REPO, 'packages', 'cli', 'bin', 'syncline.js');
+const LOADER = args.source ? ['--conditions=@syncline/source', '--import', TSX] : [];
+
+/** Builds the CLI and the packages it uses (turbo's cache makes this a no-op when nothing changed). */
+function ensureBuilt(): void {
+  if (args.source) return;
+  const t0 = performance.now();
+  const r = spawnSync(
+    join(REPO, 'node_modules', '.bin', 'turbo'),
+    ['run', 'build', '--filter=@syncline/cli...', '--output-logs=errors-only'],
+    {
+      cwd: REPO,
+      encoding: 'utf8',
+    },
+  );
+  if (r.status !== 0) throw new Error(`building the CLI failed (exit ${r.status}): ${r.stdout}${r.stderr}`);
+  console.log(`built CLI (turbo, cached when unchanged) in ${s(performance.now() - t0)}: measuring packages/cli/bin/syncline.js`);
+}
+
 const deadline = Date.now() + Number(args['max-minutes']) * 60_000;
 const live = new Set<ReturnType<typeof spawn>>();
 let usageFiles = 0;
@@ -182,11 +207,14 @@ function start(
     env?: NodeJS.ProcessEnv;
     onLine?: (line: string) => void;
     /** Not stopped at the deadline (a read-back). */ anyTime?: boolean;
+    /** argv[0] is a TypeScript file (the SDK script): loaded through tsx whatever `--source` says. */
+    typescript?: boolean;
   },
 ) {
   const usageFile = join(root, `usage-${++usageFiles}.json`);
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['--conditions=@syncline/source', '--import', TSX, '--import', USAGE, ...argv], {
+  const loader = opts.typescript ? ['--conditions=@syncline/source', '--import', TSX] : LOADER;
+  const child = spawn(process.execPath, [...loader, '--import', USAGE, ...argv], {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env, BENCH_USAGE_FILE: usageFile },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -550,6 +578,7 @@ async function scenario4(n: number): Promise<void> {
     [join(import.meta.dirname, 'run.ts'), '--sdk-child', join(dir, 'users.csv'), '--url', (await emulator(false)).url],
     {
       cwd: dir,
+      typescript: true,
       onLine: (l) => (out = l),
     },
   ).exited;
@@ -657,7 +686,9 @@ if (args['sdk-child']) {
     `syncline run bench · Node ${process.version} · ${new Date().toISOString()} · temp ${root} · --max-minutes ${args['max-minutes']}`,
   );
   try {
-    // What every whole-process figure includes before any work: Node + tsx loading the CLI from source.
+    ensureBuilt();
+    // What every whole-process figure includes before any work: Node loading the CLI (built, or from source
+    // through tsx with --source).
     const startups: number[] = [];
     for (let i = 0; i < 3; i++) startups.push((await start([BIN, '--version'], { cwd: root }).exited).wallMs);
     console.log(`process start-up (\`syncline --version\`, 3×): ${startups.map((x) => s(x)).join(', ')}`);
