@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import pg from 'pg';
-import Cursor from 'pg-cursor';
+import type pg from 'pg';
 import { z } from 'zod';
 import {
   CRASHED,
@@ -23,6 +22,7 @@ import {
   type StagedChange,
 } from '@syncline/core';
 import { SESSION_SETTINGS } from './postgres-types.js';
+import { loadPg } from './load-pg.js';
 import {
   RAW_TYPES,
   body,
@@ -103,6 +103,7 @@ export async function openPostgresLedger(
   const { pool: injected, ...rest } = options;
   const { o, url, where } = parseOptions(postgresLedgerOptionsSchema, rest, injected);
   const config = url ? connectionConfig(url, o.ssl, o.baseDir) : undefined;
+  const { pg, Cursor } = await loadPg();
   // The ledger's tables: in its schema, or (a dry run on a schema without them) the session's temporary ones.
   let S = ident(o.schema);
   const sync = o.sync;
@@ -1004,6 +1005,7 @@ function cancelOn(
         await pool.query('SELECT pg_cancel_backend($1)', [pid]);
         return;
       }
+      const { pg } = await loadPg();
       const c = new pg.Client(config!);
       c.on('error', () => undefined);
       await c.connect();

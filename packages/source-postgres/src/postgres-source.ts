@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import pg from 'pg';
-import Cursor from 'pg-cursor';
+import type pg from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import { z } from 'zod';
 import { SyncError, isSyncError, type Column, type Source } from '@syncline/core';
+import { loadPg } from './load-pg.js';
 import { SESSION_SETTINGS, columnMapping, unknownTypeOids, type ColumnMapping, type PgTypeInfo } from './postgres-types.js';
 
 const tlsFileSchema = z.string().min(1);
@@ -52,18 +52,19 @@ export function postgresSource(options: PostgresSourceOptions = {}): Source {
   const { pool: injected, ...rest } = options;
   const { o, url, where } = parseOptions(postgresSourceOptionsSchema, rest, injected);
   let own: pg.Pool | undefined;
-  const pool = (): pg.Pool => {
-    if (injected) return injected;
-    if (!own) {
-      own = new pg.Pool({ ...connectionConfig(url!, o.ssl, o.baseDir), max: 2, application_name: 'syncline' });
-      // An idle client's error (the server restarted) must not crash the process; the next query reports it.
-      own.on('error', () => undefined);
-    }
-    return own;
-  };
+  /** The pool, once `connect` made it (the driver loads on the first connection, see `loadPg`). */
+  const pool = (): pg.Pool => injected ?? own!;
 
   const connect = async (): Promise<pg.PoolClient> => {
     try {
+      if (!injected && !own) {
+        const { pg } = await loadPg();
+        if (!own) {
+          own = new pg.Pool({ ...connectionConfig(url!, o.ssl, o.baseDir), max: 2, application_name: 'syncline' });
+          // An idle client's error (the server restarted) must not crash the process; the next query reports it.
+          own.on('error', () => undefined);
+        }
+      }
       return await pool().connect();
     } catch (e) {
       if (isSyncError(e)) throw e;
@@ -110,6 +111,7 @@ export function postgresSource(options: PostgresSourceOptions = {}): Source {
       try {
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         await client.query(SESSION_SETTINGS);
+        const { Cursor } = await loadPg();
         const cursor = client.query(new Cursor(body(sql), [], { rowMode: 'array', types: RAW_TYPES }));
         const next = (): Promise<{ rows: (string | null)[][]; fields: pg.FieldDef[] }> =>
           new Promise((done, failed) =>
