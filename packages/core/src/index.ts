@@ -14,7 +14,7 @@ export {
   type SyncBlock,
   type SyncSpec,
 } from './sync-spec.js';
-export { payloadProjection, rowSql, valueExpr, ident, literal, closest } from './projection.js';
+export { payloadProjection, rowSql, stagedRowSql, valueExpr, ident, literal, closest } from './projection.js';
 export { seqRanges, seqRangesSql, splitRuns } from './seq-ranges.js';
 export { diffFields, type FieldDiff } from './field-diff.js';
 export { sqlErrorPosition } from './sql-error-position.js';

@@ -39,7 +39,15 @@ export interface Ledger {
   snapshotSize(): Promise<number>;
   /** Snapshot keys plus keys in doubt not in it (what the destination may hold). */
   knownSize(): Promise<number>;
-  diff(opts?: { before?: boolean; only?: 'all' | 'unsure' }): Promise<{ add: number; change: number; remove: number }>;
+  /**
+   * Numbers the staged changes. `validSql`: `Destination.validSql` over `stagedRowSql`, for `StagedChange.ok`
+   * (a ledger may ignore it: its changes are then validated in JavaScript).
+   */
+  diff(opts?: {
+    before?: boolean;
+    only?: 'all' | 'unsure';
+    validSql?: string | undefined;
+  }): Promise<{ add: number; change: number; remove: number }>;
   befores(keys: string[]): Promise<Map<string, string>>;
   rowNumbers(o: { modelSql: string; key: string; keys: string[]; signal?: AbortSignal | undefined }): Promise<Map<string, number>>;
   keepChanges(count: number): Promise<void>;

@@ -61,6 +61,25 @@ export function rowSql(fields: Record<string, string>, columns: Column[]): RowSq
 }
 
 /**
+ * `rowSql` of a staged change, from its key and payload text alone (columns `k` and `payload` of `staged`):
+ * each mapped field's value is read back from the payload. Only where that is exactly `rowSql`'s value: a
+ * text, date or timestamp column, whose payload value is the JSON string of that very text (see `valueExpr`),
+ * under a plain field name; otherwise undefined. No `payloadMaxLength`: the payload is there.
+ * Lets the diff evaluate `Destination.validSql` on the changed rows only, after the stage.
+ */
+export function stagedRowSql(fields: Record<string, string>, columns: Column[]): RowSql | undefined {
+  const byName = new Map(columns.map((c) => [c.name, c]));
+  const out: RowSql['fields'] = [];
+  for (const [name, col] of Object.entries(fields)) {
+    const column = byName.get(col);
+    if (!column) throw new Error(`unknown column ${col}`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || !/^(VARCHAR|DATE|TIMESTAMP.*)$/i.test(column.type)) return undefined;
+    out.push({ name, value: `json_extract_string(payload, ${literal(`$.${name}`)})`, type: column.type });
+  }
+  return { key: 'k', payload: 'payload', fields: out };
+}
+
+/**
  * Types whose JSON text in the payload (`json_object` of `valueExpr`) is at most {@link SHORT_VALUE_BYTES}
  * long: numbers (a HUGEINT has 40 digits, a DECIMAL at most 38 and a point and a sign), booleans, UUIDs, and
  * dates, times and timestamps (ISO text, a year of up to 6 digits, quoted).

@@ -5,13 +5,14 @@ import type { Change, Destination, EndpointCalls, HttpExchange, Operation, RowFa
 import type { LedgerWrite, RowResult, RunRecord, StagedChange } from './duckdb-ledger.js';
 import type { Ledger } from './ledger.js';
 import { createLedgerWriter } from './ledger-writer.js';
+import { ReadChange } from './read-change.js';
 import { RUNNING } from './crashed-runs.js';
 import type { DeleteWindow } from './delete-window.js';
 import { checkReadStatement } from './read-statement.js';
 import { LOCAL_MODEL_SQL, loadModel } from './load-model.js';
 import { LEDGER_TABLES } from './ledger-file.js';
 import type { KeyHealth } from './duckdb-diff.js';
-import { closest, payloadProjection, rowSql } from './projection.js';
+import { closest, payloadProjection, rowSql, stagedRowSql } from './projection.js';
 import { MODEL_TIMEOUT_MS, resolveTarget, sendsRemovals, type SyncSpec } from './sync-spec.js';
 import { shortValue } from './short-value.js';
 import { diffPreview, locateInvalid, summarizeDryRun, type PendingPreview } from './dry-run-summary.js';
@@ -332,6 +333,8 @@ export async function runSync(input: RunSyncOptions): Promise<RunResult> {
     const summarizeFrom = options.summarizeFrom ?? 20_000;
     const summarizable =
       dryRun && !inLedger && d.validSql && d.estimate ? { validSql: d.validSql.bind(d), estimate: d.estimate.bind(d) } : undefined;
+    const changeRow = !inLedger && d.validSql ? stagedRowSql(spec.fields, columns) : undefined;
+    const changeValidSql = changeRow ? d.validSql!(spec.target, changeRow) : undefined;
     let health: KeyHealth = { nullKeys: 0, duplicateKeys: 0, duplicateSamples: [] };
     const modelTimeoutMs = spec.modelTimeoutMs ?? MODEL_TIMEOUT_MS;
     const modelDeadline = AbortSignal.timeout(modelTimeoutMs);
@@ -341,7 +344,12 @@ export async function runSync(input: RunSyncOptions): Promise<RunResult> {
       async () => {
         try {
           const projection = payloadProjection(spec.fields, columns);
-          const validSql = summarizable ? summarizable.validSql(spec.target, rowSql(spec.fields, columns)) : undefined;
+          // The destination's SQL twin of its row validation: rows it clears are neither parsed nor validated in
+          // JavaScript (see `admit`). A run's first stage (every row a change) evaluates it on the model's
+          // columns; after that the diff evaluates it on the changes alone (`changeValidSql`). DuckDB SQL, so
+          // not for a warehouse ledger.
+          const first = !dryRun && !inLedger && d.validSql !== undefined && (await ledger.knownSize()) === 0;
+          const validSql = summarizable || first ? d.validSql!.call(d, spec.target, rowSql(spec.fields, columns)) : undefined;
           if (local) {
             await loadModel(duckdb(), source, spec.model, columns, { signal: modelSignal });
             modelSql = LOCAL_MODEL_SQL;
@@ -359,7 +367,7 @@ export async function runSync(input: RunSyncOptions): Promise<RunResult> {
             countOnly: dryRun && !options.planFile && !options.expectDigests,
             // A summarised dry run reads only the unsure rows and a preview (see `summarizeDryRun`); a smaller
             // first dry run keeps every payload, so its model is read once.
-            unsurePayloadsAfter: validSql !== undefined ? summarizeFrom : undefined,
+            unsurePayloadsAfter: summarizable ? summarizeFrom : undefined,
             forceAll: options.fullResync ?? false,
             signal: modelSignal,
           });
@@ -424,7 +432,7 @@ export async function runSync(input: RunSyncOptions): Promise<RunResult> {
           summarize = c.add + c.change + c.remove >= summarizeFrom;
           if (summarize) return { add: c.add, change: c.change, remove: c.remove };
         }
-        return ledger.diff({ before: withBefore });
+        return ledger.diff({ before: withBefore, ...(changeValidSql ? { validSql: changeValidSql } : {}) });
       },
       // `remove`: removals a call will carry; `kept`: leavers the destination keeps (never called removals).
       (c) => ({
@@ -643,10 +651,10 @@ async function send(
             hash: c.hash!,
             payload: c.payloadJson!,
             added: c.action === 'add',
-            fingerprint: fingerprints.get(c),
-            seq: seqs.get(c),
+            fingerprint: ReadChange.fingerprintOf(c),
+            seq: ReadChange.seqOf(c),
           });
-        results.push(sent ? { key: c.key, action: c.action, status: 'synced', seq: seqs.get(c) } : skippedResult(c));
+        results.push(sent ? { key: c.key, action: c.action, status: 'synced', seq: ReadChange.seqOf(c) } : skippedResult(c));
       } else {
         const f = failed.get(c.key) ?? { key: c.key, code: 'unconfirmed', message: 'the destination did not confirm this row' };
         results.push({ key: c.key, action: c.action, status: 'failed', code: f.code, message: f.message });
@@ -741,19 +749,18 @@ async function send(
     }
   }
 
-  // Each change's model fingerprint, for the snapshot (see row-fingerprint.ts); beside the change rather
-  // than in it, since destinations see `Change`. Gone with the change.
-  const fingerprints = new WeakMap<Change, string>();
-  // Each change's staged number: the ledger copies a confirmed change's payload, hash and fingerprint from
-  // its staged row by this number instead of receiving them (see `LedgerWrite`).
-  const seqs = new WeakMap<Change, number>();
   // The preview's field diffs are computed at the end: without `before` in the changes, its rows get
   // theirs in one query then.
   const previewed: PendingPreview[] = [];
-  /** The change for a staged row, or undefined when the destination finds it invalid (then recorded in `invalidRows`). */
+  /**
+   * The change for a staged row, or undefined when the destination finds it invalid (then recorded in
+   * `invalidRows`). A row the destination's `validSql` cleared (`ok`) is certainly valid: it is not
+   * validated, and its payload is parsed only if something reads it (see `ReadChange`).
+   */
   const admit = (s: StagedChange, invalidRows: RowResult[]): Change | undefined => {
-    const payload = s.payload === null ? null : (JSON.parse(s.payload) as Record<string, unknown>);
-    if (payload) {
+    let payload: Record<string, unknown> | null | undefined;
+    if (s.payload !== null && s.ok !== true) {
+      payload = JSON.parse(s.payload) as Record<string, unknown>;
       const issues = destination.validate({ key: s.key, payload }, target);
       if (issues.length > 0) {
         recordInvalid(result, s, issues, payload);
@@ -763,22 +770,20 @@ async function send(
       }
     }
     const before = s.before === null ? null : (JSON.parse(s.before) as Record<string, unknown>);
+    const change = new ReadChange(s.action, s.key, s.hash, s.payload, before, s.seq, s.fingerprint ?? undefined, payload);
     if (dryRun && shown[s.action] < limit) {
       shown[s.action] += 1;
-      const item: PreviewChange = { action: s.action, key: s.key, fields: [], unchangedFields: 0, ...(payload ? { payload } : {}) };
+      const shownPayload = change.payload;
+      const item: PreviewChange = {
+        action: s.action,
+        key: s.key,
+        fields: [],
+        unchangedFields: 0,
+        ...(shownPayload ? { payload: shownPayload } : {}),
+      };
       result.preview.push(item);
-      previewed.push({ item, before, payload });
+      previewed.push({ item, before, payload: shownPayload });
     }
-    const change: Change = {
-      action: s.action,
-      key: s.key,
-      payload,
-      hash: s.hash,
-      before,
-      ...(s.payload === null ? {} : { payloadJson: s.payload }),
-    };
-    if (s.fingerprint != null) fingerprints.set(change, s.fingerprint);
-    seqs.set(change, s.seq);
     return change;
   };
 
@@ -816,7 +821,7 @@ async function send(
     // would only double the bytes each write logs.
     const marked = writer.mark(
       plan.operations.flatMap((op) =>
-        op.changes.map((c) => ({ key: c.key, payload: c.action === 'add' ? (c.payloadJson ?? null) : null, seq: seqs.get(c) })),
+        op.changes.map((c) => ({ key: c.key, payload: c.action === 'add' ? (c.payloadJson ?? null) : null, seq: ReadChange.seqOf(c) })),
       ),
     );
     marked.catch(() => undefined);

@@ -5,6 +5,7 @@ import {
   payloadProjection,
   rowSql,
   runSync,
+  stagedRowSql,
   syncSpecFieldsSchema,
   toSyncSpec,
   type RunResult,
@@ -103,6 +104,22 @@ describe('validSql (the SQL twin of validateRow)', () => {
       }),
       { numRuns: 60 },
     );
+    // The same SQL over a staged change (key and payload only), as a run's diff evaluates it on its changes.
+    await fc.assert(
+      fc.asyncProperty(modelArb, async (rows) => {
+        await tableSource(rows).attach!(conn);
+        const columns = await ledger.describe(spec.model);
+        const sql = knock.validSql!(spec.target, stagedRowSql(spec.fields, columns)!);
+        const r = await conn.runAndReadAll(
+          `SELECT k, payload, (${sql}) AS ok FROM (SELECT CAST(id AS VARCHAR) AS k, ${payloadProjection(spec.fields, columns)} AS payload FROM people)`,
+        );
+        for (const row of r.getRowObjectsJson() as { k: string; payload: string; ok: boolean | null }[]) {
+          const issues = validateRow({ key: row.k, payload: JSON.parse(row.payload) as Record<string, unknown> }, spec.target);
+          if (row.ok === true) expect(issues, `${row.k} ${row.payload}`).toEqual([]);
+        }
+      }),
+      { numRuns: 60 },
+    );
     // The everyday valid row is cleared in SQL (otherwise the large dry run gains nothing).
     await tableSource([
       { id: 'u1', email: 'ada@example.com', phone: '+14155550100', timezone: 'UTC', locale: 'en-US', created: '2024-01-05', note: 'hi' },
@@ -113,6 +130,10 @@ describe('validSql (the SQL twin of validateRow)', () => {
       `SELECT (${sql}) AS ok FROM (SELECT *, CAST(id AS VARCHAR) AS __syncline_k, ${payloadProjection(spec.fields, columns)} AS __syncline_payload FROM people)`,
     );
     expect(r.getRowObjectsJson()).toEqual([{ ok: true }]);
+    const staged = await conn.runAndReadAll(
+      `SELECT (${knock.validSql!(spec.target, stagedRowSql(spec.fields, columns)!)}) AS ok FROM (SELECT CAST(id AS VARCHAR) AS k, ${payloadProjection(spec.fields, columns)} AS payload FROM people)`,
+    );
+    expect(staged.getRowObjectsJson()).toEqual([{ ok: true }]);
   }, 120_000);
 });
 

@@ -1,7 +1,10 @@
 import type { Change, HttpExchange } from '@syncline/core';
 import type { RunningEmulator } from '@syncline/knock-emulator';
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { planOperations, type KnockOpData, type KnockTarget } from '../src/index.js';
+import { SERVER_OWNED_FIELDS } from '../src/field-catalog.js';
+import { sentAsText } from '../src/plan-operations.js';
 import { destination, getUser, sync, useEmulator, usersTarget } from './support.js';
 
 const tiers = { 1: 1, 2: 5, 3: 60, 4: 200, 5: 1000 };
@@ -48,6 +51,97 @@ describe('bulk bodies from the rows’ JSON text', () => {
     // nulls: 'send' keeps nulls, so the text is used as is.
     const send = bulkOf([row('x', { name: null }), ...rows(200)], { ...users, nulls: 'send' });
     expect(JSON.parse(send.request.json!)).toEqual(send.request.body);
+  });
+});
+
+describe('deciding from the text alone', () => {
+  /** The check as it was: on the parsed payload, every row. */
+  const exact = (json: string, nulls: KnockTarget['nulls']): boolean => {
+    if (json.charCodeAt(0) !== 123 || (json.charCodeAt(1) !== 34 && json !== '{}')) return false;
+    const payload = JSON.parse(json) as Record<string, unknown>;
+    for (const k in payload) {
+      const v = payload[k];
+      if (v === undefined || (v === null && nulls !== 'send') || SERVER_OWNED_FIELDS.has(k) || k === 'created_at') return false;
+    }
+    return true;
+  };
+  // Keys and strings built from pieces that look like what the text test searches for.
+  const piece = fc.constantFrom(
+    'id',
+    'created_at',
+    'updated_at',
+    '__typename',
+    'name',
+    'null',
+    ':null',
+    '":null',
+    '"',
+    '\\',
+    'i',
+    'd',
+    'é',
+    '\u0069',
+    ' ',
+    ':',
+    ',',
+    '{',
+    '}',
+  );
+  const text = fc.array(piece, { maxLength: 5 }).map((p) => p.join(''));
+  const value = fc.letrec((tie) => ({
+    v: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.constant(null),
+      fc.boolean(),
+      fc.integer(),
+      text,
+      fc.array(tie('v'), { maxLength: 3 }),
+      fc.dictionary(fc.oneof(text, piece), tie('v'), { maxKeys: 3 }),
+    ),
+  })).v;
+  const payloadArb = fc.dictionary(
+    fc.oneof(text, piece, fc.constantFrom('id', 'created_at', 'updated_at', '__typename', 'i\u0064')),
+    value,
+    { maxKeys: 5 },
+  );
+
+  test('decides exactly as the check on the parsed payload, on compact and spaced texts (property)', () => {
+    fc.assert(
+      fc.property(payloadArb, fc.constantFrom<KnockTarget['nulls']>('skip', 'send'), fc.boolean(), (payload, nulls, spaced) => {
+        const json = spaced ? JSON.stringify(payload, null, 1).replace(/^\{\n/, '{') : JSON.stringify(payload);
+        let reads = 0;
+        const c = {
+          get payload() {
+            reads += 1;
+            return JSON.parse(json) as Record<string, unknown>;
+          },
+        };
+        expect(sentAsText(json, c, { nulls })).toBe(exact(json, nulls));
+        return reads <= 1;
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test('reads no payload for the plain rows of a bulk job', () => {
+    let reads = 0;
+    const plain = (i: number) => ({ name: `N${i}`, plan: 'pro', seats: i, co: { key: 'c', tags: ['a'] } });
+    const changes = rows(300, plain).map((c) => {
+      const json = c.payloadJson!;
+      return {
+        action: c.action,
+        key: c.key,
+        hash: c.hash,
+        payloadJson: json,
+        get payload() {
+          reads += 1;
+          return JSON.parse(json) as Record<string, unknown>;
+        },
+      } as Change;
+    });
+    const bulk = bulkOf(changes);
+    expect(reads).toBe(0);
+    expect(JSON.parse(bulk.request.json!)).toEqual({ users: rows(300, plain).map((c) => ({ id: c.key, ...c.payload })) });
   });
 });
 
