@@ -341,6 +341,9 @@ async function syncRun(dir: string, url: string, opts: { interruptAt?: number } 
     },
   });
   const exited = await p.exited;
+  // Kept folders keep the run's progress samples ([epoch ms, rows done]) and send phase for a look afterwards.
+  if (args.keep)
+    writeFileSync(join(dir, 'progress.json'), JSON.stringify({ sendStart: f.sendStart, sendEnd: f.sendEnd, progress: f.progress }));
   f.exitedAt = performance.now();
   if (!f.summary) throw new Error(`syncline run ended without a summary (exit ${exited.code ?? exited.signal}): ${exited.stderrTail}`);
   // The run record keeps the phases, `commit` (time in ledger writes) included.
