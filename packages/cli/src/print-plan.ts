@@ -7,6 +7,7 @@ import {
   sendSeconds,
   splitRates,
   tierRate,
+  DEFAULT_RATE_SAFETY,
   tierRates,
   UNPACED_RATE,
 } from '@syncline/destination-knock';
@@ -35,7 +36,7 @@ function splitChoiceLine(config: LoadedConfig, upserts: number): string | undefi
   if ((t.type !== 'users' && t.type !== 'objects') || upserts === 0) return undefined;
   const tiers = config.destination.tiers;
   const all = tierRates(tiers) ?? { 1: UNPACED_RATE, 2: UNPACED_RATE, 3: UNPACED_RATE, 4: UNPACED_RATE, 5: UNPACED_RATE };
-  const c = chooseSplit(upserts, splitRates({ tiers: all, singleOnlySeconds: 1.5 }, t.type, 'upsert'));
+  const c = chooseSplit(upserts, splitRates({ tiers: all, singleOnlySeconds: 1.5, rateSafety: DEFAULT_RATE_SAFETY }, t.type, 'upsert'));
   const s = (x: number): string => `${Math.ceil(x)}s`;
   // Held back by the run loop (the ledger writes every confirmed row), not by Knock's tiers: say so.
   const loopBound = upserts / RUN_LOOP_COST.ledgerRowsPerSecond + c.bulkCalls * RUN_LOOP_COST.secondsPerCall >= c.bulkOnlySeconds - 1e-9;

@@ -12,6 +12,7 @@ export {
   knockTiersSchema,
   KNOCK_TIERS,
   UNPACED_RATE,
+  DEFAULT_RATE_SAFETY,
   parseKnockOptions,
   type KnockOptions,
   type ResolvedKnockOptions,

@@ -43,9 +43,11 @@ export function knockDestination(options: KnockOptions): KnockDestination {
     fields: (target) => fieldCatalog(target),
     validate: (row, target) => validateRow(row, target),
     read: (keys, target, opts) => readRecords(http, keys, target, opts),
-    plan: (changes, ctx) => planOperations(changes, ctx, { tiers: o.tiers, singleOnlySeconds: o.bulk.singleOnlySeconds }),
+    plan: (changes, ctx) =>
+      planOperations(changes, ctx, { tiers: o.tiers, singleOnlySeconds: o.bulk.singleOnlySeconds, rateSafety: o.rateSafety }),
     validSql: (target, row) => validRowSql(target, row),
-    estimate: (chunks, ctx) => estimateOperations(chunks, ctx, { tiers: o.tiers, singleOnlySeconds: o.bulk.singleOnlySeconds }),
+    estimate: (chunks, ctx) =>
+      estimateOperations(chunks, ctx, { tiers: o.tiers, singleOnlySeconds: o.bulk.singleOnlySeconds, rateSafety: o.rateSafety }),
     apply,
 
     /**

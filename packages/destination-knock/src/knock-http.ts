@@ -16,6 +16,9 @@ import { BreakerOpenError, createCircuitBreaker, type CircuitBreaker } from './c
 import { exactConnector } from './exact-connect.js';
 import type { ResolvedKnockOptions } from './knock-options.js';
 import { createRetryBudget, type RetryBudget } from './retry-budget.js';
+import { limiterRate, spacedByAnswer } from './limiter-rate.js';
+
+export { limiterRate };
 
 export interface KnockRequest {
   method: 'GET' | 'PUT' | 'POST' | 'DELETE';
@@ -542,23 +545,4 @@ function errorCode(error: unknown): string {
 
 function describe(error: unknown): string {
   return error instanceof Error ? `${errorCode(error)}: ${error.message}` : String(error);
-}
-
-/**
- * The rate an endpoint's limiter sends at: its tier's rate cut by `rateSafety`, except for endpoints spaced by
- * their answers (see {@link spacedByAnswer}), whose spacing already is the margin.
- * @example limiterRate(60, 0.97) // 58.2; limiterRate(1, 0.97) // 1
- */
-export function limiterRate(tierRate: number, rateSafety: number): number {
-  return spacedByAnswer(tierRate) ? tierRate : tierRate * rateSafety;
-}
-
-/**
- * Endpoints of under 2 requests/s (Knock's tier 1: bulk jobs) are spaced by their answers: the next request
- * leaves a full interval after the previous one was answered. Knock may count a request anywhere between its
- * arrival and its answer, and a 1,000-row body's arrival jitters; counted either way, two requests then stay
- * a full interval apart.
- */
-function spacedByAnswer(rate: number): boolean {
-  return rate < 2;
 }

@@ -31,6 +31,9 @@ export const knockTiersSchema = z
 /** `tiers: off`: every tier this fast, so the rate limiters never wait (a finite rate keeps their arithmetic finite). */
 export const UNPACED_RATE = 1_000_000;
 
+/** The share of each tier's rate the limiter uses by default (`rateSafety`). */
+export const DEFAULT_RATE_SAFETY = 0.97;
+
 /** Options of `knockDestination`, validated with zod when the factory runs. */
 export const knockOptionsSchema = z.object({
   /** Secret API key (`sk_…`) of the Knock environment. */
@@ -90,7 +93,7 @@ export const knockOptionsSchema = z.object({
    * Share of each tier's rate actually used, so network jitter never pushes two sends into one server second.
    * Not applied below 2 requests/s, where each request waits a full interval after the previous answer.
    */
-  rateSafety: z.number().gt(0).max(1).default(0.97),
+  rateSafety: z.number().gt(0).max(1).default(DEFAULT_RATE_SAFETY),
   bulk: z
     .object({
       pollIntervalMs: positive.default(250),

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { audience } from './support.js';
 import { describe, expect, test } from 'vitest';
 import {
+  knockDestination,
   chooseSplit,
   encodeId,
   idProblem,
@@ -86,6 +87,30 @@ describe('planOperations', () => {
     expect(real.seconds).toBeLessThan(real.bulkOnlySeconds);
     // A few rows still go as single calls: one call each beats a bulk job's processing time.
     expect(chooseSplit(50, rates)).toMatchObject({ singles: 50, bulkCalls: 0 });
+  });
+
+  test('weighs single calls at the rate the limiter sends them (rateSafety), so both kinds end together (issue 10)', () => {
+    // Knock's tiers: bulk jobs 1/s (spaced by their answers, no safety cut), single PUTs 60/s, sent at 0.97 × 60.
+    const raw = chooseSplit(1_000_000, splitRates({ ...opts, rateSafety: 1 }, 'users', 'upsert'));
+    const paced = chooseSplit(1_000_000, splitRates({ ...opts, rateSafety: 0.97 }, 'users', 'upsert'));
+    expect(raw).toMatchObject({ bulkCalls: 944, singles: 56_000 });
+    expect(paced).toMatchObject({ bulkCalls: 945, singles: 55_000 });
+    // When each kind ends at the rates the limiter sends at: weighed at the full tier, the single calls ran
+    // ~18 s past the last bulk job (scenario 1's last minute fell to 92-94 % of its first); now within 1 s.
+    const ends = (c: { singles: number; bulkCalls: number }) => ({ singles: c.singles / (60 * 0.97), bulk: c.bulkCalls - 1 + 1.5 });
+    expect(ends(raw).singles - ends(raw).bulk).toBeGreaterThan(15);
+    expect(Math.abs(ends(paced).singles - ends(paced).bulk)).toBeLessThan(1);
+  });
+
+  test('the Knock destination plans with its own rateSafety: a chunk of a 1M first sync sends 55 of 1,000 rows singly, not 56', () => {
+    const chunk = many(1000);
+    const singlesOf = (rateSafety: number) => {
+      const knock = knockDestination({ apiKey: 'sk_test_split', baseUrl: 'http://127.0.0.1:9', rateSafety });
+      const { operations } = knock.plan(chunk, { target: users, totals: { add: 1_000_000, change: 0, remove: 0 } });
+      return operations.filter((o) => data(o).kind === 'single').length;
+    };
+    expect(singlesOf(1)).toBe(56);
+    expect(singlesOf(0.97)).toBe(55);
   });
 
   test('uses the run totals, not the chunk size, to choose', () => {
