@@ -189,7 +189,8 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
     const valid = (when: string): string => (o.validSql ? `CASE WHEN ${when} THEN (${o.validSql}) END` : 'NULL::BOOLEAN');
     if (lean) {
       // The unchanged rows (present, known, payload not built: the fingerprint matched) lose their key and
-      // fingerprint, so they fall into one group; every other row is its own group (`n` = 1). Writing the ~98 %
+      // fingerprint, so they fall into one group; every other row is its own group (`n` = 1), identical
+      // duplicates split again below. Writing the ~98 %
       // of a big model that did not change into the table cost more CPU than this aggregate.
       await conn.run(`DROP TABLE IF EXISTS temp.stage_rows`);
       sql = `CREATE TEMP TABLE stage_rows AS
@@ -201,8 +202,12 @@ export async function stageModel(conn: DuckDBConnection, hash: (text: string) =>
            GROUP BY ALL;
         CREATE TEMP TABLE staged AS
           SELECT k, present, known, h, CASE WHEN changed THEN payload END AS payload, CASE WHEN changed THEN ok END AS ok, f,
-                 known AND payload IS NOT NULL AND NOT changed AS refresh, n
-            FROM (SELECT a.*, a.payload IS NOT NULL AND (p.h IS NULL OR a.h IS DISTINCT FROM p.h) AS changed
+                 known AND payload IS NOT NULL AND NOT changed AS refresh, CASE WHEN unchanged THEN n ELSE 1 END AS n
+            FROM (SELECT a.*, a.payload IS NOT NULL AND (p.h IS NULL OR a.h IS DISTINCT FROM p.h) AS changed,
+                         a.k IS NULL AND a.present AND a.known AND a.payload IS NULL AS unchanged,
+                         -- Identical model rows (a key repeated with the same values) fell into one group too:
+                         -- they are rows of their own again, as the stage that writes every row has them.
+                         unnest(range(CASE WHEN a.k IS NULL AND a.present AND a.known AND a.payload IS NULL THEN 1 ELSE a.n END)) AS __syncline_copy
                     FROM stage_rows AS a LEFT JOIN (SELECT k, h FROM (${previous})) AS p ON p.k = a.k);
         DROP TABLE temp.stage_rows`;
     } else {
